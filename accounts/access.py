@@ -1,0 +1,76 @@
+"""The one way to reach workspace-owned objects from a request.
+
+Anything outside the requester's workspaces is a 404 (we do not confirm it exists);
+inside them, a role too low for the action is a 403.
+"""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from accounts.models import Membership
+from accounts.roles import Capability, role_allows
+
+M = TypeVar("M", bound=models.Model)
+
+
+def get_workspace_object_and_membership_or_404(
+    request: HttpRequest,
+    model: type[M] | models.QuerySet[M],
+    *,
+    capability: Capability = Capability.VIEW,
+    **lookup,
+) -> tuple[M, Membership]:
+    """Fetch an object whose ``workspace`` is one the requester belongs to, then check the role.
+
+    Returns the requester's membership in the object's workspace too: services take it as the actor.
+    """
+    queryset = model._default_manager.all() if isinstance(model, type) else model
+    if not request.user.is_authenticated:
+        raise Http404
+    try:
+        obj = queryset.get(workspace__memberships__user=request.user, **lookup)
+    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+        raise Http404 from None
+    membership = Membership.objects.select_related("workspace", "user").get(
+        workspace_id=obj.workspace_id, user=request.user
+    )
+    if not role_allows(membership.role, capability):
+        raise PermissionDenied
+    return obj, membership
+
+
+def get_workspace_object_or_404(
+    request: HttpRequest,
+    model: type[M] | models.QuerySet[M],
+    *,
+    capability: Capability = Capability.VIEW,
+    **lookup,
+) -> M:
+    return get_workspace_object_and_membership_or_404(request, model, capability=capability, **lookup)[0]
+
+
+def workspace_required(capability: Capability = Capability.VIEW) -> Callable:
+    """Decorate a view that works on the current workspace: login, a workspace, a role."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.membership is None:
+                messages.info(request, "Create a workspace to get started.")
+                return redirect("workspace_create")
+            if not role_allows(request.membership.role, capability):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator

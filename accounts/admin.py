@@ -1,0 +1,78 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts.models import Heartbeat, Invitation, Membership, Notification, User, Workspace
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "name", "is_active", "is_staff", "date_joined", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "name"]
+    readonly_fields = ["date_joined", "last_login"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["name", "current_workspace"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["date_joined", "last_login"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+    raw_id_fields = ["current_workspace"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "member_count", "created_at"]
+    search_fields = ["name", "memberships__user__email"]
+    list_filter = ["timezone"]
+    inlines = [MembershipInline]
+
+    @admin.display(description="Members")
+    def member_count(self, obj: Workspace) -> int:
+        return obj.memberships.count()
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "workspace", "role", "joined_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "workspace__name"]
+    list_select_related = ["user", "workspace"]
+    autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "workspace", "role", "status", "invited_by", "created_at", "expires_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "workspace__name"]
+    list_select_related = ["workspace", "invited_by"]
+    # The token hash is left out entirely: the admin has no use for it.
+    fields = ["workspace", "email", "role", "invited_by", "expires_at", "accepted_at", "declined_at", "revoked_at"]
+    readonly_fields = ["invited_by", "accepted_at", "declined_at"]
+    autocomplete_fields = ["workspace"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # invitations carry an emailed token; create them from the dashboard
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "user", "workspace", "level", "created_at", "read_at"]
+    list_filter = ["level", "read_at"]
+    search_fields = ["title", "user__email"]
+    list_select_related = ["user", "workspace"]
+    raw_id_fields = ["user", "workspace"]
+
+
+@admin.register(Heartbeat)
+class HeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_seen", "detail"]
+    readonly_fields = ["name", "last_seen", "detail"]

@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.health import process_health
+
+
+class Command(BaseCommand):
+    help = "Show whether background workers have been seen recently; exits 1 when one has not."
+
+    def handle(self, *args, **options) -> None:
+        stale = []
+        for process in process_health():
+            seen = process.last_seen.isoformat(timespec="seconds") if process.last_seen else "never"
+            state = self.style.SUCCESS("alive") if process.alive else self.style.ERROR("NOT SEEN")
+            self.stdout.write(f"{process.name:<12} {state}  last seen: {seen}  {process.detail}")
+            if not process.alive:
+                stale.append(process.name)
+        if stale:
+            raise CommandError(f"not running: {', '.join(stale)} (start them with: python manage.py qcluster)")

@@ -1,0 +1,219 @@
+"""Business rules for workspaces, memberships and invitations.
+
+Views and tasks call these; each raises ValidationError with a message fit to show the user
+when a rule forbids the change, and changes nothing in that case.
+"""
+
+import logging
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Invitation, Membership, Notification, User, Workspace
+from accounts.roles import Capability, Role, assignable_roles, role_allows
+
+log = logging.getLogger(__name__)
+
+
+def require(membership: Membership, capability: Capability) -> None:
+    if not role_allows(membership.role, capability):
+        raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this.")
+
+
+@transaction.atomic
+def workspace_create(*, owner: User, name: str, timezone_name: str = "UTC") -> Workspace:
+    workspace = Workspace(name=name.strip(), timezone=timezone_name)
+    workspace.full_clean()
+    workspace.save()
+    Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
+    owner.current_workspace = workspace
+    owner.save(update_fields=["current_workspace"])
+    return workspace
+
+
+def workspace_create_personal(*, user: User) -> Workspace:
+    return workspace_create(owner=user, name=f"{user.display_name}'s workspace")
+
+
+def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
+    membership = Membership.objects.select_related("workspace").filter(user=user, workspace_id=workspace_id).first()
+    if membership is None:
+        raise Workspace.DoesNotExist
+    user.current_workspace = membership.workspace
+    user.save(update_fields=["current_workspace"])
+    return membership.workspace
+
+
+def workspace_update(*, actor: Membership, name: str, timezone_name: str) -> Workspace:
+    require(actor, Capability.MANAGE_SETTINGS)
+    workspace = actor.workspace
+    workspace.name = name.strip()
+    workspace.timezone = timezone_name
+    workspace.full_clean()
+    workspace.save(update_fields=["name", "timezone"])
+    return workspace
+
+
+def _owner_count(workspace: Workspace) -> int:
+    return Membership.objects.filter(workspace=workspace, role=Role.OWNER).count()
+
+
+def _lock_memberships(workspace: Workspace) -> None:
+    """Serialise role changes in one workspace so two demotions cannot remove the last owner."""
+    list(Membership.objects.select_for_update().filter(workspace=workspace).values_list("id", flat=True))
+
+
+@transaction.atomic
+def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+    require(actor, Capability.MANAGE_MEMBERS)
+    if role not in Role.values:
+        raise ValidationError(f"{role!r} is not a role.")
+    allowed = assignable_roles(actor.role)
+    touches_owner = membership.role == Role.OWNER or role == Role.OWNER
+    if touches_owner and not role_allows(actor.role, Capability.MANAGE_OWNERS):
+        raise PermissionDenied("Only an owner can grant or take away the owner role.")
+    if role not in allowed:
+        raise PermissionDenied("You cannot give that role.")
+    _lock_memberships(actor.workspace)
+    membership.refresh_from_db()
+    if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.workspace) == 1:
+        raise ValidationError("A workspace needs at least one owner: make someone else owner first.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor: Membership, membership: Membership) -> None:
+    """Remove a member, or leave when actor and membership are the same."""
+    leaving = actor.pk == membership.pk
+    if not leaving:
+        require(actor, Capability.MANAGE_MEMBERS)
+        if membership.role == Role.OWNER and not role_allows(actor.role, Capability.MANAGE_OWNERS):
+            raise PermissionDenied("Only an owner can remove an owner.")
+    _lock_memberships(membership.workspace)
+    membership.refresh_from_db()
+    if membership.role == Role.OWNER and _owner_count(membership.workspace) == 1:
+        what = "leave" if leaving else "be removed"
+        raise ValidationError(f"The last owner cannot {what}: make someone else owner first.")
+    user = membership.user
+    membership.delete()
+    if user.current_workspace_id == membership.workspace_id:
+        user.current_workspace = None
+        user.save(update_fields=["current_workspace"])
+
+
+def invitation_url(token: str) -> str:
+    return settings.SITE_URL + reverse("invitation_detail", args=[token])
+
+
+@transaction.atomic
+def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invitation, str]:
+    """Create (or renew) an invitation and email its link. Returns the invitation and its token."""
+    require(actor, Capability.MANAGE_MEMBERS)
+    email = email.strip().lower()
+    if role not in assignable_roles(actor.role):
+        raise PermissionDenied("You cannot invite someone with that role.")
+    workspace = actor.workspace
+    if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
+        raise ValidationError(f"{email} is already a member of {workspace.name}.")
+    # Inviting again replaces the earlier link rather than piling up live tokens.
+    Invitation.objects.pending().filter(workspace=workspace, email__iexact=email).update(revoked_at=timezone.now())
+    token, token_hash = Invitation.new_token()
+    invitation = Invitation.objects.create(
+        workspace=workspace,
+        email=email,
+        role=role,
+        invited_by=actor.user,
+        token_hash=token_hash,
+        expires_at=Invitation.default_expiry(),
+    )
+    context = {"invitation": invitation, "url": invitation_url(token), "inviter": actor.user}
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=f"[Postwright] {actor.user.display_name} invited you to {workspace.name}",
+            message=render_to_string("accounts/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation, token
+
+
+def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
+    require(actor, Capability.MANAGE_MEMBERS)
+    if invitation.workspace_id != actor.workspace_id:
+        raise Invitation.DoesNotExist
+    if invitation.status != "pending":
+        raise ValidationError("Only a pending invitation can be revoked.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+
+
+def _check_invitee(invitation: Invitation, user: User) -> None:
+    if invitation.status != "pending":
+        raise ValidationError(f"This invitation is {invitation.status}. Ask for a new one.")
+    verified = EmailAddress.objects.filter(user=user, email__iexact=invitation.email, verified=True).exists()
+    if not verified:
+        raise ValidationError(
+            f"This invitation was sent to {invitation.email}. Sign in with that address "
+            "(or add and verify it in your email settings) to answer it."
+        )
+
+
+@transaction.atomic
+def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_invitee(invitation, user)
+    membership, _created = Membership.objects.get_or_create(
+        workspace=invitation.workspace, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["accepted_at"])
+    user.current_workspace = invitation.workspace
+    user.save(update_fields=["current_workspace"])
+    if invitation.invited_by_id:
+        notify(
+            user=invitation.invited_by,
+            workspace=invitation.workspace,
+            title=f"{user.email} joined {invitation.workspace.name}",
+            level=Notification.Level.SUCCESS,
+            url=reverse("members"),
+        )
+    return membership
+
+
+@transaction.atomic
+def invitation_decline(*, invitation: Invitation, user: User) -> None:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    _check_invitee(invitation, user)
+    invitation.declined_at = timezone.now()
+    invitation.save(update_fields=["declined_at"])
+
+
+def invitations_for_user(user: User) -> list[Invitation]:
+    emails = EmailAddress.objects.filter(user=user, verified=True).values_list("email", flat=True)
+    return list(
+        Invitation.objects.pending()
+        .filter(email__in=[e.lower() for e in emails])
+        .exclude(workspace__memberships__user=user)
+        .select_related("workspace", "invited_by")
+    )
+
+
+def notify(
+    *,
+    user: User,
+    title: str,
+    body: str = "",
+    url: str = "",
+    level: str = Notification.Level.INFO,
+    workspace: Workspace | None = None,
+) -> Notification:
+    return Notification.objects.create(user=user, workspace=workspace, title=title, body=body, url=url, level=level)

@@ -1,0 +1,8 @@
+from django.urls import path
+
+from publishing import views
+
+urlpatterns = [
+    path("calendar/", views.calendar, name="calendar"),
+    path("posts/", views.post_list, name="posts"),
+]

@@ -1,0 +1,49 @@
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django_q.models import Schedule
+
+from accounts.health import WORKER
+from accounts.models import Heartbeat
+from accounts.tasks import worker_heartbeat
+
+
+def test_healthz_is_degraded_until_a_worker_beats(client, db):
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["processes"][WORKER]["alive"] is False
+    worker_heartbeat()
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_dashboard_warns_when_no_worker_was_seen(team):
+    client = team.client("viewer")
+    assert b"No background worker is running" in client.get(reverse("calendar")).content
+    worker_heartbeat()
+    assert b"No background worker is running" not in client.get(reverse("calendar")).content
+
+
+def test_stale_heartbeat_warns_again(team, settings):
+    worker_heartbeat()
+    Heartbeat.objects.update(last_seen=Heartbeat.objects.get().last_seen.replace(year=2000))
+    page = team.client("viewer").get(reverse("calendar")).content
+    assert b"No background worker is running" in page
+    assert b"last seen" in page
+
+
+def test_health_command_exits_nonzero_when_stale(db):
+    with pytest.raises(Exception, match="not running: worker"):
+        call_command("health")
+    worker_heartbeat()
+    call_command("health")
+
+
+def test_heartbeat_is_scheduled_every_minute(db):
+    schedule = Schedule.objects.get(name="worker-heartbeat")
+    assert (schedule.func, schedule.schedule_type, schedule.minutes) == (
+        "accounts.tasks.worker_heartbeat",
+        Schedule.MINUTES,
+        1,
+    )

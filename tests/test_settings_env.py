@@ -1,0 +1,85 @@
+"""Settings come from the environment and fail loudly, naming the variable."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.env import EnvError, env_bool, env_int, env_list, env_str, env_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bool_accepts_true_false_and_rejects_anything_else(monkeypatch):
+    monkeypatch.setenv("FLAG", "TRUE")
+    assert env_bool("FLAG", False) is True
+    monkeypatch.setenv("FLAG", "off")
+    assert env_bool("FLAG", True) is False
+    monkeypatch.setenv("FLAG", "ture")
+    with pytest.raises(EnvError, match="FLAG must be true or false"):
+        env_bool("FLAG", False)
+
+
+def test_int_url_and_list_parsing(monkeypatch):
+    monkeypatch.setenv("N", "12x")
+    with pytest.raises(EnvError, match="N must be a whole number"):
+        env_int("N", 1)
+    monkeypatch.setenv("N", "-1")
+    with pytest.raises(EnvError, match="N must be at least 0"):
+        env_int("N", 1, minimum=0)
+    monkeypatch.setenv("U", "example.com")
+    with pytest.raises(EnvError, match="U must be an absolute"):
+        env_url("U", None)
+    monkeypatch.setenv("U", "https://example.com/")
+    assert env_url("U", None) == "https://example.com"
+    monkeypatch.setenv("L", " a, ,b ")
+    assert env_list("L", []) == ["a", "b"]
+
+
+def test_file_variant_reads_secret_from_file(monkeypatch, tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("from-a-file\n")
+    monkeypatch.setenv("THING_FILE", str(secret_file))
+    assert env_str("THING") == "from-a-file"
+    monkeypatch.setenv("THING_FILE", str(tmp_path / "missing"))
+    with pytest.raises(EnvError, match="THING_FILE: cannot read"):
+        env_str("THING")
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    dropped = ("DEBUG", "SECRET_KEY", "POSTWRIGHT_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    base = {k: v for k, v in os.environ.items() if k not in dropped}
+    base["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, check=False
+    )
+
+
+def test_refuses_to_start_without_secret_key_when_debug_is_off():
+    result = _manage("check", DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_malformed_variable_is_named_at_startup():
+    result = _manage("check", DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'maybe'" in result.stderr
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    result = _manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="false",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        SITE_URL="https://postwright.example.com",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        POSTWRIGHT_LOCAL_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
