@@ -1,5 +1,6 @@
 """Postwright settings. Everything deployment-specific comes from the environment (see README)."""
 
+import os
 import secrets
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -257,3 +258,19 @@ LOGGING = {
 }
 
 INVITATION_VALID_DAYS = 7
+
+# --- Connections ----------------------------------------------------------------------------
+# Fetching user-named servers (a Mastodon instance, a self-hosted PDS) on private addresses is
+# refused in production; development and the tests' local peers need it.
+ALLOW_PRIVATE_NETWORK_URLS = env_bool("ALLOW_PRIVATE_NETWORK_URLS", DEBUG or TESTING)
+if ALLOW_PRIVATE_NETWORK_URLS:
+    os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # lets OAuth run against http://127.0.0.1 peers
+CONNECT_SESSION_MINUTES = 30  # an abandoned connect attempt expires after this
+DEMO_NETWORK_ENABLED = env_bool("DEMO_NETWORK_ENABLED", True)
+DEMO_LATENCY_MS = env_int("DEMO_LATENCY_MS", 0 if TESTING else 400, minimum=0)
+DEMO_FAILURE_RATE = env_int("DEMO_FAILURE_PERCENT", 0 if TESTING else 5, minimum=0) / 100
+# Instance-wide OAuth clients, used when a workspace brings no keys of its own: <PLATFORM>_CLIENT_ID/_SECRET.
+PLATFORM_CREDENTIALS = {
+    platform: (env_str(f"{platform.upper()}_CLIENT_ID"), env_str(f"{platform.upper()}_CLIENT_SECRET"))
+    for platform in ("x", "linkedin", "facebook", "instagram", "threads", "tiktok", "youtube", "pinterest", "reddit")
+}

@@ -1,9 +1,203 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import logging
 
-from accounts.access import workspace_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import get_workspace_object_or_404, workspace_required
+from accounts.roles import Capability
+from connections import services
+from connections.errors import ConnectError, ProviderError
+from connections.forms import InstanceForm, OAuthAppForm
+from connections.models import ConnectSession, OAuthApp, SocialAccount
+from connections.providers.base import ConnectMethod, Provider
+from connections.registry import enabled_providers, get_provider
+
+log = logging.getLogger(__name__)
+
+
+def _provider_or_404(platform: str) -> Provider:
+    try:
+        return get_provider(platform)
+    except KeyError:
+        raise Http404 from None
 
 
 @workspace_required()
 def account_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "connections/account_list.html")
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    platforms = [
+        {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
+        for provider in enabled_providers()
+    ]
+    return render(request, "connections/account_list.html", {"accounts": accounts, "platforms": platforms})
+
+
+@workspace_required(Capability.MANAGE_CONNECTIONS)
+@require_http_methods(["GET", "POST"])
+def connect(request: HttpRequest, platform: str) -> HttpResponse:
+    """Start connecting: a server or credential form where the platform needs one, else straight to consent."""
+    provider = _provider_or_404(platform)
+    tenant_id = request.POST.get("tenant_id", "")[:255]
+    reconnect = _reconnect_target(request, provider)
+    if provider.connect_method == ConnectMethod.OAUTH2:
+        return _connect_oauth(request, provider, tenant_id, reconnect)
+    form_class = provider.connect_form_class()
+    form = form_class(request.POST or None, initial=_reconnect_initial(reconnect)) if form_class else None
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            account = services.connect_with_form(
+                actor=request.membership,
+                provider=provider,
+                data=form.cleaned_data if form else {},
+                tenant_id=tenant_id,
+            )
+        except ConnectError as exc:
+            if form is None:
+                messages.error(request, str(exc))
+                return redirect("connections")
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Connected {provider.name} account {account.username}.")
+            return redirect("connections")
+    status = 400 if form is not None and form.errors else 200
+    context = {"provider": provider, "form": form, "reconnect": reconnect}
+    return render(request, "connections/connect_form.html", context, status=status)
+
+
+def _reconnect_target(request: HttpRequest, provider: Provider) -> SocialAccount | None:
+    account_id = request.GET.get("account") or request.POST.get("account")
+    if not account_id:
+        return None
+    return get_workspace_object_or_404(
+        request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id, platform=provider.id
+    )
+
+
+def _reconnect_initial(account: SocialAccount | None) -> dict:
+    if account is None:
+        return {}
+    return {"identifier": account.username, "service_url": account.instance_url, "instance": account.instance_url}
+
+
+def _connect_oauth(
+    request: HttpRequest, provider: Provider, tenant_id: str, reconnect: SocialAccount | None
+) -> HttpResponse:
+    form = None
+    instance_url = reconnect.instance_url if reconnect else ""
+    if provider.asks_for_instance and not instance_url:
+        form = InstanceForm(request.POST or None)
+        if request.method != "POST" or not form.is_valid():
+            context = {"provider": provider, "form": form, "reconnect": reconnect}
+            return render(request, "connections/connect_form.html", context, status=400 if form.errors else 200)
+        instance_url = form.cleaned_data["instance"]
+    elif request.method != "POST":
+        context = {"provider": provider, "form": None, "reconnect": reconnect}
+        return render(request, "connections/connect_form.html", context)
+    try:
+        url = services.connect_start(
+            actor=request.membership,
+            provider=provider,
+            instance_url=instance_url,
+            tenant_id=tenant_id,
+            reconnect_account=reconnect,
+        )
+    except (ConnectError, ProviderError) as exc:
+        message = str(exc) if isinstance(exc, ConnectError) else f"{provider.name} refused: {exc.message}"
+        if form is not None:
+            form.add_error(None, message)
+            context = {"provider": provider, "form": form, "reconnect": reconnect}
+            return render(request, "connections/connect_form.html", context, status=400)
+        messages.error(request, message)
+        return redirect("connections")
+    return redirect(url)
+
+
+@login_required
+def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
+    provider = _provider_or_404(platform)
+    try:
+        session = services.connect_callback(user=request.user, provider=provider, params=request.GET)
+    except ConnectError as exc:
+        messages.error(request, str(exc))
+        return redirect("connections")
+    if session.status == ConnectSession.Status.SELECTING:
+        return redirect("connect_select", session_id=session.pk)
+    messages.success(request, f"Connected your {provider.name} account.")
+    return redirect("connections")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
+    session = get_workspace_object_or_404(
+        request,
+        ConnectSession.objects.filter(created_by=request.user),
+        capability=Capability.MANAGE_CONNECTIONS,
+        pk=session_id,
+    )
+    provider = _provider_or_404(session.platform)
+    if request.method == "POST":
+        try:
+            accounts = services.connect_select(session=session, external_ids=request.POST.getlist("account"))
+        except ConnectError as exc:
+            messages.error(request, str(exc))
+        else:
+            names = ", ".join(account.display_name or account.username for account in accounts)
+            messages.success(request, f"Connected {names}.")
+            return redirect("connections")
+    if session.status != ConnectSession.Status.SELECTING or session.expired:
+        messages.error(request, "This selection has expired. Start the connection again.")
+        return redirect("connections")
+    context = {"provider": provider, "session": session, "choices": services.pending_choices(session)}
+    return render(request, "connections/select.html", context)
+
+
+@login_required
+@require_POST
+def account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_workspace_object_or_404(
+        request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id
+    )
+    services.account_disconnect(account=account)
+    messages.success(request, f"Disconnected {account.username}. Its published posts stay in your history.")
+    return redirect("connections")
+
+
+@login_required
+@require_POST
+def account_check(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    if account.status == SocialAccount.Status.DISCONNECTED:
+        messages.error(request, "This account is disconnected: connect it again first.")
+        return redirect("connections")
+    try:
+        services.account_check(account=account)
+        messages.success(request, f"{account.username} is working.")
+    except ProviderError as exc:
+        messages.error(request, f"{account.username}: {exc.message}")
+    return redirect("connections")
+
+
+@workspace_required(Capability.MANAGE_CONNECTIONS)
+@require_http_methods(["GET", "POST"])
+def app_settings(request: HttpRequest, platform: str) -> HttpResponse:
+    """Bring your own keys: this workspace's OAuth client for a platform."""
+    provider = _provider_or_404(platform)
+    if not provider.needs_app_credentials or provider.asks_for_instance:
+        raise Http404
+    app = OAuthApp.objects.filter(workspace=request.workspace, platform=platform).first()
+    form = OAuthAppForm(request.POST or None, instance=app or OAuthApp(workspace=request.workspace, platform=platform))
+    if request.method == "POST":
+        if request.POST.get("delete") and app is not None:
+            app.delete()
+            messages.success(request, f"Removed this workspace's {provider.name} keys.")
+            return redirect("connections")
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"Saved {provider.name} keys for this workspace.")
+            return redirect("connections")
+    context = {"provider": provider, "form": form, "app": app, "redirect_uri": services.redirect_uri_for(platform)}
+    return render(request, "connections/app_form.html", context, status=400 if form.errors else 200)

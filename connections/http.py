@@ -1,0 +1,127 @@
+"""The one way Postwright talks to platforms over HTTP.
+
+Timeouts on every call, an honest User-Agent, logs that never contain a token, and a guard
+that keeps user-supplied hosts (a Mastodon instance, a self-hosted PDS) off private networks.
+"""
+
+import ipaddress
+import logging
+import re
+import socket
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.utils import timezone
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
+
+from connections.errors import ErrorClass, ProviderError
+
+log = logging.getLogger("postwright.platform_http")
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+SECRET_PATTERNS = [
+    re.compile(r"((?:access_token|refresh_token|client_secret|password|code|token)=)[^&\s]+", re.I),
+    re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+"),
+]
+
+
+def redact(text: str) -> str:
+    for pattern in SECRET_PATTERNS:
+        text = pattern.sub(r"\1[redacted]", text)
+    return text
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    def send(self, request, **kwargs):
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = DEFAULT_TIMEOUT
+        return super().send(request, **kwargs)
+
+
+def _log_response(response: requests.Response, *args, **kwargs) -> None:
+    log.info(
+        "%s %s -> %s in %.0f ms",
+        response.request.method,
+        redact(response.request.url or ""),
+        response.status_code,
+        response.elapsed.total_seconds() * 1000,
+    )
+
+
+def configure(session: requests.Session) -> requests.Session:
+    """Give any requests.Session (ours or an OAuth library's) our timeouts, UA and logging."""
+    adapter = _TimeoutAdapter(max_retries=0)  # retries are decided by the caller, never blindly
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = f"Postwright/0.1 (+{settings.SITE_URL})"
+    session.hooks["response"].append(_log_response)
+    return session
+
+
+def platform_session() -> requests.Session:
+    return configure(requests.Session())
+
+
+class UnsafeURL(ValueError):
+    pass
+
+
+def check_public_url(url: str) -> str:
+    """Refuse URLs whose host resolves to a private, loopback or link-local address.
+
+    Allowed when ALLOW_PRIVATE_NETWORK_URLS is on (development, tests against local peers).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise UnsafeURL(f"{url!r} is not an http(s) URL")
+    if settings.ALLOW_PRIVATE_NETWORK_URLS:
+        return url
+    if parts.scheme != "https":
+        raise UnsafeURL("only https:// addresses are allowed")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except socket.gaierror:
+        raise UnsafeURL(f"{parts.hostname} does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise UnsafeURL(f"{parts.hostname} points to a private or local address")
+    return url
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Seconds to wait, from Retry-After (seconds or HTTP date) or a rate-limit reset header."""
+    value = response.headers.get("Retry-After")
+    if value:
+        if value.strip().isdigit():
+            return float(value)
+        try:
+            return max(0.0, (parsedate_to_datetime(value) - timezone.now()).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _never_connected(exc: requests.RequestException) -> bool:
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)  # refused, DNS failure: nothing was sent
+
+
+def transport_error(exc: requests.RequestException, *, create_call: bool) -> ProviderError:
+    """A request that got no HTTP answer.
+
+    For a create call whose connection was made, the platform may have acted on it (a read
+    timeout, a reset mid-response), so the outcome is unknown and it must not be re-sent blindly.
+    """
+    unknown = create_call and not _never_connected(exc)
+    return ProviderError(
+        ErrorClass.TRANSIENT,
+        f"could not reach the platform: {type(exc).__name__}",
+        code="network",
+        outcome_unknown=unknown,
+    )

@@ -1,0 +1,168 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import WorkspaceOwned
+from connections.providers.base import AccountState, PublishedItem
+from connections.registry import platform_choices
+from connections.vault import EncryptedJSONField, EncryptedTextField
+
+
+class OAuthApp(WorkspaceOwned):
+    """A workspace's own OAuth client for a platform (bring your own keys)."""
+
+    platform = models.CharField(max_length=32, choices=platform_choices)
+    client_id = models.CharField(max_length=255)
+    client_secret = EncryptedTextField()
+    scopes = models.CharField(max_length=500, blank=True, help_text="Space-separated; empty uses the defaults.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "platform"], name="one_app_per_platform")]
+        verbose_name = "OAuth app (bring your own keys)"
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} app of {self.workspace}"
+
+
+class InstanceApp(models.Model):
+    """Our client registration on one server of a federated platform (a Mastodon instance).
+
+    Registered once per server and redirect URI, shared by every workspace connecting there.
+    """
+
+    platform = models.CharField(max_length=32, choices=platform_choices)
+    instance_url = models.URLField()
+    redirect_uri = models.URLField()
+    client_id = models.CharField(max_length=255)
+    client_secret = EncryptedTextField()
+    scopes = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["platform", "instance_url", "redirect_uri"], name="one_app_per_instance")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform} app on {self.instance_url}"
+
+
+class SocialAccount(WorkspaceOwned):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    platform = models.CharField(max_length=32, choices=platform_choices)
+    external_id = models.CharField(max_length=255, help_text="The platform's own id for the account.")
+    username = models.CharField(max_length=255)
+    display_name = models.CharField(max_length=255, blank=True)
+    avatar_url = models.URLField(max_length=1000, blank=True)
+    profile_url = models.URLField(max_length=1000, blank=True)
+    instance_url = models.URLField(blank=True, help_text="Server of a federated account (PDS, Mastodon instance).")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    secrets = EncryptedJSONField()
+    token_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    # An opaque id a developer's product passes for its own user; carried from the connect attempt.
+    tenant_id = models.CharField(max_length=255, blank=True, db_index=True)
+    connected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "platform", "external_id"], name="one_account_per_workspace")
+        ]
+        ordering = ["platform", "username"]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()}: {self.username}"
+
+    def state(self) -> AccountState:
+        return AccountState(
+            external_id=self.external_id,
+            username=self.username,
+            secrets=dict(self.secrets),
+            instance_url=self.instance_url,
+            extra=dict(self.extra),
+        )
+
+
+def new_demo_post_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def connect_session_expiry():
+    return timezone.now() + timedelta(minutes=settings.CONNECT_SESSION_MINUTES)
+
+
+class ConnectSession(WorkspaceOwned):
+    """One connect attempt: its state and PKCE verifier, then the accounts waiting to be chosen."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the platform"
+        SELECTING = "selecting", "Choosing accounts"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+
+    platform = models.CharField(max_length=32, choices=platform_choices)
+    state = models.CharField(max_length=64, unique=True, default=new_state)
+    # PKCE verifier and the not-yet-chosen accounts' tokens are secrets like any other.
+    secrets = EncryptedJSONField()
+    redirect_uri = models.URLField()
+    instance_url = models.URLField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=500, blank=True)
+    tenant_id = models.CharField(max_length=255, blank=True)
+    reconnect_account = models.ForeignKey(SocialAccount, null=True, blank=True, on_delete=models.SET_NULL)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(default=connect_session_expiry)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.platform} connect by {self.created_by} ({self.status})"
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+
+class DemoPost(models.Model):
+    """The Demo network's own storage: what a real platform would hold on its side."""
+
+    account_external_id = models.CharField(max_length=255)
+    post_id = models.CharField(max_length=32, unique=True, default=new_demo_post_id)
+    idempotency_key = models.CharField(max_length=255)
+    text = models.TextField()
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account_external_id", "idempotency_key"], name="demo_idempotency")
+        ]
+
+    def __str__(self) -> str:
+        return f"demo post {self.post_id}"
+
+    @property
+    def url(self) -> str:
+        return f"{settings.SITE_URL}/demo/{self.account_external_id}/{self.post_id}"
+
+    @staticmethod
+    def as_item(post: "DemoPost") -> PublishedItem:
+        return PublishedItem(platform_post_id=post.post_id, url=post.url)

@@ -1,0 +1,251 @@
+"""The contract every platform implements.
+
+A provider is a stateless object: the caller hands it the app credentials (client id/secret)
+and the account's decrypted secrets, and stores whatever comes back. Every failure is raised as
+a ProviderError with its class (AUTH / RATE / TRANSIENT / CONTENT / CONFIG) and the platform's
+own message; deciding to retry, refresh or give up happens in one place outside providers.
+
+Connecting comes in three shapes (``ConnectMethod``): OAuth 2.0 redirect (most platforms),
+a credential form (Bluesky app passwords), or instant (the demo network).
+Publishing is designed for the real platforms' needs: media uploaded first or pulled by URL,
+asynchronous processing to poll, a first comment and thread replies that reference the post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import IO, Any, ClassVar
+
+from django import forms
+
+
+class ConnectMethod(StrEnum):
+    OAUTH2 = "oauth2"
+    FORM = "form"
+    INSTANT = "instant"
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """The OAuth client Postwright uses for a platform: the workspace's own or the instance's."""
+
+    client_id: str
+    client_secret: str
+    scopes: tuple[str, ...] = ()
+    source: str = "instance"  # "workspace" (bring your own keys) or "instance" (environment)
+
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+    scope: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_secrets(self) -> dict[str, Any]:
+        secrets = {"access_token": self.access_token, **self.extra}
+        if self.refresh_token:
+            secrets["refresh_token"] = self.refresh_token
+        return secrets
+
+
+@dataclass(frozen=True)
+class Profile:
+    external_id: str  # the platform's stable id (a DID, a numeric id as a string, ...)
+    username: str
+    display_name: str = ""
+    avatar_url: str = ""
+    profile_url: str = ""
+
+
+@dataclass
+class Connection:
+    """What a finished connect step yields for one account: who it is and what to store."""
+
+    profile: Profile
+    secrets: dict[str, Any]
+    expires_at: datetime | None = None
+    instance_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # non-secret facts (instance limits, page tasks)
+
+
+@dataclass
+class AccountState:
+    """The stored account as a provider sees it. Providers may update ``secrets`` in place
+    (e.g. a rotated session); the caller persists them when ``secrets_changed`` is set."""
+
+    external_id: str
+    username: str
+    secrets: dict[str, Any]
+    instance_url: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    secrets_changed: bool = False
+
+    def update_secrets(self, **values: Any) -> None:
+        self.secrets.update(values)
+        self.secrets_changed = True
+
+
+# --- Publishing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """One attachment. Providers that upload read ``open()``; those that pull fetch ``public_url``."""
+
+    filename: str
+    mime_type: str
+    size: int
+    open: Callable[[], IO[bytes]]
+    public_url: str = ""  # a signed, expiring URL served by Postwright, for pull-by-URL platforms
+    alt_text: str = ""
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+
+
+@dataclass(frozen=True)
+class ContentPart:
+    text: str
+    media: tuple[MediaItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """A post as one account will receive it (per-platform overrides already applied)."""
+
+    main: ContentPart
+    replies: tuple[ContentPart, ...] = ()  # a thread, each replying to the previous part
+    first_comment: ContentPart | None = None
+    link: str = ""
+    options: Mapping[str, Any] = field(default_factory=dict)  # platform options (privacy, board, ...)
+    idempotency_key: str = ""  # stable per target: sent where the platform honours one
+
+
+@dataclass(frozen=True)
+class PublishedItem:
+    platform_post_id: str
+    url: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Bluesky's cid, needed to reply
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    main: PublishedItem
+    replies: tuple[PublishedItem, ...] = ()
+    first_comment: PublishedItem | None = None
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """What the composer checks before submit."""
+
+    max_length: int
+    counting: str = "characters"  # "characters", "graphemes" or "x-weighted"
+    url_length: int | None = None  # a URL counts as this many characters when set
+    max_media: int = 4
+    max_image_bytes: int | None = None
+    accepted_mime_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True)
+class PostMetrics:
+    likes: int = 0
+    reposts: int = 0
+    replies: int = 0
+    quotes: int = 0
+    impressions: int | None = None  # None where the platform has no such number
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+
+class Provider:
+    """Base for platforms. Subclasses set the class attributes and override what they support."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    connect_method: ClassVar[ConnectMethod] = ConnectMethod.OAUTH2
+    # Whether the platform needs an OAuth client (id/secret) configured before connecting.
+    needs_app_credentials: ClassVar[bool] = True
+    # Whether the user names a server (Mastodon instance, self-hosted PDS) before connecting.
+    asks_for_instance: ClassVar[bool] = False
+    supports_pkce: ClassVar[bool] = True
+    supports_revoke: ClassVar[bool] = False
+    supports_refresh: ClassVar[bool] = False
+    supports_idempotency_key: ClassVar[bool] = False
+    # Refresh this long before expiry (seconds); the token-health job uses it.
+    refresh_margin_s: ClassVar[int] = 15 * 60
+    default_scopes: ClassVar[tuple[str, ...]] = ()
+    setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
+    developer_console_url: ClassVar[str] = ""
+
+    # --- Connect: OAuth 2.0 -------------------------------------------------------------------
+
+    def authorization_url(
+        self, *, app: AppCredentials, redirect_uri: str, state: str, code_verifier: str | None, instance_url: str = ""
+    ) -> str:
+        raise NotImplementedError
+
+    def exchange_code(
+        self, *, app: AppCredentials, code: str, redirect_uri: str, code_verifier: str | None, instance_url: str = ""
+    ) -> TokenSet:
+        raise NotImplementedError
+
+    def refresh(self, *, app: AppCredentials | None, account: AccountState) -> TokenSet:
+        raise NotImplementedError
+
+    def revoke(self, *, app: AppCredentials | None, account: AccountState) -> None:
+        raise NotImplementedError
+
+    def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
+        raise NotImplementedError
+
+    def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        """The accounts a consent yields. One by default; Facebook-like platforms return each Page,
+        and more than one leads to the "choose which to connect" step."""
+        profile = self.fetch_profile(tokens=tokens, instance_url=instance_url)
+        return [
+            Connection(
+                profile=profile, secrets=tokens.as_secrets(), expires_at=tokens.expires_at, instance_url=instance_url
+            )
+        ]
+
+    def register_app(self, *, instance_url: str, redirect_uri: str) -> AppCredentials:
+        """Federated platforms (asks_for_instance): register our client on that server."""
+        raise NotImplementedError
+
+    # --- Connect: credential form or instant ---------------------------------------------------
+
+    def connect_form_class(self) -> type[forms.Form] | None:
+        return None
+
+    def connect_with_form(self, *, data: Mapping[str, Any]) -> Connection:
+        raise NotImplementedError
+
+    # --- Health -------------------------------------------------------------------------------
+
+    def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
+        """A cheap authenticated call proving the credentials still work; returns a fresh profile."""
+        raise NotImplementedError
+
+    # --- Publishing, deletion, metrics (the publishing and analytics work fills these in) -----
+
+    def text_rules(self, *, account: AccountState | None = None) -> TextRules:
+        raise NotImplementedError
+
+    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
+        raise NotImplementedError
+
+    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
+        """Reconciliation after an unknown outcome: the post if the platform has it, else None.
+        Raise NotImplementedError where the platform offers no way to look it up."""
+        raise NotImplementedError
+
+    def delete(self, *, account: AccountState, platform_post_id: str) -> None:
+        raise NotImplementedError
+
+    def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
+        raise NotImplementedError

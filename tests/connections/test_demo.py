@@ -1,0 +1,113 @@
+import pytest
+
+from connections.errors import ErrorClass, ProviderError
+from connections.models import DemoPost
+from connections.providers.base import AccountState, ContentPart, PublishRequest
+from connections.registry import get_provider
+from tests.connections.contract import ProviderContract
+
+
+class TestDemoProvider(ProviderContract):
+    provider_id = "demo"
+
+    def connect(self):
+        return [get_provider("demo").connect_with_form(data={"identifier": "ada", "display_name": "Ada"})]
+
+    def account(self) -> AccountState:
+        return AccountState(external_id="ada", username="@ada", secrets={"access_token": "t"})
+
+    def mock_check(self) -> None:
+        pass  # nothing to mock: the demo network is local
+
+    def mock_publish_text(self) -> str:
+        return "ignored"
+
+    def test_publish_text(self, provider):
+        result = provider.publish(
+            account=self.account(), request=PublishRequest(main=ContentPart("Hello"), idempotency_key="k1")
+        )
+        post = DemoPost.objects.get()
+        assert (result.main.platform_post_id, post.text) == (post.post_id, "Hello")
+        assert result.main.url.endswith(post.post_id)
+
+
+@pytest.fixture
+def demo(db):
+    return get_provider("demo")
+
+
+ADA = AccountState(external_id="ada", username="@ada", secrets={"access_token": "t"})
+
+
+def test_same_idempotency_key_never_posts_twice(demo):
+    request = PublishRequest(main=ContentPart("Once"), idempotency_key="target-7")
+    first = demo.publish(account=ADA, request=request)
+    second = demo.publish(account=ADA, request=request)
+    assert first.main.platform_post_id == second.main.platform_post_id
+    assert DemoPost.objects.count() == 1
+
+
+def test_thread_and_first_comment_reference_the_post(demo):
+    request = PublishRequest(
+        main=ContentPart("1/3"),
+        replies=(ContentPart("2/3"), ContentPart("3/3")),
+        first_comment=ContentPart("link in comment"),
+        idempotency_key="thread",
+    )
+    result = demo.publish(account=ADA, request=request)
+    main = DemoPost.objects.get(post_id=result.main.platform_post_id)
+    second = DemoPost.objects.get(post_id=result.replies[0].platform_post_id)
+    third = DemoPost.objects.get(post_id=result.replies[1].platform_post_id)
+    comment = DemoPost.objects.get(post_id=result.first_comment.platform_post_id)
+    assert (second.parent, third.parent, comment.parent) == (main, second, main)
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [
+        ("#fail-content", ErrorClass.CONTENT),
+        ("#fail-rate", ErrorClass.RATE),
+        ("#fail-transient", ErrorClass.TRANSIENT),
+        ("#fail-auth", ErrorClass.AUTH),
+        ("#fail-config", ErrorClass.CONFIG),
+    ],
+)
+def test_forced_failures_have_their_class_and_publish_nothing(demo, word, expected):
+    with pytest.raises(ProviderError) as caught:
+        demo.publish(account=ADA, request=PublishRequest(main=ContentPart(f"hi {word}"), idempotency_key="x"))
+    assert caught.value.error_class == expected
+    assert not DemoPost.objects.exists()
+
+
+def test_unknown_outcome_lands_and_can_be_found(demo):
+    request = PublishRequest(main=ContentPart("lost answer #fail-unknown"), idempotency_key="u-1")
+    with pytest.raises(ProviderError) as caught:
+        demo.publish(account=ADA, request=request)
+    assert caught.value.outcome_unknown
+    found = demo.find_published(account=ADA, request=request)
+    assert found is not None
+    assert found.platform_post_id == DemoPost.objects.get().post_id
+
+
+def test_random_failures_follow_the_configured_rate(demo, settings):
+    settings.DEMO_FAILURE_RATE = 1.0
+    with pytest.raises(ProviderError) as caught:
+        demo.publish(account=ADA, request=PublishRequest(main=ContentPart("hi"), idempotency_key="r"))
+    assert caught.value.error_class in (ErrorClass.TRANSIENT, ErrorClass.RATE, ErrorClass.CONTENT)
+
+
+def test_metrics_grow_with_age(demo, time_machine):
+    time_machine.move_to("2026-03-01T12:00:00Z", tick=False)
+    result = demo.publish(account=ADA, request=PublishRequest(main=ContentPart("grow"), idempotency_key="g"))
+    post_id = result.main.platform_post_id
+    early = demo.fetch_metrics(account=ADA, platform_post_ids=[post_id])[post_id]
+    time_machine.shift(24 * 3600)
+    later = demo.fetch_metrics(account=ADA, platform_post_ids=[post_id])[post_id]
+    assert later.impressions > early.impressions
+    assert later.likes >= early.likes
+
+
+def test_demo_can_be_turned_off(settings, db):
+    settings.DEMO_NETWORK_ENABLED = False
+    with pytest.raises(KeyError):
+        get_provider("demo")
