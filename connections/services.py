@@ -325,6 +325,7 @@ def _tell_admins(account: SocialAccount, reason: str) -> None:
 
 def account_refresh(*, account_id: int) -> SocialAccount:
     """Refresh one account's token under a row lock, so two refreshes cannot lose a rotated token."""
+    failure: ProviderError | None = None
     with transaction.atomic():
         account = SocialAccount.objects.select_for_update().select_related("workspace").get(pk=account_id)
         if account.status == SocialAccount.Status.DISCONNECTED:
@@ -333,21 +334,23 @@ def account_refresh(*, account_id: int) -> SocialAccount:
         try:
             tokens = provider.refresh(app=_app_for(account, provider), account=account.state())
         except ProviderError as exc:
-            if exc.error_class == ErrorClass.AUTH:
-                account_mark_needs_reconnect(account=account, reason=f"Token refresh was refused: {exc.message}")
-            else:
-                account.last_error = f"Refresh failed ({exc.error_class.value}), will retry: {exc.message}"[:500]
-                account.last_checked_at = timezone.now()
-                account.save(update_fields=["last_error", "last_checked_at", "updated_at"])
-            raise
-        secrets = {**account.secrets, **tokens.as_secrets()}
-        account.secrets = secrets
-        account.token_expires_at = tokens.expires_at
+            failure = exc
+        else:
+            account.secrets = {**account.secrets, **tokens.as_secrets()}
+            account.token_expires_at = tokens.expires_at
+            account.last_checked_at = timezone.now()
+            account.last_error = ""
+            account.status = SocialAccount.Status.ACTIVE
+            account.save()
+            return account
+    # Recorded outside the locked block: the failure must be saved, not rolled back with it.
+    if failure.error_class == ErrorClass.AUTH:
+        account_mark_needs_reconnect(account=account, reason=f"Token refresh was refused: {failure.message}")
+    else:
+        account.last_error = f"Refresh failed ({failure.error_class.value}), will retry: {failure.message}"[:500]
         account.last_checked_at = timezone.now()
-        account.last_error = ""
-        account.status = SocialAccount.Status.ACTIVE
-        account.save()
-    return account
+        account.save(update_fields=["last_error", "last_checked_at", "updated_at"])
+    raise failure
 
 
 def account_check(*, account: SocialAccount) -> SocialAccount:

@@ -57,6 +57,15 @@ def _block_sockets():
 
 
 @pytest.fixture(autouse=True)
+def _example_platform(settings):
+    """A generic OAuth 2.0 platform, registered for tests only (see tests/connections/example_provider.py)."""
+    settings.EXTRA_CONNECTION_PROVIDERS = {
+        "oauth2-test": ("Example OAuth", "tests.connections.example_provider.ExampleOAuthProvider")
+    }
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "oauth2-test": ("client-123", "secret-456")}
+
+
+@pytest.fixture(autouse=True)
 def _mock_http():
     """Every test runs inside responses' default mock: ``responses.add(...)`` works directly."""
     responses.start()
