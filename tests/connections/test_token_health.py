@@ -1,3 +1,5 @@
+import json
+
 """Token refresh before expiry, and what happens when a platform refuses."""
 
 import threading
@@ -92,11 +94,8 @@ def test_two_refreshes_at_once_do_not_lose_a_rotated_token(team):
                 return 400, {}, '{"error": "invalid_grant"}'
             current["n"] += 1
             current["refresh_token"] = f"rt-{current['n']}"
-            return (
-                200,
-                {},
-                f'{{"access_token": "at-{current["n"]}", "refresh_token": "{current["refresh_token"]}", "expires_in": 3600}}',
-            )
+            body = {"access_token": f"at-{current['n']}", "refresh_token": current["refresh_token"], "expires_in": 3600}
+            return 200, {}, json.dumps(body)
 
     responses.add_callback(responses.POST, f"{BASE}/token", callback=token_endpoint, content_type="application/json")
     errors: list[Exception] = []
