@@ -1,7 +1,6 @@
-import json
-
 """Token refresh before expiry, and what happens when a platform refuses."""
 
+import json
 import threading
 import time
 from datetime import timedelta
