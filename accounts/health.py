@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.models import Heartbeat
 
 WORKER = "worker"
+DISPATCHER = "dispatcher"
 
 
 def heartbeat_record(name: str) -> None:
@@ -34,7 +35,7 @@ class ProcessHealth:
         return self.last_seen is not None and timezone.now() - self.last_seen < limit
 
 
-def process_health(names: tuple[str, ...] = (WORKER,)) -> list[ProcessHealth]:
+def process_health(names: tuple[str, ...] = (WORKER, DISPATCHER)) -> list[ProcessHealth]:
     seen = {beat.name: beat for beat in Heartbeat.objects.filter(name__in=names)}
     return [
         ProcessHealth(name, seen[name].last_seen, seen[name].detail) if name in seen else ProcessHealth(name, None, "")

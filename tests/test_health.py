@@ -3,16 +3,19 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_q.models import Schedule
 
-from accounts.health import WORKER
+from accounts.health import DISPATCHER, WORKER, heartbeat_record
 from accounts.models import Heartbeat
 from accounts.tasks import worker_heartbeat
 
 
-def test_healthz_is_degraded_until_a_worker_beats(client, db):
+def test_healthz_is_degraded_until_worker_and_dispatcher_beat(client, db):
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["processes"][WORKER]["alive"] is False
     worker_heartbeat()
+    assert client.get(reverse("healthz")).json()["processes"][WORKER]["alive"] is True
+    assert client.get(reverse("healthz")).status_code == 503
+    heartbeat_record(DISPATCHER)
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
@@ -22,7 +25,9 @@ def test_dashboard_warns_when_no_worker_was_seen(team):
     client = team.client("viewer")
     assert b"No background worker is running" in client.get(reverse("calendar")).content
     worker_heartbeat()
-    assert b"No background worker is running" not in client.get(reverse("calendar")).content
+    page = client.get(reverse("calendar")).content
+    assert b"No background worker is running" not in page
+    assert b"No background dispatcher is running" in page
 
 
 def test_stale_heartbeat_warns_again(team, settings):
@@ -34,9 +39,10 @@ def test_stale_heartbeat_warns_again(team, settings):
 
 
 def test_health_command_exits_nonzero_when_stale(db):
-    with pytest.raises(Exception, match="not running: worker"):
+    with pytest.raises(Exception, match=r"not running: worker .*qcluster.*dispatcher .*dispatch"):
         call_command("health")
     worker_heartbeat()
+    heartbeat_record(DISPATCHER)
     call_command("health")
 
 

@@ -4,7 +4,7 @@ from accounts.health import process_health
 
 
 class Command(BaseCommand):
-    help = "Show whether background workers have been seen recently; exits 1 when one has not."
+    help = "Show whether the worker and the dispatcher have been seen recently; exits 1 when one has not."
 
     def handle(self, *args, **options) -> None:
         stale = []
@@ -15,4 +15,6 @@ class Command(BaseCommand):
             if not process.alive:
                 stale.append(process.name)
         if stale:
-            raise CommandError(f"not running: {', '.join(stale)} (start them with: python manage.py qcluster)")
+            how = {"worker": "python manage.py qcluster", "dispatcher": "python manage.py dispatch"}
+            hints = ", ".join(f"{name} ({how.get(name, 'see README')})" for name in stale)
+            raise CommandError(f"not running: {hints}")

@@ -1,4 +1,4 @@
-"""Run the whole app on one machine: web server, task worker (and dispatcher once it exists).
+"""Run the whole app on one machine: web server, task worker and dispatcher.
 
 The embedded default for a first run; production runs each process under its own supervisor.
 """
@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 "--access-logfile", "-", "--graceful-timeout", "10",
             ],
             "worker": [python, "manage.py", "qcluster"],
+            "dispatcher": [python, "manage.py", "dispatch"],
         }  # fmt: skip
         children = {name: subprocess.Popen(argv, cwd=settings.BASE_DIR) for name, argv in commands.items()}
         self._announce(host, port, list(children))

@@ -1,0 +1,52 @@
+"""The dispatcher: hands due targets to workers the moment they fall due.
+
+django-q2's own scheduler looks at its table about every 30 s, too coarse for posts that must go
+out on the second, so this loop sleeps only until the next due time (at most --max-sleep).
+Run as many as you like: claims are safe under concurrency.
+"""
+
+import signal
+import time
+from types import FrameType
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from accounts.health import DISPATCHER, heartbeat_record
+from publishing import engine
+
+
+class Command(BaseCommand):
+    help = "Claim due posts and enqueue them for the workers, continuously (Ctrl-C or SIGTERM stops it)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--batch", type=int, default=200, help="Targets claimed per pass (default 200).")
+        parser.add_argument("--max-sleep", type=float, default=0.5, help="Longest pause between passes, seconds.")
+        parser.add_argument("--once", action="store_true", help="Run one pass and exit (for cron or debugging).")
+
+    def handle(self, *args, batch: int, max_sleep: float, once: bool, **options) -> None:
+        self.running = True
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        last_housekeeping = 0.0
+        self.stdout.write(f"dispatcher started (batch {batch}, max sleep {max_sleep}s)")
+        while self.running:
+            close_old_connections()
+            if time.monotonic() - last_housekeeping > 5:
+                recovered = engine.targets_recover_stale()
+                if any(recovered.values()):
+                    self.stdout.write(f"recovered stale targets: {recovered}")
+                heartbeat_record(DISPATCHER)
+                last_housekeeping = time.monotonic()
+            claimed = engine.targets_claim_due(limit=batch)
+            reconciling = engine.targets_claim_reconcile()
+            if claimed or reconciling:
+                self.stdout.write(f"queued {len(claimed)} target(s), reconciling {len(reconciling)}")
+            if once:
+                break
+            if len(claimed) < batch:
+                time.sleep(max(0.02, engine.next_due_in(horizon=max_sleep)))
+        self.stdout.write("dispatcher stopped")
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.running = False

@@ -1,0 +1,151 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import WorkspaceOwned
+from connections.models import SocialAccount
+
+
+class Post(WorkspaceOwned):
+    """What the author wrote once; it fans out to one Target per selected account."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        PUBLISHING = "publishing", "Publishing"
+        PUBLISHED = "published", "Published"
+        PARTIAL = "partially_published", "Partially published"
+        FAILED = "failed", "Failed"
+        CANCELED = "canceled", "Canceled"
+
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC; shown in the workspace time zone.")
+    link = models.URLField(max_length=2000, blank=True)
+    # Per platform: {"bluesky": {"text": "...", "options": {...}}}; text replaces the main text.
+    overrides = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-created_at"]
+        indexes = [
+            models.Index(fields=["workspace", "scheduled_at"], name="post_workspace_time"),
+            models.Index(fields=["workspace", "status"], name="post_workspace_status"),
+        ]
+
+    def __str__(self) -> str:
+        main = self.contents.filter(kind=PostContent.Kind.MAIN).first()
+        return (main.text[:60] if main else "") or f"Post {self.pk}"
+
+
+class PostContent(models.Model):
+    """One part of a post, in order: the main text, thread replies, and an optional first comment."""
+
+    class Kind(models.TextChoices):
+        MAIN = "main", "Main post"
+        REPLY = "reply", "Thread reply"
+        FIRST_COMMENT = "first_comment", "First comment"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="contents")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.MAIN)
+    position = models.PositiveSmallIntegerField(default=0)
+    text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["post", "position"]
+        constraints = [models.UniqueConstraint(fields=["post", "position"], name="content_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of post {self.post_id}"
+
+
+class Media(WorkspaceOwned):
+    """An uploaded file, stored once per workspace (by checksum) and reusable across posts."""
+
+    file = models.FileField(upload_to="media/%Y/%m/")
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=255)
+    mime_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_s = models.FloatField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "media"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "sha256"], name="media_once_per_workspace")]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ContentMedia(models.Model):
+    content = models.ForeignKey(PostContent, on_delete=models.CASCADE, related_name="attachments")
+    media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    alt_text = models.CharField(max_length=1500, blank=True)
+
+    class Meta:
+        ordering = ["content", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.media} in {self.content}"
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class Target(WorkspaceOwned):
+    """One post going to one account: the unit that succeeds or fails, with its own clock."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"  # claimed by a dispatcher, not yet sent
+        PUBLISHING = "publishing", "Publishing"  # a worker may have sent the create call
+        RETRY_WAIT = "retry_wait", "Waiting to retry"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+        CANCELED = "canceled", "Canceled"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
+    account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="targets")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    due_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=64, default=new_idempotency_key, editable=False)
+    platform_post_id = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    result = models.JSONField(default=dict, blank=True)  # ids of replies and first comment
+    error_class = models.CharField(max_length=16, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["post", "id"]
+        constraints = [models.UniqueConstraint(fields=["post", "account"], name="one_target_per_account")]
+        indexes = [
+            # The dispatcher's only query: due work, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="target_due",
+                condition=Q(status__in=["scheduled", "retry_wait"]),
+            ),
+            models.Index(fields=["status", "lease_expires_at"], name="target_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"post {self.post_id} -> {self.account}"

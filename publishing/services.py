@@ -1,0 +1,185 @@
+"""Writing, scheduling, editing and cancelling posts."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Membership
+from accounts.roles import Capability, role_allows
+from connections.models import SocialAccount
+from publishing.models import ContentMedia, Media, Post, PostContent, Target
+from publishing.rollup import post_rollup
+
+S = Target.Status
+EDITABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT, S.FAILED)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    media_id: int
+    alt_text: str = ""
+
+
+@dataclass(frozen=True)
+class PartInput:
+    text: str
+    kind: str = PostContent.Kind.MAIN
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass
+class PostInput:
+    parts: list[PartInput]
+    account_ids: list[int]
+    link: str = ""
+    overrides: dict = field(default_factory=dict)
+
+
+def _require_editor(actor: Membership) -> None:
+    if not role_allows(actor.role, Capability.EDIT_CONTENT):
+        raise PermissionDenied("Viewers cannot write posts.")
+
+
+def _accounts(actor: Membership, account_ids: list[int]) -> list[SocialAccount]:
+    accounts = list(
+        SocialAccount.objects.filter(workspace=actor.workspace, id__in=account_ids, status=SocialAccount.Status.ACTIVE)
+    )
+    if len(accounts) != len(set(account_ids)):
+        raise ValidationError("Pick accounts that are connected and active in this workspace.")
+    if not accounts:
+        raise ValidationError("Pick at least one account to publish to.")
+    return accounts
+
+
+def _write_parts(post: Post, actor: Membership, parts: list[PartInput]) -> None:
+    if not parts or parts[0].kind != PostContent.Kind.MAIN or not (parts[0].text.strip() or parts[0].attachments):
+        raise ValidationError("Write something (or attach media) for the main post.")
+    media_ids = {a.media_id for part in parts for a in part.attachments}
+    owned = set(Media.objects.filter(workspace=actor.workspace, id__in=media_ids).values_list("id", flat=True))
+    if owned != media_ids:
+        raise ValidationError("An attachment is not in this workspace's media library.")
+    post.contents.all().delete()
+    for position, part in enumerate(parts):
+        content = PostContent.objects.create(post=post, kind=part.kind, position=position, text=part.text)
+        ContentMedia.objects.bulk_create(
+            ContentMedia(content=content, media_id=a.media_id, position=i, alt_text=a.alt_text)
+            for i, a in enumerate(part.attachments)
+        )
+
+
+def _target_fields(when: datetime | None) -> dict:
+    if when is None:
+        return {"status": S.DRAFT, "due_at": None, "next_attempt_at": None}
+    return {"status": S.SCHEDULED, "due_at": when, "next_attempt_at": when}
+
+
+@transaction.atomic
+def post_create(*, actor: Membership, data: PostInput, publish_at: datetime | None) -> Post:
+    """Create a post; ``publish_at`` None keeps it a draft, a past or present time publishes now."""
+    _require_editor(actor)
+    accounts = _accounts(actor, data.account_ids)
+    post = Post.objects.create(
+        workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides, scheduled_at=publish_at
+    )
+    _write_parts(post, actor, data.parts)
+    Target.objects.bulk_create(
+        Target(workspace=actor.workspace, post=post, account=account, **_target_fields(publish_at))
+        for account in accounts
+    )
+    post_rollup(post_id=post.id)
+    post.refresh_from_db()
+    return post
+
+
+def _lock_editable_targets(post: Post) -> list[Target]:
+    targets = list(Target.objects.select_for_update().filter(post=post))
+    busy = [t for t in targets if t.status not in EDITABLE and t.status not in (S.PUBLISHED, S.CANCELED)]
+    if busy:
+        raise ValidationError("This post is being published right now and cannot be changed.")
+    return targets
+
+
+@transaction.atomic
+def post_update(*, actor: Membership, post: Post, data: PostInput, publish_at: datetime | None) -> Post:
+    """Edit or reschedule until a target starts publishing; published targets stay as they are."""
+    _require_editor(actor)
+    targets = _lock_editable_targets(post)
+    if any(t.status == S.PUBLISHED for t in targets):
+        raise ValidationError("Part of this post is already published; it can no longer be edited.")
+    accounts = {a.id: a for a in _accounts(actor, data.account_ids)}
+    _write_parts(post, actor, data.parts)
+    post.link, post.overrides, post.scheduled_at = data.link, data.overrides, publish_at
+    post.save(update_fields=["link", "overrides", "scheduled_at", "updated_at"])
+    Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
+    existing = {t.account_id for t in targets}
+    Target.objects.filter(post=post).update(attempts=0, error_class="", error_code="", error_message="",
+                                            **_target_fields(publish_at))  # fmt: skip
+    Target.objects.bulk_create(
+        Target(workspace=actor.workspace, post=post, account=account, **_target_fields(publish_at))
+        for account_id, account in accounts.items()
+        if account_id not in existing
+    )
+    post_rollup(post_id=post.id)
+    post.refresh_from_db()
+    return post
+
+
+@transaction.atomic
+def post_reschedule(*, actor: Membership, post: Post, publish_at: datetime) -> Post:
+    _require_editor(actor)
+    targets = _lock_editable_targets(post)
+    pending = [t.id for t in targets if t.status in (S.SCHEDULED, S.DRAFT, S.RETRY_WAIT)]
+    if not pending:
+        raise ValidationError("Nothing left to reschedule in this post.")
+    Target.objects.filter(id__in=pending).update(**_target_fields(publish_at))
+    post.scheduled_at = publish_at
+    post.save(update_fields=["scheduled_at", "updated_at"])
+    post_rollup(post_id=post.id)
+    post.refresh_from_db()
+    return post
+
+
+@transaction.atomic
+def post_cancel(*, actor: Membership, post: Post) -> Post:
+    _require_editor(actor)
+    targets = _lock_editable_targets(post)
+    Target.objects.filter(id__in=[t.id for t in targets if t.status in EDITABLE]).update(
+        status=S.CANCELED, next_attempt_at=None
+    )
+    post_rollup(post_id=post.id)
+    post.refresh_from_db()
+    return post
+
+
+@transaction.atomic
+def target_retry(*, actor: Membership, target: Target) -> Target:
+    """The retry button of a failed target, or "publish again" for an unknown one the author checked."""
+    _require_editor(actor)
+    target = Target.objects.select_for_update().get(pk=target.pk)
+    if target.status not in (S.FAILED, S.UNKNOWN):
+        raise ValidationError("Only a failed post (or one whose outcome is unknown) can be retried.")
+    if target.account.status != SocialAccount.Status.ACTIVE:
+        raise ValidationError(f"Reconnect {target.account.username} first, then retry.")
+    Target.objects.filter(pk=target.pk).update(
+        status=S.SCHEDULED, next_attempt_at=timezone.now(), attempts=0, error_class="", error_code="", error_message=""
+    )
+    post_rollup(post_id=target.post_id)
+    target.refresh_from_db()
+    return target
+
+
+@transaction.atomic
+def target_mark_published(*, actor: Membership, target: Target, url: str = "") -> Target:
+    """An unknown outcome the author checked by hand: it did go out."""
+    _require_editor(actor)
+    updated = Target.objects.filter(pk=target.pk, status=S.UNKNOWN).update(
+        status=S.PUBLISHED, url=url, finished_at=timezone.now(), error_message="", next_attempt_at=None
+    )
+    if not updated:
+        raise ValidationError("Only a post whose outcome is unknown can be marked as published.")
+    post_rollup(post_id=target.post_id)
+    target.refresh_from_db()
+    return target
