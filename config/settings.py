@@ -251,6 +251,8 @@ WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=
 PUBLISH_QUEUE_LEASE_SECONDS = env_int("PUBLISH_QUEUE_LEASE_SECONDS", 300, minimum=10)  # claimed, not started
 PUBLISH_DEADLINE_SECONDS = env_int("PUBLISH_DEADLINE_SECONDS", 600, minimum=30)  # started, no answer
 PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
+MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 20_000_000, minimum=1)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 PUBLISH_RECONCILE_INTERVAL_SECONDS = env_int("PUBLISH_RECONCILE_INTERVAL_SECONDS", 120, minimum=5)
 
 # --- Logging --------------------------------------------------------------------------------

@@ -149,3 +149,20 @@ class Target(WorkspaceOwned):
 
     def __str__(self) -> str:
         return f"post {self.post_id} -> {self.account}"
+
+
+class PostingSlot(models.Model):
+    """A weekly time at which an account likes to post; "Add to queue" takes the next free one."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="posting_slots")
+    weekday = models.PositiveSmallIntegerField(choices=[(i, d) for i, d in enumerate(
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    )])  # fmt: skip
+    time = models.TimeField(help_text="In the workspace's time zone.")
+
+    class Meta:
+        ordering = ["account", "weekday", "time"]
+        constraints = [models.UniqueConstraint(fields=["account", "weekday", "time"], name="slot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.get_weekday_display()} {self.time:%H:%M}"

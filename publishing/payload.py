@@ -3,6 +3,7 @@
 from django.core.files.storage import default_storage
 
 from connections.providers.base import ContentPart, MediaItem, PublishRequest
+from publishing.media import signed_media_url
 from publishing.models import ContentMedia, PostContent, Target
 
 
@@ -13,6 +14,7 @@ def _media_item(attachment: ContentMedia) -> MediaItem:
         mime_type=media.mime_type,
         size=media.size,
         open=lambda name=media.file.name: default_storage.open(name, "rb"),
+        public_url=signed_media_url(media),
         alt_text=attachment.alt_text,
         width=media.width,
         height=media.height,

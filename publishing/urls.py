@@ -5,5 +5,16 @@ from publishing import views
 urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("posts/", views.post_list, name="posts"),
+    path("posts/new/", views.compose, name="compose"),
+    path("posts/check/", views.compose_check, name="compose_check"),
     path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
+    path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
+    path("posts/<int:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
+    path("media/", views.media_library, name="media_library"),
+    path("media/upload/", views.media_upload, name="media_upload"),
+    path("media/<int:media_id>/preview/", views.media_preview, name="media_preview"),
+    path("media/s/<str:token>/", views.media_signed, name="media_signed"),
+    path("targets/<int:target_id>/retry/", views.target_retry, name="target_retry"),
+    path("targets/<int:target_id>/mark-published/", views.target_mark_published, name="target_mark_published"),
 ]

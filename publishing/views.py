@@ -1,24 +1,287 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from datetime import date, time, timedelta
 
-from accounts.access import get_workspace_object_or_404, workspace_required
-from publishing.models import Post
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
+from accounts.roles import Capability
+from connections.models import SocialAccount
+from publishing import services
+from publishing.forms import ComposerForm
+from publishing.media import media_from_token, media_store
+from publishing.models import Media, Post, PostContent, Target
+from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
+from publishing.scheduling import local_to_utc
+
+
+def _parse_day(value: str | None, zone) -> date:
+    try:
+        return date.fromisoformat(value) if value else timezone.localdate(timezone=zone)
+    except ValueError:
+        return timezone.localdate(timezone=zone)
 
 
 @workspace_required()
 def calendar(request: HttpRequest) -> HttpResponse:
-    return render(request, "publishing/calendar.html")
+    zone = request.workspace.tzinfo
+    day = _parse_day(request.GET.get("date"), zone)
+    view = "week" if request.GET.get("view") == "week" else "month"
+    if view == "week":
+        start = day - timedelta(days=day.weekday())
+        weeks = [[start + timedelta(days=i) for i in range(7)]]
+        previous, following = start - timedelta(days=7), start + timedelta(days=7)
+    else:
+        weeks = month_grid(day)
+        previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+        following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1])
+    context = {
+        "view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
+        "following": following, "weeks": [[(d, posts.get(d, [])) for d in week] for week in weeks],
+    }  # fmt: skip
+    return render(request, "publishing/calendar.html", context)
+
+
+PAGE_SIZE = 50
 
 
 @workspace_required()
 def post_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "publishing/post_list.html")
+    zone = request.workspace.tzinfo
+    posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
+    status = request.GET.get("status", "")
+    if status in Post.Status.values:
+        posts = posts.filter(status=status)
+    account = request.GET.get("account", "")
+    if account.isdigit():
+        posts = posts.filter(targets__account_id=int(account))
+    for bound, lookup in (("from", "scheduled_at__gte"), ("to", "scheduled_at__lt")):
+        value = request.GET.get(bound)
+        if value:
+            try:
+                day = date.fromisoformat(value) + timedelta(days=1 if bound == "to" else 0)
+            except ValueError:
+                messages.error(request, f"'{value}' is not a date (use YYYY-MM-DD).")
+                continue
+            posts = posts.filter(**{lookup: local_midnight(day, zone)})
+    page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"page": page, "accounts": accounts, "statuses": Post.Status.choices, "filters": request.GET,
+               "query": query.urlencode()}  # fmt: skip
+    return render(request, "publishing/post_list.html", context)
 
 
 @login_required
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
-    post = get_workspace_object_or_404(request, Post, pk=post_id)
+    post = get_workspace_object_or_404(request, Post.objects.select_related("author"), pk=post_id)
     targets = post.targets.select_related("account").order_by("id")
     contents = post.contents.prefetch_related("attachments__media")
     return render(request, "publishing/post_detail.html", {"post": post, "targets": targets, "contents": contents})
+
+
+def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
+    accounts = list(form.fields["accounts"].queryset)
+    platforms = sorted({account.platform for account in accounts})
+    return {"form": form, "post": post, "accounts": accounts, "platforms": platforms}
+
+
+def _save(request: HttpRequest, form: ComposerForm, post: Post | None) -> Post:
+    publish_at = form.publish_at if form.cleaned_data["when"] != "draft" else None
+    if post is None:
+        return services.post_create(actor=request.membership, data=form.post_input(), publish_at=publish_at)
+    return services.post_update(actor=request.membership, post=post, data=form.post_input(), publish_at=publish_at)
+
+
+def _saved_message(post: Post) -> str:
+    if post.status == Post.Status.DRAFT:
+        return "Draft saved."
+    when = timezone.localtime(post.scheduled_at, post.workspace.tzinfo)
+    if post.scheduled_at <= timezone.now():
+        return "Publishing now — follow it below."
+    return f"Scheduled for {when:%a %d %b %Y at %H:%M} ({post.workspace.timezone})."
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_http_methods(["GET", "POST"])
+def compose(request: HttpRequest) -> HttpResponse:
+    form = ComposerForm(request.POST or None, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = _save(request, form, None)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _saved_message(post))
+            return redirect("post_detail", post_id=post.pk)
+    status = 400 if form.errors else 200
+    return render(request, "publishing/compose.html", _composer_context(form), status=status)
+
+
+def _initial_data(post: Post) -> dict:
+    contents = list(post.contents.all())
+    main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
+    comment = next((c.text for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), "")
+    local = timezone.localtime(post.scheduled_at, post.workspace.tzinfo) if post.scheduled_at else None
+    return {
+        "accounts": [t.account_id for t in post.targets.all()],
+        "text": main.text,
+        "first_comment": comment,
+        "link": post.link,
+        "when": "schedule" if local else "draft",
+        "date": local.date() if local else None,
+        "time": local.time().replace(second=0, microsecond=0) if local else None,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    request.membership = membership
+    form = ComposerForm(request.POST or None, workspace=post.workspace, initial=_initial_data(post))
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = _save(request, form, post)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _saved_message(post))
+            return redirect("post_detail", post_id=post.pk)
+    context = _composer_context(form, post)
+    context["replies"] = list(post.contents.filter(kind=PostContent.Kind.REPLY).values_list("text", flat=True))
+    return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_POST
+def compose_check(request: HttpRequest) -> HttpResponse:
+    """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
+    form = ComposerForm(request.POST, workspace=request.workspace)
+    form.is_valid()
+    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks})
+
+
+def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    try:
+        action(membership, post)
+    except (ValidationError, PermissionDenied) as exc:
+        message = exc.messages[0] if isinstance(exc, ValidationError) else str(exc)
+        if request.htmx:
+            return HttpResponse(message, status=409)
+        messages.error(request, message)
+    return redirect("post_detail", post_id=post.pk)
+
+
+@login_required
+@require_POST
+def post_cancel(request: HttpRequest, post_id: int) -> HttpResponse:
+    def cancel(actor, post):
+        services.post_cancel(actor=actor, post=post)
+        messages.success(request, "Canceled. Nothing more will be published for this post.")
+
+    return _act_on_post(request, post_id, cancel)
+
+
+def _target_action(request: HttpRequest, target_id: int, action, done: str) -> HttpResponse:
+    target, membership = get_workspace_object_and_membership_or_404(
+        request, Target.objects.select_related("account"), capability=Capability.EDIT_CONTENT, pk=target_id
+    )
+    try:
+        action(actor=membership, target=target)
+        messages.success(request, done)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    return redirect("post_detail", post_id=target.post_id)
+
+
+@login_required
+@require_POST
+def target_retry(request: HttpRequest, target_id: int) -> HttpResponse:
+    return _target_action(request, target_id, services.target_retry, "Retrying now.")
+
+
+@login_required
+@require_POST
+def target_mark_published(request: HttpRequest, target_id: int) -> HttpResponse:
+    return _target_action(request, target_id, services.target_mark_published, "Marked as published.")
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_POST
+def media_upload(request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        return JsonResponse({"error": "Choose a file to upload."}, status=400)
+    try:
+        item = media_store(actor=request.membership, upload=upload)
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    return JsonResponse(
+        {"id": item.pk, "name": item.original_name, "url": reverse("media_preview", args=[item.pk]),
+         "width": item.width, "height": item.height, "size": item.size}
+    )  # fmt: skip
+
+
+@login_required
+def media_preview(request: HttpRequest, media_id: int) -> HttpResponse:
+    item = get_workspace_object_or_404(request, Media, pk=media_id)
+    return FileResponse(item.file.open("rb"), content_type=item.mime_type)
+
+
+@require_GET
+def media_signed(request: HttpRequest, token: str) -> HttpResponse:
+    """Public but unguessable and expiring: for platforms that fetch media by URL."""
+    try:
+        item = media_from_token(token)
+    except Media.DoesNotExist:
+        raise Http404 from None
+    response = FileResponse(item.file.open("rb"), content_type=item.mime_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@workspace_required()
+def media_library(request: HttpRequest) -> HttpResponse:
+    items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
+    return render(request, "publishing/media_library.html", {"items": items})
+
+
+@login_required
+@require_POST
+def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
+    """Drag and drop on the calendar: a new day (keeping the time of day) or a new date and time."""
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    zone = post.workspace.tzinfo
+    try:
+        day = date.fromisoformat(request.POST.get("date", ""))
+        current = timezone.localtime(post.scheduled_at, zone).time() if post.scheduled_at else None
+        at = time.fromisoformat(request.POST["time"]) if request.POST.get("time") else current
+        if at is None:
+            raise ValidationError("Pick a time for this draft.")
+        publish_at = local_to_utc(day, at, zone)
+        if publish_at <= timezone.now():
+            raise ValidationError("That time has passed: drop it on a day to come.")
+        services.post_reschedule(actor=membership, post=post, publish_at=publish_at)
+    except ValueError:
+        return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM.", status=400)
+    except ValidationError as exc:
+        return HttpResponse(exc.messages[0], status=409)
+    when = timezone.localtime(publish_at, zone)
+    return HttpResponse(f"Moved to {when:%a %d %b %H:%M}.")

@@ -7,27 +7,11 @@ from django.core import mail
 from django.utils import timezone
 
 from connections.models import DemoPost, SocialAccount
-from connections.registry import get_provider
-from connections.services import account_save
 from publishing import engine
 from publishing.models import Post, Target
 from publishing.services import PartInput, PostInput, post_cancel, post_create, target_retry
 
 S = Target.Status
-
-
-@pytest.fixture
-def demo_accounts(team):
-    provider = get_provider("demo")
-    return [
-        account_save(
-            workspace=team.workspace,
-            platform="demo",
-            connection=provider.connect_with_form(data={"identifier": handle, "display_name": handle}),
-            user=team.users["admin"],
-        )
-        for handle in ("alpha", "beta")
-    ]
 
 
 @pytest.fixture

@@ -1,0 +1,51 @@
+"""Read-side helpers for the calendar and list views: few queries, whatever the number of posts."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, QuerySet
+
+from accounts.models import Workspace
+from publishing.models import Post, PostContent, Target
+
+
+def posts_for_display(workspace: Workspace) -> QuerySet[Post]:
+    main_contents = Prefetch(
+        "contents", queryset=PostContent.objects.filter(kind=PostContent.Kind.MAIN), to_attr="main"
+    )
+    targets = Prefetch("targets", queryset=Target.objects.select_related("account").order_by("id"))
+    return Post.objects.filter(workspace=workspace).prefetch_related(main_contents, targets)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+def month_grid(day: date) -> list[list[date]]:
+    """Weeks (Monday first) covering the month of ``day``."""
+    first = day.replace(day=1)
+    start = first - timedelta(days=first.weekday())
+    next_month = (first + timedelta(days=32)).replace(day=1)
+    weeks, cursor = [], start
+    while cursor < next_month or cursor.weekday() != 0:
+        if cursor.weekday() == 0:
+            weeks.append([])
+        weeks[-1].append(cursor)
+        cursor += timedelta(days=1)
+    return weeks
+
+
+def posts_by_local_day(workspace: Workspace, first: date, last: date) -> dict[date, list[Post]]:
+    zone = workspace.tzinfo
+    posts = (
+        posts_for_display(workspace)
+        .filter(
+            scheduled_at__gte=local_midnight(first, zone),
+            scheduled_at__lt=local_midnight(last + timedelta(days=1), zone),
+        )
+        .order_by("scheduled_at")
+    )
+    grouped: dict[date, list[Post]] = {}
+    for post in posts:
+        grouped.setdefault(post.scheduled_at.astimezone(zone).date(), []).append(post)
+    return grouped
