@@ -1,0 +1,266 @@
+#!/usr/bin/env python
+"""Dispatch benchmark: are posts published on time, once, and none lost?
+
+Creates N targets due evenly over SPREAD seconds (0 = all at one instant), runs the real
+dispatcher (`manage.py dispatch`) and django-q2 workers (`manage.py qcluster`) against a local
+fake platform, and measures from the platform's side. It also fires the same number of requests
+straight from a thread pool of the same total concurrency: that is the ceiling the engine's
+throughput is compared with. The last line printed is one JSON object.
+
+    .venv/bin/python bench/dispatch.py --targets 1000 --spread 60
+    .venv/bin/python bench/dispatch.py --targets 1000 --spread 0
+    .venv/bin/python bench/dispatch.py --targets 300 --spread 20 --kill-workers
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/postwright_bench"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--targets", type=int, default=1000, help="targets to publish (default 1000)")
+    parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due; 0 = one instant")
+    parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request (default 100)")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates answered 503 (default 0)")
+    parser.add_argument("--workers", type=int, default=8, help="django-q2 worker processes (default 8)")
+    parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
+                        help="django-q2 broker; 'orm' uses the database instead")  # fmt: skip
+    parser.add_argument("--timeout", type=float, default=180, help="give up this long after the last due time")
+    return parser.parse_args()
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(args: argparse.Namespace) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ["BENCH_WORKERS"] = str(args.workers)
+    if args.redis_url != "orm":
+        os.environ["REDIS_URL"] = args.redis_url
+    if args.database_url.startswith("postgres"):
+        ensure_database(args.database_url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def reset_state(args: argparse.Namespace) -> None:
+    from django_q.models import OrmQ, Task
+
+    from accounts.models import Heartbeat, User, Workspace
+    from connections.models import SocialAccount
+    from publishing.models import Post, Target
+
+    Target.objects.all().delete()
+    Post.objects.all().delete()
+    SocialAccount.objects.filter(platform="benchnet").delete()
+    Workspace.objects.filter(name="bench").delete()
+    User.objects.filter(email="bench@example.com").delete()
+    OrmQ.objects.all().delete()
+    Task.objects.all().delete()
+    Heartbeat.objects.all().delete()
+    if args.redis_url != "orm":
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+
+
+def create_targets(n: int, spread: float, start: datetime) -> None:
+    from accounts.models import User
+    from accounts.services import workspace_create
+    from connections.models import SocialAccount
+    from publishing.models import Post, PostContent, Target
+
+    user = User.objects.create_user(email="bench@example.com", password=None)
+    workspace = workspace_create(owner=user, name="bench")
+    account = SocialAccount.objects.create(
+        workspace=workspace, platform="benchnet", external_id="bench", username="@bench", secrets={"access_token": "x"}
+    )
+    step = spread / n if n else 0
+    dues = [start + timedelta(seconds=i * step) for i in range(n)]
+    posts = Post.objects.bulk_create(
+        Post(workspace=workspace, author=user, status="scheduled", scheduled_at=due) for due in dues
+    )
+    PostContent.objects.bulk_create(PostContent(post=post, text=f"bench post {i}") for i, post in enumerate(posts))
+    Target.objects.bulk_create(
+        Target(workspace=workspace, post=post, account=account, status="scheduled", due_at=due, next_attempt_at=due)
+        for post, due in zip(posts, dues, strict=True)
+    )
+
+
+def start_processes(env: dict) -> dict[str, subprocess.Popen]:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    return {
+        "qcluster": subprocess.Popen([*manage, "qcluster"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        "dispatch": subprocess.Popen([*manage, "dispatch"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    }  # fmt: skip
+
+
+def children_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in out.split()]
+
+
+def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Event, kills: list[str]) -> None:
+    """Kill a random worker process (the cluster's sentinel starts a new one) or the dispatcher."""
+    while not stop.wait(random.uniform(1.0, 3.0)):  # noqa: S311
+        if random.random() < 0.2:  # noqa: S311
+            processes["dispatch"].send_signal(signal.SIGKILL)
+            processes["dispatch"].wait()
+            processes["dispatch"] = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "dispatch"], env=env, cwd=ROOT,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            kills.append("dispatcher")
+            continue
+        workers = [p for c in children_of(processes["qcluster"].pid) for p in [c, *children_of(c)]]
+        if workers:
+            victim = random.choice(workers)  # noqa: S311
+            try:
+                os.kill(victim, signal.SIGKILL)
+                kills.append("worker")
+            except ProcessLookupError:
+                pass
+
+
+def wait_for_terminal(deadline: float) -> int:
+    from django.db import close_old_connections
+
+    from publishing.models import Target
+
+    while time.time() < deadline:
+        close_old_connections()
+        open_count = Target.objects.exclude(status__in=["published", "failed", "canceled"]).count()
+        if open_count == 0:
+            return 0
+        time.sleep(0.5)
+    return open_count
+
+
+def direct_ceiling(n: int, concurrency: int, latency_ms: float) -> float:
+    """The same number of creates, fired straight from a thread pool: requests per second."""
+    from bench.fakeplatform import serve
+    from connections import http
+
+    server, _ledger = serve(latency_ms=latency_ms, fault_rate=0)
+    url = f"http://127.0.0.1:{server.server_address[1]}/posts"
+    local = threading.local()
+
+    def send(i: int) -> None:
+        if not hasattr(local, "session"):
+            local.session = http.platform_session()
+        local.session.post(url, json={"text": f"direct {i}"}, headers={"Idempotency-Key": f"d{i}"}, timeout=(2, 10))
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(send, range(n)))
+    elapsed = time.perf_counter() - started
+    server.shutdown()
+    return n / elapsed
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1] if len(values) > 1 else values[0]
+
+
+def main() -> None:
+    args = parse_args()
+    setup_django(args)
+    from bench.fakeplatform import serve
+    from publishing.models import Target
+
+    server, ledger = serve(latency_ms=args.latency_ms, fault_rate=args.fault_rate)
+    os.environ["BENCH_PLATFORM_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+    reset_state(args)
+    warmup = 8.0  # let the cluster and dispatcher start before the first target is due
+    start = datetime.now(UTC) + timedelta(seconds=warmup)
+    create_targets(args.targets, args.spread, start)
+    print(f"{args.targets} targets due from {start:%H:%M:%S} over {args.spread:g}s; "
+          f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
+
+    env = {**os.environ}
+    processes = start_processes(env)
+    stop, kills = threading.Event(), []
+    chaos_thread = None
+    if args.kill_workers:
+        chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills), daemon=True)
+        time.sleep(warmup / 2)
+        chaos_thread.start()
+    remaining = wait_for_terminal(start.timestamp() + args.spread + args.timeout)
+    stop.set()
+    if chaos_thread:
+        chaos_thread.join()
+    for process in processes.values():
+        process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    targets = list(Target.objects.values_list("idempotency_key", "due_at", "status"))
+    lateness = [ledger.arrivals[key] - due.timestamp() for key, due, status in targets if key in ledger.arrivals]
+    published_keys = {key for key, _due, status in targets if status == "published"}
+    lost = sum(1 for key, _due, _status in targets if key not in ledger.arrivals or key not in published_keys)
+    arrivals = sorted(ledger.arrivals.values())
+    first_due = min(due.timestamp() for _key, due, _status in targets)
+    span = (arrivals[-1] - first_due) if arrivals else float("inf")
+    throughput = len(arrivals) / span if span > 0 else 0.0
+    direct = direct_ceiling(args.targets, args.workers, args.latency_ms)
+    server.shutdown()
+    result = {
+        "targets": args.targets,
+        "spread_s": args.spread,
+        "workers": args.workers,
+        "latency_ms": args.latency_ms,
+        "broker": "orm" if args.redis_url == "orm" else "redis",
+        "published": len(published_keys),
+        "lateness_p50_s": round(percentile(lateness, 50), 3),
+        "lateness_p95_s": round(percentile(lateness, 95), 3),
+        "lateness_p99_s": round(percentile(lateness, 99), 3),
+        "lateness_max_s": round(max(lateness), 3) if lateness else None,
+        "throughput_per_s": round(throughput, 1),
+        "direct_throughput_per_s": round(direct, 1),
+        "ratio": round(throughput / direct, 3) if direct else None,
+        "duplicates": ledger.duplicates,
+        "lost": lost,
+        "unfinished": remaining,
+        "kills": {"worker": kills.count("worker"), "dispatcher": kills.count("dispatcher")},
+    }
+    print(f"lateness p50 {result['lateness_p50_s']}s  p95 {result['lateness_p95_s']}s  p99 {result['lateness_p99_s']}s")
+    print(f"throughput {result['throughput_per_s']}/s vs direct {result['direct_throughput_per_s']}/s "
+          f"(ratio {result['ratio']}); duplicates {result['duplicates']}; lost {result['lost']}")  # fmt: skip
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""Settings for the dispatch benchmark: production settings plus the local fake platform."""
+
+import os
+
+os.environ.setdefault("DEBUG", "true")
+
+from config.settings import *  # noqa: F403
+
+EXTRA_CONNECTION_PROVIDERS = {"benchnet": ("Bench network", "bench.fakeplatform.BenchProvider")}
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+# Short leases so that, with --kill-workers, a target a killed worker held is recovered within the run.
+PUBLISH_QUEUE_LEASE_SECONDS = int(os.environ.get("BENCH_QUEUE_LEASE", 8))
+PUBLISH_DEADLINE_SECONDS = int(os.environ.get("BENCH_DEADLINE", 8))
+PUBLISH_RECONCILE_INTERVAL_SECONDS = 3
+Q_CLUSTER = {**Q_CLUSTER, "workers": int(os.environ.get("BENCH_WORKERS", 8)), "timeout": 30, "retry": 40,  # noqa: F405
+             "save_limit": -1, "ack_failures": True, "sync": False}  # fmt: skip
