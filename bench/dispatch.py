@@ -115,16 +115,13 @@ def create_targets(n: int, spread: float, start: datetime) -> None:
     )
 
 
-def start_processes(env: dict) -> dict[str, subprocess.Popen]:
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    return {
-        "qcluster": subprocess.Popen([*manage, "qcluster"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        "dispatch": subprocess.Popen([*manage, "dispatch"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-    }  # fmt: skip
+def start_process(name: str, env: dict) -> subprocess.Popen:
+    argv = [sys.executable, str(ROOT / "manage.py"), name]
+    return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def children_of(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(["/usr/bin/pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
     return [int(p) for p in out.split()]
 
 
@@ -134,10 +131,7 @@ def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Eve
         if random.random() < 0.2:  # noqa: S311
             processes["dispatch"].send_signal(signal.SIGKILL)
             processes["dispatch"].wait()
-            processes["dispatch"] = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "dispatch"], env=env, cwd=ROOT,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            )  # fmt: skip
+            processes["dispatch"] = start_process("dispatch", env)
             kills.append("dispatcher")
             continue
         workers = [p for c in children_of(processes["qcluster"].pid) for p in [c, *children_of(c)]]
@@ -208,7 +202,7 @@ def main() -> None:
           f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
 
     env = {**os.environ}
-    processes = start_processes(env)
+    processes = {name: start_process(name, env) for name in ("qcluster", "dispatch")}
     stop, kills = threading.Event(), []
     chaos_thread = None
     if args.kill_workers:
