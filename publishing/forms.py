@@ -25,7 +25,8 @@ class ComposerForm(forms.Form):
     link = forms.URLField(required=False, assume_scheme="https", help_text="Shown as a link card where supported.")
     when = forms.ChoiceField(choices=WHEN, initial="now", widget=forms.RadioSelect)
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time"}))
+    # Seconds allowed: posts go out on the second, so the author may say which one.
+    time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time", "step": "1"}))
 
     def __init__(self, *args, workspace: Workspace, **kwargs) -> None:
         super().__init__(*args, **kwargs)

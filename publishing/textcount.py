@@ -50,5 +50,5 @@ def text_length(text: str, rules: TextRules) -> int:
     if rules.counting == "x-weighted":
         return x_weighted_length(text)
     if rules.counting == "graphemes":
-        return grapheme_length(text)
+        return grapheme_length(URL.sub("x" * rules.url_length, text) if rules.url_length else text)
     return character_length(text, url_length=rules.url_length)

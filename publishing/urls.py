@@ -9,6 +9,7 @@ urlpatterns = [
     path("posts/check/", views.compose_check, name="compose_check"),
     path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
     path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<int:post_id>/targets/", views.post_targets, name="post_targets"),
     path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<int:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
     path("media/", views.media_library, name="media_library"),

@@ -86,7 +86,25 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     post = get_workspace_object_or_404(request, Post.objects.select_related("author"), pk=post_id)
     targets = post.targets.select_related("account").order_by("id")
     contents = post.contents.prefetch_related("attachments__media")
-    return render(request, "publishing/post_detail.html", {"post": post, "targets": targets, "contents": contents})
+    context = {"post": post, "targets": targets, "contents": contents, "poll": _should_poll(post)}
+    return render(request, "publishing/post_detail.html", context)
+
+
+def _should_poll(post: Post) -> bool:
+    """Keep the page live while the post is on its way (or about to be), not for next month's."""
+    if post.status == Post.Status.PUBLISHING:
+        return True
+    soon = timezone.now() + timedelta(minutes=15)
+    return post.status == Post.Status.SCHEDULED and post.scheduled_at is not None and post.scheduled_at < soon
+
+
+@login_required
+def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
+    """The targets table alone: the post page polls it while the post is on its way."""
+    post = get_workspace_object_or_404(request, Post, pk=post_id)
+    targets = post.targets.select_related("account").order_by("id")
+    context = {"post": post, "targets": targets, "poll": _should_poll(post)}
+    return render(request, "publishing/partials/targets.html", context)
 
 
 def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:

@@ -106,8 +106,14 @@ class OAuth2Provider(Provider):
         _authorize, token_url, _revoke = self.endpoints(instance_url)
         with self.oauth_session(app, redirect_uri=redirect_uri) as session:
             try:
+                # Never follow redirects: for federated platforms the host is user-supplied, and a
+                # redirect could carry the code or tokens elsewhere.
                 token = session.fetch_token(
-                    token_url, grant_type="authorization_code", code=code, code_verifier=code_verifier
+                    token_url,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=code_verifier,
+                    allow_redirects=False,
                 )
             except (OAuthError, requests.RequestException, ValueError) as exc:
                 raise classify_oauth_error(exc) from None
@@ -120,7 +126,7 @@ class OAuth2Provider(Provider):
         _authorize, token_url, _revoke = self.endpoints(account.instance_url)
         with self.oauth_session(app) as session:
             try:
-                token = session.refresh_token(token_url, refresh_token=refresh_token)
+                token = session.refresh_token(token_url, refresh_token=refresh_token, allow_redirects=False)
             except (OAuthError, requests.RequestException, ValueError) as exc:
                 raise classify_oauth_error(exc) from None
         return token_set(dict(token), previous_refresh_token=refresh_token)
@@ -134,7 +140,7 @@ class OAuth2Provider(Provider):
         hint = "refresh_token" if account.secrets.get("refresh_token") else "access_token"
         with self.oauth_session(app) as session:
             try:
-                response = session.revoke_token(revoke_url, token=token, token_type_hint=hint)
+                response = session.revoke_token(revoke_url, token=token, token_type_hint=hint, allow_redirects=False)
             except requests.RequestException as exc:
                 raise http.transport_error(exc, create_call=False) from None
         if response.status_code >= 500:

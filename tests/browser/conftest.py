@@ -43,3 +43,47 @@ def shot(page, request):
 def _short_timeouts(page):
     # A journey step that has not happened in 10 s is broken; failing fast keeps CI readable.
     page.set_default_timeout(10_000)
+
+
+@pytest.fixture
+def dispatcher():
+    """The dispatcher's loop in a thread of the test process (tasks run inline in tests), so
+    scheduled posts go out while the browser watches. Real processes are tested elsewhere."""
+    import threading
+
+    from django.db import connection
+
+    from publishing import engine
+
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            while not stop.is_set():
+                engine.targets_recover_stale()
+                engine.targets_claim_due()
+                engine.targets_claim_reconcile()
+                stop.wait(0.2)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def signed_in(live_server, page):
+    """An owner of a workspace, signed in through the login form."""
+    from accounts.services import workspace_create
+    from tests.fixtures import PASSWORD, make_user
+
+    owner = make_user("owner@example.com")
+    workspace_create(owner=owner, name="Acme", timezone_name="Europe/Paris")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Email").fill("owner@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    return owner

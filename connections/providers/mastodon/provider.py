@@ -1,0 +1,398 @@
+"""Mastodon, on whichever server the user names.
+
+Connecting: Postwright registers itself on the server once (POST /api/v1/apps, cached per
+server by ``services.instance_app_credentials``), then runs OAuth 2.0 with PKCE against that
+server's /oauth endpoints. Tokens never expire and there is no refresh; disconnecting revokes.
+
+Publishing: media is uploaded and awaited (the server processes it in the background), then
+each status is created with an ``Idempotency-Key``, which Mastodon honours for about an hour.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from django.conf import settings
+
+from connections import http
+from connections.errors import ErrorClass, ProviderError
+from connections.providers.base import (
+    AccountState,
+    AppCredentials,
+    Connection,
+    ContentPart,
+    MediaItem,
+    PostMetrics,
+    Profile,
+    PublishedItem,
+    PublishRequest,
+    PublishResult,
+    TextRules,
+    TokenSet,
+)
+from connections.providers.mastodon import schema
+from connections.providers.mastodon.client import MastodonClient, base_url, classify_registration, decode, host_of
+from connections.providers.mastodon.text import comparable, comparable_html, with_link
+from connections.providers.oauth2 import OAuth2Provider
+
+log = logging.getLogger(__name__)
+
+VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
+# Used only when the server did not say (its instance call failed): the conservative values of
+# older releases, so the composer never lets through what the server would refuse.
+DEFAULT_IMAGE_BYTES = 10 * 1024 * 1024
+DEFAULT_MIME_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "video/mp4",
+    "video/webm",
+    "video/quicktime",
+)
+RECENT_STATUSES = 40  # the most Mastodon returns in one page
+
+
+VERIFY_CREDENTIALS = "/api/v1/accounts/verify_credentials"
+
+
+class MastodonProvider(OAuth2Provider):
+    id = "mastodon"
+    name = "Mastodon"
+    asks_for_instance = True
+    supports_pkce = True  # S256 since Mastodon 4.3; older servers ignore the challenge
+    supports_revoke = True
+    supports_refresh = False  # Mastodon tokens do not expire
+    supports_idempotency_key = True
+    # Not "profile": that scope exists only on 4.3+, and servers validate the scopes an app asks
+    # for, so older ones would refuse the registration. "read" covers verify_credentials on every
+    # version (where 4.3 would accept "profile" and older servers need "read:accounts") and lets
+    # us read our own statuses back for reconciliation and metrics. Writing is kept to statuses
+    # and media: no follows, blocks or profile edits.
+    default_scopes = ("read", "write:statuses", "write:media")
+    setup_steps = "Nothing to set up: Postwright registers itself on each server the first time someone connects to it."
+    # Waits between media status checks: about 30 s in all, then the publish is retried later.
+    media_poll_delays_s: ClassVar[tuple[float, ...]] = (0.5, 1, 1, 2, 2, 3, 3, 3, 5, 5, 5)
+
+    def sleep(self, seconds: float) -> None:
+        """Waiting while the server processes media; tests replace it."""
+        time.sleep(seconds)
+
+    # --- Connect --------------------------------------------------------------------------------
+
+    def endpoints(self, instance_url: str = "") -> tuple[str, str, str]:
+        base = base_url(instance_url)
+        return f"{base}/oauth/authorize", f"{base}/oauth/token", f"{base}/oauth/revoke"
+
+    def register_app(self, *, instance_url: str, redirect_uri: str) -> AppCredentials:
+        form = {
+            "client_name": "Postwright",
+            "redirect_uris": redirect_uri,  # a string, not a list: lists need 4.3+
+            "scopes": " ".join(self.default_scopes),
+            "website": settings.SITE_URL,
+        }
+        with MastodonClient(_public_base(instance_url), http.platform_session()) as api:
+            try:
+                data = api.json("POST", "/api/v1/apps", data=form, classifier=classify_registration)
+            except ProviderError as exc:
+                raise _explain_unreachable(exc, api.host) from None
+        app = schema.parse_app(data, requested=self.default_scopes)
+        return AppCredentials(app.client_id, app.client_secret, app.scopes, source="instance")
+
+    def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        with self._api(instance_url, tokens.access_token) as api:
+            account = schema.parse_account(api.json("GET", VERIFY_CREDENTIALS))
+            limits = self._instance_limits(api)
+        return [
+            Connection(
+                profile=_profile(account, instance_url, domain=limits.domain),
+                secrets=tokens.as_secrets(),
+                instance_url=instance_url,
+                extra={**limits.as_extra(), "account_id": account.id},
+            )
+        ]
+
+    def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
+        with self._api(instance_url, tokens.access_token) as api:
+            account = schema.parse_account(api.json("GET", VERIFY_CREDENTIALS))
+        return _profile(account, instance_url)
+
+    def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
+        with self._account_api(account) as api:
+            found = schema.parse_account(api.json("GET", VERIFY_CREDENTIALS))
+        return _profile(found, account.instance_url, domain=_extra_text(account.extra, "domain"))
+
+    def _instance_limits(self, api: MastodonClient) -> schema.InstanceLimits:
+        """The server's limits, or the defaults when it will not say: never worth failing a connect."""
+        try:
+            return schema.parse_instance(self._instance_document(api))
+        except ProviderError as exc:
+            log.warning("Mastodon server %s gave no instance info, using defaults: %s", api.host, exc)
+            return schema.InstanceLimits()
+
+    def _instance_document(self, api: MastodonClient) -> Any:
+        try:
+            return api.json("GET", "/api/v2/instance")
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise
+        return api.json("GET", "/api/v1/instance")  # servers before 4.0
+
+    def _api(self, instance_url: str, access_token: str) -> MastodonClient:
+        return MastodonClient(base_url(instance_url), self.api_session(access_token))
+
+    def _account_api(self, account: AccountState) -> MastodonClient:
+        token = account.secrets.get("access_token")
+        if not token:
+            raise ProviderError(ErrorClass.AUTH, "No Mastodon access token is stored: reconnect.", code="no_token")
+        return self._api(account.instance_url, token)
+
+    # --- Composer rules -------------------------------------------------------------------------
+
+    def text_rules(self, *, account: AccountState | None = None) -> TextRules:
+        """From the limits the server reported at connect time (``Connection.extra``).
+
+        Mastodon counts grapheme clusters, each URL as 23 and a remote mention as its local part;
+        counting code points ("characters") never undercounts any of that, so the composer errs
+        on the strict side. The one thing it cannot see: a content warning (``spoiler_text``)
+        counts into the same limit on the server.
+        """
+        extra = account.extra if account else {}
+        return TextRules(
+            max_length=_extra_int(extra, "max_characters") or schema.DEFAULT_MAX_CHARACTERS,
+            counting="characters",
+            url_length=_extra_int(extra, "characters_reserved_per_url") or schema.DEFAULT_URL_LENGTH,
+            max_media=_extra_int(extra, "max_media_attachments") or schema.DEFAULT_MAX_MEDIA,
+            max_image_bytes=_extra_int(extra, "image_size_limit") or DEFAULT_IMAGE_BYTES,
+            accepted_mime_types=_mime_types(extra),
+        )
+
+    # --- Publishing -----------------------------------------------------------------------------
+
+    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
+        """Main status, then each reply to the one before, then the first comment to the main one.
+
+        Every status carries its own Idempotency-Key derived from the target's, so re-running a
+        publish that failed half-way (within the server's ~1 h retention) returns the statuses
+        already made instead of posting them twice.
+        """
+        options = _status_options(request.options)
+        key = request.idempotency_key
+        with self._account_api(account) as api:
+            text = with_link(request.main.text, request.link)
+            main = self._post(api, request.main, text, options, key=key, reply_to=None)
+            replies: list[PublishedItem] = []
+            parent = main
+            for number, part in enumerate(request.replies, start=1):
+                reply_key = _derived(key, f"reply:{number}")
+                parent = self._post(api, part, part.text, options, key=reply_key, reply_to=parent)
+                replies.append(parent)
+            comment = None
+            if request.first_comment is not None:
+                part = request.first_comment
+                comment = self._post(api, part, part.text, options, key=_derived(key, "comment"), reply_to=main)
+        return PublishResult(main=main, replies=tuple(replies), first_comment=comment)
+
+    def _post(
+        self,
+        api: MastodonClient,
+        part: ContentPart,
+        text: str,
+        options: Mapping[str, Any],
+        *,
+        key: str,
+        reply_to: PublishedItem | None,
+    ) -> PublishedItem:
+        body: dict[str, Any] = {"status": text, **options}
+        media_ids = self._upload_all(api, part.media)
+        if media_ids:
+            body["media_ids"] = media_ids
+        if reply_to is not None:
+            body["in_reply_to_id"] = reply_to.platform_post_id
+        headers = {"Idempotency-Key": key} if key else {}
+        data = api.json("POST", "/api/v1/statuses", json=body, headers=headers, create_call=True)
+        try:
+            status = schema.parse_status(data)
+        except ProviderError as exc:
+            raise replace(exc, outcome_unknown=True) from None  # the server said 200: it may exist
+        return PublishedItem(platform_post_id=status.id, url=status.url)
+
+    def _upload_all(self, api: MastodonClient, media: Iterable[MediaItem]) -> list[str]:
+        """Upload every file first, then wait once: the server processes them side by side."""
+        uploaded = [self._upload(api, item) for item in media]
+        self._await_processing(api, [item.id for item in uploaded if not item.ready])
+        return [item.id for item in uploaded]
+
+    def _upload(self, api: MastodonClient, item: MediaItem) -> schema.Media:
+        data = {"description": item.alt_text} if item.alt_text else {}
+        with item.open() as stream:
+            # Not a create call for outcome purposes: an upload never attached to a status is
+            # harmless (the server deletes it), so a lost answer is simply retried.
+            answer = api.json(
+                "POST",
+                "/api/v2/media",
+                ok=(200, 202),  # 202: accepted, still processing
+                files={"file": (item.filename, stream, item.mime_type)},
+                data=data,
+            )
+        return schema.parse_media(answer)
+
+    def _await_processing(self, api: MastodonClient, pending: list[str]) -> None:
+        for delay in self.media_poll_delays_s:
+            if not pending:
+                return
+            self.sleep(delay)
+            pending = [media_id for media_id in pending if not self._media_ready(api, media_id)]
+        if pending:
+            waited = sum(self.media_poll_delays_s)
+            message = f"{api.host} is still processing {len(pending)} media file(s) after {waited:g} s."
+            raise ProviderError(ErrorClass.TRANSIENT, message, code="media_processing")
+
+    def _media_ready(self, api: MastodonClient, media_id: str) -> bool:
+        response = api.call("GET", f"/api/v1/media/{quote(media_id, safe='')}", ok=(200, 206))
+        if response.status_code == 206:  # Partial Content: still processing
+            return False
+        return schema.parse_media(decode(response, api.host)).ready
+
+    # --- After publishing -----------------------------------------------------------------------
+
+    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
+        """Look for the main status among the account's 40 latest top-level statuses, by text.
+
+        Why not re-send with the same Idempotency-Key? A look-up must not create: if the first
+        attempt never reached the server, re-sending here would publish, and after the key's ~1 h
+        retention it could publish a duplicate. Reading is side-effect free.
+
+        Limits: only the latest 40 statuses are searched (reconciliation runs soon after the
+        timeout); text is compared after reducing the HTML to plain text, so an identical earlier
+        post with the same number of attachments would match; statuses the server hides from the
+        author's own timeline (direct messages) are not found. A miss within the hour is still
+        safe: the engine then re-sends, and the same Idempotency-Key returns the existing status.
+        """
+        wanted = comparable(with_link(request.main.text, request.link))
+        params = {"limit": RECENT_STATUSES, "exclude_replies": "true", "exclude_reblogs": "true"}
+        path = f"/api/v1/accounts/{quote(_account_id(account), safe='')}/statuses"
+        with self._account_api(account) as api:
+            statuses = schema.parse_statuses(api.json("GET", path, params=params))
+        for status in statuses:
+            if (
+                status.in_reply_to_id is None
+                and status.media_count == len(request.main.media)
+                and comparable_html(status.content) == wanted
+            ):
+                return PublishedItem(platform_post_id=status.id, url=status.url)
+        return None
+
+    def delete(self, *, account: AccountState, platform_post_id: str) -> None:
+        with self._account_api(account) as api:
+            try:
+                api.call("DELETE", f"/api/v1/statuses/{quote(platform_post_id, safe='')}")
+            except ProviderError as exc:
+                if exc.status != 404:
+                    raise
+                # Already gone (deleted on Mastodon, or by an earlier attempt): the goal is met.
+
+    def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
+        """Counts as the home server sees them (remote interactions may be missing); no impressions.
+        Deleted statuses are left out of the result."""
+        metrics: dict[str, PostMetrics] = {}
+        with self._account_api(account) as api:
+            for post_id in platform_post_ids:
+                status = _status_or_none(api, post_id)
+                if status is not None:
+                    metrics[post_id] = PostMetrics(
+                        likes=status.favourites, reposts=status.reblogs, replies=status.replies, quotes=status.quotes
+                    )
+        return metrics
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def _public_base(instance_url: str) -> str:
+    """A server the user typed in must not be a private address (the connect form checks too)."""
+    try:
+        return http.check_public_url(base_url(instance_url))
+    except http.UnsafeURL as exc:
+        raise ProviderError(ErrorClass.CONFIG, f"That server cannot be used: {exc}.", code="unsafe_url") from None
+
+
+def _explain_unreachable(exc: ProviderError, host: str) -> ProviderError:
+    if exc.code != "network":
+        return exc
+    return replace(exc, message=f"Could not reach {host}: check the address, or try again if the server is down.")
+
+
+def _profile(account: schema.Account, instance_url: str, *, domain: str = "") -> Profile:
+    host = host_of(instance_url)
+    handle = account.acct if "@" in account.acct else f"{account.acct}@{domain or host}"
+    return Profile(
+        # Numeric ids repeat across servers and SocialAccount is unique on (workspace, platform,
+        # external_id), so the server's host is part of the id: "mastodon.social:109348123".
+        external_id=f"{host}:{account.id}",
+        username=f"@{handle}",
+        display_name=account.display_name or account.username,
+        avatar_url=account.avatar,
+        profile_url=account.url,
+    )
+
+
+def _account_id(account: AccountState) -> str:
+    return _extra_text(account.extra, "account_id") or account.external_id.rsplit(":", 1)[-1]
+
+
+def _status_or_none(api: MastodonClient, post_id: str) -> schema.Status | None:
+    try:
+        return schema.parse_status(api.json("GET", f"/api/v1/statuses/{quote(post_id, safe='')}"))
+    except ProviderError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def _status_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The status fields every part of the post shares (a thread keeps one audience and warning)."""
+    visibility = options.get("visibility") or "public"
+    if visibility not in VISIBILITIES:
+        allowed = ", ".join(sorted(VISIBILITIES))
+        message = f"Mastodon has no visibility {visibility!r}; use one of {allowed}."
+        raise ProviderError(ErrorClass.CONTENT, message, code="bad_option")
+    body: dict[str, Any] = {"visibility": visibility}
+    if options.get("spoiler_text"):
+        body["spoiler_text"] = str(options["spoiler_text"])
+    if options.get("sensitive") is not None:
+        body["sensitive"] = _flag(options["sensitive"])
+    if options.get("language"):
+        body["language"] = str(options["language"])
+    return body
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
+
+
+def _derived(key: str, suffix: str) -> str:
+    return f"{key}:{suffix}" if key else ""
+
+
+def _extra_int(extra: Mapping[str, Any], key: str) -> int | None:
+    value = extra.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _mime_types(extra: Mapping[str, Any]) -> tuple[str, ...]:
+    listed = extra.get("supported_mime_types")
+    types = tuple(t for t in listed if isinstance(t, str)) if isinstance(listed, list) else ()
+    return types or DEFAULT_MIME_TYPES
+
+
+def _extra_text(extra: Mapping[str, Any], key: str) -> str:
+    value = extra.get(key)
+    return value if isinstance(value, str) else ""
