@@ -24,6 +24,7 @@ from connections.errors import ErrorClass, ProviderError
 from connections.registry import get_provider
 from connections.services import call_with_account
 from publishing.models import Target
+from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
 from publishing.rollup import post_rollup, tell_author
 
@@ -134,7 +135,24 @@ def target_start(*, target_id: int) -> Target | None:
     return Target.objects.select_related("post", "account", "account__workspace").get(id=target_id)
 
 
+def target_defer_for_pace(*, target_id: int) -> bool:
+    """Hold a queued target back (no attempt spent) when its platform app's budget is used up."""
+    target = Target.objects.select_related("account").filter(id=target_id, status=S.QUEUED).first()
+    if target is None:
+        return False
+    keys = budget_keys(get_provider(target.account.platform), target.account)
+    come_back = pace_reserve(keys) if keys else None
+    if come_back is None:
+        return False
+    Target.objects.filter(id=target_id, status=S.QUEUED).update(
+        status=S.RETRY_WAIT, next_attempt_at=come_back, lease_expires_at=None
+    )
+    return True
+
+
 def target_publish(*, target_id: int) -> None:
+    if target_defer_for_pace(target_id=target_id):
+        return
     target = target_start(target_id=target_id)
     if target is None:
         log.info("target %s is not queued any more; nothing to do", target_id)
@@ -146,6 +164,8 @@ def target_publish(*, target_id: int) -> None:
             account=target.account, operation=lambda state: provider.publish(account=state, request=request)
         )
     except ProviderError as exc:
+        if exc.error_class == ErrorClass.RATE and exc.retry_after:
+            pace_block(budget_keys(provider, target.account), seconds=exc.retry_after)
         target_record_failure(target=target, error=exc)
     else:
         target_record_success(target=target, result=result)

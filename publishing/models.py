@@ -166,3 +166,13 @@ class PostingSlot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account} {self.get_weekday_display()} {self.time:%H:%M}"
+
+
+class RateBudget(models.Model):
+    """The earliest time the next call on a platform app's budget may start (see pacing.py)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    next_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.next_at:%H:%M:%S.%f}"

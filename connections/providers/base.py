@@ -179,6 +179,10 @@ class Provider:
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
+    # Publishing pace for one OAuth app across all workspaces (None: no pacing), and the share of
+    # it one workspace may use, so a busy workspace cannot spend a limit the others depend on.
+    app_calls_per_minute: ClassVar[int | None] = None
+    workspace_share: ClassVar[float] = 0.5
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
 

@@ -1,0 +1,68 @@
+"""Pacing calls per platform app, so one workspace cannot spend a rate limit others share.
+
+Each budget is a row holding the earliest time its next call may start (a virtual schedule:
+every call pushes it forward by the interval). Claiming is one conditional UPDATE, so any
+number of workers on any number of hosts share a budget without a lock server. A platform's
+429 pushes the budget to the reset time for everyone using that app.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from connections.models import SocialAccount
+from connections.providers.base import Provider
+from publishing.models import RateBudget
+
+TOLERANCE = timedelta(milliseconds=250)  # calls this close to their slot go now rather than wait
+
+
+def budget_keys(provider: Provider, account: SocialAccount) -> list[tuple[str, float]]:
+    """(key, seconds between calls) for every budget a call from this account draws on."""
+    if not provider.app_calls_per_minute:
+        return []
+    app = f"{provider.id}:app:{account.instance_url or 'default'}"
+    interval = 60 / provider.app_calls_per_minute
+    # A workspace may use at most a share of the app's pace, leaving the rest to the others.
+    share = f"{app}:workspace:{account.workspace_id}"
+    return [(app, interval), (share, interval / provider.workspace_share)]
+
+
+def _ensure(key: str, now: datetime) -> None:
+    if not RateBudget.objects.filter(key=key).exists():
+        try:
+            with transaction.atomic():
+                RateBudget.objects.create(key=key, next_at=now)
+        except IntegrityError:
+            pass  # another worker created it first
+
+
+def pace_reserve(keys: list[tuple[str, float]]) -> datetime | None:
+    """Take a slot in every budget now, or return when to come back (taking nothing)."""
+    now = timezone.now()
+    for key, _interval in keys:
+        _ensure(key, now)
+    blocked: list[str] = []
+    with transaction.atomic():
+        for key, interval in keys:
+            taken = RateBudget.objects.filter(key=key, next_at__lte=now + TOLERANCE).update(
+                next_at=Greatest(F("next_at"), Value(now)) + timedelta(seconds=interval)
+            )
+            if not taken:
+                blocked.append(key)
+        if blocked:
+            transaction.set_rollback(True)  # give back the slots taken in this round
+    if not blocked:
+        return None
+    return max(RateBudget.objects.filter(key__in=blocked).values_list("next_at", flat=True))
+
+
+def pace_block(keys: list[tuple[str, float]], *, seconds: float) -> None:
+    """The platform said stop: nobody on these budgets calls before the reset."""
+    until = timezone.now() + timedelta(seconds=seconds)
+    for key, _interval in keys[:1]:  # the app-wide budget: the limit is the app's
+        _ensure(key, timezone.now())
+        RateBudget.objects.filter(key=key, next_at__lt=until).update(next_at=until)
