@@ -286,3 +286,16 @@ def test_reschedule_by_drag_keeps_the_time_of_day(team, demo_accounts):
     assert client.post(url, {"date": "garbage"}).status_code == 400
     assert team.client("viewer").post(url, {"date": "2031-07-13"}).status_code == 403
     assert team.client("outsider").post(url, {"date": "2031-07-13"}).status_code == 404
+
+
+def test_publishing_admin_pages(team, demo_accounts):
+    from accounts.models import User
+    from tests.fixtures import login
+
+    team.client("editor").post(COMPOSE, {"accounts": [demo_accounts[0].id], "text": "admin me", "when": "draft"})
+    admin = login(User.objects.create_superuser(email="root@example.com", password="x"))
+    for name in ("post", "target", "media", "postingslot", "ratebudget", "contentmedia"):
+        assert admin.get(reverse(f"admin:publishing_{name}_changelist"), {"q": "a"}).status_code == 200, name
+    post = Post.objects.get()
+    assert admin.get(reverse("admin:publishing_post_change", args=[post.pk])).status_code == 200
+    assert admin.get(reverse("admin:publishing_target_change", args=[post.targets.get().pk])).status_code == 200

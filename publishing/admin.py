@@ -1,0 +1,63 @@
+from django.contrib import admin
+
+from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target
+
+
+class PostContentInline(admin.StackedInline):
+    model = PostContent
+    extra = 0
+
+
+class TargetInline(admin.TabularInline):
+    model = Target
+    extra = 0
+    fields = ["account", "status", "due_at", "attempts", "platform_post_id", "error_class", "error_message"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    list_display = ["id", "workspace", "author", "status", "scheduled_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["contents__text", "workspace__name", "author__email"]
+    list_select_related = ["workspace", "author"]
+    date_hierarchy = "scheduled_at"
+    raw_id_fields = ["workspace", "author"]
+    inlines = [PostContentInline, TargetInline]
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["id", "post", "account", "status", "due_at", "attempts", "error_class", "finished_at"]
+    list_filter = ["status", "error_class", "account__platform"]
+    search_fields = ["platform_post_id", "account__username", "error_message"]
+    list_select_related = ["post", "account"]
+    raw_id_fields = ["workspace", "post", "account"]
+    readonly_fields = ["idempotency_key", "queued_at", "started_at", "finished_at", "lease_expires_at"]
+
+
+@admin.register(Media)
+class MediaAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "workspace", "mime_type", "size", "width", "height", "created_at"]
+    list_filter = ["mime_type"]
+    search_fields = ["original_name", "sha256", "workspace__name"]
+    list_select_related = ["workspace"]
+    raw_id_fields = ["workspace", "uploaded_by"]
+    readonly_fields = ["sha256", "size", "width", "height"]
+
+
+@admin.register(PostingSlot)
+class PostingSlotAdmin(admin.ModelAdmin):
+    list_display = ["account", "weekday", "time"]
+    list_filter = ["weekday"]
+    raw_id_fields = ["account"]
+
+
+@admin.register(RateBudget)
+class RateBudgetAdmin(admin.ModelAdmin):
+    list_display = ["key", "next_at"]
+    search_fields = ["key"]
+
+
+admin.site.register(ContentMedia, raw_id_fields=["content", "media"])
