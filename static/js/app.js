@@ -1,11 +1,18 @@
-// Small behaviours shared by every page. No dependencies beyond the vendored htmx.
+// Small behaviours shared by every page. No dependencies; works with or without the vendored htmx.
 (function () {
   "use strict";
 
-  // Django's CSRF token on every htmx request.
-  document.addEventListener("htmx:configRequest", function (event) {
+  function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta) event.detail.headers["X-CSRFToken"] = meta.content;
+    if (meta && meta.content) return meta.content;
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // (a) Django's CSRF token on every htmx request.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var token = csrfToken();
+    if (token) event.detail.headers["X-CSRFToken"] = token;
   });
 
   // htmx swaps 4xx responses too: our partials carry inline errors with those statuses.
@@ -17,48 +24,128 @@
     }
   });
 
-  // Close open dropdowns (workspace switcher, user menu) on outside click or Escape.
-  function closeMenus(except) {
+  // (b) Dropdowns (workspace switcher, user menu): one open at a time; an outside click or Escape closes them.
+  var DROPDOWNS = "details.switcher, details.menu";
+  function closeDropdowns(except) {
     document.querySelectorAll("details.switcher[open], details.menu[open]").forEach(function (el) {
       if (el !== except) el.removeAttribute("open");
     });
   }
   document.addEventListener("click", function (event) {
-    closeMenus(event.target.closest("details.switcher, details.menu"));
+    closeDropdowns(event.target.closest ? event.target.closest(DROPDOWNS) : null);
   });
+  document.addEventListener("toggle", function (event) {
+    var el = event.target;
+    if (el.matches && el.matches(DROPDOWNS) && el.open) closeDropdowns(el);
+  }, true);
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape") closeMenus(null);
+    if (event.key !== "Escape" && event.key !== "Esc") return;
+    var open = document.querySelectorAll("details.switcher[open], details.menu[open]");
+    if (!open.length) return;
+    var focusInside = null;
+    open.forEach(function (el) { if (el.contains(document.activeElement)) focusInside = el; });
+    closeDropdowns(null);
+    if (focusInside) focusInside.querySelector("summary").focus(); // keep keyboard users where they were
   });
 
-  // Copy buttons: <button data-copy="#selector">.
+  // (c) Copy buttons: <button type="button" data-copy="#selector">Copy</button>.
+  var announcer = null;
+  function announce(text) {
+    if (!announcer) {
+      announcer = document.createElement("div");
+      announcer.className = "sr-only";
+      announcer.setAttribute("aria-live", "polite");
+      document.body.appendChild(announcer);
+    }
+    announcer.textContent = "";
+    setTimeout(function () { announcer.textContent = text; }, 50);
+  }
+  function selectContents(el) {
+    if (el.select) { el.select(); return; }
+    var range = document.createRange();
+    range.selectNodeContents(el);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  function fallbackCopy(el) {
+    selectContents(el);
+    try { return document.execCommand("copy"); } catch (e) { return false; }
+  }
+  function flash(button, text, ok) {
+    if (!button.dataset.label) button.dataset.label = button.textContent;
+    clearTimeout(button._copyTimer);
+    button.textContent = text;
+    button.classList.toggle("is-copied", ok);
+    button._copyTimer = setTimeout(function () {
+      button.textContent = button.dataset.label;
+      button.classList.remove("is-copied");
+    }, 1800);
+  }
   document.addEventListener("click", function (event) {
-    var button = event.target.closest("[data-copy]");
+    var button = event.target.closest ? event.target.closest("[data-copy]") : null;
     if (!button) return;
-    var source = document.querySelector(button.dataset.copy);
-    if (!source || !navigator.clipboard) return;
-    navigator.clipboard.writeText(source.textContent.trim()).then(function () {
-      var label = button.textContent;
-      button.textContent = "Copied";
-      setTimeout(function () { button.textContent = label; }, 1500);
-    });
+    event.preventDefault();
+    var source;
+    try { source = document.querySelector(button.dataset.copy); } catch (e) { source = null; }
+    if (!source) return;
+    var text = ("value" in source && typeof source.value === "string" ? source.value : source.textContent).trim();
+    function done(ok) {
+      flash(button, ok ? "Copied" : "Press Ctrl+C", ok);
+      if (ok) announce("Copied to the clipboard");
+      else selectContents(source);
+    }
+    // The async clipboard API needs HTTPS or localhost; a self-hosted server on plain HTTP falls back.
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () { done(true); }, function () { done(fallbackCopy(source)); });
+    } else {
+      done(fallbackCopy(source));
+    }
   });
 
-  // Messages can be dismissed; success messages leave by themselves.
+  // (d) Messages get a close button; success messages leave by themselves after 6 s
+  // (the countdown pauses while the pointer or focus is on the message).
+  function dismiss(message) {
+    if (!message.isConnected) return;
+    message.classList.add("is-leaving");
+    setTimeout(function () {
+      var list = message.parentNode;
+      message.remove();
+      if (list && list.classList && list.classList.contains("messages") && !list.querySelector(".message")) list.remove();
+    }, 200);
+  }
+  function autoDismiss(message, delay) {
+    var timer = null;
+    function start() { clearTimeout(timer); timer = setTimeout(function () { dismiss(message); }, delay); }
+    function stop() { clearTimeout(timer); }
+    message.addEventListener("mouseenter", stop);
+    message.addEventListener("mouseleave", start);
+    message.addEventListener("focusin", stop);
+    message.addEventListener("focusout", start);
+    start();
+  }
   function enhanceMessages(root) {
-    root.querySelectorAll(".message:not([data-enhanced])").forEach(function (message) {
+    if (!root || !root.querySelectorAll) return;
+    var found = Array.prototype.slice.call(root.querySelectorAll(".message:not([data-enhanced])"));
+    if (root.matches && root.matches(".message:not([data-enhanced])")) found.push(root);
+    found.forEach(function (message) {
       message.dataset.enhanced = "1";
       var close = document.createElement("button");
       close.type = "button";
       close.className = "message-close";
-      close.setAttribute("aria-label", "Dismiss");
-      close.textContent = "×";
-      close.addEventListener("click", function () { message.remove(); });
+      close.setAttribute("aria-label", "Dismiss message");
+      close.innerHTML = '<span aria-hidden="true">&times;</span>';
+      close.addEventListener("click", function () { dismiss(message); });
       message.appendChild(close);
-      if (message.classList.contains("message-success")) {
-        setTimeout(function () { message.remove(); }, 6000);
-      }
+      if (message.classList.contains("message-success")) autoDismiss(message, 6000);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { enhanceMessages(document); });
-  document.addEventListener("htmx:afterSwap", function (event) { enhanceMessages(event.target); });
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { enhanceMessages(document); });
+  } else {
+    enhanceMessages(document);
+  }
+  // Fires for every piece of content htmx adds, including out-of-band swaps.
+  document.addEventListener("htmx:load", function (event) { enhanceMessages(event.target); });
 })();

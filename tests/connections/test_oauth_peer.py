@@ -79,7 +79,8 @@ def test_connect_refresh_and_revoke(team, peer):
     # Only the profile scope was asked for: the name comes back, the email does not.
     assert (account.external_id, account.username, account.display_name) == ("test-user", "test-user", "Test User")
     first = dict(account.secrets)
-    assert first["access_token"] and first["refresh_token"]
+    assert first["access_token"]
+    assert first["refresh_token"]
 
     account = services.account_refresh(account_id=account.pk)
     assert account.secrets["refresh_token"] != first["refresh_token"]  # rotated, and stored
