@@ -26,21 +26,27 @@ def get_workspace_object_and_membership_or_404(
     model: type[M] | models.QuerySet[M],
     *,
     capability: Capability = Capability.VIEW,
+    workspace_path: str = "workspace",
     **lookup,
 ) -> tuple[M, Membership]:
-    """Fetch an object whose ``workspace`` is one the requester belongs to, then check the role.
+    """Fetch an object whose workspace is one the requester belongs to, then check the role.
 
-    Returns the requester's membership in the object's workspace too: services take it as the actor.
+    ``workspace_path`` names the relation leading to the workspace for models that reach it
+    through a parent (``"account__workspace"``). Returns the requester's membership in the
+    object's workspace too: services take it as the actor.
     """
     queryset = model._default_manager.all() if isinstance(model, type) else model
     if not request.user.is_authenticated:
         raise Http404
     try:
-        obj = queryset.get(workspace__memberships__user=request.user, **lookup)
+        obj = queryset.get(**{f"{workspace_path}__memberships__user": request.user}, **lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
         raise Http404 from None
+    owner = obj
+    for step in workspace_path.split("__")[:-1]:
+        owner = getattr(owner, step)
     membership = Membership.objects.select_related("workspace", "user").get(
-        workspace_id=obj.workspace_id, user=request.user
+        workspace_id=owner.workspace_id, user=request.user
     )
     if not role_allows(membership.role, capability):
         raise PermissionDenied
@@ -52,9 +58,12 @@ def get_workspace_object_or_404(
     model: type[M] | models.QuerySet[M],
     *,
     capability: Capability = Capability.VIEW,
+    workspace_path: str = "workspace",
     **lookup,
 ) -> M:
-    return get_workspace_object_and_membership_or_404(request, model, capability=capability, **lookup)[0]
+    return get_workspace_object_and_membership_or_404(
+        request, model, capability=capability, workspace_path=workspace_path, **lookup
+    )[0]
 
 
 def workspace_required(capability: Capability = Capability.VIEW) -> Callable:

@@ -203,6 +203,27 @@ STORAGES = {
     },
 }
 
+# S3-compatible media storage (AWS, MinIO, R2...) when a bucket is named; needs `pip install .[s3]`.
+S3_BUCKET = env_str("S3_BUCKET")
+if S3_BUCKET:
+    try:
+        import storages  # noqa: F401
+    except ImportError:
+        raise ImproperlyConfigured("S3_BUCKET is set but django-storages is missing: pip install '.[s3]'") from None
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": env_url("S3_ENDPOINT_URL", None),
+            "region_name": env_str("S3_REGION"),
+            "access_key": env_str("S3_ACCESS_KEY_ID"),
+            "secret_key": env_str("S3_SECRET_ACCESS_KEY"),
+            "default_acl": None,
+            "querystring_auth": True,  # private objects; the app hands out signed URLs itself
+            "file_overwrite": False,
+        },
+    }
+
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -25,6 +25,7 @@ class AccountCheck:
     account: SocialAccount
     parts: list[PartCheck]
     errors: list[str]
+    preview: str = ""  # the main text this account will receive
 
     @property
     def ok(self) -> bool:
@@ -57,4 +58,5 @@ def check_account(
             elif rules.max_image_bytes and item.mime_type.startswith("image/") and item.size > rules.max_image_bytes:
                 limit_mb = rules.max_image_bytes / 1_000_000
                 errors.append(f"{name}: {item.original_name} is larger than {limit_mb:g} MB.")
-    return AccountCheck(account=account, parts=checks, errors=errors)
+    preview = override_text or (parts[0].text if parts else "")
+    return AccountCheck(account=account, parts=checks, errors=errors, preview=preview)

@@ -111,3 +111,12 @@ class ComposerForm(forms.Form):
             link=self.cleaned_data.get("link", ""),
             overrides=self.overrides(),
         )
+
+
+class PostingSlotForm(forms.Form):
+    DAYS = [("all", "Every day"), *((str(i), day) for i, day in enumerate(
+        ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    ))]  # fmt: skip
+
+    weekday = forms.ChoiceField(choices=DAYS, initial="all", label="Day")
+    time = forms.TimeField(widget=forms.TimeInput(attrs={"type": "time"}), label="Time")

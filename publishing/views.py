@@ -15,9 +15,9 @@ from accounts.access import get_workspace_object_and_membership_or_404, get_work
 from accounts.roles import Capability
 from connections.models import SocialAccount
 from publishing import services
-from publishing.forms import ComposerForm
+from publishing.forms import ComposerForm, PostingSlotForm
 from publishing.media import media_from_token, media_store
-from publishing.models import Media, Post, PostContent, Target
+from publishing.models import Media, Post, PostContent, PostingSlot, Target
 from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
 from publishing.scheduling import local_to_utc
 
@@ -303,3 +303,42 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
         return HttpResponse(exc.messages[0], status=409)
     when = timezone.localtime(publish_at, zone)
     return HttpResponse(f"Moved to {when:%a %d %b %H:%M}.")
+
+
+@workspace_required()
+def queue_slots(request: HttpRequest) -> HttpResponse:
+    """Each account's weekly posting slots: "Add to queue" takes the next free one."""
+    accounts = (
+        SocialAccount.objects.filter(workspace=request.workspace)
+        .exclude(status=SocialAccount.Status.DISCONNECTED)
+        .prefetch_related("posting_slots")
+        .order_by("platform", "username")
+    )
+    return render(request, "publishing/queue_slots.html", {"accounts": accounts, "form": PostingSlotForm()})
+
+
+@login_required
+@require_POST
+def queue_slot_add(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    form = PostingSlotForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick a day and a time for the slot.")
+    else:
+        days = range(7) if form.cleaned_data["weekday"] == "all" else [int(form.cleaned_data["weekday"])]
+        for weekday in days:
+            PostingSlot.objects.get_or_create(account=account, weekday=weekday, time=form.cleaned_data["time"])
+        messages.success(request, f"Slot added for {account.username}.")
+    return redirect("queue_slots")
+
+
+@login_required
+@require_POST
+def queue_slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+    slot = get_workspace_object_or_404(
+        request, PostingSlot.objects.select_related("account"), capability=Capability.EDIT_CONTENT,
+        pk=slot_id, workspace_path="account__workspace",
+    )  # fmt: skip
+    slot.delete()
+    messages.success(request, "Slot removed.")
+    return redirect("queue_slots")

@@ -83,3 +83,12 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
         POSTWRIGHT_LOCAL_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_s3_storage_needs_its_library(tmp_path):
+    result = _manage(
+        "check", DEBUG="true", S3_BUCKET="media", POSTWRIGHT_LOCAL_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "S3_BUCKET is set but django-storages is missing" in result.stderr

@@ -299,3 +299,31 @@ def test_publishing_admin_pages(team, demo_accounts):
     post = Post.objects.get()
     assert admin.get(reverse("admin:publishing_post_change", args=[post.pk])).status_code == 200
     assert admin.get(reverse("admin:publishing_target_change", args=[post.targets.get().pk])).status_code == 200
+
+
+def test_preview_shows_the_text_each_platform_gets(team, demo_accounts):
+    response = team.client("editor").post(
+        reverse("compose_check"),
+        {"accounts": [demo_accounts[0].id], "text": "main text", "override_demo": "demo <b>text</b>"},
+    )
+    assert b"demo &lt;b&gt;text&lt;/b&gt;" in response.content  # escaped, never raw HTML
+
+
+def test_queue_slots_page(team, demo_accounts):
+    from publishing.models import PostingSlot
+
+    account = demo_accounts[0]
+    url = reverse("queue_slot_add", args=[account.pk])
+    assert_role_gate(team, url, lowest="editor", method="post", data={"weekday": "all", "time": "09:30"})
+    assert PostingSlot.objects.filter(account=account).count() == 7
+    team.client("editor").post(url, {"weekday": "2", "time": "18:00"})
+    page = team.client("viewer").get(reverse("queue_slots")).content.decode()
+    assert "Wednesday 18:00" in page
+    slot = PostingSlot.objects.get(weekday=2, time="18:00")
+    remove = reverse("queue_slot_remove", args=[slot.pk])
+    assert team.client("outsider").post(remove).status_code == 404
+    assert team.client("viewer").post(remove).status_code == 403
+    team.client("editor").post(remove)
+    assert not PostingSlot.objects.filter(pk=slot.pk).exists()
+    response = team.client("editor").post(url, {"weekday": "9", "time": "nope"}, follow=True)
+    assert b"Pick a day and a time" in response.content
