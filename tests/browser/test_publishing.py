@@ -45,6 +45,10 @@ def test_connect_demo_then_compose_schedule_and_see_it_published(live_server, pa
     expect(page.get_by_role("link", name="View the live post")).to_be_visible()
     shot("published")
 
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Calendar").click()
+    expect(page.locator(".calendar-day.is-today .post-chip")).to_contain_text("Hello from the browser")
+    shot("calendar")
+
     post = Post.objects.get()
     demo = DemoPost.objects.get()
     assert post.targets.get().platform_post_id == demo.post_id
