@@ -1,3 +1,5 @@
+import secrets
+import time
 import uuid
 
 from django.conf import settings
@@ -99,7 +101,12 @@ class ContentMedia(models.Model):
 
 
 def new_idempotency_key() -> str:
-    return uuid.uuid4().hex
+    """A UUIDv7: unique, and it carries its creation time (Bluesky derives record keys from it,
+    so the key reads like the moment the post was written)."""
+    millis = time.time_ns() // 1_000_000
+    rand = secrets.randbits(74)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    return uuid.UUID(int=value).hex
 
 
 class Target(WorkspaceOwned):
