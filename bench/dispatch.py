@@ -13,6 +13,7 @@ throughput is compared with. The last line printed is one JSON object.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +61,8 @@ def setup_django(args: argparse.Namespace) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["BENCH_WORKERS"] = str(args.workers)
+    # A queue of its own per run: no stray worker from an earlier run can take these tasks.
+    os.environ["BENCH_RUN_ID"] = uuid.uuid4().hex[:8]
     if args.redis_url != "orm":
         os.environ["REDIS_URL"] = args.redis_url
     if args.database_url.startswith("postgres"):
@@ -125,23 +129,44 @@ def children_of(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children_of(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def crash(process: subprocess.Popen) -> None:
+    """SIGKILL a process and everything under it, as a host crash or the OOM killer would."""
+    for pid in [process.pid, *descendants(process.pid)]:  # listed first: orphans are not found later
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
+
+
+def stop_all(running) -> None:
+    """SIGTERM each process tree, then SIGKILL whatever is left of it, so no worker outlives the
+    run (a stray cluster from an earlier run would take tasks with stale code)."""
+    trees = {process: [process.pid, *descendants(process.pid)] for process in running}
+    for process in trees:
+        process.send_signal(signal.SIGTERM)
+    for process, pids in trees.items():
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=15)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Event, kills: list[str]) -> None:
-    """Kill a random worker process (the cluster's sentinel starts a new one) or the dispatcher."""
-    while not stop.wait(random.uniform(1.0, 3.0)):  # noqa: S311
-        if random.random() < 0.2:  # noqa: S311
-            processes["dispatch"].send_signal(signal.SIGKILL)
-            processes["dispatch"].wait()
-            processes["dispatch"] = start_process("dispatch", env)
-            kills.append("dispatcher")
-            continue
-        workers = [p for c in children_of(processes["qcluster"].pid) for p in [c, *children_of(c)]]
-        if workers:
-            victim = random.choice(workers)  # noqa: S311
-            try:
-                os.kill(victim, signal.SIGKILL)
-                kills.append("worker")
-            except ProcessLookupError:
-                pass
+    """Now and then crash the worker cluster (mid-task, with no chance to clean up) or the
+    dispatcher, and start a new one, as a supervisor would. Killing single processes inside a
+    django-q2 cluster can wedge its internal queues, which is a worse model of a real crash."""
+    while not stop.wait(random.uniform(2.0, 5.0)):  # noqa: S311
+        name = "qcluster" if random.random() < 0.7 else "dispatch"  # noqa: S311
+        crash(processes[name])
+        processes[name] = start_process(name, env)
+        kills.append("worker" if name == "qcluster" else "dispatcher")
 
 
 def wait_for_terminal(deadline: float) -> int:
@@ -213,13 +238,7 @@ def main() -> None:
     stop.set()
     if chaos_thread:
         chaos_thread.join()
-    for process in processes.values():
-        process.send_signal(signal.SIGTERM)
-    for process in processes.values():
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    stop_all(processes.values())
 
     targets = list(Target.objects.values_list("idempotency_key", "due_at", "status"))
     lateness = [ledger.arrivals[key] - due.timestamp() for key, due, status in targets if key in ledger.arrivals]

@@ -12,5 +12,13 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 PUBLISH_QUEUE_LEASE_SECONDS = int(os.environ.get("BENCH_QUEUE_LEASE", 8))
 PUBLISH_DEADLINE_SECONDS = int(os.environ.get("BENCH_DEADLINE", 8))
 PUBLISH_RECONCILE_INTERVAL_SECONDS = 3
-Q_CLUSTER = {**Q_CLUSTER, "workers": int(os.environ.get("BENCH_WORKERS", 8)), "timeout": 30, "retry": 40,  # noqa: F405
-             "save_limit": -1, "ack_failures": True, "sync": False}  # fmt: skip
+Q_CLUSTER = {
+    **Q_CLUSTER,  # noqa: F405
+    "name": f"bench-{os.environ.get('BENCH_RUN_ID', 'x')}",  # a queue of its own per run
+    "workers": int(os.environ.get("BENCH_WORKERS", 8)),
+    "timeout": 30,
+    "retry": 40,
+    "save_limit": -1,  # no success rows: the benchmark measures dispatch, not result storage
+    "ack_failures": True,
+    "sync": False,
+}

@@ -118,10 +118,15 @@ def transport_error(exc: requests.RequestException, *, create_call: bool) -> Pro
     For a create call whose connection was made, the platform may have acted on it (a read
     timeout, a reset mid-response), so the outcome is unknown and it must not be re-sent blindly.
     """
-    unknown = create_call and not _never_connected(exc)
-    return ProviderError(
-        ErrorClass.TRANSIENT,
-        f"could not reach the platform: {type(exc).__name__}",
-        code="network",
-        outcome_unknown=unknown,
-    )
+    never_connected = _never_connected(exc)
+    unknown = create_call and not never_connected
+    if never_connected:
+        what = "could not connect to the platform"
+    elif isinstance(exc, requests.Timeout):
+        what = "the platform did not answer in time"
+    else:
+        what = "the connection to the platform broke"
+    # The exception's text may hold URLs with tokens; its class names are enough to act on.
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    detail = type(reason).__name__ if isinstance(reason, BaseException) else type(exc).__name__
+    return ProviderError(ErrorClass.TRANSIENT, f"{what} ({detail})", code="network", outcome_unknown=unknown)

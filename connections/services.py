@@ -287,7 +287,11 @@ def _app_for(account: SocialAccount, provider: Provider) -> AppCredentials | Non
 def _store_state(account: SocialAccount, state: AccountState) -> None:
     if state.secrets_changed:
         account.secrets = state.secrets
-        account.save(update_fields=["secrets", "updated_at"])
+        fields = ["secrets", "updated_at"]
+        if state.token_expires_at is not None:
+            account.token_expires_at = state.token_expires_at
+            fields.append("token_expires_at")
+        account.save(update_fields=fields)
 
 
 def account_mark_needs_reconnect(*, account: SocialAccount, reason: str) -> None:

@@ -40,11 +40,11 @@ class AppCredentials:
 
 @dataclass
 class TokenSet:
-    access_token: str
-    refresh_token: str | None = None
+    access_token: str = field(repr=False)  # never in logs or tracebacks
+    refresh_token: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
     scope: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def as_secrets(self) -> dict[str, Any]:
         secrets = {"access_token": self.access_token, **self.extra}
@@ -67,7 +67,7 @@ class Connection:
     """What a finished connect step yields for one account: who it is and what to store."""
 
     profile: Profile
-    secrets: dict[str, Any]
+    secrets: dict[str, Any] = field(repr=False)
     expires_at: datetime | None = None
     instance_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # non-secret facts (instance limits, page tasks)
@@ -80,14 +80,17 @@ class AccountState:
 
     external_id: str
     username: str
-    secrets: dict[str, Any]
+    secrets: dict[str, Any] = field(repr=False)
     instance_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     secrets_changed: bool = False
+    token_expires_at: datetime | None = None  # set when a provider renews its session mid-call
 
-    def update_secrets(self, **values: Any) -> None:
+    def update_secrets(self, *, expires_at: datetime | None = None, **values: Any) -> None:
         self.secrets.update(values)
         self.secrets_changed = True
+        if expires_at is not None:
+            self.token_expires_at = expires_at
 
 
 # --- Publishing ---------------------------------------------------------------------------

@@ -376,6 +376,7 @@ def test_rotated_tokens_reach_the_database(team):
     services.account_check(account=account)
     account.refresh_from_db()
     assert (account.secrets["access_token"], account.secrets["refresh_token"]) == (ACCESS_2, REFRESH_2)
+    assert account.token_expires_at.timestamp() == EXP + 3600  # the renewed session's expiry, saved
 
 
 def test_a_refused_refresh_logs_in_again_with_the_app_password(bluesky):
@@ -873,3 +874,11 @@ def test_without_an_idempotency_key_the_pds_chooses_the_record_key(bluesky):
     assert "rkey" not in body
     assert body["record"]["langs"] == ["fr"]
     assert bluesky.find_published(account=state(), request=request) is None
+
+
+def test_tokens_never_show_in_reprs():
+    from connections.providers.base import AccountState, TokenSet
+
+    state = AccountState(external_id="did:plc:x", username="a", secrets={"access_token": "SECRET-A"})
+    tokens = TokenSet(access_token="SECRET-B", refresh_token="SECRET-C")
+    assert "SECRET" not in repr(state) + repr(tokens)

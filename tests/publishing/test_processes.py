@@ -1,5 +1,6 @@
 """The real processes: `manage.py dispatch` and `manage.py qcluster` publish a scheduled post."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,6 +45,24 @@ def _process_env() -> dict[str, str]:
             "DEMO_LATENCY_MS": "0", "DEMO_FAILURE_PERCENT": "0", "LOG_LEVEL": "WARNING"}  # fmt: skip
 
 
+def _tree(pid: int) -> list[int]:
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    return [pid] + [p for child in children for p in _tree(int(child))]
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM, then SIGKILL whatever is left: no worker may outlive the test."""
+    trees = [_tree(process.pid) for process in processes]
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process, pids in zip(processes, trees, strict=True):
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=20)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 def test_scheduled_post_goes_out_once(shared_key, team, demo_accounts):
     post = post_create(
         actor=team.membership("editor"),
@@ -64,10 +83,7 @@ def test_scheduled_post_goes_out_once(shared_key, team, demo_accounts):
             assert all(p.poll() is None for p in processes), processes[0].stderr.read().decode()[-2000:]
             time.sleep(0.3)
     finally:
-        for process in processes:
-            process.send_signal(signal.SIGTERM)
-        for process in processes:
-            process.wait(timeout=20)
+        _stop(processes)
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED
     assert DemoPost.objects.count() == 2  # once per account, never twice

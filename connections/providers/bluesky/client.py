@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,8 +149,8 @@ class SessionTokens:
 
     did: str
     handle: str
-    access_jwt: str
-    refresh_jwt: str
+    access_jwt: str = field(repr=False)
+    refresh_jwt: str = field(repr=False)
     pds_endpoint: str  # from the DID document; "" when the server did not send one
     active: bool = True
     status: str = ""
@@ -262,7 +262,7 @@ class AccountClient:
     def renew(self) -> SessionTokens:
         """New tokens from the refresh token, else from a new login; stored on the account."""
         tokens = self._refreshed() or self._logged_in()
-        self.account.update_secrets(**tokens.as_secrets())
+        self.account.update_secrets(expires_at=jwt_expiry(tokens.access_jwt), **tokens.as_secrets())
         return tokens
 
     def _refreshed(self) -> SessionTokens | None:
