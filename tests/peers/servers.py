@@ -1,5 +1,23 @@
-"""Start the real peer servers (a Bluesky PDS, an OAuth 2.0 server) on loopback for tests."""
+"""Start the real peer servers (a Bluesky PDS, panva's oidc-provider) on 127.0.0.1.
 
+Usable from tests and from plain scripts; standard library only::
+
+    with start_pds() as pds:          # PdsPeer: .url, .plc_url, .admin_password
+        ...
+    with start_oidc(redirect_uris=["http://127.0.0.1:8000/cb/"]) as oidc:   # OidcPeer
+        oidc.authorization_endpoint, oidc.token_endpoint, oidc.client_id, oidc.client_secret
+
+Each start installs the npm packages first if needed (``install.sh``, into ``peers_dir()``), picks
+free ports, starts the Node launcher and waits for it to print ``READY``. ``stop()`` (or leaving
+the ``with`` block) sends SIGTERM and waits; peers still running when Python exits are stopped
+too, and a launcher whose parent dies without stopping it exits by itself (its stdin closes).
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import json
 import os
 import queue
 import secrets
@@ -8,29 +26,62 @@ import signal
 import socket
 import subprocess
 import threading
+import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import mkdtemp
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-START_TIMEOUT_S = 90
+START_TIMEOUT_S = 60
+STOP_TIMEOUT_S = 10
+INSTALL_TIMEOUT_S = 600
+START_ATTEMPTS = 3  # a free port can be taken between our probe and Node's bind: retry then
+
+DEFAULT_CLIENT_ID = "postwright-test"
+DEFAULT_CLIENT_SECRET = "postwright-secret"
+DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:8000/connections/callback/oauth2-test/",)
+DEFAULT_ADMIN_PASSWORD = "admin-pass"
 
 
 class PeerUnavailable(RuntimeError):
-    pass
+    """A peer server could not be installed or started."""
+
+
+class NodeMissing(PeerUnavailable):
+    """Node.js or npm is not installed: the only reason a local run may skip the peer tests."""
 
 
 def peers_dir() -> Path:
-    return Path(os.environ.get("POSTWRIGHT_PEERS_DIR", ROOT / ".cache" / "peers"))
+    return Path(os.environ.get("POSTWRIGHT_PEERS_DIR") or ROOT / ".cache" / "peers")
+
+
+_installed = False
+_install_lock = threading.Lock()
 
 
 def ensure_installed() -> None:
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        raise PeerUnavailable("node and npm are needed to run the peer servers")
-    result = subprocess.run(["bash", str(HERE / "install.sh")], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PeerUnavailable(f"installing the peer servers failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    """Run install.sh once per process; it returns at once when the install is up to date."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        missing = [tool for tool in ("node", "npm", "bash") if shutil.which(tool) is None]
+        if missing:
+            raise NodeMissing(f"not found on PATH: {', '.join(missing)}; the peer servers need Node.js 20+ and npm")
+        try:
+            result = subprocess.run(
+                ["bash", str(HERE / "install.sh")], capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
+                env={**os.environ, "POSTWRIGHT_PEERS_DIR": str(peers_dir())}, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise PeerUnavailable(f"installing the peer servers took over {INSTALL_TIMEOUT_S} s") from exc
+        if result.returncode != 0:
+            raise PeerUnavailable(
+                f"installing the peer servers failed (exit {result.returncode}):\n"
+                f"{result.stdout[-1500:]}{result.stderr[-3000:]}"
+            )
+        _installed = True
 
 
 def free_port() -> int:
@@ -39,89 +90,203 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@dataclass
-class Peer:
-    url: str
-    process: subprocess.Popen
-    extra: dict = field(default_factory=dict)
+_running: set[Peer] = set()
 
-    def stop(self) -> None:
+
+@dataclass(kw_only=True, eq=False)
+class Peer:
+    name: str
+    url: str
+    process: subprocess.Popen = field(repr=False)
+    extra: dict = field(default_factory=dict)
+    log: collections.deque = field(default_factory=lambda: collections.deque(maxlen=200), repr=False)
+
+    def stop(self) -> int | None:
+        """SIGTERM, then wait (SIGKILL after STOP_TIMEOUT_S). Returns the exit code; safe to repeat."""
+        _running.discard(self)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        return self.process.returncode
+
+    def output_tail(self, lines: int = 40) -> str:
+        """The last lines the launcher wrote (stderr and stdout), for failure messages."""
+        return "\n".join(list(self.log)[-lines:])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
 
 
-def _launch(script: str, env: dict[str, str]) -> subprocess.Popen:
-    """Run a launcher from the install directory, so Node finds the packages beside it."""
-    target = peers_dir()
-    shutil.copy(HERE / script, target / script)
-    process = subprocess.Popen(
-        ["node", script], cwd=target, env={**os.environ, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    lines: queue.Queue[str | None] = queue.Queue()
+@dataclass(kw_only=True, eq=False)
+class PdsPeer(Peer):
+    plc_url: str
+    admin_password: str
 
-    def pump() -> None:
-        for line in process.stdout:
-            lines.put(line)
+
+@dataclass(kw_only=True, eq=False)
+class OidcPeer(Peer):
+    issuer: str
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+    authorization_endpoint: str
+    token_endpoint: str
+    revocation_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+    discovery: dict = field(repr=False)
+
+
+def _pump(stream, sink: collections.deque, lines: queue.Queue | None) -> None:
+    for line in stream:
+        sink.append(line.rstrip("\n"))
+        if lines is not None:
+            lines.put(line.strip())
+    if lines is not None:
         lines.put(None)
 
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        while True:
-            line = lines.get(timeout=START_TIMEOUT_S)
-            if line is None:
-                raise PeerUnavailable(f"{script} exited: {process.stderr.read()[-3000:]}")
-            if line.strip() == "READY":
-                return process
-    except queue.Empty:
-        process.kill()
-        raise PeerUnavailable(
-            f"{script} did not start in {START_TIMEOUT_S} s: {process.stderr.read()[-3000:]}"
-        ) from None
 
-
-def start_pds() -> Peer:
-    ensure_installed()
-    plc_port, pds_port = free_port(), free_port()
-    data = mkdtemp(prefix="pds-")  # the in-memory PLC forgets everything, so the PDS starts empty too
-    admin_password = secrets.token_urlsafe(12)
-    env = {
-        "PLC_PORT": str(plc_port),
-        "PDS_PORT": str(pds_port),
-        "PDS_HOSTNAME": "localhost",
-        "PDS_DATA_DIRECTORY": data,
-        "PDS_BLOBSTORE_DISK_LOCATION": f"{data}/blobs",
-        "PDS_JWT_SECRET": secrets.token_hex(32),
-        "PDS_DPOP_SECRET": secrets.token_hex(32),
-        "PDS_PLC_ROTATION_KEY_K256_PRIVATE_KEY_HEX": secrets.token_hex(32),
-        "PDS_REPO_SIGNING_KEY_K256_PRIVATE_KEY_HEX": secrets.token_hex(32),
-        "PDS_ADMIN_PASSWORD": admin_password,
-        "PDS_DID_PLC_URL": f"http://127.0.0.1:{plc_port}",
-        "PDS_INVITE_REQUIRED": "false",
-        "PDS_DEV_MODE": "true",
-        "LOG_ENABLED": "false",
-    }
-    process = _launch("pds.cjs", env)
-    return Peer(url=f"http://127.0.0.1:{pds_port}", process=process, extra={"admin_password": admin_password})
-
-
-def start_oidc(*, redirect_uris: list[str], client_id: str = "postwright-test", client_secret: str = "") -> Peer:
-    ensure_installed()
-    port = free_port()
-    client_secret = client_secret or secrets.token_urlsafe(24)
-    env = {
-        "OIDC_PORT": str(port),
-        "OIDC_CLIENT_ID": client_id,
-        "OIDC_CLIENT_SECRET": client_secret,
-        "OIDC_REDIRECT_URIS": ",".join(redirect_uris),
-        "OIDC_COOKIE_KEY": secrets.token_urlsafe(24),
-    }
-    process = _launch("oidc.mjs", env)
-    return Peer(
-        url=f"http://127.0.0.1:{port}", process=process,
-        extra={"client_id": client_id, "client_secret": client_secret},
+def _launch(script: str, env: dict[str, str]) -> tuple[subprocess.Popen, collections.deque]:
+    """Start a launcher and wait for READY. Raises PeerUnavailable with the output's tail."""
+    target = peers_dir()
+    # Node resolves packages next to the script, so it runs from the install directory; the copy
+    # is renamed into place so that two starting processes never run a half-written file.
+    staging = target / f".{script}.{os.getpid()}.tmp"
+    shutil.copyfile(HERE / script, staging)
+    os.replace(staging, target / script)
+    process = subprocess.Popen(
+        ["node", script], cwd=target, env={**os.environ, **env, "PEER_EXIT_ON_STDIN_EOF": "1"},
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    log: collections.deque = collections.deque(maxlen=200)
+    lines: queue.Queue = queue.Queue()
+    pumps = [
+        threading.Thread(target=_pump, args=(process.stdout, log, lines), daemon=True),
+        threading.Thread(target=_pump, args=(process.stderr, log, None), daemon=True),
+    ]
+    for pump in pumps:
+        pump.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            process.kill()
+            process.wait()
+            _drain(pumps)
+            raise PeerUnavailable(
+                f"{script} did not print READY within {START_TIMEOUT_S} s; its output ended with:\n" + _tail(log)
+            ) from None
+        if line == "READY":
+            return process, log
+        if line is None:  # stdout closed: the launcher died
+            process.wait()
+            _drain(pumps)
+            raise PeerUnavailable(f"{script} exited with {process.returncode} before READY:\n" + _tail(log))
+
+
+def _drain(pumps: list[threading.Thread]) -> None:
+    for pump in pumps:
+        pump.join(timeout=2)
+
+
+def _tail(log: collections.deque, lines: int = 40) -> str:
+    return "\n".join(list(log)[-lines:]) or "(no output)"
+
+
+def _start(script: str, make_env) -> tuple[subprocess.Popen, collections.deque, dict[str, str]]:
+    ensure_installed()
+    for attempt in range(1, START_ATTEMPTS + 1):
+        env = make_env()
+        try:
+            process, log = _launch(script, env)
+            return process, log, env
+        except PeerUnavailable as exc:
+            if "EADDRINUSE" not in str(exc) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _get_json(url: str) -> dict:
+    # urllib, not requests: the test suite's `responses` mock intercepts requests.
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - our own loopback URL
+        return json.loads(response.read() or b"{}")
+
+
+def _checked(peer: Peer, check):
+    try:
+        return check()
+    except Exception as exc:
+        peer.stop()
+        raise PeerUnavailable(f"{peer.name} printed READY but does not answer: {exc}\n{peer.output_tail()}") from exc
+
+
+def start_pds(*, admin_password: str = DEFAULT_ADMIN_PASSWORD) -> PdsPeer:
+    """A Bluesky PDS with its own PLC directory, empty (fresh data, fresh keys) on every start."""
+
+    def make_env() -> dict[str, str]:
+        return {"PLC_PORT": str(free_port()), "PDS_PORT": str(free_port()), "PDS_ADMIN_PASSWORD": admin_password}
+
+    process, log, env = _start("pds.mjs", make_env)
+    peer = PdsPeer(
+        name="pds", url=f"http://127.0.0.1:{env['PDS_PORT']}", process=process, log=log,
+        plc_url=f"http://127.0.0.1:{env['PLC_PORT']}", admin_password=admin_password,
+        extra={"admin_password": admin_password, "plc_url": f"http://127.0.0.1:{env['PLC_PORT']}"},
+    )  # fmt: skip
+    _running.add(peer)
+    _checked(peer, lambda: _get_json(f"{peer.url}/xrpc/_health"))
+    return peer
+
+
+def start_oidc(
+    *,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    redirect_uris: list[str] | tuple[str, ...] | str = DEFAULT_REDIRECT_URIS,
+) -> OidcPeer:
+    """panva's oidc-provider with one confidential client (client_secret_post, PKCE required)."""
+    uris = [redirect_uris] if isinstance(redirect_uris, str) else list(redirect_uris)
+    if not uris or any("," in uri for uri in uris):
+        raise ValueError("redirect_uris: one or more URIs, none containing a comma")
+
+    def make_env() -> dict[str, str]:
+        return {
+            "OIDC_PORT": str(free_port()),
+            "OIDC_CLIENT_ID": client_id,
+            "OIDC_CLIENT_SECRET": client_secret,
+            "OIDC_REDIRECT_URIS": ",".join(uris),
+            "OIDC_COOKIE_KEY": secrets.token_hex(24),
+        }
+
+    process, log, env = _start("oidc.mjs", make_env)
+    url = f"http://127.0.0.1:{env['OIDC_PORT']}"
+    placeholder = Peer(name="oidc", url=url, process=process, log=log)
+    _running.add(placeholder)
+    meta = _checked(placeholder, lambda: _get_json(f"{url}/.well-known/openid-configuration"))
+    _running.discard(placeholder)
+    peer = OidcPeer(
+        name="oidc", url=url, process=process, log=log, issuer=meta["issuer"],
+        client_id=client_id, client_secret=client_secret, redirect_uris=uris,
+        authorization_endpoint=meta["authorization_endpoint"], token_endpoint=meta["token_endpoint"],
+        revocation_endpoint=meta["revocation_endpoint"], userinfo_endpoint=meta["userinfo_endpoint"],
+        jwks_uri=meta["jwks_uri"], discovery=meta,
+        extra={"client_id": client_id, "client_secret": client_secret, "redirect_uris": uris},
+    )  # fmt: skip
+    _running.add(peer)
+    return peer
+
+
+@atexit.register
+def _stop_all() -> None:
+    for peer in list(_running):
+        peer.stop()
