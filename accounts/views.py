@@ -195,8 +195,9 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
         Invitation.objects.select_related("workspace", "invited_by"), token_hash=hash_token(token)
     )
     if not request.user.is_authenticated:
-        # Remembered so signup stays open for this visitor even when signups are closed.
-        request.session[INVITATION_SESSION_KEY] = token
+        if invitation.status == "pending":
+            # Remembered so signup stays open for this visitor even when signups are closed.
+            request.session[INVITATION_SESSION_KEY] = token
     elif request.method == "POST":
         response = _answer_invitation(request, invitation)
         if response is not None:

@@ -13,10 +13,15 @@ def normalise_server_url(value: str) -> str:
         value = value.rsplit("@", 1)[1]
     if "://" not in value:
         value = f"https://{value}"
-    parts = urlsplit(value)
-    if not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or parts.scheme not in ("http", "https"):
         raise forms.ValidationError("Enter a server address such as mastodon.social.")
-    url = f"{parts.scheme}://{parts.netloc}".lower()
+    # Rebuilt from host and port only: never keep a user:password@ part, it would be logged.
+    url = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     try:
         return check_public_url(url)
     except UnsafeURL as exc:

@@ -74,7 +74,11 @@ def check_public_url(url: str) -> str:
 
     Allowed when ALLOW_PRIVATE_NETWORK_URLS is on (development, tests against local peers).
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeURL("that is not a valid address") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise UnsafeURL(f"{url!r} is not an http(s) URL")
     if settings.ALLOW_PRIVATE_NETWORK_URLS:
@@ -82,14 +86,25 @@ def check_public_url(url: str) -> str:
     if parts.scheme != "https":
         raise UnsafeURL("only https:// addresses are allowed")
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror:
+        infos = socket.getaddrinfo(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
         raise UnsafeURL(f"{parts.hostname} does not resolve") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
+        if not is_public_address(ipaddress.ip_address(info[4][0])):
             raise UnsafeURL(f"{parts.hostname} points to a private or local address")
     return url
+
+
+def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global, and so is any IPv4 address an IPv6 one wraps (mapped, 6to4, NAT64, compatible)."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.ipv4_mapped, address.sixtofour]
+        if address in ipaddress.ip_network("64:ff9b::/96") or int(address) >> 32 == 0:
+            embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        return all(inner is None or inner.is_global for inner in embedded)
+    return True
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Membership, User, Workspace
-from accounts.roles import Role
+from accounts.roles import Capability, Role, role_allows
 from accounts.services import notify
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
@@ -22,6 +22,14 @@ from connections.registry import get_provider
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+def safe_url(url: str, *, max_length: int = 1000) -> str:
+    """A platform-supplied link we will render: http(s) only (never javascript:), and one that fits."""
+    url = (url or "").strip()
+    if not url.lower().startswith(("https://", "http://")) or len(url) > max_length:
+        return ""
+    return url
 
 
 # --- App credentials --------------------------------------------------------------------------
@@ -131,6 +139,10 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
         raise ConnectError("This connect link is not valid any more (or was opened in another browser). Start again.")
     if session.expired:
         raise _fail(session, "The connect attempt took too long and expired. Start again.")
+    membership = Membership.objects.filter(workspace=session.workspace, user=user).first()
+    if membership is None or not role_allows(membership.role, Capability.MANAGE_CONNECTIONS):
+        # Removed or demoted since the attempt started: the consent must not land an account.
+        raise _fail(session, "You can no longer connect accounts in this workspace.")
     if params.get("error"):
         if params["error"] == "access_denied":
             raise _fail(session, f"You cancelled the connection on {provider.name}; nothing was connected.")
@@ -259,8 +271,8 @@ def account_save(
         new_secrets["refresh_token"] = account.secrets["refresh_token"]
     account.username = profile.username
     account.display_name = profile.display_name
-    account.avatar_url = profile.avatar_url
-    account.profile_url = profile.profile_url
+    account.avatar_url = safe_url(profile.avatar_url)
+    account.profile_url = safe_url(profile.profile_url)
     account.instance_url = connection.instance_url
     account.secrets = new_secrets
     account.token_expires_at = connection.expires_at
@@ -372,7 +384,7 @@ def account_check(*, account: SocialAccount) -> SocialAccount:
         raise
     account.username = profile.username or account.username
     account.display_name = profile.display_name or account.display_name
-    account.avatar_url = profile.avatar_url or account.avatar_url
+    account.avatar_url = safe_url(profile.avatar_url) or account.avatar_url
     account.last_checked_at = timezone.now()
     account.last_error = ""
     account.save()
@@ -406,9 +418,10 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
     return result
 
 
-@transaction.atomic
 def account_disconnect(*, account: SocialAccount) -> None:
-    """Revoke at the platform where it can, wipe the secrets, keep the row for post history."""
+    """Revoke at the platform where it can, wipe the secrets, keep the row for post history.
+
+    The platform call happens outside any transaction: a slow platform must not hold locks."""
     provider = get_provider(account.platform)
     if provider.supports_revoke and account.secrets:
         try:

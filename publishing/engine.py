@@ -21,8 +21,9 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connections.errors import ErrorClass, ProviderError
+from connections.models import SocialAccount
 from connections.registry import get_provider
-from connections.services import call_with_account
+from connections.services import call_with_account, safe_url
 from publishing.models import Target
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
@@ -84,6 +85,8 @@ def targets_recover_stale() -> dict[str, int]:
     """Leases that lapsed: queued ones never reached the platform and go back to the queue;
     publishing ones may have, so they become unknown and are reconciled."""
     now = timezone.now()
+    lapsed = Target.objects.filter(status__in=[S.QUEUED, S.PUBLISHING], lease_expires_at__lt=now)
+    affected_posts = set(lapsed.values_list("post_id", flat=True))
     requeued = Target.objects.filter(status=S.QUEUED, lease_expires_at__lt=now).update(
         status=S.SCHEDULED, next_attempt_at=now, lease_expires_at=None
     )
@@ -95,6 +98,8 @@ def targets_recover_stale() -> dict[str, int]:
         error_class="",
         error_message="The worker stopped while publishing; checking whether the post went out.",
     )
+    for post_id in affected_posts:
+        post_rollup(post_id=post_id)
     return {"requeued": requeued, "unknown": unknown}
 
 
@@ -123,16 +128,31 @@ def enqueue_reconcile(target_ids: Iterable[int]) -> None:
 # --- Worker side ----------------------------------------------------------------------------
 
 
-def target_start(*, target_id: int) -> Target | None:
-    """queued -> publishing, once. None when another worker (or a cancel) got there first."""
+def target_start(*, target_id: int) -> bool:
+    """queued -> publishing, once. False when another worker (or a cancel) got there first."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
     started = Target.objects.filter(id=target_id, status=S.QUEUED).update(
         status=S.PUBLISHING, started_at=now, attempts=F("attempts") + 1, lease_expires_at=lease
     )
-    if not started:
-        return None
-    return Target.objects.select_related("post", "account", "account__workspace").get(id=target_id)
+    if started:
+        post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
+    return bool(started)
+
+
+def _record_crash(target_id: int, exc: Exception) -> None:
+    """Anything that is not a classified platform failure (a bug, a missing media file, a key
+    that no longer decrypts) still ends in a state: unknown, so it is looked up, never resent
+    blindly, and given up after PUBLISH_MAX_ATTEMPTS."""
+    log.exception("publishing target %s failed unexpectedly", target_id)
+    Target.objects.filter(id=target_id, status=S.PUBLISHING).update(
+        status=S.UNKNOWN,
+        next_attempt_at=timezone.now(),
+        lease_expires_at=None,
+        error_class=ErrorClass.TRANSIENT.value,
+        error_code="crash",
+        error_message=f"Internal error while publishing ({type(exc).__name__}); checking whether the post went out.",
+    )
 
 
 def target_defer_for_pace(*, target_id: int) -> bool:
@@ -153,23 +173,38 @@ def target_defer_for_pace(*, target_id: int) -> bool:
 def target_publish(*, target_id: int) -> None:
     if target_defer_for_pace(target_id=target_id):
         return
-    target = target_start(target_id=target_id)
-    if target is None:
+    if not target_start(target_id=target_id):
         log.info("target %s is not queued any more; nothing to do", target_id)
         return
-    provider = get_provider(target.account.platform)
+    try:
+        target = Target.objects.select_related("post", "account", "account__workspace").get(id=target_id)
+        _publish_started(target)
+    except Exception as exc:
+        _record_crash(target_id, exc)
+    post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
+
+
+def _publish_started(target: Target) -> None:
+    account = target.account
+    if account.status != SocialAccount.Status.ACTIVE:
+        # Disconnected or waiting for a reconnect: fail now with the reason, touch nothing.
+        error = ProviderError(
+            ErrorClass.AUTH, f"{account.username} is {account.get_status_display().lower()}", code="inactive"
+        )
+        target_record_failure(target=target, error=error)
+        return
+    provider = get_provider(account.platform)
     request = build_request(target)
     try:
         result = call_with_account(
-            account=target.account, operation=lambda state: provider.publish(account=state, request=request)
+            account=account, operation=lambda state: provider.publish(account=state, request=request)
         )
     except ProviderError as exc:
         if exc.error_class == ErrorClass.RATE and exc.retry_after:
-            pace_block(budget_keys(provider, target.account), seconds=exc.retry_after)
+            pace_block(budget_keys(provider, account), seconds=exc.retry_after)
         target_record_failure(target=target, error=exc)
     else:
         target_record_success(target=target, result=result)
-    post_rollup(post_id=target.post_id)
 
 
 def target_record_success(*, target: Target, result) -> None:
@@ -180,7 +215,7 @@ def target_record_success(*, target: Target, result) -> None:
     Target.objects.filter(id=target.id, status__in=[S.PUBLISHING, S.UNKNOWN]).update(
         status=S.PUBLISHED,
         platform_post_id=result.main.platform_post_id,
-        url=result.main.url,
+        url=safe_url(result.main.url, max_length=2000),
         result=extra,
         finished_at=timezone.now(),
         lease_expires_at=None,
@@ -218,11 +253,25 @@ def target_record_failure(*, target: Target, error: ProviderError) -> None:
 
 def target_reconcile(*, target_id: int) -> None:
     """Decide an unknown outcome without risking a duplicate: look the post up on the platform;
-    if it is not there, re-send (safe: it does not exist); if the platform offers no way to look,
-    ask the author."""
-    target = Target.objects.select_related("post", "account").filter(id=target_id, status=S.UNKNOWN).first()
-    if target is None:
-        return
+    if it is not there, re-send (safe: it does not exist) unless attempts are spent; if the
+    platform offers no way to look, ask the author."""
+    try:
+        target = Target.objects.select_related("post", "account").filter(id=target_id, status=S.UNKNOWN).first()
+        if target is None:
+            return
+        _reconcile(target)
+    except Exception as exc:
+        log.exception("reconciling target %s failed unexpectedly", target_id)
+        Target.objects.filter(id=target_id, status=S.UNKNOWN).update(
+            next_attempt_at=None,
+            error_message=f"Could not check whether the post went out ({type(exc).__name__}). "
+            "Look at the account, then mark this as published or publish again.",
+        )
+        tell_author(target_id=target_id)
+    post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
+
+
+def _reconcile(target: Target) -> None:
     provider = get_provider(target.account.platform)
     request = build_request(target)
     try:
@@ -247,11 +296,16 @@ def target_reconcile(*, target_id: int) -> None:
         return
     if found is not None:
         Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
-            status=S.PUBLISHED, platform_post_id=found.platform_post_id, url=found.url, finished_at=timezone.now(),
-            error_class="", error_code="", error_message="", lease_expires_at=None,
+            status=S.PUBLISHED, platform_post_id=found.platform_post_id, url=safe_url(found.url, max_length=2000),
+            finished_at=timezone.now(), error_class="", error_code="", error_message="", lease_expires_at=None,
         )  # fmt: skip
+    elif target.attempts >= settings.PUBLISH_MAX_ATTEMPTS:
+        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
+            status=S.FAILED, finished_at=timezone.now(), next_attempt_at=None, lease_expires_at=None,
+            error_message=f"{target.error_message} It did not go out after {target.attempts} attempts.".strip(),
+        )  # fmt: skip
+        tell_author(target_id=target.id)
     else:
         Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
             status=S.SCHEDULED, next_attempt_at=timezone.now(), lease_expires_at=None
         )
-    post_rollup(post_id=target.post_id)

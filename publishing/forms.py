@@ -7,22 +7,37 @@ from accounts.models import Workspace
 from connections.models import SocialAccount
 from publishing.composer import AccountCheck, check_account
 from publishing.models import Media, PostContent
-from publishing.scheduling import local_to_utc, next_queue_slot
+from publishing.scheduling import check_schedulable, local_to_utc, next_queue_slot
 from publishing.services import Attachment, PartInput, PostInput
 
 MAX_REPLIES = 20
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: str) -> bool:
+    """A database id as typed in a query or form: digits only (not "²") and not absurdly large."""
+    return value.isascii() and value.isdecimal() and len(value) <= 19 and int(value) <= MAX_ID
+
+
+class AccountChoiceField(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        if any(not is_id(str(item)) for item in value or []):
+            raise forms.ValidationError("Pick accounts from the list.", code="invalid_choice")
+        return super()._check_values(value)
 
 
 class ComposerForm(forms.Form):
     WHEN = [("now", "Publish now"), ("schedule", "Schedule"), ("queue", "Add to queue"), ("draft", "Save draft")]
 
-    accounts = forms.ModelMultipleChoiceField(
+    accounts = AccountChoiceField(
         queryset=SocialAccount.objects.none(), widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Pick at least one account to publish to."},
     )  # fmt: skip
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, label="Post")
     first_comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    link = forms.URLField(required=False, assume_scheme="https", help_text="Shown as a link card where supported.")
+    link = forms.URLField(
+        required=False, max_length=2000, assume_scheme="https", help_text="Shown as a link card where supported."
+    )
     when = forms.ChoiceField(choices=WHEN, initial="now", widget=forms.RadioSelect)
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     # Seconds allowed: posts go out on the second, so the author may say which one.
@@ -42,8 +57,9 @@ class ComposerForm(forms.Form):
         return [text for text in self.data.getlist("reply")[:MAX_REPLIES] if text.strip()] if self.data else []
 
     def _attachments(self, prefix: str) -> tuple[Attachment, ...]:
-        ids = [value for value in self.data.getlist(f"{prefix}_media") if value.isdigit()]
-        return tuple(Attachment(int(i), self.data.get(f"alt_{i}", "")[:1500]) for i in ids)
+        values = self.data.getlist(f"{prefix}_media")
+        # An id that cannot exist (0 never does) makes clean() report the attachment as unknown.
+        return tuple(Attachment(int(v) if is_id(v) else 0, self.data.get(f"alt_{v}", "")[:1500]) for v in values)
 
     def overrides(self) -> dict:
         result = {}
@@ -96,8 +112,10 @@ class ComposerForm(forms.Form):
             except forms.ValidationError as exc:
                 self.add_error("time", exc)
                 return
-            if self.publish_at < timezone.now():
-                self.add_error("time", "That time has passed. Pick a time in the future, or publish now.")
+            try:
+                check_schedulable(self.publish_at)
+            except forms.ValidationError as exc:
+                self.add_error("time", exc)
         elif when == "queue" and data.get("accounts"):
             try:
                 self.publish_at = next_queue_slot(accounts=list(data["accounts"]), zone=zone)

@@ -28,7 +28,7 @@ def _inspect_image(upload: UploadedFile) -> tuple[str, int, int]:
             if width * height > MAX_PIXELS:
                 raise ValidationError(f"{upload.name} is {width}x{height} pixels; the limit is 50 megapixels.")
             image.verify()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(f"{upload.name} is not an image we can read (JPEG, PNG, GIF or WebP).") from None
     finally:
         upload.seek(0)

@@ -22,30 +22,37 @@ def rolled_up_status(statuses: set[str]) -> str:
         return Post.Status.PUBLISHING
     if live <= {S.SCHEDULED, S.DRAFT}:
         return Post.Status.SCHEDULED
+    if S.SCHEDULED in live:
+        return Post.Status.PUBLISHING  # some parts done, some still to go (a retry, a reschedule)
     if live == {S.PUBLISHED}:
         return Post.Status.PUBLISHED
     if live == {S.FAILED}:
         return Post.Status.FAILED
     if S.PUBLISHED in live:
         return Post.Status.PARTIAL
-    if S.SCHEDULED in live:
-        return Post.Status.SCHEDULED
     return Post.Status.FAILED
 
 
 def post_rollup(*, post_id: int) -> str:
-    statuses = set(Target.objects.filter(post_id=post_id).values_list("status", flat=True))
-    status = rolled_up_status(statuses)
-    Post.objects.filter(id=post_id).exclude(status=status).update(status=status)
+    # Locked, so two workers finishing two targets of one post cannot write a stale status last.
+    with transaction.atomic():
+        Post.objects.select_for_update().filter(id=post_id).values_list("id", flat=True).first()
+        statuses = set(Target.objects.filter(post_id=post_id).values_list("status", flat=True))
+        status = rolled_up_status(statuses)
+        Post.objects.filter(id=post_id).exclude(status=status).update(status=status)
     return status
 
 
 def tell_author(*, target_id: int) -> None:
     """A failed or unknown target: the author hears why and what to do, in-app and by email."""
-    target = Target.objects.select_related("post__author", "post__workspace", "account").get(id=target_id)
+    target = (
+        Target.objects.select_related("post__author", "post__workspace", "account")
+        .defer("account__secrets")  # nothing here needs them, and a key problem must not stop the notice
+        .get(id=target_id)
+    )
     author = target.post.author
-    if author is None:
-        return
+    if author is None or not target.post.workspace.memberships.filter(user=author).exists():
+        return  # an author who left the workspace no longer hears about its posts
     account = target.account
     if target.status == S.UNKNOWN:
         title = f"Could not confirm your post to {account.username}"

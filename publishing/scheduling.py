@@ -8,12 +8,27 @@ from django.utils import timezone
 
 from connections.models import SocialAccount
 
+MAX_AHEAD = timedelta(days=5 * 365)
+
+
+def check_schedulable(when: datetime) -> None:
+    """In the future, and not absurdly far: a typo like 2206 should not silently park a post."""
+    now = timezone.now()
+    if when <= now:
+        raise ValidationError("That time has passed. Pick a time in the future, or publish now.")
+    if when > now + MAX_AHEAD:
+        raise ValidationError("That is more than five years ahead: check the year.")
+
 
 def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The instant a wall-clock time names in ``zone``; refuses times that do not exist (DST gaps)."""
     naive = datetime.combine(day, at)
     aware = naive.replace(tzinfo=zone)
-    if aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None) != naive:
+    try:
+        round_trip = aware.astimezone(ZoneInfo("UTC")).astimezone(zone).replace(tzinfo=None)
+    except OverflowError:
+        raise ValidationError(f"{day:%Y-%m-%d} is too far away to schedule.") from None
+    if round_trip != naive:
         raise ValidationError(
             f"{at:%H:%M} does not exist on {day:%d %b %Y} in {zone.key}: the clocks go forward then. Pick another time."
         )

@@ -161,6 +161,8 @@ def target_retry(*, actor: Membership, target: Target) -> Target:
     target = Target.objects.select_for_update().get(pk=target.pk)
     if target.status not in (S.FAILED, S.UNKNOWN):
         raise ValidationError("Only a failed post (or one whose outcome is unknown) can be retried.")
+    if target.status == S.UNKNOWN and target.next_attempt_at is not None:
+        raise ValidationError("Still checking whether this post went out; try again once the check has finished.")
     if target.account.status != SocialAccount.Status.ACTIVE:
         raise ValidationError(f"Reconnect {target.account.username} first, then retry.")
     Target.objects.filter(pk=target.pk).update(

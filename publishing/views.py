@@ -15,18 +15,21 @@ from accounts.access import get_workspace_object_and_membership_or_404, get_work
 from accounts.roles import Capability
 from connections.models import SocialAccount
 from publishing import services
-from publishing.forms import ComposerForm, PostingSlotForm
+from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.media import media_from_token, media_store
 from publishing.models import Media, Post, PostContent, PostingSlot, Target
 from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
-from publishing.scheduling import local_to_utc
+from publishing.scheduling import check_schedulable, local_to_utc
 
 
 def _parse_day(value: str | None, zone) -> date:
+    """A day from the query string; today when missing, malformed or outside a sane range."""
+    today = timezone.localdate(timezone=zone)
     try:
-        return date.fromisoformat(value) if value else timezone.localdate(timezone=zone)
+        day = date.fromisoformat(value) if value else today
     except ValueError:
-        return timezone.localdate(timezone=zone)
+        return today
+    return day if date(1900, 1, 1) <= day <= date(2200, 12, 31) else today
 
 
 @workspace_required()
@@ -61,15 +64,17 @@ def post_list(request: HttpRequest) -> HttpResponse:
     if status in Post.Status.values:
         posts = posts.filter(status=status)
     account = request.GET.get("account", "")
-    if account.isdigit():
+    if is_id(account):
         posts = posts.filter(targets__account_id=int(account))
     for bound, lookup in (("from", "scheduled_at__gte"), ("to", "scheduled_at__lt")):
         value = request.GET.get(bound)
         if value:
             try:
                 day = date.fromisoformat(value) + timedelta(days=1 if bound == "to" else 0)
-            except ValueError:
-                messages.error(request, f"'{value}' is not a date (use YYYY-MM-DD).")
+                if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
+                    raise ValueError
+            except (ValueError, OverflowError):
+                messages.error(request, f"'{value}' is not a date we can use (YYYY-MM-DD, years 1900 to 2200).")
                 continue
             posts = posts.filter(**{lookup: local_midnight(day, zone)})
     page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -294,8 +299,7 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
         if at is None:
             raise ValidationError("Pick a time for this draft.")
         publish_at = local_to_utc(day, at, zone)
-        if publish_at <= timezone.now():
-            raise ValidationError("That time has passed: drop it on a day to come.")
+        check_schedulable(publish_at)
         services.post_reschedule(actor=membership, post=post, publish_at=publish_at)
     except ValueError:
         return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM.", status=400)

@@ -78,3 +78,21 @@ def assert_role_gate(
         assert status == 403, f"{who} must get 403, got {status}"
     status = getattr(team.client(lowest), method)(url, data or {}).status_code
     assert status not in (403, 404), f"{lowest} must be let through, got {status}"
+
+
+@pytest.fixture
+def demo_accounts(team):
+    """Two Demo network accounts connected in the team's workspace."""
+    from connections.registry import get_provider
+    from connections.services import account_save
+
+    provider = get_provider("demo")
+    return [
+        account_save(
+            workspace=team.workspace,
+            platform="demo",
+            connection=provider.connect_with_form(data={"identifier": handle, "display_name": handle}),
+            user=team.users["admin"],
+        )
+        for handle in ("alpha", "beta")
+    ]

@@ -231,3 +231,14 @@ def test_members_page_hides_controls_from_viewers(team):
     assert b"Remove" not in page
     page = team.client("admin").get(reverse("members")).content
     assert b"Send invitation" in page
+
+
+def test_a_dead_invitation_does_not_open_signup(team, client, settings):
+    from accounts.adapters import INVITATION_SESSION_KEY
+
+    settings.SIGNUPS_OPEN = False
+    _invite(team.client("owner"), "late2@example.com")
+    token = _token_from_outbox()
+    Invitation.objects.update(revoked_at=timezone.now())
+    client.get(reverse("invitation_detail", args=[token]))
+    assert INVITATION_SESSION_KEY not in client.session

@@ -304,3 +304,27 @@ def test_byo_keys_form_is_write_only(team):
     app = OAuthApp.objects.get()
     assert (app.client_id, app.client_secret) == ("mine-2", "top-secret")
     assert team.client("editor").get(url).status_code == 403
+
+
+def test_a_member_demoted_mid_connect_lands_nothing(team):
+    client = team.client("admin")
+    params = _start(client)
+    membership = team.membership("admin")
+    membership.role = "viewer"
+    membership.save()
+    response = client.get(CALLBACK, {"code": "c", "state": params["state"]}, follow=True)
+    assert b"You can no longer connect accounts in this workspace" in response.content
+    assert not SocialAccount.objects.exists()
+    assert not responses.calls  # the code is never even exchanged
+
+
+def test_platform_links_are_http_only(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+
+    profile = Profile("x", "x", avatar_url="javascript:alert(1)", profile_url="https://ok.example/x")
+    account = account_save(
+        workspace=team.workspace, platform="oauth2-test", user=None,
+        connection=Connection(profile=profile, secrets={"access_token": "t"}),
+    )  # fmt: skip
+    assert (account.avatar_url, account.profile_url) == ("", "https://ok.example/x")

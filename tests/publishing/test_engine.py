@@ -210,3 +210,66 @@ def test_dispatch_command_one_pass(team, demo_accounts, django_capture_on_commit
     assert "queued 2 target(s)" in out.getvalue()
     post.refresh_from_db()
     assert post.status == Post.Status.PUBLISHED
+
+
+def test_an_unexpected_crash_is_looked_up_and_given_up_after_max_attempts(
+    team, demo_accounts, run_on_commit, settings, monkeypatch
+):
+    from connections.providers.demo.provider import DemoProvider
+
+    settings.PUBLISH_MAX_ATTEMPTS = 2
+
+    def broken(self, **kwargs):
+        raise RuntimeError("a bug, not a platform answer")
+
+    monkeypatch.setattr(DemoProvider, "publish", broken)
+    post = _post(team, demo_accounts[:1])
+    target = post.targets.get()
+    run_on_commit(engine.targets_claim_due)
+    target.refresh_from_db()
+    assert (target.status, target.error_code) == (S.UNKNOWN, "crash")
+    assert "Internal error while publishing (RuntimeError)" in target.error_message
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHING
+    run_on_commit(engine.targets_claim_reconcile)  # not on the platform, one attempt left: send again
+    target.refresh_from_db()
+    assert target.status == S.SCHEDULED
+    run_on_commit(engine.targets_claim_due)
+    Target.objects.filter(pk=target.pk).update(next_attempt_at=timezone.now())
+    run_on_commit(engine.targets_claim_reconcile)
+    target.refresh_from_db()
+    assert (target.status, target.attempts) == (S.FAILED, 2)
+    assert "did not go out after 2 attempts" in target.error_message
+    assert team.users["editor"].notifications.filter(level="error").exists()
+    post.refresh_from_db()
+    assert post.status == Post.Status.FAILED
+
+
+def test_rollup_while_some_targets_are_still_to_go():
+    from publishing.rollup import rolled_up_status
+
+    assert rolled_up_status({S.PUBLISHED, S.SCHEDULED}) == Post.Status.PUBLISHING
+    assert rolled_up_status({S.PUBLISHED, S.FAILED, S.SCHEDULED}) == Post.Status.PUBLISHING
+    assert rolled_up_status({S.PUBLISHED, S.FAILED}) == Post.Status.PARTIAL
+    assert rolled_up_status({S.SCHEDULED, S.DRAFT}) == Post.Status.SCHEDULED
+    assert rolled_up_status({S.CANCELED}) == Post.Status.CANCELED
+
+
+def test_a_disconnected_account_fails_fast_and_stays_disconnected(team, demo_accounts, run_on_commit):
+    post = _post(team, demo_accounts[:1])
+    SocialAccount.objects.filter(pk=demo_accounts[0].pk).update(status=SocialAccount.Status.DISCONNECTED)
+    run_on_commit(engine.targets_claim_due)
+    target = post.targets.get()
+    assert target.status == S.FAILED
+    assert "reconnect the account" in target.error_message
+    assert not DemoPost.objects.exists()
+    assert SocialAccount.objects.get(pk=demo_accounts[0].pk).status == SocialAccount.Status.DISCONNECTED
+
+
+def test_publish_again_waits_for_the_lookup(team, demo_accounts, run_on_commit):
+    post = _post(team, demo_accounts[:1], text="lost answer #fail-unknown")
+    run_on_commit(engine.targets_claim_due)
+    target = post.targets.get()
+    assert target.status == S.UNKNOWN
+    with pytest.raises(Exception, match="Still checking"):
+        target_retry(actor=team.membership("editor"), target=target)

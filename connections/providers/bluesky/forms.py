@@ -25,10 +25,15 @@ def normalise_service_url(value: str) -> str:
     value = value.strip() or DEFAULT_SERVICE
     if "://" not in value:
         value = f"https://{value}"
-    parts = urlsplit(value)
-    if not parts.hostname or parts.scheme not in ("http", "https"):
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or parts.scheme not in ("http", "https"):
         raise InvalidServer("Enter a server address such as pds.example.com, or leave it empty for Bluesky.")
-    url = f"{parts.scheme}://{parts.netloc}".lower()
+    # Rebuilt from host and port only: never keep a user:password@ part, it would be logged.
+    url = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
     try:
         return check_public_url(url)
     except UnsafeURL as exc:

@@ -5,15 +5,18 @@ out on the second, so this loop sleeps only until the next due time (at most --m
 Run as many as you like: claims are safe under concurrency.
 """
 
+import logging
 import signal
 import time
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.health import DISPATCHER, heartbeat_record
 from publishing import engine
+
+log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -31,22 +34,30 @@ class Command(BaseCommand):
         last_housekeeping = 0.0
         self.stdout.write(f"dispatcher started (batch {batch}, max sleep {max_sleep}s)")
         while self.running:
-            if not connection.in_atomic_block:  # inside a test's transaction there is nothing to recycle
+            try:
+                if not connection.in_atomic_block:  # inside a test's transaction there is nothing to recycle
+                    close_old_connections()
+                if time.monotonic() - last_housekeeping > 5:
+                    recovered = engine.targets_recover_stale()
+                    if any(recovered.values()):
+                        self.stdout.write(f"recovered stale targets: {recovered}")
+                    heartbeat_record(DISPATCHER)
+                    last_housekeeping = time.monotonic()
+                claimed = engine.targets_claim_due(limit=batch)
+                reconciling = engine.targets_claim_reconcile()
+                pause = engine.next_due_in(horizon=max_sleep) if len(claimed) < batch else 0
+            except DatabaseError:
+                # A restarting or briefly locked database must not end the dispatcher.
+                log.exception("dispatcher pass failed; retrying in a second")
                 close_old_connections()
-            if time.monotonic() - last_housekeeping > 5:
-                recovered = engine.targets_recover_stale()
-                if any(recovered.values()):
-                    self.stdout.write(f"recovered stale targets: {recovered}")
-                heartbeat_record(DISPATCHER)
-                last_housekeeping = time.monotonic()
-            claimed = engine.targets_claim_due(limit=batch)
-            reconciling = engine.targets_claim_reconcile()
+                time.sleep(1)
+                continue
             if claimed or reconciling:
                 self.stdout.write(f"queued {len(claimed)} target(s), reconciling {len(reconciling)}")
             if once:
                 break
-            if len(claimed) < batch:
-                time.sleep(max(0.02, engine.next_due_in(horizon=max_sleep)))
+            if pause:
+                time.sleep(max(0.02, pause))
         self.stdout.write("dispatcher stopped")
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
