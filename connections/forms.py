@@ -1,8 +1,6 @@
-from urllib.parse import urlsplit
-
 from django import forms
 
-from connections.http import UnsafeURL, check_public_url
+from connections.http import NotAServerAddress, UnsafeURL, server_origin
 from connections.models import OAuthApp
 
 
@@ -11,19 +9,10 @@ def normalise_server_url(value: str) -> str:
     value = value.strip()
     if "@" in value and "://" not in value:
         value = value.rsplit("@", 1)[1]
-    if "://" not in value:
-        value = f"https://{value}"
     try:
-        parts = urlsplit(value)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host = port = None
-    if not host or parts.scheme not in ("http", "https"):
-        raise forms.ValidationError("Enter a server address such as mastodon.social.")
-    # Rebuilt from host and port only: never keep a user:password@ part, it would be logged.
-    url = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-    try:
-        return check_public_url(url)
+        return server_origin(value)
+    except NotAServerAddress:
+        raise forms.ValidationError("Enter a server address such as mastodon.social.") from None
     except UnsafeURL as exc:
         raise forms.ValidationError(f"That server cannot be used: {exc}.") from None
 

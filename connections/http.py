@@ -107,6 +107,28 @@ def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) ->
     return True
 
 
+class NotAServerAddress(ValueError):
+    pass
+
+
+def server_origin(value: str) -> str:
+    """The scheme://host[:port] a user typed for their server ("pds.example.com" included),
+    rebuilt from host and port only (a user:password@ part would end up in logs), and checked
+    by check_public_url. NotAServerAddress when it is not an address; UnsafeURL when it is
+    refused."""
+    value = value.strip()
+    if "://" not in value:
+        value = f"https://{value}"
+    try:
+        parts = urlsplit(value)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or parts.scheme not in ("http", "https"):
+        raise NotAServerAddress(value)
+    return check_public_url(f"{parts.scheme}://{host}" + (f":{port}" if port else ""))
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """Seconds to wait, from Retry-After (seconds or HTTP date) or a rate-limit reset header."""
     value = response.headers.get("Retry-After")

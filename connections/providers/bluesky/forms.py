@@ -1,11 +1,10 @@
 """The connect form: a handle or email, an app password, and the server for self-hosted accounts."""
 
 import re
-from urllib.parse import urlsplit
 
 from django import forms
 
-from connections.http import UnsafeURL, check_public_url
+from connections.http import NotAServerAddress, UnsafeURL, server_origin
 
 DEFAULT_SERVICE = "https://bsky.social"
 
@@ -22,20 +21,10 @@ class InvalidServer(ValueError):
 
 def normalise_service_url(value: str) -> str:
     """ "pds.example.com", "https://pds.example.com/" and "" (Bluesky itself) alike, checked for SSRF."""
-    value = value.strip() or DEFAULT_SERVICE
-    if "://" not in value:
-        value = f"https://{value}"
     try:
-        parts = urlsplit(value)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        host = port = None
-    if not host or parts.scheme not in ("http", "https"):
-        raise InvalidServer("Enter a server address such as pds.example.com, or leave it empty for Bluesky.")
-    # Rebuilt from host and port only: never keep a user:password@ part, it would be logged.
-    url = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
-    try:
-        return check_public_url(url)
+        return server_origin(value.strip() or DEFAULT_SERVICE)
+    except NotAServerAddress:
+        raise InvalidServer("Enter a server address such as pds.example.com, or leave it empty for Bluesky.") from None
     except UnsafeURL as exc:
         raise InvalidServer(f"That server cannot be used: {exc}.") from None
 
