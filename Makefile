@@ -4,14 +4,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test install install-test browser lint format check-deploy
+.PHONY: run test install install-test browser peers lint format
 
 run: install  ## install everything, migrate, run web + worker on SQLite
 	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=$${DEBUG:-true} $(PY) manage.py runstack
 
-test: install-test browser  ## install test dependencies (Chromium included) and run the whole suite
+test: install-test browser peers  ## install test dependencies (Chromium, peer servers) and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
@@ -30,6 +30,10 @@ browser:
 		echo "Installing Chromium from Debian for the browser tests..."; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+# Real third-party servers the integration tests talk to (a Bluesky PDS, an OAuth server), from npm.
+peers:
+	bash tests/peers/install.sh
 
 lint:
 	$(VENV)/bin/ruff check .
