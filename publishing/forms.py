@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
+from connections.registry import get_provider
 from publishing.composer import AccountCheck, check_account
 from publishing.models import Media, PostContent
 from publishing.scheduling import check_schedulable, local_to_utc, next_queue_slot
@@ -62,11 +63,22 @@ class ComposerForm(forms.Form):
         return tuple(Attachment(int(v) if is_id(v) else 0, self.data.get(f"alt_{v}", "")[:1500]) for v in values)
 
     def overrides(self) -> dict:
+        """Per platform: replacement text and the platform's own options (only known values)."""
         result = {}
         for platform in {account.platform for account in self.cleaned_data.get("accounts", [])}:
+            override = {}
             text = self.data.get(f"override_{platform}", "").strip()
             if text:
-                result[platform] = {"text": text}
+                override["text"] = text
+            options = {}
+            for name, _label, choices in get_provider(platform).composer_options:
+                value = self.data.get(f"option_{platform}_{name}", "")
+                if value in {choice for choice, _ in choices}:
+                    options[name] = value
+            if options:
+                override["options"] = options
+            if override:
+                result[platform] = override
         return result
 
     def parts(self) -> list[PartInput]:

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
 from accounts.roles import Capability
 from connections.models import SocialAccount
+from connections.registry import get_provider
 from publishing import services
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.media import media_from_token, media_store
@@ -114,7 +115,20 @@ def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
 
 def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
     accounts = list(form.fields["accounts"].queryset)
-    platforms = sorted({account.platform for account in accounts})
+    saved = post.overrides if post else {}
+    platforms = [
+        {
+            "id": platform,
+            "name": get_provider(platform).name,
+            "text": saved.get(platform, {}).get("text", ""),
+            "options": [
+                {"name": name, "label": label, "choices": choices,
+                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0])}
+                for name, label, choices in get_provider(platform).composer_options
+            ],
+        }
+        for platform in sorted({account.platform for account in accounts})
+    ]  # fmt: skip
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms}
 
 

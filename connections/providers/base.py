@@ -186,6 +186,9 @@ class Provider:
     # it one workspace may use, so a busy workspace cannot spend a limit the others depend on.
     app_calls_per_minute: ClassVar[int | None] = None
     workspace_share: ClassVar[float] = 0.5
+    # Per-post choices the composer offers for this platform: (option name, label, choices).
+    # Values reach PublishRequest.options; the provider validates them again.
+    composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
 

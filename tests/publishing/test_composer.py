@@ -327,3 +327,27 @@ def test_queue_slots_page(team, demo_accounts):
     assert not PostingSlot.objects.filter(pk=slot.pk).exists()
     response = team.client("editor").post(url, {"weekday": "9", "time": "nope"}, follow=True)
     assert b"Pick a day and a time" in response.content
+
+
+def test_platform_options_reach_the_request(team):
+    from connections.models import SocialAccount
+    from publishing.payload import build_request
+
+    account = SocialAccount.objects.create(
+        workspace=team.workspace, platform="mastodon", external_id="m.example:1", username="@ada@m.example",
+        instance_url="https://m.example", secrets={"access_token": "t"},
+    )  # fmt: skip
+    client = team.client("editor")
+    page = client.get(COMPOSE).content.decode()
+    assert 'name="option_mastodon_visibility"' in page
+    client.post(COMPOSE, {"accounts": [account.id], "text": "hi", "when": "draft",
+                          "option_mastodon_visibility": "unlisted"})  # fmt: skip
+    post = Post.objects.get()
+    assert post.overrides == {"mastodon": {"options": {"visibility": "unlisted"}}}
+    assert build_request(post.targets.get()).options == {"visibility": "unlisted"}
+    edit = client.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert '<option value="unlisted" selected>' in edit
+    client.post(reverse("post_edit", args=[post.pk]), {"accounts": [account.id], "text": "hi", "when": "draft",
+                                                      "option_mastodon_visibility": "everyone!"})  # fmt: skip
+    post.refresh_from_db()
+    assert post.overrides == {}  # an unknown value is not stored

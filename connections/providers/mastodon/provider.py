@@ -62,6 +62,18 @@ VERIFY_CREDENTIALS = "/api/v1/accounts/verify_credentials"
 
 
 class MastodonProvider(OAuth2Provider):
+    composer_options = (
+        (
+            "visibility",
+            "Visibility",
+            (
+                ("public", "Public"),
+                ("unlisted", "Unlisted"),
+                ("private", "Followers only"),
+                ("direct", "Mentioned only"),
+            ),
+        ),
+    )
     id = "mastodon"
     name = "Mastodon"
     asks_for_instance = True
