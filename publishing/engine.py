@@ -24,7 +24,7 @@ from connections.errors import ErrorClass, ProviderError
 from connections.models import SocialAccount
 from connections.registry import get_provider
 from connections.services import call_with_account, safe_url
-from publishing.models import Target
+from publishing.models import Post, Target
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
 from publishing.rollup import post_rollup, tell_author
@@ -135,8 +135,6 @@ def target_start(*, target_id: int) -> bool:
     started = Target.objects.filter(id=target_id, status=S.QUEUED).update(
         status=S.PUBLISHING, started_at=now, attempts=F("attempts") + 1, lease_expires_at=lease
     )
-    if started:
-        post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
     return bool(started)
 
 
@@ -155,33 +153,40 @@ def _record_crash(target_id: int, exc: Exception) -> None:
     )
 
 
-def target_defer_for_pace(*, target_id: int) -> bool:
+def _defer_for_pace(target: Target) -> bool:
     """Hold a queued target back (no attempt spent) when its platform app's budget is used up."""
-    target = Target.objects.select_related("account").filter(id=target_id, status=S.QUEUED).first()
-    if target is None:
-        return False
     keys = budget_keys(get_provider(target.account.platform), target.account)
     come_back = pace_reserve(keys) if keys else None
     if come_back is None:
         return False
-    Target.objects.filter(id=target_id, status=S.QUEUED).update(
+    Target.objects.filter(id=target.id, status=S.QUEUED).update(
         status=S.RETRY_WAIT, next_attempt_at=come_back, lease_expires_at=None
     )
     return True
 
 
 def target_publish(*, target_id: int) -> None:
-    if target_defer_for_pace(target_id=target_id):
-        return
-    if not target_start(target_id=target_id):
+    # Secrets are left undecrypted until the target has started: a key problem must end in a
+    # state (see _record_crash), not leave the target to be re-queued forever.
+    target = (
+        Target.objects.select_related("post", "account", "account__workspace")
+        .defer("account__secrets")
+        .filter(id=target_id, status=S.QUEUED)
+        .first()
+    )
+    if target is None:
         log.info("target %s is not queued any more; nothing to do", target_id)
         return
+    if _defer_for_pace(target) or not target_start(target_id=target_id):
+        return
+    target.attempts += 1
     try:
-        target = Target.objects.select_related("post", "account", "account__workspace").get(id=target_id)
+        # A post whose first target starts is publishing: one conditional update, no lock needed.
+        Post.objects.filter(id=target.post_id, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
         _publish_started(target)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - see _record_crash: no target may be left in a loop
         _record_crash(target_id, exc)
-    post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
+    post_rollup(post_id=target.post_id)
 
 
 def _publish_started(target: Target) -> None:
