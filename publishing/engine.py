@@ -184,7 +184,7 @@ def target_publish(*, target_id: int) -> None:
         # A post whose first target starts is publishing: one conditional update, no lock needed.
         Post.objects.filter(id=target.post_id, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
         _publish_started(target)
-    except Exception as exc:
+    except Exception as exc:  # see _record_crash: no target may be left in a loop
         _record_crash(target_id, exc)
     post_rollup(post_id=target.post_id)
 
