@@ -265,7 +265,7 @@ def target_reconcile(*, target_id: int) -> None:
         if target is None:
             return
         _reconcile(target)
-    except Exception as exc:
+    except Exception as exc:  # a reconciliation that cannot run must say so, not loop
         log.exception("reconciling target %s failed unexpectedly", target_id)
         Target.objects.filter(id=target_id, status=S.UNKNOWN).update(
             next_attempt_at=None,
