@@ -57,6 +57,16 @@ def ensure_database(url: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def hold_bench_lock(url: str):
+    """One benchmark per database at a time: two would delete each other's targets."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    if not conn.execute("SELECT pg_try_advisory_lock(727274)").fetchone()[0]:
+        sys.exit(f"another benchmark is running against {url.rsplit('@', 1)[-1]}; wait for it to finish")
+    return conn  # the lock lasts as long as this connection
+
+
 def setup_django(args: argparse.Namespace) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     os.environ["DATABASE_URL"] = args.database_url
@@ -67,6 +77,7 @@ def setup_django(args: argparse.Namespace) -> None:
         os.environ["REDIS_URL"] = args.redis_url
     if args.database_url.startswith("postgres"):
         ensure_database(args.database_url)
+        args.lock = hold_bench_lock(args.database_url)
     import django
 
     django.setup()
