@@ -60,7 +60,7 @@ def test_composer_blocks_a_post_too_long_for_the_platform(live_server, page: Pag
     page.goto(f"{live_server.url}/connections/connect/demo/")
     page.get_by_role("button", name="Connect").click()
     page.goto(f"{live_server.url}/posts/new/")
-    page.get_by_label(re.compile("^Demo network · ")).check()
+    page.get_by_role("checkbox", name=re.compile("Demo network · ")).check()
     page.get_by_label("Post", exact=True).fill("x" * 505)
     expect(page.locator("#checks")).to_contain_text("shorten it by 5")
     page.get_by_role("button", name="Continue").click()
