@@ -71,17 +71,18 @@ def _lock_memberships(workspace: Workspace) -> None:
 
 @transaction.atomic
 def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
-    require(actor, Capability.MANAGE_MEMBERS)
     if role not in Role.values:
         raise ValidationError(f"{role!r} is not a role.")
-    allowed = assignable_roles(actor.role)
+    # Lock first and judge on fresh rows: a concurrent change must not slip between check and write.
+    _lock_memberships(actor.workspace)
+    actor.refresh_from_db()
+    membership.refresh_from_db()
+    require(actor, Capability.MANAGE_MEMBERS)
     touches_owner = membership.role == Role.OWNER or role == Role.OWNER
     if touches_owner and not role_allows(actor.role, Capability.MANAGE_OWNERS):
         raise PermissionDenied("Only an owner can grant or take away the owner role.")
-    if role not in allowed:
+    if role not in assignable_roles(actor.role):
         raise PermissionDenied("You cannot give that role.")
-    _lock_memberships(actor.workspace)
-    membership.refresh_from_db()
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.workspace) == 1:
         raise ValidationError("A workspace needs at least one owner: make someone else owner first.")
     membership.role = role
@@ -178,7 +179,7 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     invitation.save(update_fields=["accepted_at"])
     user.current_workspace = invitation.workspace
     user.save(update_fields=["current_workspace"])
-    if invitation.invited_by_id:
+    if Membership.objects.filter(workspace=invitation.workspace, user_id=invitation.invited_by_id).exists():
         notify(
             user=invitation.invited_by,
             workspace=invitation.workspace,

@@ -351,3 +351,18 @@ def test_platform_options_reach_the_request(team):
                                                       "option_mastodon_visibility": "everyone!"})  # fmt: skip
     post.refresh_from_db()
     assert post.overrides == {}  # an unknown value is not stored
+
+
+def test_a_busy_day_shows_four_posts_and_a_link_to_the_rest(team, demo_accounts):
+    base = datetime(2026, 5, 5, 8, 0, tzinfo=ZoneInfo("UTC"))
+    for i in range(7):
+        post = Post.objects.create(
+            workspace=team.workspace, scheduled_at=base + timedelta(minutes=i), status="scheduled"
+        )
+        PostContent.objects.create(post=post, text=f"busy {i}")
+    page = team.client("viewer").get(reverse("calendar"), {"date": "2026-05-05"}).content.decode()
+    assert page.count('class="post-chip') == 4
+    assert "+3 more" in page
+    assert "?from=2026-05-05&amp;to=2026-05-05" in page
+    week = team.client("viewer").get(reverse("calendar"), {"date": "2026-05-05", "view": "week"}).content.decode()
+    assert week.count('class="post-chip') == 7
