@@ -110,7 +110,11 @@ def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
     post = get_workspace_object_or_404(request, Post, pk=post_id)
     targets = post.targets.select_related("account").order_by("id")
     context = {"post": post, "targets": targets, "poll": _should_poll(post)}
-    return render(request, "publishing/partials/targets.html", context)
+    response = render(request, "publishing/partials/targets.html", context)
+    if request.htmx and not context["poll"]:
+        # The post has settled: reload the page once so its header and actions match.
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:

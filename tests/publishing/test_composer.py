@@ -366,3 +366,18 @@ def test_a_busy_day_shows_four_posts_and_a_link_to_the_rest(team, demo_accounts)
     assert "?from=2026-05-05&amp;to=2026-05-05" in page
     week = team.client("viewer").get(reverse("calendar"), {"date": "2026-05-05", "view": "week"}).content.decode()
     assert week.count('class="post-chip') == 7
+
+
+def test_polling_stops_with_one_refresh_once_the_post_settles(team, demo_accounts):
+    team.client("editor").post(COMPOSE, {"accounts": [demo_accounts[0].id], "text": "p", "when": "now"})
+    post = Post.objects.get()
+    url = reverse("post_targets", args=[post.pk])
+    client = team.client("viewer")
+    live = client.get(url, HTTP_HX_REQUEST="true")
+    assert 'hx-trigger="every 2s"' in live.content.decode()
+    assert "HX-Refresh" not in live.headers
+    Target.objects.filter(post=post).update(status="published")
+    Post.objects.filter(pk=post.pk).update(status="published")
+    settled = client.get(url, HTTP_HX_REQUEST="true")
+    assert settled.headers["HX-Refresh"] == "true"
+    assert "every 2s" not in settled.content.decode()
