@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
+from accounts.models import Membership
 from accounts.roles import Capability
 from connections.models import SocialAccount
 from connections.registry import get_provider
@@ -136,11 +137,48 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms}
 
 
-def _save(request: HttpRequest, form: ComposerForm, post: Post | None) -> Post:
+def _save(actor: Membership, form: ComposerForm, post: Post | None) -> Post:
     publish_at = form.publish_at if form.cleaned_data["when"] != "draft" else None
     if post is None:
-        return services.post_create(actor=request.membership, data=form.post_input(), publish_at=publish_at)
-    return services.post_update(actor=request.membership, post=post, data=form.post_input(), publish_at=publish_at)
+        return services.post_create(actor=actor, data=form.post_input(), publish_at=publish_at)
+    return services.post_update(actor=actor, post=post, data=form.post_input(), publish_at=publish_at)
+
+
+def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], list[dict]]:
+    """Replies and main-post attachments to show: what the author typed when the form comes back
+    with errors (nothing typed is lost), else what the post being edited has saved."""
+    if form.is_bound:
+        replies = form.replies()
+        chosen = [(a.media_id, a.alt_text) for a in form.parts()[0].attachments]
+    elif post is not None:
+        replies = list(post.contents.filter(kind=PostContent.Kind.REPLY).values_list("text", flat=True))
+        main = post.contents.filter(kind=PostContent.Kind.MAIN).first()
+        chosen = list(main.attachments.values_list("media_id", "alt_text")) if main else []
+    else:
+        return [], []
+    media = Media.objects.in_bulk([media_id for media_id, _alt in chosen])
+    attachments = [
+        {"id": media_id, "name": media[media_id].original_name, "alt_text": alt,
+         "url": reverse("media_preview", args=[media_id])}
+        for media_id, alt in chosen
+        if media_id in media and media[media_id].workspace_id == form.workspace.id
+    ]  # fmt: skip
+    return replies, attachments
+
+
+def _compose_response(request: HttpRequest, actor: Membership, form: ComposerForm, post: Post | None) -> HttpResponse:
+    """Save a valid composer form and go to the post, or show the form again with its errors."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            post = _save(actor, form, post)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _saved_message(post))
+            return redirect("post_detail", post_id=post.pk)
+    context = _composer_context(form, post)
+    context["replies"], context["attachments"] = _typed_or_saved(form, post)
+    return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
 
 
 def _saved_message(post: Post) -> str:
@@ -156,16 +194,7 @@ def _saved_message(post: Post) -> str:
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
     form = ComposerForm(request.POST or None, workspace=request.workspace)
-    if request.method == "POST" and form.is_valid():
-        try:
-            post = _save(request, form, None)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _saved_message(post))
-            return redirect("post_detail", post_id=post.pk)
-    status = 400 if form.errors else 200
-    return render(request, "publishing/compose.html", _composer_context(form), status=status)
+    return _compose_response(request, request.membership, form, None)
 
 
 def _initial_data(post: Post) -> dict:
@@ -190,19 +219,8 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    request.membership = membership
     form = ComposerForm(request.POST or None, workspace=post.workspace, initial=_initial_data(post))
-    if request.method == "POST" and form.is_valid():
-        try:
-            post = _save(request, form, post)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _saved_message(post))
-            return redirect("post_detail", post_id=post.pk)
-    context = _composer_context(form, post)
-    context["replies"] = list(post.contents.filter(kind=PostContent.Kind.REPLY).values_list("text", flat=True))
-    return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
+    return _compose_response(request, membership, form, post)
 
 
 @workspace_required(Capability.EDIT_CONTENT)

@@ -381,3 +381,26 @@ def test_polling_stops_with_one_refresh_once_the_post_settles(team, demo_account
     settled = client.get(url, HTTP_HX_REQUEST="true")
     assert settled.headers["HX-Refresh"] == "true"
     assert "every 2s" not in settled.content.decode()
+
+
+def test_nothing_typed_is_lost_when_the_composer_comes_back_with_errors(team, demo_accounts):
+    client = team.client("editor")
+    media_id = upload(client, tiny_png()).json()["id"]
+    response = client.post(COMPOSE, {"accounts": [demo_accounts[0].id], "text": "x" * 600, "reply": ["my reply"],
+                                     "main_media": [media_id], f"alt_{media_id}": "kept alt", "when": "now"})  # fmt: skip
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "my reply" in page
+    assert f'name="alt_{media_id}" value="kept alt"' in page
+
+
+def test_editing_a_post_keeps_its_images_and_replies(team, demo_accounts):
+    client = team.client("editor")
+    media_id = upload(client, tiny_png()).json()["id"]
+    client.post(COMPOSE, {"accounts": [demo_accounts[0].id], "text": "pic", "reply": ["r1"],
+                          "main_media": [media_id], f"alt_{media_id}": "a dot", "when": "draft"})  # fmt: skip
+    post = Post.objects.get()
+    page = client.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert f'name="main_media" value="{media_id}"' in page
+    assert f'name="alt_{media_id}" value="a dot"' in page
+    assert ">r1</textarea>" in page
