@@ -386,8 +386,8 @@ def test_polling_stops_with_one_refresh_once_the_post_settles(team, demo_account
 def test_nothing_typed_is_lost_when_the_composer_comes_back_with_errors(team, demo_accounts):
     client = team.client("editor")
     media_id = upload(client, tiny_png()).json()["id"]
-    response = client.post(COMPOSE, {"accounts": [demo_accounts[0].id], "text": "x" * 600, "reply": ["my reply"],
-                                     "main_media": [media_id], f"alt_{media_id}": "kept alt", "when": "now"})  # fmt: skip
+    data = {"accounts": [demo_accounts[0].id], "text": "x" * 600, "reply": ["my reply"], "when": "now"}
+    response = client.post(COMPOSE, {**data, "main_media": [media_id], f"alt_{media_id}": "kept alt"})
     page = response.content.decode()
     assert response.status_code == 400
     assert "my reply" in page
