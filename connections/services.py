@@ -165,6 +165,12 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
         connections = provider.connections_from_tokens(tokens=tokens, instance_url=session.instance_url)
     except ProviderError as exc:
         log.warning("connect %s failed: %s", provider.id, exc)
+        if provider.asks_for_instance and exc.code == "invalid_client":
+            # The server forgot our registration: the next attempt registers afresh.
+            forget_instance_app(platform=provider.id, instance_url=session.instance_url)
+            raise _fail(
+                session, f"{provider.name} no longer knows Postwright's app there. Please connect again."
+            ) from None
         raise _fail(session, f"{provider.name} did not complete the connection: {exc.message}") from None
     if not connections:
         raise _fail(session, f"{provider.name} returned no account you can publish to.")

@@ -175,3 +175,18 @@ def test_disconnect_revokes_on_the_server(team, registered):
     account.refresh_from_db()
     assert (account.status, account.secrets) == (SocialAccount.Status.DISCONNECTED, {})
     assert registrations() == 1  # disconnecting used the cached registration
+
+
+def test_a_server_that_forgot_our_app_is_registered_again_next_time(team, registered):
+    client = team.client("admin")
+    params = _start(client)
+    assert InstanceApp.objects.count() == 1
+    responses.add(
+        responses.POST, f"{INSTANCE}/oauth/token", status=401,
+        json={"error": "invalid_client", "error_description": "Client authentication failed due to unknown client."},
+    )  # fmt: skip
+    response = client.get(CALLBACK, {"code": "c", "state": params["state"]}, follow=True)
+    assert b"no longer knows Postwright" in response.content
+    assert not InstanceApp.objects.exists()
+    _start(client)
+    assert registrations() == 2
