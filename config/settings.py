@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "connections",
     "publishing",
     "analytics",
+    "events",
 ]
 
 MIDDLEWARE = [
