@@ -10,6 +10,9 @@ throughput is compared with. The last line printed is one JSON object.
     .venv/bin/python bench/dispatch.py --targets 1000 --spread 60
     .venv/bin/python bench/dispatch.py --targets 1000 --spread 0
     .venv/bin/python bench/dispatch.py --targets 300 --spread 20 --kill-workers
+    .venv/bin/python bench/dispatch.py --targets 300 --parts 3 --spread 30 --kill-workers
+
+Duplicates and losses are counted per part on the fake platform (each part has its own key).
 """
 
 import argparse
@@ -17,6 +20,7 @@ import contextlib
 import json
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -40,6 +44,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request (default 100)")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates answered 503 (default 0)")
     parser.add_argument("--workers", type=int, default=8, help="django-q2 worker processes (default 8)")
+    parser.add_argument("--parts", type=int, default=1, help="parts per post: the main one plus replies (default 1)")
     parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
@@ -107,7 +112,7 @@ def reset_state(args: argparse.Namespace) -> None:
         redis.Redis.from_url(args.redis_url).flushdb()
 
 
-def create_targets(n: int, spread: float, start: datetime) -> None:
+def create_targets(n: int, spread: float, start: datetime, parts: int) -> None:
     from accounts.models import User
     from accounts.services import workspace_create
     from connections.models import SocialAccount
@@ -123,7 +128,11 @@ def create_targets(n: int, spread: float, start: datetime) -> None:
     posts = Post.objects.bulk_create(
         Post(workspace=workspace, author=user, status="scheduled", scheduled_at=due) for due in dues
     )
-    PostContent.objects.bulk_create(PostContent(post=post, text=f"bench post {i}") for i, post in enumerate(posts))
+    PostContent.objects.bulk_create(
+        PostContent(post=post, text=f"bench post {i} part {p}", position=p, kind="main" if p == 0 else "reply")
+        for i, post in enumerate(posts)
+        for p in range(parts)
+    )
     Target.objects.bulk_create(
         Target(workspace=workspace, post=post, account=account, status="scheduled", due_at=due, next_attempt_at=due)
         for post, due in zip(posts, dues, strict=True)
@@ -233,11 +242,12 @@ def main() -> None:
     reset_state(args)
     warmup = 8.0  # let the cluster and dispatcher start before the first target is due
     start = datetime.now(UTC) + timedelta(seconds=warmup)
-    create_targets(args.targets, args.spread, start)
+    create_targets(args.targets, args.spread, start, args.parts)
     print(f"{args.targets} targets due from {start:%H:%M:%S} over {args.spread:g}s; "
           f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
 
     env = {**os.environ}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     processes = {name: start_process(name, env) for name in ("qcluster", "dispatch")}
     stop, kills = threading.Event(), []
     chaos_thread = None
@@ -250,11 +260,19 @@ def main() -> None:
     if chaos_thread:
         chaos_thread.join()
     stop_all(processes.values())
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Dispatcher and workers (the cluster waits for its workers, so theirs is included); a
+    # process killed by --kill-workers takes its figures with it, so that run under-counts.
+    cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+
+    from bench.fakeplatform import part_keys
 
     targets = list(Target.objects.values_list("idempotency_key", "due_at", "status"))
     lateness = [ledger.arrivals[key] - due.timestamp() for key, due, status in targets if key in ledger.arrivals]
     published_keys = {key for key, _due, status in targets if status == "published"}
-    lost = sum(1 for key, _due, _status in targets if key not in ledger.arrivals or key not in published_keys)
+    expected_parts = [part for key, _due, _status in targets for part in part_keys(key, args.parts)]
+    lost = sum(1 for key in expected_parts if key not in ledger.arrivals)
+    lost += sum(1 for key, _due, status in targets if status != "published" and key in ledger.arrivals)
     arrivals = sorted(ledger.arrivals.values())
     first_due = min(due.timestamp() for _key, due, _status in targets)
     span = (arrivals[-1] - first_due) if arrivals else float("inf")
@@ -275,7 +293,10 @@ def main() -> None:
         "throughput_per_s": round(throughput, 1),
         "direct_throughput_per_s": round(direct, 1),
         "ratio": round(throughput / direct, 3) if direct else None,
+        "parts": args.parts,
+        "parts_created": len(ledger.creates),
         "duplicates": ledger.duplicates,
+        "cpu_ms_per_target": round(cpu_s * 1000 / max(1, len(published_keys)), 2),
         "lost": lost,
         "unfinished": remaining,
         "kills": {"worker": kills.count("worker"), "dispatcher": kills.count("dispatcher")},

@@ -23,13 +23,19 @@ from connections.providers.base import (
     AppCredentials,
     Connection,
     ConnectMethod,
+    PartRequest,
     Profile,
     Provider,
     PublishedItem,
     PublishRequest,
-    PublishResult,
     TextRules,
+    part_key,
 )
+
+
+def part_keys(target_key: str, parts: int) -> list[str]:
+    """The keys the engine sends for a target's parts (see connections.providers.base.part_key)."""
+    return [part_key(target_key, index) for index in range(parts)]
 
 
 class Ledger:
@@ -114,6 +120,7 @@ class BenchProvider(Provider):
     connect_method = ConnectMethod.INSTANT
     needs_app_credentials = False
     supports_idempotency_key = True
+    supports_lookup = True
     _local = threading.local()
 
     @property
@@ -135,22 +142,22 @@ class BenchProvider(Provider):
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
         return TextRules(max_length=500)
 
-    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
+    def publish_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem:
+        body = {"text": part.content.text, "reply_to": part.parent.platform_post_id if part.parent else None}
         try:
             response = self.session().post(
-                f"{self.base}/posts", json={"text": request.main.text},
-                headers={"Idempotency-Key": request.idempotency_key}, timeout=(2, 10),
-            )  # fmt: skip
+                f"{self.base}/posts", json=body, headers={"Idempotency-Key": part.key}, timeout=(2, 10)
+            )
         except requests.RequestException as exc:
             raise http.transport_error(exc, create_call=True) from None
         if response.status_code >= 500:
             raise ProviderError(ErrorClass.TRANSIENT, response.json().get("error", "5xx"), status=response.status_code)
-        body = response.json()
-        return PublishResult(main=PublishedItem(platform_post_id=body["id"], url=f"{self.base}/posts/{body['id']}"))
+        answer = response.json()
+        return PublishedItem(platform_post_id=answer["id"], url=f"{self.base}/posts/{answer['id']}")
 
-    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
-        response = self.session().get(f"{self.base}/posts", params={"key": request.idempotency_key}, timeout=(2, 10))
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
+        response = self.session().get(f"{self.base}/posts", params={"key": part.key}, timeout=(2, 10))
         if response.status_code == 404:
             return None
-        body = response.json()
-        return PublishedItem(platform_post_id=body["id"], url=f"{self.base}/posts/{body['id']}")
+        answer = response.json()
+        return PublishedItem(platform_post_id=answer["id"], url=f"{self.base}/posts/{answer['id']}")

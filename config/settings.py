@@ -260,6 +260,15 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Background tasks",
     "sync": env_bool("Q_SYNC", TESTING),
+    # Long media work (big uploads, waiting on processing) runs in a cluster of its own, started
+    # with Q_CLUSTER_NAME=media, so a 1 GB upload never delays a text post that is due.
+    "ALT_CLUSTERS": {
+        "media": {
+            "workers": env_int("Q_MEDIA_WORKERS", 1, minimum=1),
+            "timeout": env_int("Q_MEDIA_TIMEOUT_SECONDS", 3600, minimum=60),
+            "retry": env_int("Q_MEDIA_TIMEOUT_SECONDS", 3600, minimum=60) + 60,
+        }
+    },
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
@@ -276,6 +285,11 @@ PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 20_000_000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 PUBLISH_RECONCILE_INTERVAL_SECONDS = env_int("PUBLISH_RECONCILE_INTERVAL_SECONDS", 120, minimum=5)
+# Where targets with video or large files run (a django-q2 cluster name; empty: the main cluster).
+PUBLISH_MEDIA_CLUSTER = env_str("PUBLISH_MEDIA_CLUSTER", "media") or None
+PUBLISH_MEDIA_LANE_BYTES = env_int("PUBLISH_MEDIA_LANE_BYTES", 20_000_000, minimum=0)
+# The longest a target waiting at the platform goes between checks, whatever the provider asks.
+PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SECONDS", 300, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
@@ -299,6 +313,7 @@ CONNECT_SESSION_MINUTES = 30  # an abandoned connect attempt expires after this
 DEMO_NETWORK_ENABLED = env_bool("DEMO_NETWORK_ENABLED", True)
 DEMO_LATENCY_MS = env_int("DEMO_LATENCY_MS", 0 if TESTING else 400, minimum=0)
 DEMO_FAILURE_RATE = env_int("DEMO_FAILURE_PERCENT", 0 if TESTING else 5, minimum=0) / 100
+DEMO_VIDEO_PROCESSING_SECONDS = env_int("DEMO_VIDEO_PROCESSING_SECONDS", 0 if TESTING else 20, minimum=0)
 # Instance-wide OAuth clients, used when a workspace brings no keys of its own: <PLATFORM>_CLIENT_ID/_SECRET.
 PLATFORM_CREDENTIALS = {
     platform: (env_str(f"{platform.upper()}_CLIENT_ID"), env_str(f"{platform.upper()}_CLIENT_SECRET"))

@@ -1,37 +1,46 @@
-"""The publishing engine: claim due targets, publish each once, retry or reconcile.
+"""The publishing engine: claim due targets, publish each part once, retry, wait or reconcile.
 
-States (see DESIGN.md): scheduled -> queued -> publishing -> published; publishing -> retry_wait
--> queued for RATE/TRANSIENT; publishing -> failed for CONTENT/CONFIG/AUTH or spent retries;
-publishing -> unknown when a create call may have reached the platform without an answer.
-"queued" (claimed, never sent) and "publishing" (maybe sent) are separate so a crash in between
-is told apart: a lapsed queued lease is safely re-queued, a lapsed publishing lease is reconciled.
-Every transition is a conditional update on the current status, so a second dispatcher, a
-redelivered task or a late worker cannot act on a target twice.
+A target is one post going to one account; its parts (main post, thread replies, first comment)
+are rows of their own, published in order and recorded the moment each lands, so a retry, a
+crash or a lost answer resumes at the first part that has not landed and never re-creates one
+that has. The graph both move along is declared in states.py; every change goes through it.
+
+Target: scheduled -> queued -> publishing -> published; publishing -> processing -> queued while
+the platform works (no worker held, no attempt spent); publishing -> retry_wait for RATE and
+TRANSIENT; publishing -> failed for CONTENT, CONFIG, AUTH or spent retries; publishing -> unknown
+when a create call may have landed without an answer. "queued" (claimed, never sent) and
+"publishing" (maybe sent) are separate so a crash in between is told apart.
 """
 
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, When
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from connections.errors import ErrorClass, ProviderError
 from connections.models import SocialAccount
+from connections.providers.base import PartRequest, Pending, Provider, PublishedItem, PublishRequest, part_key
 from connections.registry import get_provider
 from connections.services import call_with_account, safe_url
-from publishing.models import Post, Target
+from publishing.models import Post, Target, TargetPart, UploadSession
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
 from publishing.rollup import post_rollup, tell_author
+from publishing.states import part_move, target_move, targets_move
 
 log = logging.getLogger(__name__)
 S = Target.Status
-DUE_STATES = (S.SCHEDULED, S.RETRY_WAIT)
+P = TargetPart.Status
+DUE_STATES = (S.SCHEDULED, S.RETRY_WAIT, S.PROCESSING)
+MEDIA_LANE = "media"
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -44,29 +53,36 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def targets_claim_due(*, limit: int = 200) -> list[int]:
-    """Claim due targets and enqueue one task each after commit. Safe with many dispatchers:
-    rows another dispatcher holds are skipped (PostgreSQL), and the update re-checks the status."""
+    """Claim due targets (new, retrying, or done waiting at the platform) and enqueue one task
+    each after commit. Safe with many dispatchers: locked rows are skipped (PostgreSQL) and the
+    move re-checks the status."""
     now = timezone.now()
     with transaction.atomic():
-        candidates = list(
+        due = list(
             Target.objects.select_for_update(skip_locked=True)
             .filter(status__in=DUE_STATES, next_attempt_at__lte=now)
             .order_by("next_attempt_at")
-            .values_list("id", flat=True)[:limit]
+            .values_list("id", "lane")[:limit]
         )
-        if not candidates:
+        if not due:
             return []
         lease = now + timedelta(seconds=settings.PUBLISH_QUEUE_LEASE_SECONDS)
-        Target.objects.filter(id__in=candidates, status__in=DUE_STATES).update(
-            status=S.QUEUED, queued_at=now, lease_expires_at=lease
+        claimed = set(
+            targets_move(
+                Target.objects.filter(id__in=[id_ for id_, _ in due]), S.QUEUED, queued_at=now, lease_expires_at=lease
+            )
         )
-        transaction.on_commit(lambda: enqueue_publish(candidates))
-    return candidates
+        lanes = [(id_, lane) for id_, lane in due if id_ in claimed]
+        transaction.on_commit(lambda: enqueue_publish(lanes))
+    return [id_ for id_, _ in lanes]
 
 
-def enqueue_publish(target_ids: Iterable[int]) -> None:
-    for target_id in target_ids:
-        async_task("publishing.tasks.publish_target", target_id, task_name=f"publish-target-{target_id}")
+def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
+    for target_id, lane in targets:
+        cluster = settings.PUBLISH_MEDIA_CLUSTER if lane == MEDIA_LANE else None
+        async_task(
+            "publishing.tasks.publish_target", target_id, task_name=f"publish-target-{target_id}", cluster=cluster
+        )
 
 
 def next_due_in(*, horizon: float) -> float:
@@ -82,25 +98,39 @@ def next_due_in(*, horizon: float) -> float:
 
 
 def targets_recover_stale() -> dict[str, int]:
-    """Leases that lapsed: queued ones never reached the platform and go back to the queue;
-    publishing ones may have, so they become unknown and are reconciled."""
+    """Leases that lapsed. A queued target never reached the platform: back to the queue. A
+    publishing one may have: the part that was being sent becomes unknown and is reconciled;
+    if no part was in flight (the worker died between parts), it simply resumes."""
     now = timezone.now()
-    lapsed = Target.objects.filter(status__in=[S.QUEUED, S.PUBLISHING], lease_expires_at__lt=now)
-    affected_posts = set(lapsed.values_list("post_id", flat=True))
-    requeued = Target.objects.filter(status=S.QUEUED, lease_expires_at__lt=now).update(
-        status=S.SCHEDULED, next_attempt_at=now, lease_expires_at=None
+    lapsed = Target.objects.filter(lease_expires_at__lt=now)
+    affected_posts = set(lapsed.filter(status__in=[S.QUEUED, S.PUBLISHING]).values_list("post_id", flat=True))
+    requeued = targets_move(
+        lapsed.filter(status=S.QUEUED), S.SCHEDULED, next_attempt_at=now, lease_expires_at=None
+    )  # fmt: skip
+    in_doubt = set(
+        TargetPart.objects.filter(
+            status=P.SENDING, target__status=S.PUBLISHING, target__lease_expires_at__lt=now
+        ).values_list("target_id", flat=True)
     )
-    stuck = list(Target.objects.filter(status=S.PUBLISHING, lease_expires_at__lt=now).values_list("id", flat=True))
-    unknown = Target.objects.filter(id__in=stuck, status=S.PUBLISHING, lease_expires_at__lt=now).update(
-        status=S.UNKNOWN,
+    for part in TargetPart.objects.filter(target_id__in=in_doubt, status=P.SENDING).select_related("target"):
+        part_move(part, P.UNKNOWN, target=part.target, error_message="The worker stopped while sending this part.")
+    unknown = targets_move(
+        lapsed.filter(status=S.PUBLISHING, id__in=in_doubt),
+        S.UNKNOWN,
         next_attempt_at=now,
         lease_expires_at=None,
         error_class="",
         error_message="The worker stopped while publishing; checking whether the post went out.",
     )
+    resumed = targets_move(
+        lapsed.filter(status=S.PUBLISHING).exclude(id__in=in_doubt),
+        S.SCHEDULED,
+        next_attempt_at=now,
+        lease_expires_at=None,
+    )
     for post_id in affected_posts:
         post_rollup(post_id=post_id)
-    return {"requeued": requeued, "unknown": unknown}
+    return {"requeued": len(requeued), "unknown": len(unknown), "resumed": len(resumed)}
 
 
 def targets_claim_reconcile(*, limit: int = 50) -> list[int]:
@@ -115,7 +145,7 @@ def targets_claim_reconcile(*, limit: int = 50) -> list[int]:
         if not ids:
             return []
         retry_at = now + timedelta(seconds=settings.PUBLISH_RECONCILE_INTERVAL_SECONDS)
-        Target.objects.filter(id__in=ids).update(next_attempt_at=retry_at)
+        Target.objects.filter(id__in=ids).update(next_attempt_at=retry_at)  # not a status change
         transaction.on_commit(lambda: enqueue_reconcile(ids))
     return ids
 
@@ -128,28 +158,18 @@ def enqueue_reconcile(target_ids: Iterable[int]) -> None:
 # --- Worker side ----------------------------------------------------------------------------
 
 
-def target_start(*, target_id: int) -> bool:
-    """queued -> publishing, once. False when another worker (or a cancel) got there first."""
+def target_start(*, target: Target) -> bool:
+    """queued -> publishing, once. False when another worker (or a cancel) got there first.
+    A target resuming after waiting at the platform spends no attempt."""
     now = timezone.now()
-    lease = now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
-    started = Target.objects.filter(id=target_id, status=S.QUEUED).update(
-        status=S.PUBLISHING, started_at=now, attempts=F("attempts") + 1, lease_expires_at=lease
-    )
-    return bool(started)
-
-
-def _record_crash(target_id: int, exc: Exception) -> None:
-    """Anything that is not a classified platform failure (a bug, a missing media file, a key
-    that no longer decrypts) still ends in a state: unknown, so it is looked up, never resent
-    blindly, and given up after PUBLISH_MAX_ATTEMPTS."""
-    log.exception("publishing target %s failed unexpectedly", target_id)
-    Target.objects.filter(id=target_id, status=S.PUBLISHING).update(
-        status=S.UNKNOWN,
-        next_attempt_at=timezone.now(),
-        lease_expires_at=None,
-        error_class=ErrorClass.TRANSIENT.value,
-        error_code="crash",
-        error_message=f"Internal error while publishing ({type(exc).__name__}); checking whether the post went out.",
+    return target_move(
+        target,
+        S.PUBLISHING,
+        only_from=[S.QUEUED],
+        started_at=now,
+        attempts=Case(When(resuming=True, then=F("attempts")), default=F("attempts") + 1),
+        resuming=False,
+        lease_expires_at=now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS),
     )
 
 
@@ -159,10 +179,9 @@ def _defer_for_pace(target: Target) -> bool:
     come_back = pace_reserve(keys) if keys else None
     if come_back is None:
         return False
-    Target.objects.filter(id=target.id, status=S.QUEUED).update(
-        status=S.RETRY_WAIT, next_attempt_at=come_back, lease_expires_at=None
-    )
-    return True
+    return target_move(
+        target, S.RETRY_WAIT, only_from=[S.QUEUED], next_attempt_at=come_back, lease_expires_at=None
+    )  # fmt: skip
 
 
 def target_publish(*, target_id: int) -> None:
@@ -177,93 +196,236 @@ def target_publish(*, target_id: int) -> None:
     if target is None:
         log.info("target %s is not queued any more; nothing to do", target_id)
         return
-    if _defer_for_pace(target) or not target_start(target_id=target_id):
+    if _defer_for_pace(target) or not target_start(target=target):
         return
-    target.attempts += 1
+    target.refresh_from_db(fields=["attempts"])
     try:
         # A post whose first target starts is publishing: one conditional update, no lock needed.
         Post.objects.filter(id=target.post_id, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
-        _publish_started(target)
+        _deliver(target)
     except Exception as exc:  # see _record_crash: no target may be left in a loop
-        _record_crash(target_id, exc)
+        _record_crash(target, exc)
     post_rollup(post_id=target.post_id)
 
 
-def _publish_started(target: Target) -> None:
+@dataclass
+class _Run:
+    """One worker's pass over a target's parts."""
+
+    target: Target
+    provider: Provider
+    request: PublishRequest
+    parts: list[TargetPart]
+
+    def landed(self, position: int) -> PublishedItem | None:
+        part = self.parts[position] if position < len(self.parts) else None
+        if part is None or part.status != P.PUBLISHED:
+            return None
+        return PublishedItem(platform_post_id=part.platform_post_id, url=part.url, extra=part.facts)
+
+    def part_request(self, part: TargetPart) -> PartRequest:
+        kind, content = self.request.parts()[part.position]
+        root = self.landed(0) if part.position else None
+        # A reply answers the part before it; the first comment answers the main post.
+        parent_position = part.position - 1 if kind == "reply" else 0
+        return PartRequest(
+            index=part.position,
+            kind=kind,
+            content=content,
+            key=part_key(self.request.idempotency_key, part.position),
+            root=root,
+            parent=self.landed(parent_position) if part.position else None,
+            state=dict(part.state or {}),
+            uploads=PartUploads(part),
+        )
+
+
+class PartUploads:
+    """The engine's UploadStore: upload sessions survive crashes and deploys (see UploadSession)."""
+
+    def __init__(self, part: TargetPart) -> None:
+        self.part = part
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        row = UploadSession.objects.filter(part=self.part, key=key).first()
+        return dict(row.state) if row else None
+
+    def save(self, key: str, state: Mapping[str, Any]) -> None:
+        UploadSession.objects.update_or_create(part=self.part, key=key, defaults={"state": dict(state)})
+
+
+def parts_ensure(target: Target, request: PublishRequest) -> list[TargetPart]:
+    """The target's part rows, made on its first run from what the post says."""
+    parts = list(TargetPart.objects.filter(target=target).order_by("position"))
+    wanted = request.parts()
+    if len(parts) == len(wanted):
+        return parts
+    if any(part.status != P.PENDING for part in parts):
+        raise RuntimeError(f"target {target.id} has {len(parts)} parts recorded but the post has {len(wanted)}")
+    TargetPart.objects.filter(target=target).delete()
+    return TargetPart.objects.bulk_create(
+        TargetPart(target=target, position=position, kind=kind) for position, (kind, _) in enumerate(wanted)
+    )
+
+
+def _deliver(target: Target) -> None:
     account = target.account
+    provider = get_provider(account.platform)
+    request = build_request(target)
+    run = _Run(target=target, provider=provider, request=request, parts=parts_ensure(target, request))
     if account.status != SocialAccount.Status.ACTIVE:
         # Disconnected or waiting for a reconnect: fail now with the reason, touch nothing.
         error = ProviderError(
             ErrorClass.AUTH, f"{account.username} is {account.get_status_display().lower()}", code="inactive"
         )
-        target_record_failure(target=target, error=error)
+        _fail_target(run, error, part=None)
         return
-    provider = get_provider(account.platform)
-    request = build_request(target)
+    for part in run.parts:
+        if part.status == P.PUBLISHED:
+            continue
+        if not _send_part(run, part):
+            return  # waiting at the platform, retrying later, failed, or in doubt
+    target_move(
+        target,
+        S.PUBLISHED,
+        only_from=[S.PUBLISHING],
+        finished_at=timezone.now(),
+        lease_expires_at=None,
+        status_reason="",
+        error_class="",
+        error_code="",
+        error_message="",
+        payload={"url": target.url, "platform_post_id": target.platform_post_id},
+    )
+
+
+def _send_part(run: _Run, part: TargetPart) -> bool:
+    """Send one part; True when it landed (the caller goes on to the next one)."""
+    resuming = part.status == P.PROCESSING
+    attempts = part.attempts if resuming else part.attempts + 1
+    if not part_move(part, P.SENDING, target=run.target, attempts=attempts):
+        raise RuntimeError(f"part {part.id} of target {run.target.id} is {part.status}, not ready to send")
+    account, provider, request = run.target.account, run.provider, run.request
+    part_request = run.part_request(part)
     try:
-        result = call_with_account(
-            account=account, operation=lambda state: provider.publish(account=state, request=request)
+        answer = call_with_account(
+            account=account,
+            operation=lambda state: provider.publish_part(account=state, request=request, part=part_request),
         )
     except ProviderError as exc:
         if exc.error_class == ErrorClass.RATE and exc.retry_after:
             pace_block(budget_keys(provider, account), seconds=exc.retry_after)
-        target_record_failure(target=target, error=exc)
-    else:
-        target_record_success(target=target, result=result)
+        _record_part_failure(run, part, exc)
+        return False
+    if isinstance(answer, Pending):
+        _wait_at_platform(run, part, answer)
+        return False
+    _record_landed(run.target, part, answer)
+    return True
 
 
-def target_record_success(*, target: Target, result) -> None:
-    extra = {
-        "replies": [item.platform_post_id for item in result.replies],
-        "first_comment": result.first_comment.platform_post_id if result.first_comment else None,
-    }
-    Target.objects.filter(id=target.id, status__in=[S.PUBLISHING, S.UNKNOWN]).update(
-        status=S.PUBLISHED,
-        platform_post_id=result.main.platform_post_id,
-        url=safe_url(result.main.url, max_length=2000),
-        result=extra,
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-        error_class="",
-        error_code="",
-        error_message="",
-    )
+def _record_landed(target: Target, part: TargetPart, item: PublishedItem) -> None:
+    url = safe_url(item.url, max_length=2000)
+    with transaction.atomic():
+        part_move(
+            part, P.PUBLISHED, target=target, platform_post_id=item.platform_post_id[:255], url=url,
+            facts=dict(item.extra), state={}, landed_at=timezone.now(), error_class="", error_code="",
+            error_message="", payload={"platform_post_id": item.platform_post_id, "url": url},
+        )  # fmt: skip
+        if part.position == 0:
+            Target.objects.filter(id=target.id).update(platform_post_id=item.platform_post_id[:255], url=url)
+            target.platform_post_id, target.url = item.platform_post_id[:255], url
 
 
-def target_record_failure(*, target: Target, error: ProviderError) -> None:
+def _wait_at_platform(run: _Run, part: TargetPart, pending: Pending) -> None:
+    """Free the worker: the dispatcher resumes the target when the platform should be done."""
+    check_in = max(0.5, min(pending.check_in_s, settings.PUBLISH_MAX_PROCESSING_CHECK_SECONDS))
+    with transaction.atomic():
+        part_move(part, P.PROCESSING, target=run.target, state=dict(pending.state))
+        target_move(
+            run.target,
+            S.PROCESSING,
+            only_from=[S.PUBLISHING],
+            next_attempt_at=timezone.now() + timedelta(seconds=check_in),
+            lease_expires_at=None,
+            resuming=True,
+            status_reason=pending.reason[:300],
+            payload={"reason": pending.reason, "position": part.position},
+        )
+
+
+def _error_fields(error: ProviderError) -> dict[str, str]:
+    return {"error_class": error.error_class.value, "error_code": error.code[:100], "error_message": error.message}
+
+
+def _record_part_failure(run: _Run, part: TargetPart, error: ProviderError) -> None:
     """The single place where a failure's class decides what happens next."""
-    now = timezone.now()
-    fields = {"error_class": error.error_class.value, "error_code": error.code[:100], "error_message": error.message}
+    now, target = timezone.now(), run.target
+    fields = _error_fields(error)
     if error.outcome_unknown:
         # Reconciled by the dispatcher's next pass (targets_claim_reconcile), never re-sent blindly.
-        Target.objects.filter(id=target.id, status=S.PUBLISHING).update(
-            status=S.UNKNOWN, next_attempt_at=now, lease_expires_at=None, **fields
-        )
+        with transaction.atomic():
+            part_move(part, P.UNKNOWN, target=target, **fields)
+            target_move(target, S.UNKNOWN, only_from=[S.PUBLISHING], next_attempt_at=now, lease_expires_at=None,
+                        status_reason="", **fields)  # fmt: skip
         return
-    if error.retryable and target.attempts < settings.PUBLISH_MAX_ATTEMPTS:
-        wait = max(backoff_seconds(target.attempts), error.retry_after or 0)
-        Target.objects.filter(id=target.id, status=S.PUBLISHING).update(
-            status=S.RETRY_WAIT, next_attempt_at=now + timedelta(seconds=wait), lease_expires_at=None, **fields
-        )
+    if error.retryable and part.attempts < settings.PUBLISH_MAX_ATTEMPTS:
+        wait = max(backoff_seconds(part.attempts), error.retry_after or 0)
+        with transaction.atomic():
+            part_move(part, P.PENDING, target=target, **fields)  # resume state kept: uploads are not redone
+            target_move(target, S.RETRY_WAIT, only_from=[S.PUBLISHING], next_attempt_at=now + timedelta(seconds=wait),
+                        lease_expires_at=None, status_reason="", **fields)  # fmt: skip
         return
+    _fail_target(run, error, part=part)
+
+
+def _fail_target(run: _Run, error: ProviderError, *, part: TargetPart | None) -> None:
+    target = run.target
+    message = error.message
     if error.error_class == ErrorClass.AUTH:
-        fields["error_message"] = f"{error.message} — reconnect the account on the Accounts page, then retry."
-    elif error.retryable:
-        fields["error_message"] = f"{error.message} (gave up after {target.attempts} attempts)"
-    Target.objects.filter(id=target.id, status=S.PUBLISHING).update(
-        status=S.FAILED, finished_at=now, lease_expires_at=None, **fields
-    )
+        message = f"{message} — reconnect the account on the Accounts page, then retry."
+    elif error.retryable and part is not None:
+        message = f"{message} (gave up after {part.attempts} attempts)"
+    landed = [p for p in run.parts if p.status == P.PUBLISHED]
+    if part is not None and landed:
+        message = f"Posted; {part.label} refused: {message}. Retry sends only what did not go out."
+    fields = {**_error_fields(error), "error_message": message}
+    with transaction.atomic():
+        if part is not None:
+            part_move(part, P.FAILED, target=target, **_error_fields(error))
+        target_move(
+            target, S.FAILED, only_from=[S.PUBLISHING], finished_at=timezone.now(), lease_expires_at=None,
+            status_reason="", **fields,
+            payload={"error": message, "landed_parts": len(landed)},
+        )  # fmt: skip
     tell_author(target_id=target.id)
 
 
+def _record_crash(target: Target, exc: Exception) -> None:
+    """Anything that is not a classified platform failure (a bug, a missing media file, a key
+    that no longer decrypts) still ends in a state: unknown, so a part that may have been sent is
+    looked up, never resent blindly, and the target is given up after PUBLISH_MAX_ATTEMPTS runs."""
+    log.exception("publishing target %s failed unexpectedly", target.id)
+    message = f"Internal error while publishing ({type(exc).__name__}); checking whether the post went out."
+    fields = {"error_class": ErrorClass.TRANSIENT.value, "error_code": "crash", "error_message": message}
+    with transaction.atomic():
+        for part in TargetPart.objects.filter(target=target, status=P.SENDING):
+            part_move(part, P.UNKNOWN, target=target, **fields)
+        target_move(target, S.UNKNOWN, only_from=[S.PUBLISHING], next_attempt_at=timezone.now(),
+                    lease_expires_at=None, status_reason="", **fields)  # fmt: skip
+
+
+# --- Reconciliation -------------------------------------------------------------------------
+
+
 def target_reconcile(*, target_id: int) -> None:
-    """Decide an unknown outcome without risking a duplicate: look the post up on the platform;
-    if it is not there, re-send (safe: it does not exist) unless attempts are spent; if the
-    platform offers no way to look, ask the author."""
+    """Decide an unknown outcome without risking a duplicate: look the part in doubt up on the
+    platform; found, it is recorded and the rest follows; not there, it is sent again (safe: it
+    does not exist) unless attempts are spent; where the platform offers no way to look, ask."""
+    target = Target.objects.select_related("post", "account").filter(id=target_id, status=S.UNKNOWN).first()
+    if target is None:
+        return
     try:
-        target = Target.objects.select_related("post", "account").filter(id=target_id, status=S.UNKNOWN).first()
-        if target is None:
-            return
         _reconcile(target)
     except Exception as exc:  # a reconciliation that cannot run must say so, not loop
         log.exception("reconciling target %s failed unexpectedly", target_id)
@@ -273,44 +435,66 @@ def target_reconcile(*, target_id: int) -> None:
             "Look at the account, then mark this as published or publish again.",
         )
         tell_author(target_id=target_id)
-    post_rollup(post_id=Target.objects.values_list("post_id", flat=True).get(id=target_id))
+    post_rollup(post_id=target.post_id)
 
 
 def _reconcile(target: Target) -> None:
+    parts = list(TargetPart.objects.filter(target=target).order_by("position"))
+    in_doubt = next((part for part in parts if part.status == P.UNKNOWN), None)
+    if in_doubt is None:
+        _resume_or_give_up(target, parts, None)  # a crash before anything was sent: nothing to look up
+        return
     provider = get_provider(target.account.platform)
+    if not provider.supports_lookup:
+        _ask_author(target, f"{provider.name} did not answer in time and offers no way to check whether "
+                    f"{in_doubt.label} went out.")  # fmt: skip
+        return
     request = build_request(target)
+    run = _Run(target=target, provider=provider, request=request, parts=parts)
+    part_request = run.part_request(in_doubt)
     try:
         found = call_with_account(
-            account=target.account, operation=lambda state: provider.find_published(account=state, request=request)
+            account=target.account,
+            operation=lambda state: provider.find_part(account=state, request=request, part=part_request),
         )
-    except NotImplementedError:
-        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
-            next_attempt_at=None,
-            error_message=(
-                f"{provider.name} did not answer in time and offers no way to check whether the post went out. "
-                "Look at the account, then mark this as published or publish again."
-            ),
-        )
-        tell_author(target_id=target.id)
-        return
     except ProviderError as exc:
         if exc.retryable:
             return  # the dispatcher looks again at next_attempt_at
-        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(next_attempt_at=None, error_message=exc.message)
-        tell_author(target_id=target.id)
+        _ask_author(target, exc.message)
         return
     if found is not None:
-        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
-            status=S.PUBLISHED, platform_post_id=found.platform_post_id, url=safe_url(found.url, max_length=2000),
-            finished_at=timezone.now(), error_class="", error_code="", error_message="", lease_expires_at=None,
-        )  # fmt: skip
-    elif target.attempts >= settings.PUBLISH_MAX_ATTEMPTS:
-        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
-            status=S.FAILED, finished_at=timezone.now(), next_attempt_at=None, lease_expires_at=None,
-            error_message=f"{target.error_message} It did not go out after {target.attempts} attempts.".strip(),
-        )  # fmt: skip
-        tell_author(target_id=target.id)
+        _record_landed(target, in_doubt, found)
+        _resume_or_give_up(target, parts, None)
     else:
-        Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
-            status=S.SCHEDULED, next_attempt_at=timezone.now(), lease_expires_at=None
-        )
+        _resume_or_give_up(target, parts, in_doubt)
+
+
+def _resume_or_give_up(target: Target, parts: list[TargetPart], not_found: TargetPart | None) -> None:
+    """After a look-up: everything landed -> published; else send the rest now, or give up."""
+    now = timezone.now()
+    if parts and all(part.status == P.PUBLISHED for part in parts):
+        target_move(target, S.PUBLISHED, only_from=[S.UNKNOWN], finished_at=now, next_attempt_at=None,
+                    error_class="", error_code="", error_message="", lease_expires_at=None)  # fmt: skip
+        return
+    spent = (not_found.attempts if not_found else target.attempts) >= settings.PUBLISH_MAX_ATTEMPTS
+    with transaction.atomic():
+        if spent:
+            message = f"{target.error_message} It did not go out after {settings.PUBLISH_MAX_ATTEMPTS} attempts."
+            if not_found is not None:
+                part_move(not_found, P.FAILED, target=target, only_from=[P.UNKNOWN])
+            target_move(target, S.FAILED, only_from=[S.UNKNOWN], finished_at=now, next_attempt_at=None,
+                        lease_expires_at=None, error_message=message.strip())  # fmt: skip
+        else:
+            if not_found is not None:
+                part_move(not_found, P.PENDING, target=target, only_from=[P.UNKNOWN])
+            target_move(target, S.SCHEDULED, only_from=[S.UNKNOWN], next_attempt_at=now, lease_expires_at=None)
+    if spent:
+        tell_author(target_id=target.id)
+
+
+def _ask_author(target: Target, reason: str) -> None:
+    Target.objects.filter(id=target.id, status=S.UNKNOWN).update(
+        next_attempt_at=None,
+        error_message=f"{reason} Look at the account, then mark it as published or publish again.",
+    )
+    tell_author(target_id=target.id)

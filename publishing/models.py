@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from accounts.models import WorkspaceOwned
 from connections.models import SocialAccount
+from connections.vault import EncryptedJSONField
 
 
 class Post(WorkspaceOwned):
@@ -117,6 +118,7 @@ class Target(WorkspaceOwned):
         SCHEDULED = "scheduled", "Scheduled"
         QUEUED = "queued", "Queued"  # claimed by a dispatcher, not yet sent
         PUBLISHING = "publishing", "Publishing"  # a worker may have sent the create call
+        PROCESSING = "processing", "Processing"  # the platform is working; no worker is held
         RETRY_WAIT = "retry_wait", "Waiting to retry"
         PUBLISHED = "published", "Published"
         FAILED = "failed", "Failed"
@@ -134,9 +136,13 @@ class Target(WorkspaceOwned):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=64, default=new_idempotency_key, editable=False)
+    # The main post's id and link, copied from its part when it lands (lists show them).
     platform_post_id = models.CharField(max_length=255, blank=True)
     url = models.URLField(max_length=2000, blank=True)
-    result = models.JSONField(default=dict, blank=True)  # ids of replies and first comment
+    # Which worker pool runs it: long media work must never delay a text post that is due.
+    lane = models.CharField(max_length=16, default="default")
+    resuming = models.BooleanField(default=False)  # back from waiting at the platform: no attempt spent
+    status_reason = models.CharField(max_length=300, blank=True)  # "Mastodon is processing the media"
     error_class = models.CharField(max_length=16, blank=True)
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
@@ -149,13 +155,69 @@ class Target(WorkspaceOwned):
             models.Index(
                 fields=["next_attempt_at"],
                 name="target_due",
-                condition=Q(status__in=["scheduled", "retry_wait"]),
+                condition=Q(status__in=["scheduled", "retry_wait", "processing"]),
             ),
             models.Index(fields=["status", "lease_expires_at"], name="target_lease"),
         ]
 
     def __str__(self) -> str:
         return f"post {self.post_id} -> {self.account}"
+
+
+class TargetPart(models.Model):
+    """One part of one target (the main post, a thread reply, the first comment), recorded the
+    moment it lands so a retry, a crash or a lost answer never sends it twice or loses it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Not sent yet"
+        SENDING = "sending", "Sending"  # a step is running; a create call may be in flight
+        PROCESSING = "processing", "Processing"  # waiting at the platform; ``state`` says how to resume
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="parts")
+    position = models.PositiveSmallIntegerField()  # 0 is the main post
+    kind = models.CharField(max_length=16, choices=PostContent.Kind.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    platform_post_id = models.CharField(max_length=255, blank=True)
+    url = models.URLField(max_length=2000, blank=True)
+    facts = models.JSONField(default=dict, blank=True)  # what later parts need (Bluesky's cid)
+    # Resume state of a Pending answer (container ids, media ids); it may name upload sessions.
+    state = EncryptedJSONField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_class = models.CharField(max_length=16, blank=True)
+    error_code = models.CharField(max_length=100, blank=True)
+    error_message = models.TextField(blank=True)
+    landed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["target", "position"], name="one_part_per_position")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.position} of target {self.target_id}"
+
+    @property
+    def label(self) -> str:
+        """How people name it: "the post", "reply 2", "the first comment"."""
+        if self.kind == PostContent.Kind.REPLY:
+            return f"reply {self.position}"
+        return "the first comment" if self.kind == PostContent.Kind.FIRST_COMMENT else "the post"
+
+
+class UploadSession(models.Model):
+    """An upload to a platform in progress (for resuming after a crash or a deploy)."""
+
+    part = models.ForeignKey(TargetPart, on_delete=models.CASCADE, related_name="uploads")
+    key = models.CharField(max_length=200)  # the provider's name for it (e.g. the media checksum)
+    state = EncryptedJSONField()  # platform media id, session URL, byte offset, expiry
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["part", "key"], name="one_upload_per_key")]
+
+    def __str__(self) -> str:
+        return f"upload {self.key} of {self.part}"
 
 
 class PostingSlot(models.Model):

@@ -1,15 +1,20 @@
 """A post's status follows its targets; failures and unknowns are told to the author."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
 from accounts.services import notify
+from events.services import EventSpec, actor_fields, events_emit
 from publishing.models import Post, Target
 
 S = Target.Status
-IN_FLIGHT = {S.QUEUED, S.PUBLISHING, S.RETRY_WAIT, S.UNKNOWN}
+IN_FLIGHT = {S.QUEUED, S.PUBLISHING, S.PROCESSING, S.RETRY_WAIT, S.UNKNOWN}
+# A failed target whose main post landed (a reply or the first comment did not) counts as partly out.
+PARTLY = "partly"
 
 
 def rolled_up_status(statuses: set[str]) -> str:
@@ -28,19 +33,39 @@ def rolled_up_status(statuses: set[str]) -> str:
         return Post.Status.PUBLISHED
     if live == {S.FAILED}:
         return Post.Status.FAILED
-    if S.PUBLISHED in live:
+    if live & {S.PUBLISHED, PARTLY}:
         return Post.Status.PARTIAL
     return Post.Status.FAILED
 
 
-def post_rollup(*, post_id: int) -> str:
+def _statuses(post_id: int) -> set[str]:
+    rows = Target.objects.filter(post_id=post_id).values_list("status", "platform_post_id")
+    return {PARTLY if status == S.FAILED and landed else status for status, landed in rows}
+
+
+def post_rollup(*, post_id: int, actor: Any = None) -> str:
     # Locked, so two workers finishing two targets of one post cannot write a stale status last.
     with transaction.atomic():
-        Post.objects.select_for_update().filter(id=post_id).values_list("id", flat=True).first()
-        statuses = set(Target.objects.filter(post_id=post_id).values_list("status", flat=True))
-        status = rolled_up_status(statuses)
-        Post.objects.filter(id=post_id).exclude(status=status).update(status=status)
+        post = Post.objects.select_for_update().filter(id=post_id).only("id", "workspace_id", "status").first()
+        if post is None:
+            return ""
+        status = rolled_up_status(_statuses(post_id))
+        if post.status != status:
+            Post.objects.filter(id=post_id).update(status=status)
+            events_emit([_post_event(post, status, actor)])
     return status
+
+
+def _post_event(post: Post, status: str, actor: Any) -> EventSpec:
+    return EventSpec(
+        workspace_id=post.workspace_id,
+        type=f"post.{status}",
+        subject_type="post",
+        subject_id=post.id,
+        post_id=post.id,
+        payload={"post_id": post.id, "status": status},
+        **actor_fields(actor),
+    )
 
 
 def tell_author(*, target_id: int) -> None:
@@ -56,6 +81,8 @@ def tell_author(*, target_id: int) -> None:
     account = target.account
     if target.status == S.UNKNOWN:
         title = f"Could not confirm your post to {account.username}"
+    elif target.platform_post_id:
+        title = f"Your post to {account.username} ({account.get_platform_display()}) went out in part"
     else:
         title = f"Your post to {account.username} ({account.get_platform_display()}) failed"
     url = reverse("post_detail", args=[target.post_id])

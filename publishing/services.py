@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -10,10 +11,12 @@ from django.utils import timezone
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from connections.models import SocialAccount
-from publishing.models import ContentMedia, Media, Post, PostContent, Target
+from publishing.models import ContentMedia, Media, Post, PostContent, Target, TargetPart
 from publishing.rollup import post_rollup
+from publishing.states import part_move, target_move, targets_move
 
 S = Target.Status
+P = TargetPart.Status
 EDITABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT, S.FAILED)
 
 
@@ -76,6 +79,25 @@ def _target_fields(when: datetime | None) -> dict:
     return {"status": S.SCHEDULED, "due_at": when, "next_attempt_at": when}
 
 
+def _targets_schedule(targets, when: datetime | None, *, actor: Membership, **extra) -> None:
+    """Targets to a draft or to a time: a status change through the graph where there is one,
+    and the new time on every row."""
+    fields = {**_target_fields(when), **extra}
+    status = fields.pop("status")
+    targets_move(targets.exclude(status=status), status, actor=actor, **fields)
+    targets.filter(status=status).update(**fields)
+
+
+def lane_for(post: Post) -> str:
+    """Posts with video or large files run in the media lane (see PUBLISH_MEDIA_CLUSTER)."""
+    media = Media.objects.filter(id__in=ContentMedia.objects.filter(content__post=post).values("media_id"))
+    heavy = (
+        media.filter(mime_type__startswith="video/").exists()
+        or media.filter(size__gt=settings.PUBLISH_MEDIA_LANE_BYTES).exists()
+    )
+    return "media" if heavy else "default"
+
+
 @transaction.atomic
 def post_create(*, actor: Membership, data: PostInput, publish_at: datetime | None) -> Post:
     """Create a post; ``publish_at`` None keeps it a draft, a past or present time publishes now."""
@@ -85,11 +107,12 @@ def post_create(*, actor: Membership, data: PostInput, publish_at: datetime | No
         workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides, scheduled_at=publish_at
     )
     _write_parts(post, actor, data.parts)
+    lane = lane_for(post)
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, **_target_fields(publish_at))
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(publish_at))
         for account in accounts
     )
-    post_rollup(post_id=post.id)
+    post_rollup(post_id=post.id, actor=actor)
     post.refresh_from_db()
     return post
 
@@ -107,22 +130,25 @@ def post_update(*, actor: Membership, post: Post, data: PostInput, publish_at: d
     """Edit or reschedule until a target starts publishing; published targets stay as they are."""
     _require_editor(actor)
     targets = _lock_editable_targets(post)
-    if any(t.status == S.PUBLISHED for t in targets):
+    landed = TargetPart.objects.filter(target__post=post, status=P.PUBLISHED).exists()
+    if landed or any(t.status == S.PUBLISHED for t in targets):
         raise ValidationError("Part of this post is already published; it can no longer be edited.")
     accounts = {a.id: a for a in _accounts(actor, data.account_ids)}
     _write_parts(post, actor, data.parts)
     post.link, post.overrides, post.scheduled_at = data.link, data.overrides, publish_at
     post.save(update_fields=["link", "overrides", "scheduled_at", "updated_at"])
     Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
-    existing = {t.account_id for t in targets}
-    Target.objects.filter(post=post).update(attempts=0, error_class="", error_code="", error_message="",
-                                            **_target_fields(publish_at))  # fmt: skip
+    TargetPart.objects.filter(target__post=post).delete()  # nothing landed: parts are rebuilt from the edit
+    existing, lane = {t.account_id for t in targets}, lane_for(post)
+    _targets_schedule(Target.objects.filter(post=post), publish_at, actor=actor, attempts=0, error_class="",
+                      error_code="", error_message="", status_reason="")  # fmt: skip
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, **_target_fields(publish_at))
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(publish_at))
         for account_id, account in accounts.items()
         if account_id not in existing
     )
-    post_rollup(post_id=post.id)
+    Target.objects.filter(post=post).update(lane=lane)
+    post_rollup(post_id=post.id, actor=actor)
     post.refresh_from_db()
     return post
 
@@ -134,10 +160,10 @@ def post_reschedule(*, actor: Membership, post: Post, publish_at: datetime) -> P
     pending = [t.id for t in targets if t.status in (S.SCHEDULED, S.DRAFT, S.RETRY_WAIT)]
     if not pending:
         raise ValidationError("Nothing left to reschedule in this post.")
-    Target.objects.filter(id__in=pending).update(**_target_fields(publish_at))
+    _targets_schedule(Target.objects.filter(id__in=pending), publish_at, actor=actor)
     post.scheduled_at = publish_at
     post.save(update_fields=["scheduled_at", "updated_at"])
-    post_rollup(post_id=post.id)
+    post_rollup(post_id=post.id, actor=actor)
     post.refresh_from_db()
     return post
 
@@ -146,42 +172,55 @@ def post_reschedule(*, actor: Membership, post: Post, publish_at: datetime) -> P
 def post_cancel(*, actor: Membership, post: Post) -> Post:
     _require_editor(actor)
     targets = _lock_editable_targets(post)
-    Target.objects.filter(id__in=[t.id for t in targets if t.status in EDITABLE]).update(
-        status=S.CANCELED, next_attempt_at=None
-    )
-    post_rollup(post_id=post.id)
+    cancelable = Target.objects.filter(id__in=[t.id for t in targets if t.status in EDITABLE])
+    targets_move(cancelable, S.CANCELED, actor=actor, next_attempt_at=None)
+    post_rollup(post_id=post.id, actor=actor)
     post.refresh_from_db()
     return post
 
 
 @transaction.atomic
 def target_retry(*, actor: Membership, target: Target) -> Target:
-    """The retry button of a failed target, or "publish again" for an unknown one the author checked."""
+    """The retry button of a failed target, or "publish again" for an unknown one the author
+    checked. Parts that landed stay landed: only what did not go out is sent."""
     _require_editor(actor)
-    target = Target.objects.select_for_update().get(pk=target.pk)
+    target = Target.objects.select_for_update().select_related("account").get(pk=target.pk)
     if target.status not in (S.FAILED, S.UNKNOWN):
         raise ValidationError("Only a failed post (or one whose outcome is unknown) can be retried.")
     if target.status == S.UNKNOWN and target.next_attempt_at is not None:
         raise ValidationError("Still checking whether this post went out; try again once the check has finished.")
     if target.account.status != SocialAccount.Status.ACTIVE:
         raise ValidationError(f"Reconnect {target.account.username} first, then retry.")
-    Target.objects.filter(pk=target.pk).update(
-        status=S.SCHEDULED, next_attempt_at=timezone.now(), attempts=0, error_class="", error_code="", error_message=""
-    )
-    post_rollup(post_id=target.post_id)
+    for part in TargetPart.objects.filter(target=target, status__in=[P.FAILED, P.UNKNOWN]):
+        part_move(part, P.PENDING, target=target, actor=actor, attempts=0, error_class="", error_code="",
+                  error_message="")  # fmt: skip
+    target_move(target, S.SCHEDULED, only_from=[S.FAILED, S.UNKNOWN], actor=actor, next_attempt_at=timezone.now(),
+                attempts=0, finished_at=None, error_class="", error_code="", error_message="")  # fmt: skip
+    post_rollup(post_id=target.post_id, actor=actor)
     target.refresh_from_db()
     return target
 
 
 @transaction.atomic
 def target_mark_published(*, actor: Membership, target: Target, url: str = "") -> Target:
-    """An unknown outcome the author checked by hand: it did go out."""
+    """An unknown outcome the author checked by hand: it did go out. The parts after it follow."""
     _require_editor(actor)
-    updated = Target.objects.filter(pk=target.pk, status=S.UNKNOWN).update(
-        status=S.PUBLISHED, url=url, finished_at=timezone.now(), error_message="", next_attempt_at=None
-    )
-    if not updated:
+    target = Target.objects.select_for_update().get(pk=target.pk)
+    if target.status != S.UNKNOWN:
         raise ValidationError("Only a post whose outcome is unknown can be marked as published.")
-    post_rollup(post_id=target.post_id)
+    parts = list(TargetPart.objects.filter(target=target).order_by("position"))
+    in_doubt = next((part for part in parts if part.status == P.UNKNOWN), None)
+    if in_doubt is None:
+        raise ValidationError("Nothing of this post was in flight; use Publish again to send it.")
+    now = timezone.now()
+    part_move(in_doubt, P.PUBLISHED, target=target, actor=actor, url=url, landed_at=now, error_message="")
+    if in_doubt.position == 0:
+        Target.objects.filter(pk=target.pk).update(url=url)
+    rest = any(part.status != P.PUBLISHED for part in parts)
+    if rest:
+        target_move(target, S.SCHEDULED, actor=actor, next_attempt_at=now, error_message="")
+    else:
+        target_move(target, S.PUBLISHED, actor=actor, finished_at=now, error_message="", next_attempt_at=None)
+    post_rollup(post_id=target.post_id, actor=actor)
     target.refresh_from_db()
     return target

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,8 +18,9 @@ from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing import services
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
+from publishing.history import post_history
 from publishing.media import media_from_token, media_store
-from publishing.models import Media, Post, PostContent, PostingSlot, Target
+from publishing.models import Media, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
 from publishing.scheduling import check_schedulable, local_to_utc
 
@@ -91,10 +92,24 @@ def post_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     post = get_workspace_object_or_404(request, Post.objects.select_related("author"), pk=post_id)
-    targets = post.targets.select_related("account").order_by("id")
+    targets = _targets_with_parts(post)
     contents = post.contents.prefetch_related("attachments__media")
-    context = {"post": post, "targets": targets, "contents": contents, "poll": _should_poll(post)}
+    context = {
+        "post": post,
+        "targets": targets,
+        "contents": contents,
+        "poll": _should_poll(post),
+        "history": post_history(post, targets),
+    }
     return render(request, "publishing/post_detail.html", context)
+
+
+def _targets_with_parts(post: Post) -> list[Target]:
+    parts = TargetPart.objects.defer("state").order_by("position")
+    return list(
+        post.targets.select_related("account").defer("account__secrets").prefetch_related(Prefetch("parts", parts))
+        .order_by("id")
+    )  # fmt: skip
 
 
 def _should_poll(post: Post) -> bool:
@@ -109,7 +124,7 @@ def _should_poll(post: Post) -> bool:
 def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
     """The targets table alone: the post page polls it while the post is on its way."""
     post = get_workspace_object_or_404(request, Post, pk=post_id)
-    targets = post.targets.select_related("account").order_by("id")
+    targets = _targets_with_parts(post)
     context = {"post": post, "targets": targets, "poll": _should_poll(post)}
     response = render(request, "publishing/partials/targets.html", context)
     if request.htmx and not context["poll"]:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Protocol
 
 from django import forms
 
@@ -128,6 +128,13 @@ class PublishRequest:
     options: Mapping[str, Any] = field(default_factory=dict)  # platform options (privacy, board, ...)
     idempotency_key: str = ""  # stable per target: sent where the platform honours one
 
+    def parts(self) -> list[tuple[PartKind, ContentPart]]:
+        """Every part in the order it is published: main, replies, then the first comment."""
+        ordered = [(PartKind.MAIN, self.main), *((PartKind.REPLY, reply) for reply in self.replies)]
+        if self.first_comment is not None:
+            ordered.append((PartKind.FIRST_COMMENT, self.first_comment))
+        return ordered
+
 
 @dataclass(frozen=True)
 class PublishedItem:
@@ -136,11 +143,67 @@ class PublishedItem:
     extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Bluesky's cid, needed to reply
 
 
+class PartKind(StrEnum):
+    MAIN = "main"
+    REPLY = "reply"
+    FIRST_COMMENT = "first_comment"
+
+
+class UploadStore(Protocol):
+    """Where a provider keeps an upload session (platform media id, session URL, byte offset,
+    expiry) as it goes, so a crash or a deploy resumes the upload instead of starting again.
+    ``save`` commits at once; values are encrypted at rest (a session URL can be a credential)."""
+
+    def load(self, key: str) -> dict[str, Any] | None: ...
+
+    def save(self, key: str, state: Mapping[str, Any]) -> None: ...
+
+
+class MemoryUploads:
+    """An UploadStore that forgets: for calls made outside the engine (tests, previews)."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, dict[str, Any]] = {}
+
+    def load(self, key: str) -> dict[str, Any] | None:
+        return self.sessions.get(key)
+
+    def save(self, key: str, state: Mapping[str, Any]) -> None:
+        self.sessions[key] = dict(state)
+
+
+def part_key(target_key: str, index: int) -> str:
+    """Each part's own idempotency key, derived from the target's; the main post keeps it."""
+    return target_key if index == 0 or not target_key else f"{target_key}:{index}"
+
+
 @dataclass(frozen=True)
-class PublishResult:
-    main: PublishedItem
-    replies: tuple[PublishedItem, ...] = ()
-    first_comment: PublishedItem | None = None
+class PartRequest:
+    """One part of a post to publish now: what it says and what it hangs off.
+
+    The engine records each part the moment it lands and hands later parts the facts they need
+    (``root`` and ``parent``, with the platform's ids and extras such as Bluesky's cid). ``state``
+    is what this part's last ``Pending`` answer asked to keep; it is empty on the first try."""
+
+    index: int  # 0 is the main post, then the replies in order, then the first comment
+    kind: PartKind
+    content: ContentPart
+    key: str  # this part's own idempotency key, derived from the target's
+    root: PublishedItem | None = None  # the main post, once landed (None for the main post itself)
+    parent: PublishedItem | None = None  # what this part replies to
+    state: Mapping[str, Any] = field(default_factory=dict)
+    uploads: UploadStore = field(default_factory=MemoryUploads, repr=False)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """ "Not done yet, the platform is working": a container or media still processing, an upload
+    session in progress. The engine stores ``state``, frees the worker, and calls ``publish_part``
+    again with it after ``check_in_s``; nothing is re-created by being asked again."""
+
+    reason: str  # shown to the user: "Mastodon is processing the video"
+    state: Mapping[str, Any] = field(default_factory=dict)
+    check_in_s: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -179,6 +242,10 @@ class Provider:
     supports_revoke: ClassVar[bool] = False
     supports_refresh: ClassVar[bool] = False
     supports_idempotency_key: ClassVar[bool] = False
+    # Capabilities are declared, never discovered by catching NotImplementedError.
+    supports_lookup: ClassVar[bool] = False  # find_part can tell whether a part landed
+    supports_delete: ClassVar[bool] = False
+    supports_metrics: ClassVar[bool] = False
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
@@ -241,17 +308,21 @@ class Provider:
         """A cheap authenticated call proving the credentials still work; returns a fresh profile."""
         raise NotImplementedError
 
-    # --- Publishing, deletion, metrics (the publishing and analytics work fills these in) -----
+    # --- Publishing, deletion, metrics ---------------------------------------------------------
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
         raise NotImplementedError
 
-    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
+    def publish_part(
+        self, *, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
+        """Publish one part, or answer Pending while the platform works. Raise ProviderError with
+        ``outcome_unknown`` when a create call may have landed without an answer."""
         raise NotImplementedError
 
-    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
-        """Reconciliation after an unknown outcome: the post if the platform has it, else None.
-        Raise NotImplementedError where the platform offers no way to look it up."""
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
+        """Reconciliation after an unknown outcome: the part if the platform has it, else None.
+        Only called where ``supports_lookup`` is declared."""
         raise NotImplementedError
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:

@@ -22,6 +22,7 @@ from connections.providers.base import (
     TextRules,
 )
 from connections.registry import get_provider
+from tests.connections.publishing import publish_all
 
 APP = AppCredentials(client_id="client-123", client_secret="secret-456", scopes=(), source="instance")
 
@@ -126,8 +127,10 @@ class ProviderContract:
             expected_id = self.mock_publish_text()
         except NotImplementedError:
             pytest.skip("publishing not recorded yet")
-        result = provider.publish(
-            account=self.account(), request=PublishRequest(main=ContentPart(text="Hello"), idempotency_key="t-1")
+        result = publish_all(
+            provider,
+            account=self.account(),
+            request=PublishRequest(main=ContentPart(text="Hello"), idempotency_key="t-1"),
         )
         assert result.main.platform_post_id == expected_id
         assert result.main.url

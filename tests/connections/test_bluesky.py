@@ -20,6 +20,7 @@ from connections.providers.base import AccountState, ContentPart, MediaItem, Pub
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
 from tests.connections.contract import ProviderContract
+from tests.connections.publishing import find_main, publish_all
 
 SERVICE = "https://bsky.social"
 PDS = "https://morel.us-east.host.bsky.network"
@@ -490,7 +491,7 @@ def test_a_post_with_facets_and_created_at(bluesky, time_machine):
     mock_create(tid.rkey_for("k"))
     text = "Café ☕ with @bob.bsky.social → https://example.com/a #python"
     request = PublishRequest(main=ContentPart(text), idempotency_key="k", options={"langs": ["en"]})
-    result = bluesky.publish(account=state(), request=request)
+    result = publish_all(bluesky, account=state(), request=request)
     [body] = bodies("createRecord")
     record = body["record"]
     assert (body["repo"], body["collection"], body["rkey"]) == (DID, "app.bsky.feed.post", tid.rkey_for("k"))
@@ -519,8 +520,8 @@ def test_an_unresolvable_mention_never_fails_the_post(bluesky):
         json=error("InvalidRequest", "Unable to resolve handle"),
     )
     mock_create(tid.rkey_for("m"))
-    bluesky.publish(
-        account=state(), request=PublishRequest(main=ContentPart("hi @ghost.example.com"), idempotency_key="m")
+    publish_all(
+        bluesky, account=state(), request=PublishRequest(main=ContentPart("hi @ghost.example.com"), idempotency_key="m")
     )
     assert "facets" not in bodies("createRecord")[0]["record"]
 
@@ -534,7 +535,7 @@ def test_a_three_part_thread_and_a_first_comment_reference_root_and_parent(blues
         first_comment=ContentPart("comment"),
         idempotency_key="thread",
     )
-    result = bluesky.publish(account=state(), request=request)
+    result = publish_all(bluesky, account=state(), request=request)
     records = bodies("createRecord")
     root = {"uri": rkey_uri(keys[0]), "cid": "bafycid0"}
     second = {"uri": rkey_uri(keys[1]), "cid": "bafycid1"}
@@ -553,7 +554,7 @@ def test_images_are_uploaded_with_alt_text_and_aspect_ratio(bluesky):
     mock_create(tid.rkey_for("img"))
     media = (image("latte art", width=1200, height=800), image(""))
     request = PublishRequest(main=ContentPart("coffee", media=media), idempotency_key="img")
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     assert upload.call_count == 2
     sent = upload.calls[0].request
     assert (sent.body, sent.headers["Content-Type"]) == (data, "image/png")
@@ -574,7 +575,7 @@ def test_an_image_post_carries_the_link_in_its_text(bluesky):
     request = PublishRequest(
         main=ContentPart("look", media=(image(),)), link="https://example.com/a", idempotency_key="il"
     )
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     record = bodies("createRecord")[0]["record"]
     assert record["text"] == "look\n\nhttps://example.com/a"
     assert record["facets"][0]["features"][0]["uri"] == "https://example.com/a"
@@ -591,8 +592,8 @@ def test_an_image_post_carries_the_link_in_its_text(bluesky):
 )
 def test_unsuitable_media_is_refused_before_anything_is_sent(bluesky, media, message):
     with pytest.raises(ProviderError, match=message) as caught:
-        bluesky.publish(
-            account=state(), request=PublishRequest(main=ContentPart("x", media=media), idempotency_key="u")
+        publish_all(
+            bluesky, account=state(), request=PublishRequest(main=ContentPart("x", media=media), idempotency_key="u")
         )
     assert caught.value.error_class == ErrorClass.CONTENT
     assert not responses.calls
@@ -600,7 +601,7 @@ def test_unsuitable_media_is_refused_before_anything_is_sent(bluesky, media, mes
 
 def test_too_long_text_is_content(bluesky):
     with pytest.raises(ProviderError, match="301") as caught:
-        bluesky.publish(account=state(), request=PublishRequest(main=ContentPart("é" * 301), idempotency_key="l"))
+        publish_all(bluesky, account=state(), request=PublishRequest(main=ContentPart("é" * 301), idempotency_key="l"))
     assert caught.value.error_class == ErrorClass.CONTENT
 
 
@@ -618,7 +619,7 @@ def test_a_record_the_pds_refuses_is_content(bluesky):
         json=error("RecordNotFound", "Could not locate record"),
     )
     with pytest.raises(ProviderError) as caught:
-        bluesky.publish(account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="c"))
+        publish_all(bluesky, account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="c"))
     assert caught.value.error_class == ErrorClass.CONTENT
     assert "grapheme too big" in caught.value.message
 
@@ -637,7 +638,7 @@ def test_a_link_card_from_open_graph_with_a_thumbnail(bluesky):
     upload = responses.add(responses.POST, xrpc(PDS, "com.atproto.repo.uploadBlob"), json=blob("bafkreithumb"))
     mock_create(tid.rkey_for("card"))
     request = PublishRequest(main=ContentPart("Read this"), link="https://example.com/a", idempotency_key="card")
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     assert upload.calls[0].request.body == png
     assert bodies("createRecord")[0]["record"]["embed"] == {
         "$type": "app.bsky.embed.external",
@@ -655,7 +656,7 @@ def test_the_first_url_in_the_text_gets_a_card_when_there_is_no_image(bluesky):
     responses.add(responses.GET, "https://example.com/card.png", body=b"not an image", content_type="text/plain")
     mock_create(tid.rkey_for("first"))
     request = PublishRequest(main=ContentPart("see https://example.com/a"), idempotency_key="first")
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     external = bodies("createRecord")[0]["record"]["embed"]["external"]
     assert (external["title"], "thumb" in external) == ("An article", False)
 
@@ -672,7 +673,7 @@ def test_a_page_that_cannot_be_read_still_posts(bluesky, page):
     responses.add(responses.GET, "https://example.com/a", **page)
     mock_create(tid.rkey_for("fail"))
     request = PublishRequest(main=ContentPart("Read this"), link="https://example.com/a", idempotency_key="fail")
-    result = bluesky.publish(account=state(), request=request)
+    result = publish_all(bluesky, account=state(), request=request)
     assert result.main.platform_post_id
     external = bodies("createRecord")[0]["record"]["embed"]["external"]
     assert external == {"uri": "https://example.com/a", "title": "https://example.com/a", "description": ""}
@@ -682,7 +683,7 @@ def test_a_card_never_follows_a_redirect_into_the_private_network(bluesky, priva
     responses.add(responses.GET, "https://example.com/a", status=302, headers={"Location": "https://169.254.169.254/"})
     mock_create(tid.rkey_for("ssrf"))
     request = PublishRequest(main=ContentPart("Read this"), link="https://example.com/a", idempotency_key="ssrf")
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     assert [call.request.url for call in responses.calls if "169.254" in call.request.url] == []
     assert bodies("createRecord")[0]["record"]["embed"]["external"]["title"] == "https://example.com/a"
 
@@ -693,7 +694,7 @@ def test_a_huge_page_is_read_only_up_to_the_cap(bluesky):
     responses.add(responses.GET, "https://example.com/card.png", body=b"x" * 1_000_001, content_type="image/png")
     mock_create(tid.rkey_for("big"))
     request = PublishRequest(main=ContentPart("Read this"), link="https://example.com/a", idempotency_key="big")
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     external = bodies("createRecord")[0]["record"]["embed"]["external"]
     assert (external["title"], "thumb" in external) == ("An article", False)  # the thumb was too large
 
@@ -716,7 +717,9 @@ def test_a_repeated_create_returns_the_post_that_landed(bluesky):
         json={"uri": rkey_uri(rkey), "cid": "bafyexisting", "value": {"text": "Once"}},
         match=[matchers.query_param_matcher({"repo": DID, "collection": "app.bsky.feed.post", "rkey": rkey})],
     )
-    result = bluesky.publish(account=state(), request=PublishRequest(main=ContentPart("Once"), idempotency_key="dup"))
+    result = publish_all(
+        bluesky, account=state(), request=PublishRequest(main=ContentPart("Once"), idempotency_key="dup")
+    )
     assert (result.main.platform_post_id, result.main.extra["cid"]) == (rkey_uri(rkey), "bafyexisting")
 
 
@@ -734,7 +737,7 @@ def test_a_real_server_error_stays_transient(bluesky):
         json=error("RecordNotFound", "Could not locate record"),
     )
     with pytest.raises(ProviderError) as caught:
-        bluesky.publish(account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="e"))
+        publish_all(bluesky, account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="e"))
     assert (caught.value.error_class, caught.value.status) == (ErrorClass.TRANSIENT, 500)
 
 
@@ -747,7 +750,7 @@ def test_a_create_that_timed_out_is_an_unknown_outcome(bluesky):
         json=error("RecordNotFound", "Could not locate record"),
     )
     with pytest.raises(ProviderError) as caught:
-        bluesky.publish(account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="t"))
+        publish_all(bluesky, account=state(), request=PublishRequest(main=ContentPart("x"), idempotency_key="t"))
     assert caught.value.outcome_unknown
 
 
@@ -755,10 +758,10 @@ def test_find_published_looks_up_the_derived_record_key(bluesky):
     request = PublishRequest(main=ContentPart("x"), idempotency_key="find")
     get_record = xrpc(PDS, "com.atproto.repo.getRecord")
     responses.add(responses.GET, get_record, status=400, json=error("RecordNotFound", "Could not locate record"))
-    assert bluesky.find_published(account=state(), request=request) is None
+    assert find_main(bluesky, account=state(), request=request) is None
     rkey = tid.rkey_for("find")
     responses.add(responses.GET, get_record, json={"uri": rkey_uri(rkey), "cid": "bafyfound", "value": {}})
-    found = bluesky.find_published(account=state(), request=request)
+    found = find_main(bluesky, account=state(), request=request)
     assert (found.platform_post_id, found.extra) == (rkey_uri(rkey), {"cid": "bafyfound"})
 
 
@@ -773,7 +776,7 @@ def test_expired_token_during_a_create_is_refreshed_and_the_create_retried(blues
     mock_create(rkey)
     TestBlueskyProvider().mock_refresh()
     account = state()
-    result = bluesky.publish(account=account, request=PublishRequest(main=ContentPart("x"), idempotency_key="exp"))
+    result = publish_all(bluesky, account=account, request=PublishRequest(main=ContentPart("x"), idempotency_key="exp"))
     assert result.main.platform_post_id == rkey_uri(rkey)
     assert [c.request.headers["Authorization"] for c in responses.calls if "createRecord" in c.request.url] == [
         f"Bearer {ACCESS}",
@@ -869,11 +872,11 @@ def test_a_refused_password_is_shown_on_the_page_and_not_echoed(team):
 def test_without_an_idempotency_key_the_pds_chooses_the_record_key(bluesky):
     mock_create("3lbx7qz2abc2k")
     request = PublishRequest(main=ContentPart("no key"), options={"langs": "fr"})
-    bluesky.publish(account=state(), request=request)
+    publish_all(bluesky, account=state(), request=request)
     [body] = bodies("createRecord")
     assert "rkey" not in body
     assert body["record"]["langs"] == ["fr"]
-    assert bluesky.find_published(account=state(), request=request) is None
+    assert find_main(bluesky, account=state(), request=request) is None
 
 
 def test_tokens_never_show_in_reprs():

@@ -28,6 +28,7 @@ from connections.models import SocialAccount
 from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
+from tests.connections.publishing import find_main, publish_all
 from tests.peers.fixtures import pds_server  # noqa: F401
 
 pytestmark = pytest.mark.peer
@@ -190,7 +191,7 @@ def test_the_pds_counts_graphemes_as_we_do(connected, pds_account):
     decomposed = "e\u0301"  # two code points, one grapheme, three bytes
     state = connected.state()
     request = PublishRequest(main=ContentPart(decomposed * 300), idempotency_key=uuid.uuid4().hex)
-    result = get_provider("bluesky").publish(account=state, request=request)
+    result = publish_all(get_provider("bluesky"), account=state, request=request)
     assert result.main.platform_post_id
     refused = requests.post(
         f"{pds_account.base}/xrpc/com.atproto.repo.createRecord",
@@ -201,7 +202,7 @@ def test_the_pds_counts_graphemes_as_we_do(connected, pds_account):
     )  # fmt: skip
     assert (refused.status_code, refused.json()["error"]) == (400, "InvalidRequest")
     with pytest.raises(ProviderError, match="301"):
-        get_provider("bluesky").publish(account=state, request=PublishRequest(main=ContentPart(decomposed * 301)))
+        publish_all(get_provider("bluesky"), account=state, request=PublishRequest(main=ContentPart(decomposed * 301)))
 
 
 # --- Publishing --------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def test_a_thread_with_a_link_card_and_an_image(connected, bluesky, pds_account,
         idempotency_key=uuid.uuid4().hex,
     )
     state = connected.state()
-    result = bluesky.publish(account=state, request=request)
+    result = publish_all(bluesky, account=state, request=request)
     main_uri, reply_uri = result.main.platform_post_id, result.replies[0].platform_post_id
     assert main_uri.rsplit("/", 1)[-1] == tid.rkey_for(request.idempotency_key, 0)
 
@@ -265,13 +266,13 @@ def test_a_thread_with_a_link_card_and_an_image(connected, bluesky, pds_account,
     assert picture["image"]["size"] == len(png)
 
     # The same target again: the PDS refuses the taken record keys and we return what is there.
-    again = bluesky.publish(account=state, request=request)
+    again = publish_all(bluesky, account=state, request=request)
     assert again == result
     listed = xrpc(
         pds_account.base, "com.atproto.repo.listRecords", params={"repo": pds_account.did, "collection": POST}
     )
     assert sorted(r["uri"] for r in listed["records"]) == sorted([main_uri, reply_uri])
-    assert bluesky.find_published(account=state, request=request) == result.main
+    assert find_main(bluesky, account=state, request=request) == result.main
 
     for uri in (reply_uri, main_uri):
         bluesky.delete(account=state, platform_post_id=uri)
@@ -279,13 +280,13 @@ def test_a_thread_with_a_link_card_and_an_image(connected, bluesky, pds_account,
         rkey = uri.rsplit("/", 1)[-1]
         params = {"repo": pds_account.did, "collection": POST, "rkey": rkey}
         assert xrpc_error(pds_account.base, "com.atproto.repo.getRecord", params=params) == (400, "RecordNotFound")
-    assert bluesky.find_published(account=state, request=request) is None
+    assert find_main(bluesky, account=state, request=request) is None
 
 
 def test_an_unreachable_card_page_still_posts(connected, bluesky, pds_account, website):
     link = f"{website}/missing"
     state: AccountState = connected.state()
-    result = bluesky.publish(account=state, request=PublishRequest(main=ContentPart("see"), link=link))
+    result = publish_all(bluesky, account=state, request=PublishRequest(main=ContentPart("see"), link=link))
     external = _record(pds_account, result.main.platform_post_id)["value"]["embed"]["external"]
     assert (external["uri"], external["title"]) == (link, link)
     assert json.dumps(external).count("thumb") == 0

@@ -5,6 +5,7 @@ from connections.models import DemoPost
 from connections.providers.base import AccountState, ContentPart, PublishRequest
 from connections.registry import get_provider
 from tests.connections.contract import ProviderContract
+from tests.connections.publishing import find_main, publish_all
 
 
 class TestDemoProvider(ProviderContract):
@@ -23,8 +24,8 @@ class TestDemoProvider(ProviderContract):
         return "ignored"
 
     def test_publish_text(self, provider):
-        result = provider.publish(
-            account=self.account(), request=PublishRequest(main=ContentPart("Hello"), idempotency_key="k1")
+        result = publish_all(
+            provider, account=self.account(), request=PublishRequest(main=ContentPart("Hello"), idempotency_key="k1")
         )
         post = DemoPost.objects.get()
         assert (result.main.platform_post_id, post.text) == (post.post_id, "Hello")
@@ -41,8 +42,8 @@ ADA = AccountState(external_id="ada", username="@ada", secrets={"access_token": 
 
 def test_same_idempotency_key_never_posts_twice(demo):
     request = PublishRequest(main=ContentPart("Once"), idempotency_key="target-7")
-    first = demo.publish(account=ADA, request=request)
-    second = demo.publish(account=ADA, request=request)
+    first = publish_all(demo, account=ADA, request=request)
+    second = publish_all(demo, account=ADA, request=request)
     assert first.main.platform_post_id == second.main.platform_post_id
     assert DemoPost.objects.count() == 1
 
@@ -54,7 +55,7 @@ def test_thread_and_first_comment_reference_the_post(demo):
         first_comment=ContentPart("link in comment"),
         idempotency_key="thread",
     )
-    result = demo.publish(account=ADA, request=request)
+    result = publish_all(demo, account=ADA, request=request)
     main = DemoPost.objects.get(post_id=result.main.platform_post_id)
     second = DemoPost.objects.get(post_id=result.replies[0].platform_post_id)
     third = DemoPost.objects.get(post_id=result.replies[1].platform_post_id)
@@ -74,7 +75,7 @@ def test_thread_and_first_comment_reference_the_post(demo):
 )
 def test_forced_failures_have_their_class_and_publish_nothing(demo, word, expected):
     with pytest.raises(ProviderError) as caught:
-        demo.publish(account=ADA, request=PublishRequest(main=ContentPart(f"hi {word}"), idempotency_key="x"))
+        publish_all(demo, account=ADA, request=PublishRequest(main=ContentPart(f"hi {word}"), idempotency_key="x"))
     assert caught.value.error_class == expected
     assert not DemoPost.objects.exists()
 
@@ -82,9 +83,9 @@ def test_forced_failures_have_their_class_and_publish_nothing(demo, word, expect
 def test_unknown_outcome_lands_and_can_be_found(demo):
     request = PublishRequest(main=ContentPart("lost answer #fail-unknown"), idempotency_key="u-1")
     with pytest.raises(ProviderError) as caught:
-        demo.publish(account=ADA, request=request)
+        publish_all(demo, account=ADA, request=request)
     assert caught.value.outcome_unknown
-    found = demo.find_published(account=ADA, request=request)
+    found = find_main(demo, account=ADA, request=request)
     assert found is not None
     assert found.platform_post_id == DemoPost.objects.get().post_id
 
@@ -92,13 +93,13 @@ def test_unknown_outcome_lands_and_can_be_found(demo):
 def test_random_failures_follow_the_configured_rate(demo, settings):
     settings.DEMO_FAILURE_RATE = 1.0
     with pytest.raises(ProviderError) as caught:
-        demo.publish(account=ADA, request=PublishRequest(main=ContentPart("hi"), idempotency_key="r"))
+        publish_all(demo, account=ADA, request=PublishRequest(main=ContentPart("hi"), idempotency_key="r"))
     assert caught.value.error_class in (ErrorClass.TRANSIENT, ErrorClass.RATE, ErrorClass.CONTENT)
 
 
 def test_metrics_grow_with_age(demo, time_machine):
     time_machine.move_to("2026-03-01T12:00:00Z", tick=False)
-    result = demo.publish(account=ADA, request=PublishRequest(main=ContentPart("grow"), idempotency_key="g"))
+    result = publish_all(demo, account=ADA, request=PublishRequest(main=ContentPart("grow"), idempotency_key="g"))
     post_id = result.main.platform_post_id
     early = demo.fetch_metrics(account=ADA, platform_post_ids=[post_id])[post_id]
     time_machine.shift(24 * 3600)

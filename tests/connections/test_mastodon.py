@@ -8,6 +8,7 @@ import base64
 import hashlib
 import io
 import json
+import time
 from collections.abc import Callable
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -20,11 +21,12 @@ import requests
 import responses
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest, TokenSet
+from connections.providers.base import AccountState, ContentPart, MediaItem, Pending, PublishRequest, TokenSet
 from connections.providers.mastodon.client import parse_reset
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract
+from tests.connections.publishing import find_main, part_request, publish_all
 
 PAYLOADS = Path(__file__).parent / "payloads" / "mastodon"
 INSTANCE = "https://mastodon.example"
@@ -134,12 +136,8 @@ class TestMastodonProvider(ProviderContract):
 
 
 @pytest.fixture
-def mastodon(db, monkeypatch):
-    provider = get_provider("mastodon")
-    sleeps: list[float] = []
-    monkeypatch.setattr(provider, "sleep", sleeps.append)  # no real waiting; the waits are recorded
-    monkeypatch.setattr(provider, "sleeps", sleeps, raising=False)
-    return provider
+def mastodon(db):
+    return get_provider("mastodon")
 
 
 def image(name: str = "cat.jpg", alt: str = "A cat asleep on a keyboard") -> MediaItem:
@@ -149,7 +147,7 @@ def image(name: str = "cat.jpg", alt: str = "A cat asleep on a keyboard") -> Med
 
 def publish(provider, request: PublishRequest | None = None, **kwargs):
     request = request or PublishRequest(main=ContentPart("Hello"), idempotency_key="target-7", **kwargs)
-    return provider.publish(account=alice(), request=request)
+    return publish_all(provider, account=alice(), request=request)
 
 
 # Connect
@@ -378,7 +376,7 @@ def test_text_status_with_idempotency_key_and_options(mastodon):
 
 def test_visibility_defaults_to_public_and_no_key_sends_no_header(mastodon):
     responses.add(responses.POST, STATUSES, json=payload("status"))
-    mastodon.publish(account=alice(), request=PublishRequest(main=ContentPart("Hi")))
+    publish_all(mastodon, account=alice(), request=PublishRequest(main=ContentPart("Hi")))
     call = responses.calls[0]
     assert body_of(call) == {"status": "Hi", "visibility": "public"}
     assert "Idempotency-Key" not in call.request.headers
@@ -436,23 +434,37 @@ def test_idempotency_keys_are_distinct_per_part_and_stable_across_attempts(masto
             responses.add(responses.POST, STATUSES, json=status(status_id))
         publish(mastodon, request)
         attempts.append([call.request.headers["Idempotency-Key"] for call in responses.calls])
-    assert attempts[0] == ["t-9", "t-9:reply:1", "t-9:comment"]
+    assert attempts[0] == ["t-9", "t-9:1", "t-9:2"]
     assert attempts[1] == attempts[0]
 
 
+def _main_part(request: PublishRequest, state: dict | None = None):
+    return part_request(request, 0, [], state=state or {})
+
+
 def test_media_202_then_206_then_200_before_the_status(mastodon):
+    """No worker sleeps while the server processes: each look is its own call, Pending between."""
     responses.add(responses.POST, MEDIA, json=payload("media_202"), status=202)
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_202"), status=206)
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_200"), status=200)
     responses.add(responses.POST, STATUSES, json=payload("status"))
-    publish(mastodon, PublishRequest(main=ContentPart("Look", media=(image(),)), idempotency_key="k"))
+    request = PublishRequest(main=ContentPart("Look", media=(image(),)), idempotency_key="k")
+    first = mastodon.publish_part(account=alice(), request=request, part=_main_part(request))
+    assert isinstance(first, Pending)
+    assert first.state["media_ids"] == [MEDIA_ID]
+    assert first.check_in_s == 1
+    assert "processing the media" in first.reason
+    second = mastodon.publish_part(account=alice(), request=request, part=_main_part(request, dict(first.state)))
+    assert isinstance(second, Pending)
+    assert second.check_in_s == 2
+    done = mastodon.publish_part(account=alice(), request=request, part=_main_part(request, dict(second.state)))
+    assert done.platform_post_id == "109876543210"
     assert [(c.request.method, urlsplit(c.request.url).path) for c in responses.calls] == [
         ("POST", "/api/v2/media"),
         ("GET", f"/api/v1/media/{MEDIA_ID}"),
         ("GET", f"/api/v1/media/{MEDIA_ID}"),
         ("POST", "/api/v1/statuses"),
     ]
-    assert mastodon.sleeps == [0.5, 1]
     parts = _multipart(responses.calls[0].request)
     assert parts["description"] == (None, b"A cat asleep on a keyboard")
     assert parts["file"] == ("cat.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
@@ -463,19 +475,26 @@ def test_media_ready_at_once_needs_no_polling(mastodon):
     responses.add(responses.POST, MEDIA, json=payload("media_200"))
     responses.add(responses.POST, STATUSES, json=payload("status"))
     two = (image("a.jpg", alt=""), image("b.jpg"))
-    publish(mastodon, PublishRequest(main=ContentPart("", media=two), idempotency_key="k"))
-    assert mastodon.sleeps == []
+    request = PublishRequest(main=ContentPart("", media=two), idempotency_key="k")
+    answer = mastodon.publish_part(account=alice(), request=request, part=_main_part(request))
+    assert not isinstance(answer, Pending)
     assert "description" not in _multipart(responses.calls[0].request)
     assert body_of(responses.calls[2])["media_ids"] == [MEDIA_ID, MEDIA_ID]
 
 
-def test_media_still_processing_after_the_wait_is_transient_and_posts_nothing(mastodon):
-    responses.add(responses.POST, MEDIA, json=payload("media_202"), status=202)
+def test_media_still_processing_past_the_limit_is_transient_and_posts_nothing(mastodon, time_machine):
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_202"), status=206)
+    request = PublishRequest(main=ContentPart("Look", media=(image(),)), idempotency_key="k")
+    time_machine.move_to("2026-06-01T12:00:00Z", tick=False)
+    since = time.time()
+    state = {"media_ids": [MEDIA_ID], "waiting": [MEDIA_ID], "checks": 8, "since": since}
+    still = mastodon.publish_part(account=alice(), request=request, part=_main_part(request, state))
+    assert isinstance(still, Pending)
+    assert still.state["since"] == since
+    time_machine.shift(mastodon.media_processing_limit_s + 1)
     with pytest.raises(ProviderError) as caught:
-        publish(mastodon, PublishRequest(main=ContentPart("Look", media=(image(),)), idempotency_key="k"))
+        mastodon.publish_part(account=alice(), request=request, part=_main_part(request, dict(still.state)))
     assert (caught.value.error_class, caught.value.code) == (ErrorClass.TRANSIENT, "media_processing")
-    assert 25 <= sum(mastodon.sleeps) <= 31
     assert not [c for c in responses.calls if urlsplit(c.request.url).path == "/api/v1/statuses"]
 
 
@@ -611,7 +630,7 @@ LAUNCH_LINK = "https://example.com/blog/launch-day-2026"
 def test_find_published_matches_the_text_among_recent_top_level_statuses(mastodon):
     responses.add(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", json=payload("account_statuses"))
     request = PublishRequest(main=ContentPart(LAUNCH), link=LAUNCH_LINK, idempotency_key="k")
-    found = mastodon.find_published(account=alice(), request=request)
+    found = find_main(mastodon, account=alice(), request=request)
     assert (found.platform_post_id, found.url) == ("109876543250", f"{INSTANCE}/@alice/109876543250")
     query = parse_qs(urlsplit(responses.calls[0].request.url).query)
     assert query == {"limit": ["40"], "exclude_replies": ["true"], "exclude_reblogs": ["true"]}
@@ -628,14 +647,14 @@ def test_find_published_matches_the_text_among_recent_top_level_statuses(mastodo
 )
 def test_find_published_returns_none_without_a_true_match(mastodon, request_):
     responses.add(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", json=payload("account_statuses"))
-    assert mastodon.find_published(account=alice(), request=request_) is None
+    assert find_main(mastodon, account=alice(), request=request_) is None
 
 
 def test_find_published_without_a_stored_account_id_uses_the_external_id(mastodon):
     responses.add(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", json=[])
     account = alice()
     del account.extra["account_id"]
-    assert mastodon.find_published(account=account, request=PublishRequest(main=ContentPart("x"))) is None
+    assert find_main(mastodon, account=account, request=PublishRequest(main=ContentPart("x"))) is None
 
 
 def test_html_comparison():

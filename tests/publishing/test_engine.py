@@ -10,6 +10,7 @@ from connections.models import DemoPost, SocialAccount
 from publishing import engine
 from publishing.models import Post, Target
 from publishing.services import PartInput, PostInput, post_cancel, post_create, target_retry
+from publishing.states import part_move
 
 S = Target.Status
 
@@ -126,13 +127,23 @@ def test_unknown_outcome_is_reconciled_not_reposted(team, demo_accounts, run_on_
     assert target.platform_post_id == DemoPost.objects.get().post_id
 
 
+def _die_while_sending(target: Target) -> None:
+    """The worker started, marked the main post as being sent, then died before any answer."""
+    from publishing.models import TargetPart
+
+    engine.target_start(target=target)
+    part = TargetPart.objects.create(target=target, position=0, kind="main")
+    part_move(part, TargetPart.Status.SENDING, target=target)
+    Target.objects.filter(pk=target.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+
+
 def test_worker_killed_mid_call_is_reconciled(team, demo_accounts, run_on_commit):
     post = _post(team, demo_accounts[:1])
     target = post.targets.get()
     engine.targets_claim_due()
-    engine.target_start(target_id=target.id)  # the worker started, then died
-    Target.objects.filter(pk=target.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert engine.targets_recover_stale() == {"requeued": 0, "unknown": 1}
+    target.refresh_from_db()
+    _die_while_sending(target)
+    assert engine.targets_recover_stale() == {"requeued": 0, "unknown": 1, "resumed": 0}
     run_on_commit(engine.targets_claim_reconcile)  # not on the platform: safe to send
     target.refresh_from_db()
     assert target.status == S.SCHEDULED
@@ -146,7 +157,7 @@ def test_claimed_but_never_started_is_requeued(team, demo_accounts):
     post = _post(team, demo_accounts[:1])
     engine.targets_claim_due()
     Target.objects.filter(post=post).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert engine.targets_recover_stale() == {"requeued": 1, "unknown": 0}
+    assert engine.targets_recover_stale() == {"requeued": 1, "unknown": 0, "resumed": 0}
     assert post.targets.get().status == S.SCHEDULED
 
 
@@ -222,7 +233,7 @@ def test_an_unexpected_crash_is_looked_up_and_given_up_after_max_attempts(
     def broken(self, **kwargs):
         raise RuntimeError("a bug, not a platform answer")
 
-    monkeypatch.setattr(DemoProvider, "publish", broken)
+    monkeypatch.setattr(DemoProvider, "publish_part", broken)
     post = _post(team, demo_accounts[:1])
     target = post.targets.get()
     run_on_commit(engine.targets_claim_due)

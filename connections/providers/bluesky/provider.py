@@ -29,12 +29,12 @@ from connections.providers.base import (
     ConnectMethod,
     ContentPart,
     MediaItem,
+    PartRequest,
     PostMetrics,
     Profile,
     Provider,
     PublishedItem,
     PublishRequest,
-    PublishResult,
     TextRules,
     TokenSet,
 )
@@ -78,6 +78,9 @@ class BlueskyProvider(Provider):
     # Access JWTs last about 2 hours and the health job runs every 5 minutes: refreshing in the
     # last half hour keeps idle accounts' refresh tokens rotating without churning busy ones.
     refresh_margin_s = 30 * 60
+    supports_lookup = True  # record keys derive from the target's key: getRecord answers for sure
+    supports_delete = True
+    supports_metrics = True
 
     # --- Connect -----------------------------------------------------------------------------
 
@@ -127,16 +130,20 @@ class BlueskyProvider(Provider):
             accepted_mime_types=IMAGE_TYPES,
         )
 
-    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
-        for part in _parts(request):
-            _check_part(part)  # refuse before anything is uploaded
-        return _Publisher(AccountClient(account), request).run()
+    def publish_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem:
+        if part.index == 0:
+            for _, content in request.parts():
+                _check_part(content)  # refuse a bad reply before the main post goes out
+        else:
+            _check_part(part.content)
+        publisher = _Publisher(AccountClient(account), request)
+        return published_item(publisher.part(part), publisher.client)
 
-    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
         if not request.idempotency_key:
             return None  # without a key the record key was the PDS's choice: nothing to look up
         client = AccountClient(account)
-        ref = get_record(client, tid.rkey_for(request.idempotency_key, 0))
+        ref = get_record(client, tid.rkey_for(request.idempotency_key, part.index))
         return published_item(ref, client) if ref else None
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:
@@ -259,6 +266,13 @@ def published_item(ref: StrongRef, client: AccountClient) -> PublishedItem:
     return PublishedItem(platform_post_id=ref.uri, url=f"{base}/post/{ref.rkey}", extra={"cid": ref.cid})
 
 
+def _strong_ref(item: PublishedItem) -> StrongRef:
+    cid = item.extra.get("cid")
+    if not isinstance(cid, str) or not cid:
+        raise ProviderError(ErrorClass.CONFIG, "The post to reply to has no recorded cid.", code="no_cid")
+    return StrongRef(uri=item.platform_post_id, cid=cid)
+
+
 def created_at() -> str:
     """ISO 8601 in UTC with milliseconds and a Z, as the lexicon's datetime format asks."""
     now = timezone.now().astimezone(UTC)
@@ -283,23 +297,17 @@ class _Publisher:
         self.langs = _langs(request.options.get("langs"))
         self._dids: dict[str, str | None] = {}
 
-    def run(self) -> PublishResult:
-        request = self.request
-        main_text = _with_link(request.main.text, request.link) if request.main.media else request.main.text
-        main = self.post(request.main, main_text, index=0, reply=None, link=request.link)
-        replies: list[StrongRef] = []
-        parent = main
-        for index, part in enumerate(request.replies, start=1):
-            parent = self.post(part, part.text, index=index, reply=_Reply(main, parent))
-            replies.append(parent)
-        comment = None
-        if first := request.first_comment:
-            comment = self.post(first, first.text, index=len(request.replies) + 1, reply=_Reply(main, main))
-        return PublishResult(
-            main=published_item(main, self.client),
-            replies=tuple(published_item(ref, self.client) for ref in replies),
-            first_comment=published_item(comment, self.client) if comment else None,
-        )
+    def part(self, part: PartRequest) -> StrongRef:
+        """One part: the main post (with the link as a card, or in the text beside images), or a
+        reply into the thread (root and parent strong refs from the parts that landed)."""
+        content, link = part.content, self.request.link
+        if part.index == 0:
+            text = _with_link(content.text, link) if content.media else content.text
+            return self.post(content, text, index=0, reply=None, link=link)
+        if part.root is None or part.parent is None:
+            raise ProviderError(ErrorClass.CONFIG, "A Bluesky reply needs the post it answers.", code="no_parent")
+        reply = _Reply(root=_strong_ref(part.root), parent=_strong_ref(part.parent))
+        return self.post(content, content.text, index=part.index, reply=reply)
 
     def post(self, part: ContentPart, text: str, *, index: int, reply: _Reply | None, link: str = "") -> StrongRef:
         record: dict[str, Any] = {"$type": "app.bsky.feed.post", "text": text, "createdAt": created_at()}

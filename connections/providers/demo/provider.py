@@ -25,12 +25,14 @@ from connections.providers.base import (
     AppCredentials,
     Connection,
     ConnectMethod,
+    MediaItem,
+    PartRequest,
+    Pending,
     PostMetrics,
     Profile,
     Provider,
     PublishedItem,
     PublishRequest,
-    PublishResult,
     TextRules,
 )
 
@@ -43,6 +45,7 @@ FORCED = {
     "#fail-auth": ProviderError(ErrorClass.AUTH, "Demo network: the session was revoked.", code="auth", status=401),
     "#fail-config": ProviderError(ErrorClass.CONFIG, "Demo network: app not approved.", code="config", status=403),
 }
+DEMO_CHUNK_BYTES = 8 * 1024 * 1024
 RANDOM_FAILURES = [ErrorClass.TRANSIENT, ErrorClass.RATE, ErrorClass.CONTENT]
 
 
@@ -60,6 +63,9 @@ class DemoProvider(Provider):
     needs_app_credentials = False
     supports_revoke = False
     supports_idempotency_key = True
+    supports_lookup = True
+    supports_delete = True
+    supports_metrics = True
 
     def connect_form_class(self) -> type[forms.Form]:
         return DemoConnectForm
@@ -101,29 +107,57 @@ class DemoProvider(Provider):
             error_class = random.choice(RANDOM_FAILURES)  # noqa: S311
             raise ProviderError(error_class, f"Demo network: a simulated {error_class.value} failure.", code="random")
 
-    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
+    def publish_part(
+        self, *, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
         from connections.models import DemoPost
 
         self._latency()
-        self._maybe_fail(request.main.text)
-        main = self._create(account, request.main.text, key=request.idempotency_key, parent=None)
-        if "#fail-unknown" in request.main.text:
+        self._maybe_fail(part.content.text)
+        pending = self._upload_videos(part)
+        if pending is not None:
+            return pending
+        parent = None
+        if part.parent is not None:
+            parent = DemoPost.objects.filter(post_id=part.parent.platform_post_id).first()
+        post = self._create(account, part.content.text, key=part.key, parent=parent)
+        if "#fail-unknown" in part.content.text:
             raise ProviderError(
                 ErrorClass.TRANSIENT, "Demo network: timed out waiting for the answer.", outcome_unknown=True
             )
-        replies, parent = [], main
-        for index, part in enumerate(request.replies):
-            parent = self._create(account, part.text, key=f"{request.idempotency_key}:r{index}", parent=parent)
-            replies.append(parent)
-        comment = None
-        if request.first_comment:
-            comment = self._create(account, request.first_comment.text, key=f"{request.idempotency_key}:c", parent=main)
-        as_item = DemoPost.as_item
-        return PublishResult(
-            main=as_item(main),
-            replies=tuple(as_item(r) for r in replies),
-            first_comment=as_item(comment) if comment else None,
-        )
+        return DemoPost.as_item(post)
+
+    def _upload_videos(self, part: PartRequest) -> Pending | None:
+        """Like a real platform's video path: a chunked, resumable upload (its offset kept in the
+        engine's upload store), then processing that takes DEMO_VIDEO_PROCESSING_SECONDS."""
+        videos = [item for item in part.content.media if item.mime_type.startswith("video/")]
+        if not videos:
+            return None
+        for item in videos:
+            self._upload_chunks(part, item)
+        ready_at = float(part.state.get("ready_at") or time.time() + settings.DEMO_VIDEO_PROCESSING_SECONDS)
+        if time.time() < ready_at:
+            return Pending(
+                reason="Demo network is processing the video",
+                state={"ready_at": ready_at},
+                check_in_s=min(5.0, ready_at - time.time()),
+            )
+        return None
+
+    def _upload_chunks(self, part: PartRequest, item: MediaItem) -> None:
+        key = f"video:{item.filename}:{item.size}"
+        session = part.uploads.load(key) or {"offset": 0, "sha256": hashlib.sha256().hexdigest()}
+        offset = int(session["offset"])
+        if offset >= item.size:
+            return
+        with item.open() as stream:
+            stream.seek(offset)
+            while offset < item.size:
+                chunk = stream.read(min(DEMO_CHUNK_BYTES, item.size - offset))
+                if not chunk:
+                    raise ProviderError(ErrorClass.CONTENT, f"{item.filename} ended before its size.", code="short")
+                offset += len(chunk)
+                part.uploads.save(key, {"offset": offset})
 
     def _create(self, account: AccountState, text: str, *, key: str, parent):
         """Like a platform honouring an idempotency key: the same key returns the same post."""
@@ -144,12 +178,10 @@ class DemoProvider(Provider):
         except IntegrityError:
             return DemoPost.objects.get(account_external_id=account.external_id, idempotency_key=key)
 
-    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
         from connections.models import DemoPost
 
-        post = DemoPost.objects.filter(
-            account_external_id=account.external_id, idempotency_key=request.idempotency_key
-        ).first()
+        post = DemoPost.objects.filter(account_external_id=account.external_id, idempotency_key=part.key).first()
         return DemoPost.as_item(post) if post else None
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:

@@ -25,13 +25,13 @@ from connections.providers.base import (
     AccountState,
     AppCredentials,
     Connection,
-    ContentPart,
     MediaItem,
+    PartRequest,
+    Pending,
     PostMetrics,
     Profile,
     PublishedItem,
     PublishRequest,
-    PublishResult,
     TextRules,
     TokenSet,
 )
@@ -88,12 +88,13 @@ class MastodonProvider(OAuth2Provider):
     # and media: no follows, blocks or profile edits.
     default_scopes = ("read", "write:statuses", "write:media")
     setup_steps = "Nothing to set up: Postwright registers itself on each server the first time someone connects to it."
-    # Waits between media status checks: about 30 s in all, then the publish is retried later.
-    media_poll_delays_s: ClassVar[tuple[float, ...]] = (0.5, 1, 1, 2, 2, 3, 3, 3, 5, 5, 5)
-
-    def sleep(self, seconds: float) -> None:
-        """Waiting while the server processes media; tests replace it."""
-        time.sleep(seconds)
+    supports_lookup = True
+    supports_delete = True
+    supports_metrics = True
+    # Waits between media status checks (no worker is held while waiting: the engine comes back),
+    # and how long a server may take before the part is retried from a fresh upload.
+    media_check_delays_s: ClassVar[tuple[float, ...]] = (1, 2, 3, 5, 5, 10, 10, 15, 30)
+    media_processing_limit_s: ClassVar[int] = 15 * 60
 
     # --- Connect --------------------------------------------------------------------------------
 
@@ -186,42 +187,61 @@ class MastodonProvider(OAuth2Provider):
 
     # --- Publishing -----------------------------------------------------------------------------
 
-    def publish(self, *, account: AccountState, request: PublishRequest) -> PublishResult:
-        """Main status, then each reply to the one before, then the first comment to the main one.
+    def publish_part(
+        self, *, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
+        """One status: the main one, a reply to the part before it, or the first comment (a reply
+        to the main status). Media are uploaded first; while the server still processes them the
+        answer is Pending with their ids, and the status is created once they are ready.
 
-        Every status carries its own Idempotency-Key derived from the target's, so re-running a
-        publish that failed half-way (within the server's ~1 h retention) returns the statuses
-        already made instead of posting them twice.
+        Every status carries its own Idempotency-Key (the part's), so re-sending a part whose
+        answer was lost (within the server's ~1 h retention) returns the status that landed.
         """
-        options = _status_options(request.options)
-        key = request.idempotency_key
         with self._account_api(account) as api:
-            text = with_link(request.main.text, request.link)
-            main = self._post(api, request.main, text, options, key=key, reply_to=None)
-            replies: list[PublishedItem] = []
-            parent = main
-            for number, part in enumerate(request.replies, start=1):
-                reply_key = _derived(key, f"reply:{number}")
-                parent = self._post(api, part, part.text, options, key=reply_key, reply_to=parent)
-                replies.append(parent)
-            comment = None
-            if request.first_comment is not None:
-                part = request.first_comment
-                comment = self._post(api, part, part.text, options, key=_derived(key, "comment"), reply_to=main)
-        return PublishResult(main=main, replies=tuple(replies), first_comment=comment)
+            media_ids, waiting = self._media_for(api, part)
+            if waiting:
+                return self._still_processing(api, part, media_ids, waiting)
+            content = part.content
+            text = with_link(content.text, request.link) if part.index == 0 else content.text
+            return self._post(api, text, _status_options(request.options), media_ids, key=part.key,
+                              reply_to=part.parent)  # fmt: skip
+
+    def _media_for(self, api: MastodonClient, part: PartRequest) -> tuple[list[str], list[str]]:
+        """(every media id of the part, those still processing): uploaded on the first call,
+        checked (read-only, safe to repeat) on later ones."""
+        if "media_ids" not in part.state:
+            uploaded = [self._upload(api, item) for item in part.content.media]
+            return [item.id for item in uploaded], [item.id for item in uploaded if not item.ready]
+        waiting = [media_id for media_id in part.state.get("waiting", []) if not self._media_ready(api, media_id)]
+        return list(part.state["media_ids"]), waiting
+
+    def _still_processing(
+        self, api: MastodonClient, part: PartRequest, media_ids: list[str], waiting: list[str]
+    ) -> Pending:
+        checks = int(part.state.get("checks", 0)) + 1
+        since = float(part.state.get("since") or time.time())
+        if time.time() - since > self.media_processing_limit_s:
+            minutes = self.media_processing_limit_s // 60
+            message = f"{api.host} is still processing {len(waiting)} media file(s) after {minutes} minutes."
+            raise ProviderError(ErrorClass.TRANSIENT, message, code="media_processing")
+        delay = self.media_check_delays_s[min(checks, len(self.media_check_delays_s)) - 1]
+        return Pending(
+            reason=f"{api.host} is processing the media",
+            state={"media_ids": media_ids, "waiting": waiting, "checks": checks, "since": since},
+            check_in_s=delay,
+        )
 
     def _post(
         self,
         api: MastodonClient,
-        part: ContentPart,
         text: str,
         options: Mapping[str, Any],
+        media_ids: list[str],
         *,
         key: str,
         reply_to: PublishedItem | None,
     ) -> PublishedItem:
         body: dict[str, Any] = {"status": text, **options}
-        media_ids = self._upload_all(api, part.media)
         if media_ids:
             body["media_ids"] = media_ids
         if reply_to is not None:
@@ -233,12 +253,6 @@ class MastodonProvider(OAuth2Provider):
         except ProviderError as exc:
             raise replace(exc, outcome_unknown=True) from None  # the server said 200: it may exist
         return PublishedItem(platform_post_id=status.id, url=status.url)
-
-    def _upload_all(self, api: MastodonClient, media: Iterable[MediaItem]) -> list[str]:
-        """Upload every file first, then wait once: the server processes them side by side."""
-        uploaded = [self._upload(api, item) for item in media]
-        self._await_processing(api, [item.id for item in uploaded if not item.ready])
-        return [item.id for item in uploaded]
 
     def _upload(self, api: MastodonClient, item: MediaItem) -> schema.Media:
         data = {"description": item.alt_text} if item.alt_text else {}
@@ -254,17 +268,6 @@ class MastodonProvider(OAuth2Provider):
             )
         return schema.parse_media(answer)
 
-    def _await_processing(self, api: MastodonClient, pending: list[str]) -> None:
-        for delay in self.media_poll_delays_s:
-            if not pending:
-                return
-            self.sleep(delay)
-            pending = [media_id for media_id in pending if not self._media_ready(api, media_id)]
-        if pending:
-            waited = sum(self.media_poll_delays_s)
-            message = f"{api.host} is still processing {len(pending)} media file(s) after {waited:g} s."
-            raise ProviderError(ErrorClass.TRANSIENT, message, code="media_processing")
-
     def _media_ready(self, api: MastodonClient, media_id: str) -> bool:
         response = api.call("GET", f"/api/v1/media/{quote(media_id, safe='')}", ok=(200, 206))
         if response.status_code == 206:  # Partial Content: still processing
@@ -273,8 +276,8 @@ class MastodonProvider(OAuth2Provider):
 
     # --- After publishing -----------------------------------------------------------------------
 
-    def find_published(self, *, account: AccountState, request: PublishRequest) -> PublishedItem | None:
-        """Look for the main status among the account's 40 latest top-level statuses, by text.
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
+        """Look for the part among the account's latest statuses, by text and what it replies to.
 
         Why not re-send with the same Idempotency-Key? A look-up must not create: if the first
         attempt never reached the server, re-sending here would publish, and after the key's ~1 h
@@ -282,19 +285,22 @@ class MastodonProvider(OAuth2Provider):
 
         Limits: only the latest 40 statuses are searched (reconciliation runs soon after the
         timeout); text is compared after reducing the HTML to plain text, so an identical earlier
-        post with the same number of attachments would match; statuses the server hides from the
-        author's own timeline (direct messages) are not found. A miss within the hour is still
-        safe: the engine then re-sends, and the same Idempotency-Key returns the existing status.
+        status with the same number of attachments, answering the same status, would match;
+        statuses the server hides from the author's own timeline (direct messages) are not found.
+        A miss within the hour is still safe: the engine then re-sends, and the same
+        Idempotency-Key returns the existing status.
         """
-        wanted = comparable(with_link(request.main.text, request.link))
-        params = {"limit": RECENT_STATUSES, "exclude_replies": "true", "exclude_reblogs": "true"}
+        text = with_link(part.content.text, request.link) if part.index == 0 else part.content.text
+        wanted, parent = comparable(text), part.parent.platform_post_id if part.parent else None
+        params = {"limit": RECENT_STATUSES, "exclude_replies": "false" if parent else "true",
+                  "exclude_reblogs": "true"}  # fmt: skip
         path = f"/api/v1/accounts/{quote(_account_id(account), safe='')}/statuses"
         with self._account_api(account) as api:
             statuses = schema.parse_statuses(api.json("GET", path, params=params))
         for status in statuses:
             if (
-                status.in_reply_to_id is None
-                and status.media_count == len(request.main.media)
+                status.in_reply_to_id == parent
+                and status.media_count == len(part.content.media)
                 and comparable_html(status.content) == wanted
             ):
                 return PublishedItem(platform_post_id=status.id, url=status.url)
@@ -388,10 +394,6 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "on")
     return bool(value)
-
-
-def _derived(key: str, suffix: str) -> str:
-    return f"{key}:{suffix}" if key else ""
 
 
 def _extra_int(extra: Mapping[str, Any], key: str) -> int | None:

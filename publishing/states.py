@@ -1,0 +1,160 @@
+"""The declared state graph of targets and their parts, and the one way to move along it.
+
+Every status change of a target or a part is a conditional update (``status IN <allowed
+sources>``) and an event row written in the same transaction. A second dispatcher, a redelivered
+task or a late worker therefore cannot act twice, an impossible edge cannot be taken by any code
+path (admin included: status is read-only there), and every change is announced exactly once.
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from events.services import EventSpec, actor_fields, events_emit
+from publishing.models import Target, TargetPart
+
+T = Target.Status
+P = TargetPart.Status
+
+TARGET_EDGES: dict[str, frozenset[str]] = {
+    T.DRAFT: frozenset({T.SCHEDULED, T.CANCELED}),
+    T.SCHEDULED: frozenset({T.QUEUED, T.DRAFT, T.CANCELED}),
+    # queued -> scheduled: a lapsed claim that never started; -> retry_wait: held back by pacing.
+    T.QUEUED: frozenset({T.PUBLISHING, T.SCHEDULED, T.RETRY_WAIT}),
+    # publishing -> scheduled: the worker stopped between parts, so nothing is in doubt.
+    T.PUBLISHING: frozenset({T.PUBLISHED, T.PROCESSING, T.RETRY_WAIT, T.FAILED, T.UNKNOWN, T.SCHEDULED}),
+    T.PROCESSING: frozenset({T.QUEUED}),
+    T.RETRY_WAIT: frozenset({T.QUEUED, T.SCHEDULED, T.DRAFT, T.CANCELED}),
+    # unknown -> published: the last part was found (or marked); -> scheduled: go on or send again.
+    T.UNKNOWN: frozenset({T.PUBLISHED, T.SCHEDULED, T.FAILED}),
+    T.FAILED: frozenset({T.SCHEDULED, T.DRAFT, T.CANCELED}),
+    T.CANCELED: frozenset({T.DRAFT}),
+    T.PUBLISHED: frozenset(),
+}
+
+PART_EDGES: dict[str, frozenset[str]] = {
+    P.PENDING: frozenset({P.SENDING}),
+    # sending -> pending: a retryable refusal (nothing landed; the resume state is kept).
+    P.SENDING: frozenset({P.PUBLISHED, P.PROCESSING, P.PENDING, P.FAILED, P.UNKNOWN}),
+    P.PROCESSING: frozenset({P.SENDING}),
+    P.UNKNOWN: frozenset({P.PUBLISHED, P.PENDING, P.FAILED}),
+    P.FAILED: frozenset({P.PENDING}),
+    P.PUBLISHED: frozenset(),
+}
+
+
+class ImpossibleTransition(ValueError):
+    pass
+
+
+def sources_of(edges: Mapping[str, frozenset[str]], to: str) -> frozenset[str]:
+    return frozenset(source for source, targets in edges.items() if to in targets)
+
+
+TARGET_SOURCES = {status: sources_of(TARGET_EDGES, status) for status in T}
+PART_SOURCES = {status: sources_of(PART_EDGES, status) for status in P}
+
+
+def _allowed(sources: frozenset[str], only_from: Iterable[str] | None) -> list[str]:
+    if only_from is None:
+        return list(sources)
+    wanted = set(only_from)
+    if not wanted <= sources:
+        raise ImpossibleTransition(f"not an edge of the graph: {sorted(wanted - sources)}")
+    return list(wanted)
+
+
+def target_move(
+    target: Target,
+    to: str,
+    *,
+    only_from: Iterable[str] | None = None,
+    actor: Any = None,
+    payload: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move one target to ``to`` if its current status allows it; False when it did not (another
+    worker, a cancel or a retry got there first). ``only_from`` narrows the allowed sources."""
+    sources = _allowed(TARGET_SOURCES[to], only_from)
+    with transaction.atomic():
+        moved = Target.objects.filter(id=target.id, status__in=sources).update(status=to, **fields)
+        if moved:
+            events_emit([_target_event(target.id, target.workspace_id, target.post_id, to, actor, payload)])
+    if moved:
+        target.status = to
+        for name, value in fields.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(target, name, value)
+    return bool(moved)
+
+
+def targets_move(
+    queryset: QuerySet[Target],
+    to: str,
+    *,
+    only_from: Iterable[str] | None = None,
+    actor: Any = None,
+    payload: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> list[int]:
+    """Move every target of ``queryset`` whose status allows it; returns the ids moved. Rows are
+    locked first (PostgreSQL), so the events name exactly the rows the update changed."""
+    sources = _allowed(TARGET_SOURCES[to], only_from)
+    with transaction.atomic():
+        rows = list(
+            queryset.filter(status__in=sources).select_for_update().values_list("id", "workspace_id", "post_id")
+        )
+        if not rows:
+            return []
+        Target.objects.filter(id__in=[row[0] for row in rows], status__in=sources).update(status=to, **fields)
+        events_emit(_target_event(id_, ws, post, to, actor, payload) for id_, ws, post in rows)
+    return [row[0] for row in rows]
+
+
+def _target_event(
+    target_id: int, workspace_id: int, post_id: int, to: str, actor: Any, payload: Mapping[str, Any] | None
+) -> EventSpec:
+    return EventSpec(
+        workspace_id=workspace_id,
+        type=f"target.{to}",
+        subject_type="target",
+        subject_id=target_id,
+        post_id=post_id,
+        payload={"target_id": target_id, "post_id": post_id, **(payload or {})},
+        **actor_fields(actor),
+    )
+
+
+def part_move(
+    part: TargetPart,
+    to: str,
+    *,
+    target: Target,
+    only_from: Iterable[str] | None = None,
+    actor: Any = None,
+    payload: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> bool:
+    """Move one part along PART_EDGES (same rules as target_move); the event names its target."""
+    sources = _allowed(PART_SOURCES[to], only_from)
+    with transaction.atomic():
+        moved = TargetPart.objects.filter(id=part.id, status__in=sources).update(status=to, **fields)
+        if moved:
+            spec = EventSpec(
+                workspace_id=target.workspace_id,
+                type=f"part.{to}",
+                subject_type="part",
+                subject_id=part.id,
+                post_id=target.post_id,
+                payload={"target_id": target.id, "position": part.position, "kind": part.kind, **(payload or {})},
+                **actor_fields(actor),
+            )
+            events_emit([spec])
+    if moved:
+        part.status = to
+        for name, value in fields.items():
+            if not hasattr(value, "resolve_expression"):
+                setattr(part, name, value)
+    return bool(moved)
