@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target
+from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target, TargetPart
 
 
 class PostContentInline(admin.StackedInline):
@@ -27,6 +27,19 @@ class PostAdmin(admin.ModelAdmin):
     inlines = [PostContentInline, TargetInline]
 
 
+class TargetPartInline(admin.TabularInline):
+    """Read-only: parts move only through the engine's state graph (publishing/states.py)."""
+
+    model = TargetPart
+    extra = 0
+    fields = ["position", "kind", "status", "attempts", "platform_post_id", "url", "error_message", "landed_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
     list_display = ["id", "post", "account", "status", "due_at", "attempts", "error_class", "finished_at"]
@@ -34,7 +47,12 @@ class TargetAdmin(admin.ModelAdmin):
     search_fields = ["platform_post_id", "account__username", "error_message"]
     list_select_related = ["post", "account"]
     raw_id_fields = ["workspace", "post", "account"]
-    readonly_fields = ["idempotency_key", "queued_at", "started_at", "finished_at", "lease_expires_at"]
+    # Status and what the engine records are read-only: a status changes only along the declared
+    # graph (publishing/states.py), so no admin edit can put a target into an impossible state.
+    readonly_fields = ["status", "status_reason", "attempts", "resuming", "lane", "idempotency_key", "queued_at",
+                       "started_at", "finished_at", "lease_expires_at", "next_attempt_at", "platform_post_id",
+                       "url", "error_class", "error_code", "error_message"]  # fmt: skip
+    inlines = [TargetPartInline]
 
 
 @admin.register(Media)

@@ -6,10 +6,15 @@ connect, health-check, refresh, revoke, error-classification and publish tests o
 platform. Hooks a platform cannot support are left as they are and their tests skip.
 """
 
+import itertools
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pytest
+import requests
 import responses
+from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
@@ -27,7 +32,162 @@ from tests.connections.publishing import publish_all
 APP = AppCredentials(client_id="client-123", client_secret="secret-456", scopes=(), source="instance")
 
 
-class ProviderContract:
+class Refused(Exception):
+    """Raised by a ThreadPlatform create the platform refuses (the adapter answers in its words)."""
+
+
+class Lost(Exception):
+    """Raised by a ThreadPlatform create that landed but whose answer never arrives."""
+
+
+@dataclass
+class ThreadPlatform:
+    """The platform's side of the per-part scenarios, as a provider's adapter serves it: what
+    exists, what each post answers, and which creates are refused or lose their answer (once)."""
+
+    posts: list[dict] = field(default_factory=list)  # {"id", "text", "parent", "key"}
+    refuse_once: set[str] = field(default_factory=set)  # texts refused the next time they are created
+    lose_once: set[str] = field(default_factory=set)  # texts that land but whose answer is lost
+    creates: Counter = field(default_factory=Counter)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
+
+    def create(self, *, text: str, parent: str | None, key: str = "", id_: str | None = None) -> dict:
+        self.creates[text] += 1
+        if text in self.refuse_once:
+            self.refuse_once.discard(text)
+            raise Refused(f"{text!r} breaks the rules")
+        post = {"id": id_ or str(next(self._ids)), "text": text, "parent": parent, "key": key}
+        self.posts.append(post)
+        if text in self.lose_once:
+            self.lose_once.discard(text)
+            raise Lost(text)
+        return post
+
+    def find(self, **match) -> dict | None:
+        return next((p for p in self.posts if all(p.get(k) == v for k, v in match.items())), None)
+
+    def by_text(self, text: str) -> list[dict]:
+        return [p for p in self.posts if p["text"] == text]
+
+
+LOST = requests.ReadTimeout("read timed out (the scenario lost this answer)")
+
+
+# --- Per-part delivery through the real engine (every provider) -----------------------------------
+
+
+class PerPartScenarios:
+    """A thread is as irreversible as the main post: each part lands once, a retry resumes at the
+    first part that has not landed, and a lost answer is reconciled for that part, not the main
+    one. Mixed into ProviderContract; runs the engine and the services for real."""
+
+    @pytest.fixture
+    def thread(self, provider, team, django_capture_on_commit_callbacks, monkeypatch):
+        platform = ThreadPlatform()
+        try:
+            self.install_thread_platform(platform, monkeypatch)
+        except NotImplementedError:
+            pytest.skip(f"{self.provider_id} does not serve a thread platform")
+        return _ThreadRun(self, team, platform, django_capture_on_commit_callbacks)
+
+    def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, thread):
+        thread.platform.refuse_once.add("Reply 1")
+        target = thread.publish(["Main", "Reply 1", "Reply 2"])
+        assert target.status == "failed"
+        assert [p.status for p in target.parts.order_by("position")] == ["published", "failed", "pending"]
+        assert target.error_message.startswith("Posted; reply 1 refused:")
+        target.post.refresh_from_db()
+        assert target.post.status == "partially_published"
+        thread.retry(target)
+        target.refresh_from_db()
+        assert target.status == "published"
+        platform = thread.platform
+        assert platform.creates["Main"] == 1, "a retry must not create the main post again"
+        (main,) = platform.by_text("Main")
+        (reply_1,) = platform.by_text("Reply 1")
+        (reply_2,) = platform.by_text("Reply 2")
+        assert (reply_1["parent"], reply_2["parent"]) == (main["id"], reply_1["id"])
+
+    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, thread, provider):
+        if not provider.supports_lookup:
+            pytest.skip("no lookup: the author is asked instead (test_unknown_without_lookup_asks_the_author)")
+        thread.platform.lose_once.add("Reply 2")
+        target = thread.publish(["Main", "Reply 1", "Reply 2", "Reply 3"])
+        # A provider may settle the doubt itself at once (Bluesky reads the record key back);
+        # otherwise the part waits, unknown, for the engine's reconciliation.
+        if target.status != "published":
+            assert target.status == "unknown"
+            statuses = [p.status for p in target.parts.order_by("position")]
+            assert statuses == ["published", "published", "unknown", "pending"]
+            assert thread.claim_due() == [], "a part in doubt is never re-sent blindly"
+            thread.reconcile()
+            thread.claim_due()
+            target.refresh_from_db()
+        assert target.status == "published"
+        platform = thread.platform
+        (reply_2,) = platform.by_text("Reply 2")
+        (reply_3,) = platform.by_text("Reply 3")
+        assert platform.creates["Reply 2"] == 1
+        assert reply_3["parent"] == reply_2["id"]
+        assert target.parts.get(position=2).platform_post_id
+
+    def test_first_comment_answers_the_main_post(self, thread):
+        target = thread.publish(["Main", "Reply 1"], first_comment="First comment")
+        assert target.status == "published"
+        (main,) = thread.platform.by_text("Main")
+        (comment,) = thread.platform.by_text("First comment")
+        assert comment["parent"] == main["id"]
+
+
+class _ThreadRun:
+    def __init__(self, contract: "ProviderContract", team, platform: ThreadPlatform, capture) -> None:
+        self.contract, self.team, self.platform, self.capture = contract, team, platform, capture
+        self.editor = team.membership("editor")
+
+    def account(self):
+        from connections.providers.base import Connection, Profile
+        from connections.services import account_save
+
+        state = self.contract.account()
+        connection = Connection(
+            profile=Profile(external_id=state.external_id, username=state.username),
+            secrets=dict(state.secrets), instance_url=state.instance_url, extra=dict(state.extra),
+        )  # fmt: skip
+        platform = self.contract.provider_id
+        return account_save(workspace=self.team.workspace, platform=platform, connection=connection, user=None)
+
+    def publish(self, texts: list[str], first_comment: str = ""):
+        from publishing.models import PostContent
+        from publishing.services import PartInput, PostInput, post_create
+
+        parts = [PartInput(text=texts[0])] + [PartInput(text=t, kind=PostContent.Kind.REPLY) for t in texts[1:]]
+        if first_comment:
+            parts.append(PartInput(text=first_comment, kind=PostContent.Kind.FIRST_COMMENT))
+        data = PostInput(parts=parts, account_ids=[self.account().id])
+        post = post_create(actor=self.editor, data=data, publish_at=timezone.now())
+        self.claim_due()
+        return post.targets.get()
+
+    def claim_due(self) -> list[int]:
+        from publishing import engine
+
+        with self.capture(execute=True):
+            return engine.targets_claim_due()
+
+    def reconcile(self) -> list[int]:
+        from publishing import engine
+
+        with self.capture(execute=True):
+            return engine.targets_claim_reconcile()
+
+    def retry(self, target) -> None:
+        from publishing.services import target_retry
+
+        target_retry(actor=self.editor, target=target)
+        self.claim_due()
+
+
+class ProviderContract(PerPartScenarios):
     provider_id: str
 
     # --- hooks a provider's test class supplies ------------------------------------------------
@@ -56,6 +216,12 @@ class ProviderContract:
 
     def mock_publish_text(self) -> str:
         """Register responses for publishing a text post; return the expected platform post id."""
+        raise NotImplementedError
+
+    def install_thread_platform(self, platform: ThreadPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Serve ``platform`` in the provider's real request and response shapes: creating posts
+        (raising Refused as the platform's content refusal, Lost as a lost answer) and, where the
+        provider declares supports_lookup, whatever its find_part reads."""
         raise NotImplementedError
 
     # --- the suite ----------------------------------------------------------------------------

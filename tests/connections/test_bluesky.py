@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import zlib
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -19,7 +20,7 @@ from connections.models import SocialAccount
 from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
-from tests.connections.contract import ProviderContract
+from tests.connections.contract import LOST, Lost, ProviderContract, Refused, ThreadPlatform
 from tests.connections.publishing import find_main, publish_all
 
 SERVICE = "https://bsky.social"
@@ -197,6 +198,32 @@ class TestBlueskyProvider(ProviderContract):
             ("upstream", answer(502, "UpstreamFailure", "Upstream Failure"), ErrorClass.TRANSIENT),
             ("invalid request", answer(400, "InvalidRequest", "Invalid request"), ErrorClass.CONTENT),
         ]
+
+    def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
+        """createRecord and getRecord on the account's PDS, in the lexicon's shapes."""
+
+        def create(request):
+            body = json.loads(request.body)
+            record, rkey = body["record"], body["rkey"]
+            parent = record.get("reply", {}).get("parent", {}).get("uri")
+            try:
+                platform.create(text=record["text"], parent=parent, key=rkey, id_=rkey_uri(rkey))
+            except Refused as exc:
+                return 400, {}, json.dumps(error("InvalidRequest", f"Invalid app.bsky.feed.post record: {exc}"))
+            except Lost:
+                raise LOST from None
+            return 200, {}, json.dumps(created(rkey, f"bafycid-{rkey}"))
+
+        def read(request):
+            rkey = parse_qs(urlsplit(request.url).query)["rkey"][0]
+            post = platform.find(key=rkey)
+            if post is None:
+                return 400, {}, json.dumps(error("RecordNotFound", f"Could not locate record: {rkey_uri(rkey)}"))
+            value = {"$type": "app.bsky.feed.post", "text": post["text"], "createdAt": "2026-12-01T10:00:00.000Z"}
+            return 200, {}, json.dumps({"uri": post["id"], "cid": f"bafycid-{rkey}", "value": value})
+
+        responses.add_callback(responses.POST, xrpc(PDS, "com.atproto.repo.createRecord"), callback=create)
+        responses.add_callback(responses.GET, xrpc(PDS, "com.atproto.repo.getRecord"), callback=read)
 
     def mock_publish_text(self) -> str:
         rkey = tid.rkey_for("t-1")

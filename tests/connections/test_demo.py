@@ -4,7 +4,7 @@ from connections.errors import ErrorClass, ProviderError
 from connections.models import DemoPost
 from connections.providers.base import AccountState, ContentPart, PublishRequest
 from connections.registry import get_provider
-from tests.connections.contract import ProviderContract
+from tests.connections.contract import Lost, ProviderContract, Refused, ThreadPlatform
 from tests.connections.publishing import find_main, publish_all
 
 
@@ -22,6 +22,25 @@ class TestDemoProvider(ProviderContract):
 
     def mock_publish_text(self) -> str:
         return "ignored"
+
+    def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
+        """The Demo network keeps its posts in DemoPost; the scenario's platform decides each create."""
+        from connections.providers.demo.provider import DemoProvider
+
+        def create(provider, account, text, *, key, parent):
+            try:
+                post = platform.create(text=text, parent=parent.post_id if parent else None, key=key)
+            except Refused as exc:
+                raise ProviderError(ErrorClass.CONTENT, f"Demo network: {exc}", code="content") from None
+            except Lost:
+                landed = platform.find(key=key)
+                DemoPost.objects.create(account_external_id=account.external_id, idempotency_key=key, text=text,
+                                        parent=parent, post_id=landed["id"])  # fmt: skip
+                raise ProviderError(ErrorClass.TRANSIENT, "Demo network: no answer.", outcome_unknown=True) from None
+            return DemoPost.objects.create(account_external_id=account.external_id, idempotency_key=key, text=text,
+                                           parent=parent, post_id=post["id"])  # fmt: skip
+
+        monkeypatch.setattr(DemoProvider, "_create", create)
 
     def test_publish_text(self, provider):
         result = publish_all(

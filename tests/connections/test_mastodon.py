@@ -25,7 +25,7 @@ from connections.providers.base import AccountState, ContentPart, MediaItem, Pen
 from connections.providers.mastodon.client import parse_reset
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
 from connections.registry import get_provider
-from tests.connections.contract import APP, ProviderContract
+from tests.connections.contract import APP, LOST, Lost, ProviderContract, Refused, ThreadPlatform
 from tests.connections.publishing import find_main, part_request, publish_all
 
 PAYLOADS = Path(__file__).parent / "payloads" / "mastodon"
@@ -126,6 +126,33 @@ class TestMastodonProvider(ProviderContract):
                 ErrorClass.CONFIG,
             ),
         ]
+
+    def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
+        """POST /api/v1/statuses and the account's statuses timeline, in Mastodon's entity shapes."""
+
+        def as_status(post: dict) -> dict:
+            url = f"{INSTANCE}/@alice/{post['id']}"
+            return {**payload("status"), "id": post["id"], "url": url, "content": f"<p>{post['text']}</p>",
+                    "in_reply_to_id": post["parent"]}  # fmt: skip
+
+        def create(request):
+            body = json.loads(request.body)
+            key = request.headers.get("Idempotency-Key", "")
+            try:
+                post = platform.create(text=body["status"], parent=body.get("in_reply_to_id"), key=key)
+            except Refused as exc:
+                return 422, {}, json.dumps({"error": f"Validation failed: {exc}"})
+            except Lost:
+                raise LOST from None
+            return 200, {}, json.dumps(as_status(post))
+
+        def timeline(request):
+            query = parse_qs(urlsplit(request.url).query)
+            posts = [p for p in reversed(platform.posts) if query.get("exclude_replies") != ["true"] or not p["parent"]]
+            return 200, {}, json.dumps([as_status(p) for p in posts][: int(query.get("limit", ["20"])[0])])
+
+        responses.add_callback(responses.POST, STATUSES, callback=create)
+        responses.add_callback(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", callback=timeline)
 
     def mock_publish_text(self) -> str:
         responses.add(responses.POST, STATUSES, json=payload("status"))

@@ -1,0 +1,108 @@
+"""The declared state graph: every allowed edge moves and writes its event; every other edge is refused."""
+
+import itertools
+
+import pytest
+from django.db import transaction
+
+from events.models import Event
+from publishing.models import Post, Target, TargetPart
+from publishing.states import PART_EDGES, TARGET_EDGES, ImpossibleTransition, part_move, target_move, targets_move
+
+T = Target.Status
+P = TargetPart.Status
+
+
+@pytest.fixture
+def target(team, demo_accounts):
+    post = Post.objects.create(workspace=team.workspace, author=team.users["editor"])
+    return Target.objects.create(workspace=team.workspace, post=post, account=demo_accounts[0])
+
+
+@pytest.mark.parametrize(("source", "to"), list(itertools.product(T.values, T.values)))
+def test_every_target_edge(target, source, to):
+    Target.objects.filter(pk=target.pk).update(status=source)
+    target.status = source
+    moved = target_move(target, to)
+    assert moved == (to in TARGET_EDGES[source])
+    assert Target.objects.get(pk=target.pk).status == (to if moved else source)
+    events = list(Event.objects.filter(subject_type="target", subject_id=target.pk).values_list("type", flat=True))
+    assert events == ([f"target.{to}"] if moved else [])
+
+
+@pytest.mark.parametrize(("source", "to"), list(itertools.product(P.values, P.values)))
+def test_every_part_edge(target, source, to):
+    part = TargetPart.objects.create(target=target, position=0, kind="main", status=source)
+    moved = part_move(part, to, target=target)
+    assert moved == (to in PART_EDGES[source])
+    assert TargetPart.objects.get(pk=part.pk).status == (to if moved else source)
+    event = Event.objects.filter(subject_type="part", subject_id=part.pk).first()
+    assert (event.type if event else None) == (f"part.{to}" if moved else None)
+    if moved:
+        assert (event.post_id, event.payload["target_id"]) == (target.post_id, target.id)
+
+
+def test_every_status_is_in_the_graph():
+    assert set(TARGET_EDGES) == set(T.values)
+    assert set(PART_EDGES) == set(P.values)
+    assert not TARGET_EDGES[T.PUBLISHED], "published is final"
+    assert not PART_EDGES[P.PUBLISHED], "a landed part is final"
+
+
+def test_naming_a_source_outside_the_graph_is_refused(target):
+    with pytest.raises(ImpossibleTransition):
+        target_move(target, T.PUBLISHED, only_from=[T.SCHEDULED])
+
+
+def test_a_narrowed_source_is_respected(target):
+    Target.objects.filter(pk=target.pk).update(status=T.FAILED)
+    assert not target_move(target, T.SCHEDULED, only_from=[T.UNKNOWN])
+    assert Target.objects.get(pk=target.pk).status == T.FAILED
+
+
+def test_bulk_moves_name_exactly_the_rows_they_changed(target, team, demo_accounts):
+    other = Target.objects.create(
+        workspace=team.workspace, post=target.post, account=demo_accounts[1], status=T.PUBLISHED
+    )
+    Target.objects.filter(pk=target.pk).update(status=T.SCHEDULED)
+    moved = targets_move(Target.objects.filter(post=target.post), T.CANCELED)
+    assert moved == [target.pk]
+    assert Target.objects.get(pk=other.pk).status == T.PUBLISHED
+    assert list(Event.objects.values_list("subject_id", "type")) == [(target.pk, "target.canceled")]
+
+
+def test_the_event_rolls_back_with_its_change(target):
+    Target.objects.filter(pk=target.pk).update(status=T.SCHEDULED)
+
+    def cancel_then_fail() -> None:
+        with transaction.atomic():
+            target_move(target, T.CANCELED)
+            raise RuntimeError("the change around it failed")
+
+    with pytest.raises(RuntimeError):
+        cancel_then_fail()
+    assert Target.objects.get(pk=target.pk).status == T.SCHEDULED
+    assert not Event.objects.exists()
+
+
+def test_events_record_who_acted(target, team):
+    Target.objects.filter(pk=target.pk).update(status=T.SCHEDULED)
+    target_move(target, T.CANCELED, actor=team.membership("editor"))
+    event = Event.objects.get()
+    assert event.actor_user == team.users["editor"]
+    assert event.actor_label == team.users["editor"].display_name
+    assert event.public_id.startswith("evt_")
+
+
+def test_admin_cannot_change_a_status(target, team, client):
+    from accounts.models import User
+
+    admin = User.objects.create_superuser(email="root@example.com", password="pw-pw-pw-pw-12")
+    client.force_login(admin)
+    Target.objects.filter(pk=target.pk).update(status=T.SCHEDULED)
+    url = f"/admin/publishing/target/{target.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b'name="status"' not in page.content
+    client.post(url, {"status": T.PUBLISHED, "due_at_0": "", "due_at_1": ""})
+    assert Target.objects.get(pk=target.pk).status == T.SCHEDULED
