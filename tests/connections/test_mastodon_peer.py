@@ -21,6 +21,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import requests
 from django.db import connection
+from django.urls import reverse
 
 from connections import services
 from connections.errors import ErrorClass, ProviderError
@@ -118,7 +119,7 @@ def image(content: bytes, alt: str = "") -> MediaItem:
     )
 
 
-def key() -> str:
+def new_key() -> str:
     return uuid.uuid4().hex
 
 
@@ -203,6 +204,27 @@ def test_connect_registers_the_app_and_stores_an_encrypted_working_token(team, s
     assert registered.client_secret not in raw("connections_instanceapp")
 
 
+def test_connect_and_reconnect_through_the_pages(team, server, mastodon, alice):
+    """What a user does: type the server's address, consent there, land back on the accounts page.
+    Reconnecting the same account later updates its row with the new token."""
+    client = team.client("admin")
+    start = client.post(reverse("connect", args=["mastodon"]), {"instance": server.url})
+    assert start.status_code == 302, start.content.decode()[:300]
+    params = consent(server, start.url, "alice")
+    landed = client.get(reverse("connect_callback", args=["mastodon"]), params, follow=True)
+    assert landed.redirect_chain[-1][0] == reverse("connections")
+    account = SocialAccount.objects.get()
+    assert account.username.encode() in landed.content
+    first_token = account.secrets["access_token"]
+
+    again = client.post(reverse("connect", args=["mastodon"]) + f"?account={account.pk}")
+    assert again.status_code == 302
+    client.get(reverse("connect_callback", args=["mastodon"]), consent(server, again.url, "alice"))
+    account = SocialAccount.objects.get()  # still one row
+    assert account.secrets["access_token"] != first_token
+    assert read(server, "/api/v1/accounts/verify_credentials", account.secrets["access_token"])["id"] == alice["id"]
+
+
 def test_the_registration_is_made_once_and_reused(team, server, mastodon, alice):
     first = connect(team, server, mastodon, "alice")
     # From now on the server refuses registrations: a second connect must not need one.
@@ -239,7 +261,9 @@ def test_a_token_the_server_does_not_know_is_auth_and_asks_for_a_reconnect(conne
     assert connected.status == SocialAccount.Status.NEEDS_RECONNECT
 
     with pytest.raises(ProviderError) as caught:
-        publish(mastodon, connected.state(), PublishRequest(main=ContentPart("never posted"), idempotency_key=key()))
+        publish(
+            mastodon, connected.state(), PublishRequest(main=ContentPart("never posted"), idempotency_key=new_key())
+        )
     assert caught.value.error_class == ErrorClass.AUTH
     assert not caught.value.outcome_unknown
     assert statuses_of(server, alice) == []
@@ -261,7 +285,7 @@ def test_a_text_post_with_its_options_and_link(connected, mastodon, server, alic
         main=ContentPart("Hello from Postwright"),
         link="https://example.com/launch",
         options={"visibility": "unlisted", "spoiler_text": "launch news", "language": "en"},
-        idempotency_key=key(),
+        idempotency_key=new_key(),
     )
     result = publish(mastodon, connected.state(), request)
     [status] = statuses_of(server, alice)
@@ -276,7 +300,7 @@ def test_a_text_post_with_its_options_and_link(connected, mastodon, server, alic
 def test_an_image_with_alt_text(connected, mastodon, server, alice):
     png = tiny_png()
     request = PublishRequest(
-        main=ContentPart("A blue dot", media=(image(png, alt="a small blue dot"),)), idempotency_key=key()
+        main=ContentPart("A blue dot", media=(image(png, alt="a small blue dot"),)), idempotency_key=new_key()
     )
     result = publish(mastodon, connected.state(), request)
     status = read(server, f"/api/v1/statuses/{result.main.platform_post_id}", alice["access_token"])
@@ -291,7 +315,7 @@ def test_a_thread_of_three_chains_each_reply_to_the_one_before(connected, mastod
     request = PublishRequest(
         main=ContentPart("1/3 the start"),
         replies=(ContentPart("2/3 the middle"), ContentPart("3/3 the end")),
-        idempotency_key=key(),
+        idempotency_key=new_key(),
     )
     result = publish(mastodon, connected.state(), request)
     ids = [result.main.platform_post_id, *(reply.platform_post_id for reply in result.replies)]
@@ -310,7 +334,7 @@ def test_publishing_the_same_target_twice_makes_each_status_once(connected, mast
         main=ContentPart("Only once", media=(image(tiny_png(), alt="dot"),)),
         replies=(ContentPart("and its reply, once"),),
         first_comment=ContentPart("and a comment, once"),
-        idempotency_key=key(),
+        idempotency_key=new_key(),
     )
     first = publish(mastodon, connected.state(), request)
     again = publish(mastodon, connected.state(), request)
@@ -323,17 +347,19 @@ def test_publishing_the_same_target_twice_makes_each_status_once(connected, mast
     ]
     assert held[2]["in_reply_to_id"] == first.main.platform_post_id  # the comment answers the main post
 
-    other = publish(mastodon, connected.state(), PublishRequest(main=ContentPart("Only once"), idempotency_key=key()))
+    other = publish(
+        mastodon, connected.state(), PublishRequest(main=ContentPart("Only once"), idempotency_key=new_key())
+    )
     assert other.main.platform_post_id not in {status["id"] for status in held}  # a new key is a new status
 
 
 def test_reconcile_finds_the_status_that_landed_and_delete_removes_it(connected, mastodon, server, alice):
     state = connected.state()
     request = PublishRequest(
-        main=ContentPart("Did this land? #postwright"), link="https://example.com/a", idempotency_key=key()
+        main=ContentPart("Did this land? #postwright"), link="https://example.com/a", idempotency_key=new_key()
     )
     assert find_published(mastodon, state, request) is None  # nothing there yet
-    publish(mastodon, state, PublishRequest(main=ContentPart("something else"), idempotency_key=key()))
+    publish(mastodon, state, PublishRequest(main=ContentPart("something else"), idempotency_key=new_key()))
     result = publish(mastodon, state, request)
     assert find_published(mastodon, state, request) == result.main
 
@@ -348,8 +374,8 @@ def test_reconcile_finds_the_status_that_landed_and_delete_removes_it(connected,
 
 def test_metrics_are_the_counts_the_server_holds(connected, mastodon, server):
     state = connected.state()
-    result = publish(mastodon, state, PublishRequest(main=ContentPart("count me"), idempotency_key=key()))
-    gone = publish(mastodon, state, PublishRequest(main=ContentPart("deleted"), idempotency_key=key()))
+    result = publish(mastodon, state, PublishRequest(main=ContentPart("count me"), idempotency_key=new_key()))
+    gone = publish(mastodon, state, PublishRequest(main=ContentPart("deleted"), idempotency_key=new_key()))
     delete(mastodon, state, gone.main.platform_post_id)
     post_id = result.main.platform_post_id
     for name in ("bob", "carol"):
@@ -371,7 +397,7 @@ def test_metrics_are_the_counts_the_server_holds(connected, mastodon, server):
 
 def test_text_over_the_servers_limit_is_content_and_posts_nothing(connected, mastodon, server, alice):
     with pytest.raises(ProviderError) as caught:
-        publish(mastodon, connected.state(), PublishRequest(main=ContentPart("x" * 501), idempotency_key=key()))
+        publish(mastodon, connected.state(), PublishRequest(main=ContentPart("x" * 501), idempotency_key=new_key()))
     assert (caught.value.error_class, caught.value.status) == (ErrorClass.CONTENT, 422)
     assert "too long" in caught.value.message
     assert not caught.value.outcome_unknown
@@ -400,7 +426,7 @@ def test_a_refused_status_create_is_retryable_and_posts_nothing(
 ):
     fault = {"match": {"methods": ["POST"], "path": "/api/v1/statuses"}, "effect": effect, "count": 1}
     assert requests.post(f"{server.url}/api/v1/_mock/faults", json=fault, timeout=TIMEOUT).ok
-    request = PublishRequest(main=ContentPart("after the fault"), idempotency_key=key())
+    request = PublishRequest(main=ContentPart("after the fault"), idempotency_key=new_key())
     with pytest.raises(ProviderError) as caught:
         publish(mastodon, connected.state(), request)
     assert (caught.value.error_class, caught.value.retry_after) == (expected, retry_after)
