@@ -31,7 +31,8 @@ browser:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# Real third-party servers the integration tests talk to (a Bluesky PDS, an OAuth server), from npm.
+# Real third-party servers the integration tests talk to: a Bluesky PDS and an OAuth server (npm),
+# mastodon-mock (PyPI, in a virtual environment of its own).
 peers:
 	bash tests/peers/install.sh
 

@@ -1,7 +1,9 @@
 """Mastodon against recorded responses in the real shapes (docs.joinmastodon.org).
 
-No Mastodon-compatible server can be installed here (see shared/reference/peers.md), so every
-call is mocked with ``responses``: statuses, bodies and headers as a 4.x server sends them.
+Every call is mocked with ``responses``: statuses, bodies and headers as a 4.x server sends them.
+test_mastodon_peer.py drives the same provider against an independent server (mastodon-mock);
+where that server differs from the documentation, the documentation wins and the tests here
+that cover the difference say so.
 """
 
 import base64
@@ -238,6 +240,8 @@ def test_registration_refuses_unsafe_servers(mastodon, settings):
 
 
 def test_pkce_challenge_on_authorize_and_verifier_on_exchange(mastodon):
+    """mastodon-mock ignores PKCE; Mastodon 4.3+ checks the S256 challenge against the verifier
+    (docs.joinmastodon.org). The documentation wins, so this recorded exchange stays."""
     verifier = "a-long-random-verifier-" + "x" * 40
     url = mastodon.authorization_url(
         app=APP, redirect_uri=REDIRECT, state="st4te", code_verifier=verifier, instance_url=INSTANCE
@@ -470,7 +474,10 @@ def _main_part(request: PublishRequest, state: dict | None = None):
 
 
 def test_media_202_then_206_then_200_before_the_status(mastodon):
-    """No worker sleeps while the server processes: each look is its own call, Pending between."""
+    """No worker sleeps while the server processes: each look is its own call, Pending between.
+
+    mastodon-mock answers every upload 200, ready at once; the documentation says large files
+    answer 202 and GET /api/v1/media/:id 206 until processed. The documentation wins: recorded."""
     responses.add(responses.POST, MEDIA, json=payload("media_202"), status=202)
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_202"), status=206)
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_200"), status=200)
@@ -510,6 +517,8 @@ def test_media_ready_at_once_needs_no_polling(mastodon):
 
 
 def test_media_still_processing_past_the_limit_is_transient_and_posts_nothing(mastodon, time_machine):
+    """mastodon-mock never keeps media processing; a real server may (202, then 206). The
+    documentation wins, so this stays recorded."""
     responses.add(responses.GET, f"{INSTANCE}/api/v1/media/{MEDIA_ID}", json=payload("media_202"), status=206)
     request = PublishRequest(main=ContentPart("Look", media=(image(),)), idempotency_key="k")
     time_machine.move_to("2026-06-01T12:00:00Z", tick=False)
@@ -571,6 +580,8 @@ def test_status_errors_keep_the_servers_words(mastodon, status_code, message, ex
 
 
 def test_rate_limit_waits_until_the_iso_reset(mastodon, time_machine):
+    """mastodon-mock sends no rate-limit headers (its injected 429 gives epoch seconds); the
+    documentation says X-RateLimit-Reset is ISO 8601. The documentation wins: recorded."""
     time_machine.move_to("2026-01-01T12:00:00Z", tick=False)
     headers = {
         "X-RateLimit-Limit": "300",

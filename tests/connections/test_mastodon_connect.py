@@ -178,6 +178,8 @@ def test_disconnect_revokes_on_the_server(team, registered):
 
 
 def test_a_server_that_forgot_our_app_is_registered_again_next_time(team, registered):
+    """mastodon-mock (test_mastodon_peer.py) accepts any client at /oauth/token; a real server
+    answers invalid_client for an app it does not know. The documentation wins: this stays recorded."""
     client = team.client("admin")
     params = _start(client)
     assert InstanceApp.objects.count() == 1

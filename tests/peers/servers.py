@@ -1,4 +1,4 @@
-"""Start the real peer servers (a Bluesky PDS, panva's oidc-provider) on 127.0.0.1.
+"""Start the real peer servers (a Bluesky PDS, panva's oidc-provider, mastodon-mock) on 127.0.0.1.
 
 Usable from tests and from plain scripts; standard library only::
 
@@ -6,11 +6,15 @@ Usable from tests and from plain scripts; standard library only::
         ...
     with start_oidc(redirect_uris=["http://127.0.0.1:8000/cb/"]) as oidc:   # OidcPeer
         oidc.authorization_endpoint, oidc.token_endpoint, oidc.client_id, oidc.client_secret
+    with start_mastodon() as mastodon:  # MastodonPeer: .url, .reset(), .create_user("alice")
+        ...
 
-Each start installs the npm packages first if needed (``install.sh``, into ``peers_dir()``), picks
-free ports, starts the Node launcher and waits for it to print ``READY``. ``stop()`` (or leaving
-the ``with`` block) sends SIGTERM and waits; peers still running when Python exits are stopped
-too, and a launcher whose parent dies without stopping it exits by itself (its stdin closes).
+Each start installs its part first if needed (``install.sh npm`` or ``install.sh mastodon``, into
+``peers_dir()``) and picks free ports. The Node peers are ready when their launcher prints
+``READY``; mastodon-mock (a Python server in its own virtual environment) when its instance
+endpoint answers. ``stop()`` (or leaving the ``with`` block) sends SIGTERM and waits; peers still
+running when Python exits are stopped too, and a launcher whose parent dies without stopping it
+exits by itself (its stdin closes).
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,32 +62,42 @@ def peers_dir() -> Path:
     return Path(os.environ.get("POSTWRIGHT_PEERS_DIR") or ROOT / ".cache" / "peers")
 
 
-_installed = False
+def mastodon_venv() -> Path:
+    """mastodon-mock's own virtual environment (install.sh builds it at the physical path)."""
+    return peers_dir().resolve() / "mastodon-mock"
+
+
+_installed: set[str] = set()
 _install_lock = threading.Lock()
 
 
-def ensure_installed() -> None:
-    """Run install.sh once per process; it returns at once when the install is up to date."""
-    global _installed
+def ensure_installed(part: str = "npm") -> None:
+    """Run ``install.sh <part>`` once per process; it returns at once when that part is up to date.
+
+    ``npm``: the Node peers (NodeMissing without node/npm); ``mastodon``: mastodon-mock's venv.
+    """
     with _install_lock:
-        if _installed:
+        if part in _installed:
             return
-        missing = [tool for tool in ("node", "npm", "bash") if shutil.which(tool) is None]
-        if missing:
+        tools = ("node", "npm", "bash") if part == "npm" else ("bash",)
+        missing = [tool for tool in tools if shutil.which(tool) is None]
+        if missing and part == "npm":
             raise NodeMissing(f"not found on PATH: {', '.join(missing)}; the peer servers need Node.js 20+ and npm")
+        if missing:
+            raise PeerUnavailable(f"not found on PATH: {', '.join(missing)}; install.sh needs it")
         try:
             result = subprocess.run(
-                ["bash", str(HERE / "install.sh")], capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
+                ["bash", str(HERE / "install.sh"), part], capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
                 env={**os.environ, "POSTWRIGHT_PEERS_DIR": str(peers_dir())}, check=False,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
-            raise PeerUnavailable(f"installing the peer servers took over {INSTALL_TIMEOUT_S} s") from exc
+            raise PeerUnavailable(f"installing the peer servers ({part}) took over {INSTALL_TIMEOUT_S} s") from exc
         if result.returncode != 0:
             raise PeerUnavailable(
-                f"installing the peer servers failed (exit {result.returncode}):\n"
+                f"installing the peer servers ({part}) failed (exit {result.returncode}):\n"
                 f"{result.stdout[-1500:]}{result.stderr[-3000:]}"
             )
-        _installed = True
+        _installed.add(part)
 
 
 def free_port() -> int:
@@ -205,7 +221,7 @@ def _tail(log: collections.deque, lines: int = 40) -> str:
 
 
 def _start(script: str, make_env) -> tuple[subprocess.Popen, collections.deque, dict[str, str]]:
-    ensure_installed()
+    ensure_installed("npm")
     for attempt in range(1, START_ATTEMPTS + 1):
         env = make_env()
         try:
@@ -284,6 +300,91 @@ def start_oidc(
     )  # fmt: skip
     _running.add(peer)
     return peer
+
+
+@dataclass(kw_only=True, eq=False)
+class MastodonPeer(Peer):
+    """mastodon-mock: an in-memory Mastodon server, its config and media in ``workdir``."""
+
+    workdir: Path
+
+    def stop(self) -> int | None:
+        code = super().stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        return code
+
+    def reset(self) -> None:
+        """Forget every account, app, token and status (back to its one seeded user), and faults."""
+        _send_json(f"{self.url}/api/v1/_mock/reset", {})
+
+    def create_user(self, username: str = "", display_name: str = "") -> dict:
+        """A local account; the answer carries ``id``, ``username`` and an ``access_token``."""
+        return _send_json(f"{self.url}/api/v1/_mock/dev_user", {"username": username, "display_name": display_name})
+
+
+def _send_json(url: str, body: dict) -> dict:
+    data = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, headers=headers, method="POST")  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - our own loopback URL
+            return json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as exc:
+        raise PeerUnavailable(f"POST {url} answered {exc.code}: {exc.read()[:300]!r}") from None
+
+
+MASTODON_CONFIG = """\
+# Written by tests/peers/servers.py for one run of mastodon-mock.
+media_storage_path = {media}
+
+[database]
+path = ":memory:"
+"""
+
+
+def start_mastodon() -> MastodonPeer:
+    """mastodon-mock 0.6.1, empty but for its seeded ``testuser``, on a free loopback port."""
+    ensure_installed("mastodon")
+    python = mastodon_venv() / "bin" / "python"
+    for attempt in range(1, START_ATTEMPTS + 1):
+        # Its own directory for the config and uploaded media, and as the working directory: the
+        # server would otherwise read a .mastodon_mock.toml or pyproject.toml from wherever it runs.
+        workdir = Path(tempfile.mkdtemp(prefix="postwright-mastodon-"))
+        config = workdir / "mastodon_mock.toml"
+        config.write_text(MASTODON_CONFIG.format(media=json.dumps(str(workdir / "media"))))
+        port = free_port()
+        process = subprocess.Popen(
+            [str(python), str(HERE / "mastodon_serve.py"), "--host", "127.0.0.1", "--port", str(port),
+             "--in-memory", "--config", str(config), "--log-level", "warning"],
+            cwd=workdir, env={**os.environ, "PEER_EXIT_ON_STDIN_EOF": "1", "PYTHONUNBUFFERED": "1"},
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        log: collections.deque = collections.deque(maxlen=200)
+        threading.Thread(target=_pump, args=(process.stdout, log, None), daemon=True).start()
+        peer = MastodonPeer(name="mastodon", url=f"http://127.0.0.1:{port}", process=process, log=log, workdir=workdir)
+        _running.add(peer)
+        try:
+            _wait_until_answering(peer, f"{peer.url}/api/v2/instance")
+            return peer
+        except PeerUnavailable as exc:
+            peer.stop()
+            if "address already in use" not in str(exc).lower() or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _wait_until_answering(peer: Peer, url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if peer.process.poll() is not None:
+            time.sleep(0.2)  # let the pump read the last lines
+            raise PeerUnavailable(f"{peer.name} exited with {peer.process.returncode}:\n{peer.output_tail()}")
+        try:
+            _get_json(url)
+            return
+        except (OSError, ValueError):
+            time.sleep(0.1)
+    raise PeerUnavailable(f"{peer.name} did not answer {url} within {START_TIMEOUT_S} s:\n{peer.output_tail()}")
 
 
 @atexit.register
