@@ -18,6 +18,7 @@ from accounts.access import get_workspace_object_and_membership_or_404, get_work
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from connections.models import SocialAccount
+from connections.providers.media_rules import format_bytes
 from connections.registry import get_provider
 from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
@@ -414,7 +415,7 @@ def media_library(request: HttpRequest) -> HttpResponse:
     items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
     template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
     can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
-    context = {"items": items, "can_upload": can_upload, "max_upload": settings.MEDIA_MAX_UPLOAD_BYTES}
+    context = {"items": items, "can_upload": can_upload, "max_upload": format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}
     return render(request, template, context)
 
 
