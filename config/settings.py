@@ -282,7 +282,12 @@ WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=
 PUBLISH_QUEUE_LEASE_SECONDS = env_int("PUBLISH_QUEUE_LEASE_SECONDS", 300, minimum=10)  # claimed, not started
 PUBLISH_DEADLINE_SECONDS = env_int("PUBLISH_DEADLINE_SECONDS", 600, minimum=30)  # started, no answer
 PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
-MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 20_000_000, minimum=1)
+MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 1_000_000_000, minimum=1)  # video
+MEDIA_MAX_IMAGE_BYTES = env_int("MEDIA_MAX_IMAGE_BYTES", 50_000_000, minimum=1)
+# Browser uploads arrive in chunks of this size; the part files wait here until finished.
+MEDIA_UPLOAD_CHUNK_BYTES = env_int("MEDIA_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+MEDIA_UPLOAD_TEMP_DIR = Path(env_str("MEDIA_UPLOAD_TEMP_DIR", str(LOCAL_DIR / "uploads")))
+MEDIA_UPLOAD_EXPIRE_HOURS = env_int("MEDIA_UPLOAD_EXPIRE_HOURS", 24, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 PUBLISH_RECONCILE_INTERVAL_SECONDS = env_int("PUBLISH_RECONCILE_INTERVAL_SECONDS", 120, minimum=5)
 # Where targets with video or large files run (a django-q2 cluster name; empty: the main cluster).

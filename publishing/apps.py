@@ -1,6 +1,20 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def ensure_schedules(sender, **kwargs) -> None:
+    from django_q.models import Schedule
+
+    # Chunked uploads nobody finished: their part files would otherwise fill the disk.
+    Schedule.objects.update_or_create(
+        name="expire-media-uploads",
+        defaults={"func": "publishing.uploads.uploads_expire_task", "schedule_type": Schedule.HOURLY},
+    )
 
 
 class PublishingConfig(AppConfig):
     name = "publishing"
     verbose_name = "Publishing"
+
+    def ready(self) -> None:
+        post_migrate.connect(ensure_schedules, sender=self)

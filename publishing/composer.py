@@ -1,9 +1,11 @@
 """The composer's rules: what each selected account will receive, measured by its platform."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from connections.models import SocialAccount
+from connections.providers.media_rules import media_problems
 from connections.registry import get_provider
+from publishing.media import media_facts
 from publishing.models import Media, PostContent
 from publishing.services import PartInput
 from publishing.textcount import text_length
@@ -26,6 +28,7 @@ class AccountCheck:
     parts: list[PartCheck]
     errors: list[str]
     preview: str = ""  # the main text this account will receive
+    media_hints: list[str] = field(default_factory=list)  # the rules for the kinds attached, in one line each
 
     @property
     def ok(self) -> bool:
@@ -36,9 +39,12 @@ def check_account(
     account: SocialAccount, parts: list[PartInput], media: dict[int, Media], override_text: str = ""
 ) -> AccountCheck:
     provider = get_provider(account.platform)
-    rules = provider.text_rules(account=account.state())
+    state = account.state()
+    rules = provider.text_rules(account=state)
+    media_rules = provider.media_rules(account=state)
     checks: list[PartCheck] = []
     errors: list[str] = []
+    kinds: set[str] = set()
     name = f"{provider.name} ({account.username})"
     for index, part in enumerate(parts):
         text = override_text if index == 0 and override_text else part.text
@@ -49,14 +55,10 @@ def check_account(
         checks.append(check)
         if check.over:
             errors.append(f"{name}: {label.lower()} is {check.length}/{check.limit} — shorten it by {check.over}.")
-        attached = [media[a.media_id] for a in part.attachments if a.media_id in media]
-        if len(attached) > rules.max_media:
-            errors.append(f"{name}: {label.lower()} has {len(attached)} files; at most {rules.max_media} allowed.")
-        for item in attached:
-            if item.mime_type not in rules.accepted_mime_types:
-                errors.append(f"{name}: {item.original_name} ({item.mime_type}) is not a type it accepts.")
-            elif rules.max_image_bytes and item.mime_type.startswith("image/") and item.size > rules.max_image_bytes:
-                limit_mb = rules.max_image_bytes / 1_000_000
-                errors.append(f"{name}: {item.original_name} is larger than {limit_mb:g} MB.")
+        attached = [media_facts(media[a.media_id]) for a in part.attachments if a.media_id in media]
+        if attached:
+            errors += [f"{name}: {problem}" for problem in media_problems(media_rules, attached)]
+            kinds |= {item.kind for item in attached}
     preview = override_text or (parts[0].text if parts else "")
-    return AccountCheck(account=account, parts=checks, errors=errors, preview=preview)
+    hints = [rule.summary() for kind in sorted(kinds) if (rule := media_rules.rule_for(kind)) and not rule.unavailable]
+    return AccountCheck(account=account, parts=checks, errors=errors, preview=preview, media_hints=hints)

@@ -1,43 +1,96 @@
-"""The media library: uploads checked, stored once per workspace, served by signed URLs."""
+"""The media library: uploads checked, stored once per workspace, served by signed URLs.
+
+Images are cleaned before they are stored (see images.py); videos are inspected with PyAV and
+get a cover frame (see video.py). A platform whose rules say ``fits`` gets a re-encoded copy
+(a MediaRendition), made the first time a post needs it.
+"""
 
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import PurePath
 
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
-from publishing.models import Media
+from connections.providers.base import MediaItem
+from connections.providers.media_rules import FormatRule, MediaFacts, format_bytes
+from publishing.images import image_clean, image_fit
+from publishing.models import Media, MediaRendition
+from publishing.video import ACCEPTED, video_inspect
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 SIGNING_SALT = "postwright.media"
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before any platform sees them
 
 
-def _inspect_image(upload: UploadedFile) -> tuple[str, int, int]:
-    """The real type and size, read from the file itself rather than trusting its name."""
+@dataclass
+class _Inspected:
+    fields: dict
+    content: File
+    cover: bytes | None = None
+
+
+def _inspect_image(upload: File, name: str) -> tuple[str, int, int] | None:
+    """The real type and size, read from the file itself rather than trusting its name;
+    None when Pillow does not recognise it at all (it may be a video)."""
     try:
         with Image.open(upload) as image:
             kind, width, height = image.format, image.width, image.height
             if width * height > MAX_PIXELS:
-                raise ValidationError(f"{upload.name} is {width}x{height} pixels; the limit is 50 megapixels.")
+                raise ValidationError(f"{name} is {width}x{height} pixels; the limit is 50 megapixels.")
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        raise ValidationError(f"{upload.name} is not an image we can read (JPEG, PNG, GIF or WebP).") from None
+    except UnidentifiedImageError:
+        return None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ValidationError(f"{name} is not an image we can read (JPEG, PNG, GIF or WebP).") from None
     finally:
         upload.seek(0)
     if kind not in IMAGE_TYPES:
-        raise ValidationError(f"{upload.name} is a {kind} image; use JPEG, PNG, GIF or WebP.")
+        raise ValidationError(f"{name} is a {kind} image; use JPEG, PNG, GIF or WebP.")
     return IMAGE_TYPES[kind], width, height
 
 
-def _checksum(upload: UploadedFile) -> str:
+def _inspect(upload: File, name: str, size: int) -> _Inspected:
+    image = _inspect_image(upload, name)
+    if image is not None:
+        if size > settings.MEDIA_MAX_IMAGE_BYTES:
+            raise ValidationError(f"{name} is {format_bytes(size)}; images may be up to "
+                                  f"{format_bytes(settings.MEDIA_MAX_IMAGE_BYTES)}.")  # fmt: skip
+        cleaned = image_clean(upload)
+        fields = {"kind": Media.Kind.IMAGE, "mime_type": cleaned.mime_type, "size": len(cleaned.data),
+                  "width": cleaned.width, "height": cleaned.height}  # fmt: skip
+        return _Inspected(fields, ContentFile(cleaned.data))
+    if not _looks_like_video(upload):
+        raise ValidationError(f"{name} is not an image or video we can read (JPEG, PNG, GIF, WebP, {ACCEPTED}).")
+    video = video_inspect(upload, name=name)
+    fields = {
+        "kind": Media.Kind.VIDEO, "mime_type": video.mime_type, "size": size, "width": video.width,
+        "height": video.height, "duration_s": video.duration_s, "container": video.container,
+        "video_codec": video.video_codec, "audio_codec": video.audio_codec, "rotation": video.rotation,
+        "fps": video.fps, "has_audio": bool(video.audio_codec),
+    }  # fmt: skip
+    return _Inspected(fields, upload, video.cover_jpeg)
+
+
+def _looks_like_video(upload: File) -> bool:
+    """ISO media (MP4, MOV) or Matroska (WebM) by their first bytes, so a random file is refused
+    as what it is before FFmpeg guesses at it."""
+    head = upload.read(12)
+    upload.seek(0)
+    return head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip") or head[:4] == b"\x1a\x45\xdf\xa3"
+
+
+def _checksum(upload: File) -> str:
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -45,42 +98,151 @@ def _checksum(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def media_store(*, actor: Membership, upload: UploadedFile) -> Media:
-    """Validate and store an upload; the same file uploaded again returns the stored one."""
+def media_store(*, actor: Membership, upload: File, name: str = "") -> Media:
+    """Validate and store a file; the same file uploaded again returns the stored one.
+    A file that is refused leaves nothing behind."""
     if not role_allows(actor.role, Capability.EDIT_CONTENT):
         raise ValidationError("Viewers cannot upload media.")
+    name = PurePath(name or upload.name or "upload").name[:255]
     if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
-        limit = settings.MEDIA_MAX_UPLOAD_BYTES // 1_000_000
-        raise ValidationError(f"{upload.name} is larger than {limit} MB.")
-    mime_type, width, height = _inspect_image(upload)
+        raise ValidationError(f"{name} is larger than {format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}.")
     sha256 = _checksum(upload)
     existing = Media.objects.filter(workspace=actor.workspace, sha256=sha256).first()
     if existing:
         return existing
-    media = Media(
-        workspace=actor.workspace, sha256=sha256, original_name=upload.name[:255], mime_type=mime_type,
-        size=upload.size, width=width, height=height, uploaded_by=actor.user,
-    )  # fmt: skip
-    media.file.save(f"{sha256[:16]}-{upload.name[-80:]}", upload, save=False)
+    inspected = _inspect(upload, name, upload.size)
+    media = Media(workspace=actor.workspace, sha256=sha256, original_name=name, uploaded_by=actor.user,
+                  **inspected.fields)  # fmt: skip
+    media.file.save(f"{sha256[:16]}-{name[-80:]}", inspected.content, save=False)
+    if inspected.cover:
+        media.cover.save(f"{sha256[:16]}.jpg", ContentFile(inspected.cover), save=False)
     try:
         with transaction.atomic():
             media.save()
     except IntegrityError:  # the same file, uploaded twice at once
         media.file.delete(save=False)
+        if media.cover:
+            media.cover.delete(save=False)
         return Media.objects.get(workspace=actor.workspace, sha256=sha256)
     return media
 
 
-def signed_media_url(media: Media, *, valid_for: timedelta = timedelta(hours=2)) -> str:
+def media_facts(media: Media) -> MediaFacts:
+    return MediaFacts(
+        name=media.original_name, kind=media.kind, mime_type=media.mime_type, size=media.size,
+        width=media.width, height=media.height, duration_s=media.duration_s,
+        video_codec=media.video_codec, audio_codec=media.audio_codec, fps=media.fps,
+    )  # fmt: skip
+
+
+def media_thumb_url(media: Media) -> str:
+    """What the library grid and the composer show: the image itself, or a video's cover."""
+    return reverse("media_cover" if media.kind == Media.Kind.VIDEO else "media_preview", args=[media.pk])
+
+
+# --- Fitting copies ------------------------------------------------------------------------
+
+
+def _needs_fitting(media: Media, rule: FormatRule | None) -> bool:
+    if rule is None or not rule.fits or media.kind != Media.Kind.IMAGE:
+        return False
+    too_heavy = bool(rule.max_bytes) and media.size > rule.max_bytes
+    too_big = bool(rule.max_pixels) and (media.width or 0) * (media.height or 0) > rule.max_pixels
+    return too_heavy or too_big or media.mime_type not in rule.mime_types
+
+
+def _rendition_key(rule: FormatRule) -> str:
+    types = ".".join(sorted(t.removeprefix("image/") for t in rule.mime_types))
+    return f"b{rule.max_bytes or 0}-p{rule.max_pixels or 0}-{types}"[:200]
+
+
+def media_rendition_for(*, media: Media, rule: FormatRule | None) -> MediaRendition | None:
+    """The copy of an image that fits the rule's limits, made once and reused; None when the
+    original already fits (or the rule asks for no fitting)."""
+    if not _needs_fitting(media, rule):
+        return None
+    key = _rendition_key(rule)
+    found = MediaRendition.objects.filter(media=media, key=key).first()
+    if found:
+        return found
+    with default_storage.open(media.file.name, "rb") as source:
+        fitted = image_fit(source, max_bytes=rule.max_bytes, max_pixels=rule.max_pixels, mime_types=rule.mime_types)
+    extension = fitted.mime_type.removeprefix("image/").replace("jpeg", "jpg")
+    rendition = MediaRendition(media=media, key=key, mime_type=fitted.mime_type, size=len(fitted.data),
+                               width=fitted.width, height=fitted.height)  # fmt: skip
+    rendition.file.save(f"{media.sha256[:16]}-{key[:40]}.{extension}", ContentFile(fitted.data), save=False)
+    try:
+        with transaction.atomic():
+            rendition.save()
+    except IntegrityError:  # two publishes fitted it at once: keep the first
+        rendition.file.delete(save=False)
+        return MediaRendition.objects.get(media=media, key=key)
+    return rendition
+
+
+def storage_read_range(name: str, offset: int, length: int) -> bytes:
+    """``length`` bytes from ``offset`` of a stored file, without fetching the rest."""
+    storage = default_storage
+    bucket = getattr(storage, "bucket", None)
+    if bucket is not None and length > 0:
+        # django-storages' S3File downloads the whole object on first read: ask for the range instead.
+        from storages.utils import clean_name
+
+        key = storage._normalize_name(clean_name(name))  # the object key S3Storage itself uses
+        return bucket.Object(key).get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+    with storage.open(name, "rb") as stream:
+        stream.seek(offset)
+        return stream.read(length)
+
+
+def media_item(media: Media, *, alt_text: str = "", rule: FormatRule | None = None) -> MediaItem:
+    """What a provider receives for one attachment: the fitting copy when the platform's rule
+    asks for one, the stored (already cleaned) file otherwise, as a stream with ranged reads."""
+    rendition = media_rendition_for(media=media, rule=rule)
+    source = rendition or media
+    name = source.file.name
+    filename = media.original_name
+    if rendition is not None:
+        filename = f"{PurePath(filename).stem}.{rendition.mime_type.removeprefix('image/').replace('jpeg', 'jpg')}"
+    return MediaItem(
+        filename=filename,
+        mime_type=source.mime_type,
+        size=source.size,
+        open=lambda: default_storage.open(name, "rb"),
+        ranged=lambda offset, length: storage_read_range(name, offset, length),
+        public_url=signed_media_url(media, rendition=rendition),
+        alt_text=alt_text,
+        width=source.width,
+        height=source.height,
+        duration_s=media.duration_s,
+        kind=media.kind,
+    )
+
+
+# --- Signed URLs ---------------------------------------------------------------------------
+
+
+def signed_media_url(
+    media: Media, *, valid_for: timedelta = timedelta(hours=2), rendition: MediaRendition | None = None
+) -> str:
     """A URL platforms that pull media (Instagram, Threads, TikTok) can fetch without a login."""
-    token = signing.dumps({"m": media.pk, "ttl": int(valid_for.total_seconds())}, salt=SIGNING_SALT)
+    payload = {"m": media.pk, "ttl": int(valid_for.total_seconds())}
+    if rendition is not None:
+        payload["r"] = rendition.pk
+    token = signing.dumps(payload, salt=SIGNING_SALT)
     return settings.SITE_URL + reverse("media_signed", args=[token])
 
 
-def media_from_token(token: str) -> Media:
+def media_from_token(token: str) -> Media | MediaRendition:
+    """The file a signed URL names: the stored media, or the fitted copy it was signed for."""
     try:
         unsigned = signing.loads(token, salt=SIGNING_SALT, max_age=timedelta(days=7))
         unsigned = signing.loads(token, salt=SIGNING_SALT, max_age=unsigned["ttl"])
     except (signing.BadSignature, KeyError, TypeError):
         raise Media.DoesNotExist from None
+    if "r" in unsigned:
+        try:
+            return MediaRendition.objects.get(pk=unsigned["r"], media_id=unsigned["m"])
+        except MediaRendition.DoesNotExist:
+            raise Media.DoesNotExist from None
     return Media.objects.get(pk=unsigned["m"])

@@ -66,9 +66,19 @@ class PostContent(models.Model):
 
 
 class Media(WorkspaceOwned):
-    """An uploaded file, stored once per workspace (by checksum) and reusable across posts."""
+    """An uploaded file, stored once per workspace (by checksum) and reusable across posts.
+
+    Images are stored cleaned (orientation applied, metadata stripped); ``sha256`` is the
+    checksum of the bytes the user uploaded, so uploading the same photo again finds this row.
+    ``width`` and ``height`` are as displayed: a video's rotation is already applied to them.
+    """
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", "Image"
+        VIDEO = "video", "Video"
 
     file = models.FileField(upload_to="media/%Y/%m/")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGE)
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255)
     mime_type = models.CharField(max_length=100)
@@ -76,6 +86,14 @@ class Media(WorkspaceOwned):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     duration_s = models.FloatField(null=True, blank=True)
+    # Video facts read with PyAV when the file is stored; platforms' media rules check them.
+    container = models.CharField(max_length=16, blank=True)  # "mp4", "mov", "webm"
+    video_codec = models.CharField(max_length=32, blank=True)
+    audio_codec = models.CharField(max_length=32, blank=True)
+    rotation = models.PositiveSmallIntegerField(default=0, help_text="Clockwise degrees applied when displayed.")
+    fps = models.FloatField(null=True, blank=True)
+    has_audio = models.BooleanField(default=False)
+    cover = models.FileField(upload_to="media/covers/%Y/%m/", blank=True)  # a frame of a video, as JPEG
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -86,6 +104,54 @@ class Media(WorkspaceOwned):
 
     def __str__(self) -> str:
         return self.original_name
+
+    @property
+    def duration_label(self) -> str:
+        """ "0:42" or "1:02:05", as video players show it."""
+        if self.duration_s is None:
+            return ""
+        minutes, seconds = divmod(round(self.duration_s), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02}:{seconds:02}" if hours else f"{minutes}:{seconds:02}"
+
+
+class MediaRendition(models.Model):
+    """A copy of an image re-encoded to fit one platform's byte or pixel limit, made the first
+    time a post needs it and kept for the next; the library keeps showing the original."""
+
+    media = models.ForeignKey(Media, on_delete=models.CASCADE, related_name="renditions")
+    key = models.CharField(max_length=200)  # the limits it was made for (see publishing/renditions.py)
+    file = models.FileField(upload_to="media/renditions/%Y/%m/")
+    mime_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["media", "key"], name="rendition_once_per_limit")]
+
+    def __str__(self) -> str:
+        return f"{self.media} fitted to {self.key}"
+
+
+class MediaUpload(WorkspaceOwned):
+    """A chunked upload in progress: the bytes so far live in a part file until it is finished."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    mime_type = models.CharField(max_length=100)
+    offset = models.PositiveBigIntegerField(default=0)  # bytes received, in order, without a gap
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["updated_at"], name="upload_updated")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.offset}/{self.size})"
 
 
 class ContentMedia(models.Model):

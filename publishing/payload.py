@@ -1,43 +1,43 @@
 """What one account receives: the post's parts with that platform's overrides applied."""
 
-from django.core.files.storage import default_storage
-
-from connections.providers.base import ContentPart, MediaItem, PublishRequest
-from publishing.media import signed_media_url
+from connections.models import SocialAccount
+from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
+from connections.providers.media_rules import MediaRules
+from connections.registry import get_provider
+from publishing.media import media_item
 from publishing.models import ContentMedia, PostContent, Target
 
 
-def _media_item(attachment: ContentMedia) -> MediaItem:
+def _media_item(attachment: ContentMedia, rules: MediaRules) -> MediaItem:
+    # The platform's fitting copy of an image when its rules ask for one (see media.media_item).
     media = attachment.media
-    return MediaItem(
-        filename=media.original_name,
-        mime_type=media.mime_type,
-        size=media.size,
-        open=lambda name=media.file.name: default_storage.open(name, "rb"),
-        public_url=signed_media_url(media),
-        alt_text=attachment.alt_text,
-        width=media.width,
-        height=media.height,
-        duration_s=media.duration_s,
-    )
+    return media_item(media, alt_text=attachment.alt_text, rule=rules.rule_for(media.kind))
 
 
-def _part(content: PostContent, text: str | None = None) -> ContentPart:
-    attachments = tuple(_media_item(a) for a in content.attachments.all())
+def _part(content: PostContent, rules: MediaRules, text: str | None = None) -> ContentPart:
+    attachments = tuple(_media_item(a, rules) for a in content.attachments.all())
     return ContentPart(text=content.text if text is None else text, media=attachments)
+
+
+def _public_state(account: SocialAccount) -> AccountState:
+    # Media rules read only what the account says of its server (instance limits): no secret is
+    # decrypted to build a request's media.
+    return AccountState(external_id=account.external_id, username=account.username, secrets={},
+                        instance_url=account.instance_url, extra=dict(account.extra))  # fmt: skip
 
 
 def build_request(target: Target) -> PublishRequest:
     post = target.post
     override = post.overrides.get(target.account.platform, {})
     contents = list(post.contents.prefetch_related("attachments__media"))
+    rules = get_provider(target.account.platform).media_rules(account=_public_state(target.account))
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
-    replies = tuple(_part(c) for c in contents if c.kind == PostContent.Kind.REPLY)
+    replies = tuple(_part(c, rules) for c in contents if c.kind == PostContent.Kind.REPLY)
     comment = next((c for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), None)
     return PublishRequest(
-        main=_part(main, override.get("text") or None),
+        main=_part(main, rules, override.get("text") or None),
         replies=replies,
-        first_comment=_part(comment) if comment else None,
+        first_comment=_part(comment, rules) if comment else None,
         link=post.link,
         options=override.get("options", {}),
         idempotency_key=target.idempotency_key,

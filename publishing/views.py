@@ -1,5 +1,8 @@
+import json
+import uuid
 from datetime import date, time, timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -13,14 +16,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
 from accounts.models import Membership
-from accounts.roles import Capability
+from accounts.roles import Capability, role_allows
 from connections.models import SocialAccount
+from connections.providers.media_rules import format_bytes
 from connections.registry import get_provider
-from publishing import services
+from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
-from publishing.media import media_from_token, media_store
-from publishing.models import Media, Post, PostContent, PostingSlot, Target, TargetPart
+from publishing.media import media_from_token, media_store, media_thumb_url
+from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
 from publishing.scheduling import check_schedulable, local_to_utc
 
@@ -174,7 +178,8 @@ def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], l
     media = Media.objects.in_bulk([media_id for media_id, _alt in chosen])
     attachments = [
         {"id": media_id, "name": media[media_id].original_name, "alt_text": alt,
-         "url": reverse("media_preview", args=[media_id])}
+         "url": media_thumb_url(media[media_id]), "kind": media[media_id].kind,
+         "duration": media[media_id].duration_label}
         for media_id, alt in chosen
         if media_id in media and media[media_id].workspace_id == form.workspace.id
     ]  # fmt: skip
@@ -295,9 +300,18 @@ def target_mark_published(request: HttpRequest, target_id: int) -> HttpResponse:
     return _target_action(request, target_id, services.target_mark_published, "Marked as published.")
 
 
+def _media_json(item: Media) -> dict:
+    return {
+        "id": item.pk, "name": item.original_name, "kind": item.kind, "url": media_thumb_url(item),
+        "width": item.width, "height": item.height, "size": item.size, "duration_s": item.duration_s,
+        "duration": item.duration_label,
+    }  # fmt: skip
+
+
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
 def media_upload(request: HttpRequest) -> HttpResponse:
+    """One request per file (small images, scripts); the browser uses the chunked endpoints."""
     upload = request.FILES.get("file")
     if upload is None:
         return JsonResponse({"error": "Choose a file to upload."}, status=400)
@@ -305,16 +319,98 @@ def media_upload(request: HttpRequest) -> HttpResponse:
         item = media_store(actor=request.membership, upload=upload)
     except ValidationError as exc:
         return JsonResponse({"error": exc.messages[0]}, status=400)
-    return JsonResponse(
-        {"id": item.pk, "name": item.original_name, "url": reverse("media_preview", args=[item.pk]),
-         "width": item.width, "height": item.height, "size": item.size}
-    )  # fmt: skip
+    return JsonResponse(_media_json(item))
+
+
+def _upload_json(upload: MediaUpload) -> dict:
+    return {
+        "id": str(upload.pk), "name": upload.name, "size": upload.size, "offset": upload.offset,
+        "chunk_size": settings.MEDIA_UPLOAD_CHUNK_BYTES,
+        "url": reverse("media_upload_chunks", args=[upload.pk]),
+        "finish_url": reverse("media_upload_finish", args=[upload.pk]),
+    }  # fmt: skip
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_POST
+def media_upload_create(request: HttpRequest) -> HttpResponse:
+    """Start a chunked upload: name, size and type of the file, as form fields or JSON."""
+    try:
+        data = json.loads(request.body) if request.content_type == "application/json" else request.POST
+        name, size, mime_type = str(data.get("name", "")), data.get("size", ""), str(data.get("type", ""))
+        size = int(size) if str(size).isdecimal() else -1
+        if size < 0:
+            raise ValidationError("Give the file's size in bytes.")
+        upload = uploads.upload_create(actor=request.membership, name=name, size=size, mime_type=mime_type)
+    except (ValueError, AttributeError):
+        return JsonResponse({"error": "Send name, size and type as JSON or form fields."}, status=400)
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    return JsonResponse(_upload_json(upload), status=201)
+
+
+def _refused(exc: uploads.ChunkRefused) -> JsonResponse:
+    response = JsonResponse({"error": exc.message, "offset": exc.offset}, status=exc.status)
+    response["Upload-Offset"] = str(exc.offset)
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "PUT", "PATCH", "DELETE"])
+def media_upload_chunks(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+    """GET: how many bytes the server has (to resume); PUT or PATCH: the next chunk, placed by
+    its Content-Range; DELETE: give up."""
+    upload, membership = get_workspace_object_and_membership_or_404(
+        request, MediaUpload, capability=Capability.EDIT_CONTENT, pk=upload_id
+    )
+    if request.method == "DELETE":
+        uploads.upload_discard(upload=upload)
+        return HttpResponse(status=204)
+    if request.method in ("PUT", "PATCH"):
+        length = request.headers.get("Content-Length", "")
+        try:
+            uploads.upload_write_chunk(
+                actor=membership, upload=upload, content_range=request.headers.get("Content-Range", ""),
+                body=request, length=int(length) if length.isdecimal() else None,
+            )  # fmt: skip
+        except uploads.ChunkRefused as exc:
+            return _refused(exc)
+    response = JsonResponse(_upload_json(upload))
+    response["Upload-Offset"] = str(upload.offset)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def media_upload_finish(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+    upload, membership = get_workspace_object_and_membership_or_404(
+        request, MediaUpload, capability=Capability.EDIT_CONTENT, pk=upload_id
+    )
+    try:
+        item = uploads.upload_finish(actor=membership, upload=upload)
+    except uploads.ChunkRefused as exc:
+        return _refused(exc)
+    except ValidationError as exc:
+        return JsonResponse({"error": exc.messages[0]}, status=400)
+    return JsonResponse(_media_json(item))
 
 
 @login_required
 def media_preview(request: HttpRequest, media_id: int) -> HttpResponse:
     item = get_workspace_object_or_404(request, Media, pk=media_id)
     return FileResponse(item.file.open("rb"), content_type=item.mime_type)
+
+
+@login_required
+def media_cover(request: HttpRequest, media_id: int) -> HttpResponse:
+    """A video's cover frame (an image's own file: one URL works for every thumbnail)."""
+    item = get_workspace_object_or_404(request, Media, pk=media_id)
+    if not item.cover:
+        return FileResponse(item.file.open("rb"), content_type=item.mime_type)
+    response = FileResponse(item.cover.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @require_GET
@@ -332,7 +428,10 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponse:
 @workspace_required()
 def media_library(request: HttpRequest) -> HttpResponse:
     items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
-    return render(request, "publishing/media_library.html", {"items": items})
+    template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
+    can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
+    context = {"items": items, "can_upload": can_upload, "max_upload": format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}
+    return render(request, template, context)
 
 
 @login_required

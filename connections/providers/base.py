@@ -13,13 +13,15 @@ asynchronous processing to poll, a first comment and thread replies that referen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import IO, Any, ClassVar, Protocol
 
 from django import forms
+
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 
 
 class ConnectMethod(StrEnum):
@@ -98,7 +100,10 @@ class AccountState:
 
 @dataclass(frozen=True)
 class MediaItem:
-    """One attachment. Providers that upload read ``open()``; those that pull fetch ``public_url``."""
+    """One attachment. Providers that upload read ``open()`` as a stream or ``read_range()`` in
+    chunks (never the whole of a video into memory); those that pull fetch ``public_url``.
+    An image arrives already cleaned of metadata and, where the platform has a byte or pixel
+    limit, as the copy made to fit it."""
 
     filename: str
     mime_type: str
@@ -109,6 +114,22 @@ class MediaItem:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
+    kind: str = "image"  # "image" or "video"
+    # (offset, length) -> at most ``length`` bytes from ``offset``, read from storage without
+    # fetching the rest (an HTTP Range request on S3). None: seek within ``open()``.
+    ranged: Callable[[int, int], bytes] | None = field(default=None, repr=False)
+
+    def read_range(self, offset: int, length: int) -> bytes:
+        if self.ranged is not None:
+            return self.ranged(offset, length)
+        with self.open() as stream:
+            stream.seek(offset)
+            return stream.read(length)
+
+    def chunks(self, chunk_size: int = 8 * 1024 * 1024) -> Iterator[tuple[int, bytes]]:
+        """(offset, bytes) pieces in order: what chunked platform uploads send one request each."""
+        for offset in range(0, self.size, chunk_size):
+            yield offset, self.read_range(offset, min(chunk_size, self.size - offset))
 
 
 @dataclass(frozen=True)
@@ -312,6 +333,17 @@ class Provider:
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
         raise NotImplementedError
+
+    def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
+        """What the platform accepts as media. By default read from ``text_rules`` (images, and
+        video where its mime types list any); platforms with per-format limits override it."""
+        text = self.text_rules(account=account)
+        images = tuple(t for t in text.accepted_mime_types if t.startswith("image/"))
+        videos = tuple(t for t in text.accepted_mime_types if t.startswith("video/"))
+        formats = [FormatRule(IMAGE, f"{self.name} images", images, text.max_media, text.max_image_bytes)]
+        if videos:
+            formats.append(FormatRule(VIDEO, f"{self.name} video", videos))
+        return MediaRules(platform=self.name, formats=tuple(formats))
 
     def publish_part(
         self, *, account: AccountState, request: PublishRequest, part: PartRequest

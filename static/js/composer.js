@@ -1,4 +1,4 @@
-// The composer: thread replies, uploads with a progress bar, and re-checking after each change.
+// The composer: thread replies, resumable uploads with a progress bar, and re-checking after each change.
 (function () {
   "use strict";
   var form = document.getElementById("composer");
@@ -16,13 +16,8 @@
   });
 
   var input = document.getElementById("media-input");
-  var bar = document.getElementById("media-progress");
-  var status = document.getElementById("media-status");
+  var uploads = document.getElementById("media-uploads");
   var list = document.getElementById("attachments");
-
-  function csrfToken() {
-    return form.querySelector("input[name=csrfmiddlewaretoken]").value;
-  }
 
   function addAttachment(item) {
     if (list.querySelector('[data-media-id="' + item.id + '"]')) return;
@@ -41,50 +36,18 @@
     alt.id = "alt-" + item.id;
     alt.name = "alt_" + item.id;
     label.htmlFor = alt.id;
-    label.textContent = "Alt text for " + item.name;
+    label.textContent = "Alt text for " + item.name + (item.kind === "video" ? " (video, " + item.duration + ")" : "");
     list.appendChild(li);
     recheck();
   }
 
-  function upload(file) {
-    return new Promise(function (resolve) {
-      var xhr = new XMLHttpRequest();
-      var data = new FormData();
-      data.append("file", file);
-      xhr.open("POST", input.dataset.uploadUrl);
-      xhr.setRequestHeader("X-CSRFToken", csrfToken());
-      bar.hidden = false;
-      bar.value = 0;
-      xhr.upload.addEventListener("progress", function (event) {
-        if (event.lengthComputable) bar.value = Math.round((event.loaded / event.total) * 100);
-      });
-      xhr.addEventListener("load", function () {
-        var body = {};
-        try { body = JSON.parse(xhr.responseText); } catch (e) { body = { error: "Upload failed." }; }
-        if (xhr.status === 200) {
-          addAttachment(body);
-          status.textContent = "Uploaded " + body.name + ".";
-        } else {
-          status.textContent = body.error || "Upload failed (" + xhr.status + ").";
-        }
-        resolve();
-      });
-      xhr.addEventListener("error", function () {
-        status.textContent = "Upload failed: the connection dropped.";
-        resolve();
-      });
-      xhr.send(data);
-    });
-  }
-
+  // Chunked and resumable (static/js/uploads.js): big videos survive a reload or a dropped connection.
+  window.PostwrightUploads.showPaused(uploads);
   input.addEventListener("change", function () {
     var files = Array.prototype.slice.call(input.files);
-    files.reduce(function (chain, file) {
-      return chain.then(function () { return upload(file); });
-    }, Promise.resolve()).then(function () {
-      bar.hidden = true;
-      input.value = "";
-    });
+    window.PostwrightUploads.uploadAll(files, {
+      createUrl: input.dataset.createUrl, container: uploads, onDone: addAttachment,
+    }).then(function () { input.value = ""; });
   });
 
   list.addEventListener("click", function (event) {

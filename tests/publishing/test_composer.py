@@ -177,7 +177,7 @@ class TestMedia:
     def test_rejects_what_is_not_an_image(self, team):
         response = upload(team.client("editor"), b"%PDF-1.4 not an image", name="doc.png")
         assert response.status_code == 400
-        assert "is not an image we can read" in response.json()["error"]
+        assert "is not an image or video we can read" in response.json()["error"]
         assert not Media.objects.exists()
 
     def test_rejects_files_over_the_limit(self, team, settings):

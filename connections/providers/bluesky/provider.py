@@ -57,6 +57,7 @@ from connections.providers.bluesky.forms import (
     normalise_service_url,
 )
 from connections.providers.bluesky.repo import StrongRef, create_record, delete_record, get_record, upload_blob
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,17 @@ class BlueskyProvider(Provider):
             max_image_bytes=MAX_IMAGE_BYTES,
             accepted_mime_types=IMAGE_TYPES,
         )
+
+    def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
+        # Images over 1,000,000 bytes are fitted (a re-encoded copy), never refused.
+        images = FormatRule(IMAGE, "Bluesky images", IMAGE_TYPES, max_count=MAX_IMAGES, max_bytes=MAX_IMAGE_BYTES,
+                            fits=True)  # fmt: skip
+        video = FormatRule(
+            VIDEO, "Bluesky video", ("video/mp4",), max_bytes=100_000_000, duration_range=(0, 180),
+            unavailable="Postwright does not post video to Bluesky yet (Bluesky takes one MP4, up to 3 min "
+            "and 100 MB); attach images instead.",
+        )  # fmt: skip
+        return MediaRules(platform=self.name, formats=(images, video))
 
     def publish_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem:
         if part.index == 0:
@@ -227,10 +239,6 @@ def profile_url(handle: str, did: str) -> str:
 
 
 # --- Publishing helpers ------------------------------------------------------------------------
-
-
-def _parts(request: PublishRequest) -> list[ContentPart]:
-    return [request.main, *request.replies, *([request.first_comment] if request.first_comment else [])]
 
 
 def _check_part(part: ContentPart) -> None:

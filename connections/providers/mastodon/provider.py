@@ -38,6 +38,7 @@ from connections.providers.base import (
 from connections.providers.mastodon import schema
 from connections.providers.mastodon.client import MastodonClient, base_url, classify_registration, decode, host_of
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ VISIBILITIES = frozenset({"public", "unlisted", "private", "direct"})
 # Used only when the server did not say (its instance call failed): the conservative values of
 # older releases, so the composer never lets through what the server would refuse.
 DEFAULT_IMAGE_BYTES = 10 * 1024 * 1024
+DEFAULT_IMAGE_PIXELS = 16_777_216
+DEFAULT_VIDEO_BYTES = 40 * 1024 * 1024
+DEFAULT_VIDEO_PIXELS = 2_304_000
+DEFAULT_VIDEO_FPS = 60
 DEFAULT_MIME_TYPES = (
     "image/jpeg",
     "image/png",
@@ -184,6 +189,26 @@ class MastodonProvider(OAuth2Provider):
             max_image_bytes=_extra_int(extra, "image_size_limit") or DEFAULT_IMAGE_BYTES,
             accepted_mime_types=_mime_types(extra),
         )
+
+    def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
+        """From the server's own configuration where the account stored it, else the limits of
+        older releases (docs.joinmastodon.org: 10 MB and 16.8 megapixels per image; 40 MB,
+        2.3 megapixels and 60 fps per video). Heavy or huge images are fitted; video is not."""
+        extra = account.extra if account else {}
+        types = _mime_types(extra)
+        images = FormatRule(
+            IMAGE, "Mastodon images", tuple(t for t in types if t.startswith("image/")),
+            max_count=_extra_int(extra, "max_media_attachments") or schema.DEFAULT_MAX_MEDIA,
+            max_bytes=_extra_int(extra, "image_size_limit") or DEFAULT_IMAGE_BYTES,
+            max_pixels=_extra_int(extra, "image_matrix_limit") or DEFAULT_IMAGE_PIXELS, fits=True,
+        )  # fmt: skip
+        video = FormatRule(
+            VIDEO, "Mastodon video", tuple(t for t in types if t.startswith("video/")),
+            max_bytes=_extra_int(extra, "video_size_limit") or DEFAULT_VIDEO_BYTES,
+            max_pixels=_extra_int(extra, "video_matrix_limit") or DEFAULT_VIDEO_PIXELS,
+            max_fps=_extra_int(extra, "video_frame_rate_limit") or DEFAULT_VIDEO_FPS,
+        )  # fmt: skip
+        return MediaRules(platform=self.name, formats=(images, video))
 
     # --- Publishing -----------------------------------------------------------------------------
 

@@ -165,6 +165,9 @@ class InstanceLimits:
     characters_reserved_per_url: int = DEFAULT_URL_LENGTH
     image_size_limit: int | None = None
     video_size_limit: int | None = None
+    image_matrix_limit: int | None = None  # pixels
+    video_matrix_limit: int | None = None
+    video_frame_rate_limit: int | None = None
     supported_mime_types: tuple[str, ...] = ()
 
     def as_extra(self) -> dict[str, Any]:
@@ -175,6 +178,9 @@ class InstanceLimits:
             "characters_reserved_per_url": self.characters_reserved_per_url,
             "image_size_limit": self.image_size_limit,
             "video_size_limit": self.video_size_limit,
+            "image_matrix_limit": self.image_matrix_limit,
+            "video_matrix_limit": self.video_matrix_limit,
+            "video_frame_rate_limit": self.video_frame_rate_limit,
             "supported_mime_types": list(self.supported_mime_types),
         }
 
@@ -210,5 +216,8 @@ def parse_instance(data: Any) -> InstanceLimits:
         characters_reserved_per_url=_positive(statuses.get("characters_reserved_per_url")) or DEFAULT_URL_LENGTH,
         image_size_limit=_positive(media.get("image_size_limit")),
         video_size_limit=_positive(media.get("video_size_limit")),
+        image_matrix_limit=_positive(media.get("image_matrix_limit")),
+        video_matrix_limit=_positive(media.get("video_matrix_limit")),
+        video_frame_rate_limit=_positive(media.get("video_frame_rate_limit")),
         supported_mime_types=tuple(t for t in mime_types if isinstance(t, str)) if isinstance(mime_types, list) else (),
     )

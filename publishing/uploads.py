@@ -1,0 +1,197 @@
+"""Chunked, resumable uploads for large files (video up to MEDIA_MAX_UPLOAD_BYTES).
+
+The protocol is ours and small, in the shape of Google's resumable uploads rather than tus:
+create (name, size, type) -> PUT chunks with ``Content-Range: bytes first-last/total`` -> ask
+the offset after a reload or a dropped connection -> finish, which inspects and stores. Bytes
+accumulate in a part file on local disk; finishing hands it to ``media_store`` like any upload.
+"""
+
+import re
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
+from django.utils import timezone
+
+from accounts.models import Membership
+from accounts.roles import Capability, role_allows
+from connections.providers.media_rules import format_bytes
+from publishing.media import media_store
+from publishing.models import Media, MediaUpload
+
+CONTENT_RANGE = re.compile(r"bytes (\d{1,15})-(\d{1,15})/(\d{1,15})")
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm")
+# Browsers leave the type empty or generic for files the OS does not know: finish inspects anyway.
+UNKNOWN_TYPES = ("", "application/octet-stream")
+COPY_BUFFER = 1024 * 1024
+
+
+class ChunkRefused(Exception):
+    """A chunk the server did not take; ``offset`` is where the client should resume from."""
+
+    def __init__(self, message: str, *, status: int, offset: int) -> None:
+        super().__init__(message)
+        self.message, self.status, self.offset = message, status, offset
+
+
+def _require_editor(actor: Membership) -> None:
+    if not role_allows(actor.role, Capability.EDIT_CONTENT):
+        raise PermissionDenied("Viewers cannot upload media.")
+
+
+def part_path(upload: MediaUpload) -> Path:
+    return Path(settings.MEDIA_UPLOAD_TEMP_DIR) / f"{upload.pk.hex}.part"
+
+
+def upload_create(*, actor: Membership, name: str, size: int, mime_type: str) -> MediaUpload:
+    _require_editor(actor)
+    name = Path(name.strip()).name[:255]
+    if not name:
+        raise ValidationError("Name the file being uploaded.")
+    if size <= 0:
+        raise ValidationError(f"{name} is empty.")
+    if size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise ValidationError(f"{name} is {format_bytes(size)}; the limit is "
+                              f"{format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}.")  # fmt: skip
+    if mime_type.startswith("image/") and size > settings.MEDIA_MAX_IMAGE_BYTES:
+        raise ValidationError(f"{name} is {format_bytes(size)}; images may be up to "
+                              f"{format_bytes(settings.MEDIA_MAX_IMAGE_BYTES)}.")  # fmt: skip
+    if mime_type not in ACCEPTED_TYPES + UNKNOWN_TYPES:
+        raise ValidationError(f"{name} is {mime_type}; upload an image (JPEG, PNG, GIF, WebP) "
+                              "or a video (MP4, MOV, WebM).")  # fmt: skip
+    if not free_space_ok(size):
+        raise ValidationError(f"The server has no room for {format_bytes(size)} right now; try again later.")
+    upload = MediaUpload.objects.create(
+        workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user
+    )
+    path = part_path(upload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    return upload
+
+
+def parse_content_range(value: str, *, size: int) -> tuple[int, int]:
+    """(first, last) byte of a chunk, inclusive, as Content-Range states them."""
+    match = CONTENT_RANGE.fullmatch(value.strip())
+    example = f"'bytes 0-{min(size, settings.MEDIA_UPLOAD_CHUNK_BYTES) - 1}/{size}'"
+    if not match:
+        raise ValidationError(f"Send Content-Range as {example}: first byte, last byte, total size.")
+    first, last, total = (int(group) for group in match.groups())
+    if total != size:
+        raise ValidationError(f"This upload is {size} bytes; the Content-Range says {total}.")
+    if last < first or last >= size:
+        raise ValidationError(f"Bytes {first}-{last} are not inside a {size}-byte file (the last byte is {size - 1}).")
+    return first, last
+
+
+def upload_write_chunk(
+    *, actor: Membership, upload: MediaUpload, content_range: str, body: IO[bytes], length: int | None
+) -> int:
+    """Append one chunk at the current offset; returns the new offset. A chunk that starts
+    elsewhere, or arrives short (a dropped connection), changes nothing."""
+    _require_editor(actor)
+    try:
+        first, last = parse_content_range(content_range, size=upload.size)
+    except ValidationError as exc:
+        raise ChunkRefused(exc.messages[0], status=400, offset=upload.offset) from None
+    expected = last - first + 1
+    if expected > settings.MEDIA_UPLOAD_CHUNK_BYTES:
+        limit = format_bytes(settings.MEDIA_UPLOAD_CHUNK_BYTES)
+        raise ChunkRefused(f"Chunks may be up to {limit}; this one is {expected} bytes.", status=413,
+                           offset=upload.offset)  # fmt: skip
+    if first != upload.offset:
+        raise ChunkRefused(f"The server has the first {upload.offset} bytes: send from byte {upload.offset}.",
+                           status=409, offset=upload.offset)  # fmt: skip
+    if length is not None and length != expected:
+        raise ChunkRefused(f"The body is {length} bytes but Content-Range names {expected}.", status=400,
+                           offset=upload.offset)  # fmt: skip
+    received = _write_at(part_path(upload), first, body, expected)
+    if received != expected:
+        raise ChunkRefused(
+            f"The chunk ended after {received} of {expected} bytes (the connection dropped?); "
+            f"send from byte {first} again.", status=400, offset=first,
+        )  # fmt: skip
+    moved = MediaUpload.objects.filter(pk=upload.pk, offset=first).update(offset=last + 1, updated_at=timezone.now())
+    if not moved:  # another request for the same bytes won the race
+        upload.refresh_from_db()
+        raise ChunkRefused(f"Send from byte {upload.offset}.", status=409, offset=upload.offset)
+    upload.offset = last + 1
+    return upload.offset
+
+
+def _write_at(path: Path, offset: int, body: IO[bytes], expected: int) -> int:
+    """Copy up to ``expected`` bytes into the part file at ``offset``; on a short body, cut the
+    file back so the next attempt starts clean."""
+    received = 0
+    try:
+        with path.open("r+b") as part:
+            part.seek(offset)
+            while received < expected:
+                piece = body.read(min(COPY_BUFFER, expected - received))
+                if not piece:
+                    break
+                part.write(piece)
+                received += len(piece)
+            if received < expected:
+                part.truncate(offset)
+    except FileNotFoundError:
+        raise ChunkRefused("This upload has expired; start it again.", status=410, offset=0) from None
+    except OSError:  # the client went away mid-body
+        with path.open("r+b") as part:
+            part.truncate(offset)
+        return 0
+    return received
+
+
+def upload_finish(*, actor: Membership, upload: MediaUpload) -> Media:
+    """Inspect and store the complete file (deduplicated by checksum), then forget the upload.
+    A file that does not decode is refused, and neither it nor the upload is kept."""
+    _require_editor(actor)
+    if upload.offset != upload.size:
+        raise ChunkRefused(f"{upload.offset} of {upload.size} bytes have arrived; send the rest first.",
+                           status=409, offset=upload.offset)  # fmt: skip
+    path = part_path(upload)
+    try:
+        with path.open("rb") as part:
+            return media_store(actor=actor, upload=File(part, name=upload.name), name=upload.name)
+    except FileNotFoundError:
+        raise ChunkRefused("This upload has expired; start it again.", status=410, offset=0) from None
+    finally:
+        upload_discard(upload=upload)
+
+
+def upload_discard(*, upload: MediaUpload) -> None:
+    part_path(upload).unlink(missing_ok=True)
+    MediaUpload.objects.filter(pk=upload.pk).delete()
+
+
+def uploads_expire(*, older_than: timedelta) -> int:
+    """Drop uploads nobody has added to for ``older_than`` (abandoned tabs, lost phones), and
+    part files with no upload left; returns how many uploads went. The retention job calls it."""
+    cutoff = timezone.now() - older_than
+    stale = list(MediaUpload.objects.filter(updated_at__lt=cutoff))
+    for upload in stale:
+        upload_discard(upload=upload)
+    folder = Path(settings.MEDIA_UPLOAD_TEMP_DIR)
+    if folder.is_dir():
+        known = {upload.pk.hex for upload in MediaUpload.objects.only("id")}
+        for path in folder.glob("*.part"):
+            if path.stem not in known and path.stat().st_mtime < cutoff.timestamp():
+                path.unlink(missing_ok=True)
+    return len(stale)
+
+
+def uploads_expire_task() -> int:
+    """The scheduled job: a day without a new chunk is abandoned."""
+    return uploads_expire(older_than=timedelta(hours=settings.MEDIA_UPLOAD_EXPIRE_HOURS))
+
+
+def free_space_ok(size: int) -> bool:
+    """Whether the part folder's disk can take ``size`` more bytes (with a margin)."""
+    folder = Path(settings.MEDIA_UPLOAD_TEMP_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    return shutil.disk_usage(folder).free > size * 1.1
