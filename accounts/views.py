@@ -88,6 +88,18 @@ def members(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/members.html", _members_context(request))
 
 
+def _refusal_status(exc: ValidationError | PermissionDenied) -> int:
+    return 400 if isinstance(exc, ValidationError) else 403
+
+
+def _members_page(request: HttpRequest, *, status: int) -> HttpResponse:
+    """A refused change answers with its status (not a redirect that reads as success), on the
+    members page with the reason shown."""
+    if request.membership is None:
+        return redirect("dashboard")
+    return render(request, "accounts/members.html", _members_context(request), status=status)
+
+
 @workspace_required(Capability.MANAGE_MEMBERS)
 @require_POST
 def invitation_create(request: HttpRequest) -> HttpResponse:
@@ -142,11 +154,13 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _first_error(exc))
-            status = 400 if isinstance(exc, ValidationError) else 403
+            status = _refusal_status(exc)
     if request.htmx:
         membership.refresh_from_db()
         context = {"member": membership, "assignable_roles": assignable_roles(actor.role)}
         return render(request, "accounts/partials/member_row.html", context, status=status)
+    if status != 200:
+        return _members_page(request, status=status)
     return redirect("members")
 
 
@@ -161,7 +175,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         services.membership_remove(actor=actor, membership=membership)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _first_error(exc))
-        return redirect("members")
+        return _members_page(request, status=_refusal_status(exc))
     if membership.user_id == request.user.pk:
         messages.success(request, f"You left {membership.workspace.name}.")
         return redirect("dashboard")

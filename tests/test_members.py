@@ -173,8 +173,10 @@ def test_admin_cannot_promote_to_owner_or_demote_an_owner(team):
     admin = team.client("admin")
     editor = team.membership("editor")
     owner = team.membership("owner")
-    assert admin.post(reverse("member_role", args=[editor.pk]), {"role": "owner"}).status_code == 302
-    assert admin.post(reverse("member_role", args=[owner.pk]), {"role": "viewer"}).status_code == 302
+    refused = admin.post(reverse("member_role", args=[editor.pk]), {"role": "owner"})
+    assert refused.status_code == 403
+    assert b"Only an owner can grant or take away the owner role." in refused.content
+    assert admin.post(reverse("member_role", args=[owner.pk]), {"role": "viewer"}).status_code == 403
     editor.refresh_from_db()
     owner.refresh_from_db()
     assert (editor.role, owner.role) == (Role.EDITOR, Role.OWNER)
@@ -187,7 +189,9 @@ def test_last_owner_cannot_be_demoted_or_leave(team):
     with pytest.raises(services.ValidationError, match="last owner cannot leave"):
         services.membership_remove(actor=owner, membership=owner)
     client = team.client("owner")
-    client.post(reverse("member_remove", args=[owner.pk]))
+    refused = client.post(reverse("member_remove", args=[owner.pk]))
+    assert refused.status_code == 400
+    assert b"last owner cannot leave" in refused.content
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 
@@ -205,7 +209,7 @@ def test_with_a_second_owner_the_first_can_leave(team):
 def test_remove_member_gate(team):
     viewer = team.membership("viewer")
     url = reverse("member_remove", args=[viewer.pk])
-    team.client("editor").post(url)
+    assert team.client("editor").post(url).status_code == 403
     assert Membership.objects.filter(pk=viewer.pk).exists()
     assert team.client("outsider").post(url).status_code == 404
     team.client("admin").post(url)
@@ -221,7 +225,7 @@ def test_viewer_can_leave(team):
 def test_admin_cannot_remove_an_owner(team):
     owner = team.membership("owner")
     services.membership_change_role(actor=owner, membership=team.membership("editor"), role=Role.OWNER)
-    team.client("admin").post(reverse("member_remove", args=[owner.pk]))
+    assert team.client("admin").post(reverse("member_remove", args=[owner.pk])).status_code == 403
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 
