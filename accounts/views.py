@@ -12,7 +12,7 @@ from accounts.access import get_workspace_object_and_membership_or_404, workspac
 from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.forms import InvitationForm, RoleForm, WorkspaceForm
 from accounts.health import process_health
-from accounts.models import Invitation, Membership, hash_token
+from accounts.models import Invitation, Membership, Notification, hash_token
 from accounts.roles import Capability, assignable_roles
 
 
@@ -208,6 +208,9 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
     invitation = get_object_or_404(
         Invitation.objects.select_related("workspace", "invited_by"), token_hash=hash_token(token)
     )
+    if invitation.status == "revoked":
+        # Withdrawn: whoever holds the link learns nothing, not even which workspace it was for.
+        return render(request, "accounts/invitation_void.html", status=404)
     if not request.user.is_authenticated:
         if invitation.status == "pending":
             # Remembered so signup stays open for this visitor even when signups are closed.
@@ -231,14 +234,14 @@ def invitation_answer(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    items = request.user.notifications.select_related("workspace")[:100]
+    items = Notification.objects.visible_to(request.user).select_related("workspace")[:100]
     return render(request, "accounts/notifications.html", {"notifications": items})
 
 
 @login_required
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    request.user.notifications.filter(read_at=None).update(read_at=timezone.now())
+    Notification.objects.visible_to(request.user).filter(read_at=None).update(read_at=timezone.now())
     return redirect("notifications")
 
 

@@ -75,7 +75,7 @@ def test_reinviting_replaces_the_old_link(team):
     assert Invitation.objects.pending().count() == 1
     invitee = make_user("twice@example.com")
     response = login(invitee).post(reverse("invitation_detail", args=[first_token]), {"answer": "accept"})
-    assert response.status_code == 200
+    assert response.status_code == 404  # the replaced link was revoked
     assert not Membership.objects.filter(user=invitee, workspace=team.workspace).exists()
 
 
@@ -246,3 +246,34 @@ def test_a_dead_invitation_does_not_open_signup(team, client, settings):
     Invitation.objects.update(revoked_at=timezone.now())
     client.get(reverse("invitation_detail", args=[token]))
     assert INVITATION_SESSION_KEY not in client.session
+
+
+def test_a_revoked_invitation_link_reveals_nothing(team):
+    _invite(team.client("owner"), "gone@example.com")
+    token = _token_from_outbox()
+    invitation = Invitation.objects.get()
+    team.client("owner").post(reverse("invitation_revoke", args=[invitation.pk]))
+    url = reverse("invitation_detail", args=[token])
+    invitee = login(make_user("gone@example.com"))
+    for response in (Client().get(url), invitee.get(url), invitee.post(url, {"answer": "accept"})):
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "not valid" in page
+        for secret in ("Acme", "gone@example.com", team.users["owner"].email, "Editor", "editor"):
+            assert secret not in page
+    assert not Membership.objects.filter(workspace=team.workspace, user__email="gone@example.com").exists()
+
+
+def test_a_removed_member_no_longer_reads_the_workspace_notifications(team):
+    editor = team.membership("editor")
+    services.notify(user=editor.user, workspace=team.workspace, title="Post failed: launch plan")
+    services.notify(user=editor.user, title="Welcome to Postwright")  # not tied to a workspace
+    client = team.client("editor")
+    assert "launch plan" in client.get(reverse("notifications")).content.decode()
+    services.membership_remove(actor=team.membership("owner"), membership=editor)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "launch plan" not in page
+    assert "Welcome to Postwright" in page
+    assert client.get(reverse("dashboard")).context["unread_notifications"] == 1
+    client.post(reverse("notifications_read"))
+    assert editor.user.notifications.get(title__contains="launch").read_at is None  # not touched either
