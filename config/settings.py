@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.CurrentWorkspaceMiddleware",
+    "connections.middleware.VaultErrorMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

@@ -1,12 +1,12 @@
 """Re-encrypt every stored secret under the newest key of POSTWRIGHT_ENCRYPTION_KEYS."""
 
 from allauth.mfa.models import Authenticator
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from accounts.mfa import authenticator_secrets_map
 from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
-from connections.vault import reencrypt
+from connections.vault import VaultError, reencrypt
 
 ENCRYPTED = [
     (SocialAccount, "secrets"),
@@ -27,9 +27,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=500, help="Rows read per query (default 500).")
 
     def handle(self, *args, batch_size: int, **options) -> None:
-        for model, field in ENCRYPTED:
-            self._rotate(model, field, batch_size)
-        self._rotate_mfa(batch_size)
+        try:
+            for model, field in ENCRYPTED:
+                self._rotate(model, field, batch_size)
+            self._rotate_mfa(batch_size)
+        except VaultError as exc:
+            raise CommandError(str(exc)) from None  # rows done so far stay done; re-run once fixed
         self.stdout.write(self.style.SUCCESS("All secrets are encrypted under the newest key."))
 
     def _rotate(self, model, field: str, batch_size: int) -> None:
