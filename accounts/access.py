@@ -40,7 +40,7 @@ def get_workspace_object_and_membership_or_404(
         raise Http404
     try:
         obj = queryset.get(**{f"{workspace_path}__memberships__user": request.user}, **lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, ValidationError):
+    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError):
         raise Http404 from None
     owner = obj
     for step in workspace_path.split("__")[:-1]:

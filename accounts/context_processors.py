@@ -1,6 +1,7 @@
 from django.http import HttpRequest
 
 from accounts.health import process_health
+from accounts.models import Notification
 from accounts.roles import Capability, role_allows
 
 
@@ -15,7 +16,7 @@ def shell(request: HttpRequest) -> dict:
         "current_membership": membership,
         "current_workspace": membership.workspace if membership else None,
         "user_memberships": user.memberships.select_related("workspace").order_by("workspace__name"),
-        "unread_notifications": user.notifications.filter(read_at=None).count(),
+        "unread_notifications": Notification.objects.visible_to(user).filter(read_at=None).count(),
         "can": {capability.value: bool(role) and role_allows(role, capability) for capability in Capability},
         "stalled_processes": [p for p in process_health() if not p.alive],
     }

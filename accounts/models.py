@@ -163,6 +163,14 @@ class Invitation(models.Model):
         return "pending"
 
 
+class NotificationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "NotificationQuerySet":
+        """The user's notices, less those of workspaces they no longer belong to: a removed member
+        must not go on reading what happens there."""
+        member_of = Membership.objects.filter(user=user).values("workspace_id")
+        return self.filter(user=user).filter(models.Q(workspace=None) | models.Q(workspace__in=member_of))
+
+
 class Notification(models.Model):
     """An in-app notice for one user (also sent by email where it matters)."""
 
@@ -180,6 +188,8 @@ class Notification(models.Model):
     url = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

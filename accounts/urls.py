@@ -1,19 +1,20 @@
 from django.urls import path
 
 from accounts import views
+from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("workspaces/", views.workspace_list, name="workspace_list"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
-    path("workspaces/<int:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
+    path("workspaces/<id:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
     path("settings/", views.workspace_settings, name="workspace_settings"),
     path("settings/members/", views.members, name="members"),
     path("settings/members/invite/", views.invitation_create, name="invitation_create"),
-    path("settings/members/<int:membership_id>/role/", views.member_role, name="member_role"),
-    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member_remove"),
-    path("settings/invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
-    path("invitations/<int:invitation_id>/answer/", views.invitation_answer, name="invitation_answer"),
+    path("settings/members/<id:membership_id>/role/", views.member_role, name="member_role"),
+    path("settings/members/<id:membership_id>/remove/", views.member_remove, name="member_remove"),
+    path("settings/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<id:invitation_id>/answer/", views.invitation_answer, name="invitation_answer"),
     path("invitations/<str:token>/", views.invitation_detail, name="invitation_detail"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),

@@ -12,7 +12,7 @@ from accounts.access import get_workspace_object_and_membership_or_404, workspac
 from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.forms import InvitationForm, RoleForm, WorkspaceForm
 from accounts.health import process_health
-from accounts.models import Invitation, Membership, hash_token
+from accounts.models import Invitation, Membership, Notification, hash_token
 from accounts.roles import Capability, assignable_roles
 
 
@@ -88,6 +88,18 @@ def members(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/members.html", _members_context(request))
 
 
+def _refusal_status(exc: ValidationError | PermissionDenied) -> int:
+    return 400 if isinstance(exc, ValidationError) else 403
+
+
+def _members_page(request: HttpRequest, *, status: int) -> HttpResponse:
+    """A refused change answers with its status (not a redirect that reads as success), on the
+    members page with the reason shown."""
+    if request.membership is None:
+        return redirect("dashboard")
+    return render(request, "accounts/members.html", _members_context(request), status=status)
+
+
 @workspace_required(Capability.MANAGE_MEMBERS)
 @require_POST
 def invitation_create(request: HttpRequest) -> HttpResponse:
@@ -142,11 +154,13 @@ def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
             messages.success(request, f"{membership.user.email} is now {membership.get_role_display().lower()}.")
         except (ValidationError, PermissionDenied) as exc:
             messages.error(request, _first_error(exc))
-            status = 400 if isinstance(exc, ValidationError) else 403
+            status = _refusal_status(exc)
     if request.htmx:
         membership.refresh_from_db()
         context = {"member": membership, "assignable_roles": assignable_roles(actor.role)}
         return render(request, "accounts/partials/member_row.html", context, status=status)
+    if status != 200:
+        return _members_page(request, status=status)
     return redirect("members")
 
 
@@ -161,7 +175,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         services.membership_remove(actor=actor, membership=membership)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _first_error(exc))
-        return redirect("members")
+        return _members_page(request, status=_refusal_status(exc))
     if membership.user_id == request.user.pk:
         messages.success(request, f"You left {membership.workspace.name}.")
         return redirect("dashboard")
@@ -194,6 +208,9 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
     invitation = get_object_or_404(
         Invitation.objects.select_related("workspace", "invited_by"), token_hash=hash_token(token)
     )
+    if invitation.status == "revoked":
+        # Withdrawn: whoever holds the link learns nothing, not even which workspace it was for.
+        return render(request, "accounts/invitation_void.html", status=404)
     if not request.user.is_authenticated:
         if invitation.status == "pending":
             # Remembered so signup stays open for this visitor even when signups are closed.
@@ -217,14 +234,14 @@ def invitation_answer(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 @login_required
 def notifications(request: HttpRequest) -> HttpResponse:
-    items = request.user.notifications.select_related("workspace")[:100]
+    items = Notification.objects.visible_to(request.user).select_related("workspace")[:100]
     return render(request, "accounts/notifications.html", {"notifications": items})
 
 
 @login_required
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    request.user.notifications.filter(read_at=None).update(read_at=timezone.now())
+    Notification.objects.visible_to(request.user).filter(read_at=None).update(read_at=timezone.now())
     return redirect("notifications")
 
 

@@ -2,6 +2,13 @@
 
 Timeouts on every call, an honest User-Agent, logs that never contain a token, and a guard
 that keeps user-supplied hosts (a Mastodon instance, a self-hosted PDS) off private networks.
+
+The guard runs on every request and every redirect hop, not only when a URL is first entered:
+the host is resolved once, every address it resolves to is vetted, and the connection is made to
+exactly the vetted address (the Host header, TLS SNI and certificate check still name the host).
+So a stored instance URL whose DNS later turns inward (rebinding) is refused at request time.
+This is the only module allowed to import ``requests`` or ``urllib3`` (ruff TID251); others take
+the names they need from here.
 """
 
 import ipaddress
@@ -14,8 +21,12 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.utils import timezone
+from requests import HTTPError, PreparedRequest, RequestException, Response, Session
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
+
+# What other modules may name from requests (types to annotate and exceptions to catch).
+__all__ = ["HTTPError", "RefusedAddress", "RequestException", "Response", "Session", "UnsafeURL", "platform_session"]
 
 from connections.errors import ErrorClass, ProviderError
 
@@ -34,11 +45,67 @@ def redact(text: str) -> str:
     return text
 
 
-class _TimeoutAdapter(HTTPAdapter):
-    def send(self, request, **kwargs):
+class UnsafeURL(ValueError):
+    pass
+
+
+class RefusedAddress(UnsafeURL, requests.ConnectionError):
+    """A request (or a redirect hop) to a host on a private network; nothing was sent.
+
+    A ConnectionError too, so every caller's ``except RequestException`` handles it."""
+
+
+class _GuardedAdapter(HTTPAdapter):
+    """Timeouts, and the private-address guard with the vetted address pinned for the request.
+
+    Vetting happens in ``send`` (which ``responses`` patches below us, so tests still mock
+    platforms); pinning happens where urllib3's pool is chosen, which only real sends reach.
+    Session.resolve_redirects calls ``send`` for every hop, so every hop is vetted.
+    """
+
+    def send(self, request: PreparedRequest, **kwargs) -> Response:
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = DEFAULT_TIMEOUT
+        if not settings.ALLOW_PRIVATE_NETWORK_URLS:
+            request = _pin(request)
         return super().send(request, **kwargs)
+
+    def build_connection_pool_key_attributes(self, request: PreparedRequest, verify, cert=None):
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        address = getattr(request, "_postwright_address", None)
+        if address:
+            hostname = host_params["host"]
+            host_params["host"] = address
+            if host_params["scheme"] == "https":
+                # Connect to the IP, but speak TLS to (and check the certificate of) the hostname.
+                pool_kwargs["server_hostname"] = hostname
+                pool_kwargs["assert_hostname"] = hostname
+        return host_params, pool_kwargs
+
+
+def _pin(request: PreparedRequest) -> PreparedRequest:
+    """A copy of the request bound to one vetted address of its host; RefusedAddress otherwise."""
+    parts = urlsplit(request.url or "")
+    if parts.scheme != "https" or not parts.hostname:
+        raise RefusedAddress(f"only https:// addresses are allowed, not {parts.scheme}://{parts.hostname}")
+    pinned = request.copy()
+    pinned._postwright_address = vetted_address(parts.hostname, parts.port or 443)  # type: ignore[attr-defined]
+    # Set on every hop from the hop's own URL: a redirect copies the previous hop's headers.
+    pinned.headers["Host"] = parts.netloc.rpartition("@")[2]
+    return pinned
+
+
+def vetted_address(host: str, port: int) -> str:
+    """The address to connect to for host, after every address it resolves to was vetted."""
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        raise RefusedAddress(f"{host} does not resolve") from None
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    # All of them, not just the one we pick: a mixed answer is a rebinding attempt.
+    if not addresses or not all(is_public_address(address) for address in addresses):
+        raise RefusedAddress(f"{host} points to a private or local address")
+    return str(addresses[0])
 
 
 def _log_response(response: requests.Response, *args, **kwargs) -> None:
@@ -53,7 +120,7 @@ def _log_response(response: requests.Response, *args, **kwargs) -> None:
 
 def configure(session: requests.Session) -> requests.Session:
     """Give any requests.Session (ours or an OAuth library's) our timeouts, UA and logging."""
-    adapter = _TimeoutAdapter(max_retries=0)  # retries are decided by the caller, never blindly
+    adapter = _GuardedAdapter(max_retries=0)  # retries are decided by the caller, never blindly
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"Postwright/0.1 (+{settings.SITE_URL})"
@@ -63,10 +130,6 @@ def configure(session: requests.Session) -> requests.Session:
 
 def platform_session() -> requests.Session:
     return configure(requests.Session())
-
-
-class UnsafeURL(ValueError):
-    pass
 
 
 def check_public_url(url: str) -> str:
@@ -86,18 +149,16 @@ def check_public_url(url: str) -> str:
     if parts.scheme != "https":
         raise UnsafeURL("only https:// addresses are allowed")
     try:
-        infos = socket.getaddrinfo(parts.hostname, port or 443, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise UnsafeURL(f"{parts.hostname} does not resolve") from None
-    for info in infos:
-        if not is_public_address(ipaddress.ip_address(info[4][0])):
-            raise UnsafeURL(f"{parts.hostname} points to a private or local address")
+        vetted_address(parts.hostname, port or 443)
+    except RefusedAddress as exc:
+        raise UnsafeURL(str(exc)) from None
     return url
 
 
 def is_public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Global, and so is any IPv4 address an IPv6 one wraps (mapped, 6to4, NAT64, compatible)."""
-    if not address.is_global:
+    # is_global alone lets multicast through (224.0.0.0/4 is not in IANA's special registry).
+    if not address.is_global or address.is_multicast or address.is_reserved or address.is_unspecified:
         return False
     if isinstance(address, ipaddress.IPv6Address):
         embedded = [address.ipv4_mapped, address.sixtofour]
@@ -155,6 +216,9 @@ def transport_error(exc: requests.RequestException, *, create_call: bool) -> Pro
     For a create call whose connection was made, the platform may have acted on it (a read
     timeout, a reset mid-response), so the outcome is unknown and it must not be re-sent blindly.
     """
+    if isinstance(exc, RefusedAddress):
+        # Not worth retrying: the server's name points inside our network, now or after a redirect.
+        return ProviderError(ErrorClass.CONFIG, f"refused to connect: {exc}", code="unsafe_address")
     never_connected = _never_connected(exc)
     unknown = create_call and not never_connected
     if never_connected:

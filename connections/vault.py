@@ -24,6 +24,12 @@ log = logging.getLogger(__name__)
 class VaultError(Exception):
     """A stored secret could not be decrypted: the key that encrypted it is no longer configured."""
 
+    def __init__(self) -> None:
+        super().__init__(
+            "a stored secret cannot be decrypted with any key in POSTWRIGHT_ENCRYPTION_KEYS: put back the key "
+            "that encrypted it (newest key first), run rotate_encryption_keys, then drop the old key"
+        )
+
 
 def _development_key() -> str:
     key_file = settings.LOCAL_DIR / "encryption_keys"
@@ -62,7 +68,7 @@ def decrypt(ciphertext: str) -> str:
     try:
         return _fernet().decrypt(ciphertext.encode()).decode()
     except InvalidToken:
-        raise VaultError("a stored secret cannot be decrypted with the configured keys") from None
+        raise VaultError from None
 
 
 def reencrypt(ciphertext: str) -> str:
@@ -70,7 +76,7 @@ def reencrypt(ciphertext: str) -> str:
     try:
         return _fernet().rotate(ciphertext.encode()).decode()
     except InvalidToken:
-        raise VaultError("a stored secret cannot be decrypted with the configured keys") from None
+        raise VaultError from None
 
 
 class EncryptedJSONField(models.TextField):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from config import converters  # noqa: F401 - registers <id:...>
 from publishing import views
 
 urlpatterns = [
@@ -7,22 +8,22 @@ urlpatterns = [
     path("posts/", views.post_list, name="posts"),
     path("posts/new/", views.compose, name="compose"),
     path("posts/check/", views.compose_check, name="compose_check"),
-    path("posts/<int:post_id>/", views.post_detail, name="post_detail"),
-    path("posts/<int:post_id>/edit/", views.post_edit, name="post_edit"),
-    path("posts/<int:post_id>/targets/", views.post_targets, name="post_targets"),
-    path("posts/<int:post_id>/cancel/", views.post_cancel, name="post_cancel"),
-    path("posts/<int:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
+    path("posts/<id:post_id>/", views.post_detail, name="post_detail"),
+    path("posts/<id:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<id:post_id>/targets/", views.post_targets, name="post_targets"),
+    path("posts/<id:post_id>/cancel/", views.post_cancel, name="post_cancel"),
+    path("posts/<id:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
     path("queue/", views.queue_slots, name="queue_slots"),
-    path("queue/<int:account_id>/add/", views.queue_slot_add, name="queue_slot_add"),
-    path("queue/slots/<int:slot_id>/remove/", views.queue_slot_remove, name="queue_slot_remove"),
+    path("queue/<id:account_id>/add/", views.queue_slot_add, name="queue_slot_add"),
+    path("queue/slots/<id:slot_id>/remove/", views.queue_slot_remove, name="queue_slot_remove"),
     path("media/", views.media_library, name="media_library"),
     path("media/upload/", views.media_upload, name="media_upload"),
     path("media/uploads/", views.media_upload_create, name="media_upload_create"),
     path("media/uploads/<uuid:upload_id>/", views.media_upload_chunks, name="media_upload_chunks"),
     path("media/uploads/<uuid:upload_id>/finish/", views.media_upload_finish, name="media_upload_finish"),
-    path("media/<int:media_id>/preview/", views.media_preview, name="media_preview"),
-    path("media/<int:media_id>/cover/", views.media_cover, name="media_cover"),
+    path("media/<id:media_id>/preview/", views.media_preview, name="media_preview"),
+    path("media/<id:media_id>/cover/", views.media_cover, name="media_cover"),
     path("media/s/<str:token>/", views.media_signed, name="media_signed"),
-    path("targets/<int:target_id>/retry/", views.target_retry, name="target_retry"),
-    path("targets/<int:target_id>/mark-published/", views.target_mark_published, name="target_mark_published"),
+    path("targets/<id:target_id>/retry/", views.target_retry, name="target_retry"),
+    path("targets/<id:target_id>/mark-published/", views.target_mark_published, name="target_mark_published"),
 ]

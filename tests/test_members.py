@@ -75,7 +75,7 @@ def test_reinviting_replaces_the_old_link(team):
     assert Invitation.objects.pending().count() == 1
     invitee = make_user("twice@example.com")
     response = login(invitee).post(reverse("invitation_detail", args=[first_token]), {"answer": "accept"})
-    assert response.status_code == 200
+    assert response.status_code == 404  # the replaced link was revoked
     assert not Membership.objects.filter(user=invitee, workspace=team.workspace).exists()
 
 
@@ -173,8 +173,10 @@ def test_admin_cannot_promote_to_owner_or_demote_an_owner(team):
     admin = team.client("admin")
     editor = team.membership("editor")
     owner = team.membership("owner")
-    assert admin.post(reverse("member_role", args=[editor.pk]), {"role": "owner"}).status_code == 302
-    assert admin.post(reverse("member_role", args=[owner.pk]), {"role": "viewer"}).status_code == 302
+    refused = admin.post(reverse("member_role", args=[editor.pk]), {"role": "owner"})
+    assert refused.status_code == 403
+    assert b"Only an owner can grant or take away the owner role." in refused.content
+    assert admin.post(reverse("member_role", args=[owner.pk]), {"role": "viewer"}).status_code == 403
     editor.refresh_from_db()
     owner.refresh_from_db()
     assert (editor.role, owner.role) == (Role.EDITOR, Role.OWNER)
@@ -187,7 +189,9 @@ def test_last_owner_cannot_be_demoted_or_leave(team):
     with pytest.raises(services.ValidationError, match="last owner cannot leave"):
         services.membership_remove(actor=owner, membership=owner)
     client = team.client("owner")
-    client.post(reverse("member_remove", args=[owner.pk]))
+    refused = client.post(reverse("member_remove", args=[owner.pk]))
+    assert refused.status_code == 400
+    assert b"last owner cannot leave" in refused.content
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 
@@ -205,7 +209,7 @@ def test_with_a_second_owner_the_first_can_leave(team):
 def test_remove_member_gate(team):
     viewer = team.membership("viewer")
     url = reverse("member_remove", args=[viewer.pk])
-    team.client("editor").post(url)
+    assert team.client("editor").post(url).status_code == 403
     assert Membership.objects.filter(pk=viewer.pk).exists()
     assert team.client("outsider").post(url).status_code == 404
     team.client("admin").post(url)
@@ -221,7 +225,7 @@ def test_viewer_can_leave(team):
 def test_admin_cannot_remove_an_owner(team):
     owner = team.membership("owner")
     services.membership_change_role(actor=owner, membership=team.membership("editor"), role=Role.OWNER)
-    team.client("admin").post(reverse("member_remove", args=[owner.pk]))
+    assert team.client("admin").post(reverse("member_remove", args=[owner.pk])).status_code == 403
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 
@@ -242,3 +246,34 @@ def test_a_dead_invitation_does_not_open_signup(team, client, settings):
     Invitation.objects.update(revoked_at=timezone.now())
     client.get(reverse("invitation_detail", args=[token]))
     assert INVITATION_SESSION_KEY not in client.session
+
+
+def test_a_revoked_invitation_link_reveals_nothing(team):
+    _invite(team.client("owner"), "gone@example.com")
+    token = _token_from_outbox()
+    invitation = Invitation.objects.get()
+    team.client("owner").post(reverse("invitation_revoke", args=[invitation.pk]))
+    url = reverse("invitation_detail", args=[token])
+    invitee = login(make_user("gone@example.com"))
+    for response in (Client().get(url), invitee.get(url), invitee.post(url, {"answer": "accept"})):
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "not valid" in page
+        for secret in ("Acme", "gone@example.com", team.users["owner"].email, "Editor", "editor"):
+            assert secret not in page
+    assert not Membership.objects.filter(workspace=team.workspace, user__email="gone@example.com").exists()
+
+
+def test_a_removed_member_no_longer_reads_the_workspace_notifications(team):
+    editor = team.membership("editor")
+    services.notify(user=editor.user, workspace=team.workspace, title="Post failed: launch plan")
+    services.notify(user=editor.user, title="Welcome to Postwright")  # not tied to a workspace
+    client = team.client("editor")
+    assert "launch plan" in client.get(reverse("notifications")).content.decode()
+    services.membership_remove(actor=team.membership("owner"), membership=editor)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "launch plan" not in page
+    assert "Welcome to Postwright" in page
+    assert client.get(reverse("dashboard")).context["unread_notifications"] == 1
+    client.post(reverse("notifications_read"))
+    assert editor.user.notifications.get(title__contains="launch").read_at is None  # not touched either

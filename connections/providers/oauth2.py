@@ -7,7 +7,6 @@ Platforms subclass OAuth2Provider with their endpoints and quirks; the protocol 
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import requests
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 
@@ -33,13 +32,13 @@ def classify_oauth_error(exc: Exception) -> ProviderError:
         if error == "temporarily_unavailable":
             return ProviderError(ErrorClass.TRANSIENT, message, code=error)
         return ProviderError(ErrorClass.CONFIG, message, code=error)
-    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+    if isinstance(exc, http.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         if status == 429:
             retry = http.retry_after_seconds(exc.response)
             return ProviderError(ErrorClass.RATE, "token endpoint rate limited", status=status, retry_after=retry)
         return ProviderError(ErrorClass.TRANSIENT, f"token endpoint answered {status}", status=status)
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, http.RequestException):
         return http.transport_error(exc, create_call=False)
     if isinstance(exc, ValueError):
         return ProviderError(ErrorClass.TRANSIENT, f"malformed token response: {exc}", code="malformed")
@@ -115,7 +114,7 @@ class OAuth2Provider(Provider):
                     code_verifier=code_verifier,
                     allow_redirects=False,
                 )
-            except (OAuthError, requests.RequestException, ValueError) as exc:
+            except (OAuthError, http.RequestException, ValueError) as exc:
                 raise classify_oauth_error(exc) from None
         return token_set(token)
 
@@ -127,7 +126,7 @@ class OAuth2Provider(Provider):
         with self.oauth_session(app) as session:
             try:
                 token = session.refresh_token(token_url, refresh_token=refresh_token, allow_redirects=False)
-            except (OAuthError, requests.RequestException, ValueError) as exc:
+            except (OAuthError, http.RequestException, ValueError) as exc:
                 raise classify_oauth_error(exc) from None
         return token_set(dict(token), previous_refresh_token=refresh_token)
 
@@ -141,12 +140,12 @@ class OAuth2Provider(Provider):
         with self.oauth_session(app) as session:
             try:
                 response = session.revoke_token(revoke_url, token=token, token_type_hint=hint, allow_redirects=False)
-            except requests.RequestException as exc:
+            except http.RequestException as exc:
                 raise http.transport_error(exc, create_call=False) from None
         if response.status_code >= 500:
             raise ProviderError(ErrorClass.TRANSIENT, f"revocation answered {response.status_code}")
 
-    def api_session(self, access_token: str) -> requests.Session:
+    def api_session(self, access_token: str) -> http.Session:
         session = http.platform_session()
         session.headers["Authorization"] = f"Bearer {access_token}"
         return session

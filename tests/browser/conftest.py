@@ -40,6 +40,15 @@ def shot(page, request):
 
 
 @pytest.fixture(autouse=True)
+def _no_csp_violations(page):
+    """Every journey runs under the real Content-Security-Policy; anything it blocks fails the test."""
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    yield
+    assert blocked == [], blocked
+
+
+@pytest.fixture(autouse=True)
 def _short_timeouts(page):
     # A journey step that has not happened in 10 s is broken; failing fast keeps CI readable.
     page.set_default_timeout(10_000)

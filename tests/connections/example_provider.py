@@ -6,9 +6,8 @@ at a real authorization server (panva's oidc-provider) on loopback.
 
 from typing import ClassVar
 
-import requests
-
 from connections.errors import ErrorClass, ProviderError
+from connections.http import RequestException
 from connections.providers.base import AccountState, AppCredentials, Connection, Profile, TokenSet
 from connections.providers.oauth2 import OAuth2Provider
 
@@ -32,7 +31,7 @@ class ExampleOAuthProvider(OAuth2Provider):
     def _get_profile(self, access_token: str) -> dict:
         try:
             response = self.api_session(access_token).get(self.base_url + self.userinfo_path)
-        except requests.RequestException as exc:
+        except RequestException as exc:
             raise ProviderError(ErrorClass.TRANSIENT, str(exc)) from None
         if response.status_code == 401:
             raise ProviderError(ErrorClass.AUTH, "invalid token", status=401)

@@ -343,7 +343,8 @@ def private_dns(settings, monkeypatch):
     settings.ALLOW_PRIVATE_NETWORK_URLS = False
 
     def fake_getaddrinfo(host, port, *args, **kwargs):
-        address = "93.184.216.34" if host in ("example.com", "bsky.social") else "10.0.0.5"
+        public = host in ("example.com", "bsky.social") or host.endswith(".bsky.network")
+        address = "93.184.216.34" if public else "10.0.0.5"
         if host[0].isdigit():
             address = host
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]

@@ -5,7 +5,7 @@ import json
 
 import pytest
 from cryptography.fernet import Fernet
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -100,6 +100,32 @@ def test_a_missing_key_is_a_clear_error_not_a_leak(team, keys):
     with pytest.raises(vault.VaultError, match="cannot be decrypted") as caught:
         SocialAccount.objects.get()
     assert PLAINTEXTS[0] not in str(caught.value)
+
+
+def test_a_page_that_meets_an_undecryptable_secret_tells_the_operator_what_to_do(team, keys, caplog):
+    use, _old = keys
+    _store_secrets(team)
+    use(Fernet.generate_key())  # the key that encrypted them was dropped before rotating
+    client = team.client("owner")
+    client.raise_request_exception = True  # a 500 would raise here rather than pass quietly
+    response = client.get(reverse("connections"))
+    assert response.status_code == 503
+    page = response.content.decode()
+    assert "POSTWRIGHT_ENCRYPTION_KEYS" in page
+    assert "rotate_encryption_keys" in page
+    assert "Traceback" not in page
+    assert PLAINTEXTS[0] not in page
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and "POSTWRIGHT_ENCRYPTION_KEYS" in r.getMessage()]
+    assert logged
+    assert "/connections/" in logged[0].getMessage()
+
+
+def test_rotation_without_the_old_key_stops_with_the_variable_named(team, keys):
+    use, _old = keys
+    _store_secrets(team)
+    use(Fernet.generate_key())
+    with pytest.raises(CommandError, match="POSTWRIGHT_ENCRYPTION_KEYS"):
+        call_command("rotate_encryption_keys", stdout=io.StringIO())
 
 
 def test_bad_key_configuration_names_the_variable(monkeypatch):

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
-import requests
-
-from connections.http import UnsafeURL, check_public_url
+from connections.http import RequestException, Response, Session, UnsafeURL, check_public_url
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def fetch_page(http: requests.Session, url: str) -> PageInfo | None:
+def fetch_page(http: Session, url: str) -> PageInfo | None:
     fetched = _fetch(http, url, limit=MAX_HTML_BYTES, truncate=True)
     if fetched is None:
         return None
@@ -96,7 +94,7 @@ def fetch_page(http: requests.Session, url: str) -> PageInfo | None:
         return None
 
 
-def fetch_image(http: requests.Session, url: str) -> Image | None:
+def fetch_image(http: Session, url: str) -> Image | None:
     fetched = _fetch(http, url, limit=MAX_IMAGE_BYTES, truncate=False)
     if fetched is None:
         return None
@@ -116,7 +114,7 @@ def _charset(content_type: str) -> str:
     return "utf-8"
 
 
-def _fetch(http: requests.Session, url: str, *, limit: int, truncate: bool) -> tuple[bytes, str, str] | None:
+def _fetch(http: Session, url: str, *, limit: int, truncate: bool) -> tuple[bytes, str, str] | None:
     """(body, content type, final URL); None on any failure, a private address or a body too large."""
     try:
         for _ in range(MAX_REDIRECTS + 1):
@@ -131,12 +129,12 @@ def _fetch(http: requests.Session, url: str, *, limit: int, truncate: bool) -> t
                 if len(body) > limit and not truncate:
                     return None
                 return body[:limit], response.headers.get("content-type", "").lower(), url
-    except (requests.RequestException, UnsafeURL) as exc:
+    except (RequestException, UnsafeURL) as exc:
         log.info("link card fetch failed for %s: %s", url, type(exc).__name__)
     return None
 
 
-def _read_capped(response: requests.Response, limit: int) -> bytes:
+def _read_capped(response: Response, limit: int) -> bytes:
     chunks, size = [], 0
     for chunk in response.iter_content(chunk_size=16_384):
         chunks.append(chunk)

@@ -18,10 +18,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import requests
-
 from connections.errors import ErrorClass, ProviderError
-from connections.http import platform_session, retry_after_seconds, transport_error
+from connections.http import (
+    RequestException,
+    Response,
+    Session,
+    platform_session,
+    retry_after_seconds,
+    transport_error,
+)
 from connections.providers.base import AccountState
 
 log = logging.getLogger(__name__)
@@ -41,7 +46,7 @@ Params = Mapping[str, Any] | list[tuple[str, str]] | None
 # --- Errors ------------------------------------------------------------------------------------
 
 
-def classify(response: requests.Response) -> ProviderError:
+def classify(response: Response) -> ProviderError:
     """An XRPC failure as a ProviderError, keeping the platform's own error name and message."""
     name, message = _error_body(response)
     status = response.status_code
@@ -59,7 +64,7 @@ def classify(response: requests.Response) -> ProviderError:
     return ProviderError(error_class, message, code=name, status=status, retry_after=retry_after)
 
 
-def _error_body(response: requests.Response) -> tuple[str, str]:
+def _error_body(response: Response) -> tuple[str, str]:
     try:
         body = response.json()
     except ValueError:
@@ -71,7 +76,7 @@ def _error_body(response: requests.Response) -> tuple[str, str]:
     return name, message or name or f"Bluesky answered HTTP {response.status_code}"
 
 
-def _rate_reset(response: requests.Response) -> float | None:
+def _rate_reset(response: Response) -> float | None:
     """Seconds until the window resets: Retry-After, else ``ratelimit-reset`` (epoch seconds)."""
     seconds = retry_after_seconds(response)
     if seconds is not None:
@@ -99,7 +104,7 @@ def require_str(data: Mapping[str, Any], key: str, what: str) -> str:
 class Xrpc:
     """Calls to one server's ``/xrpc/`` endpoints; failures come out as ProviderError."""
 
-    def __init__(self, base_url: str, http: requests.Session | None = None) -> None:
+    def __init__(self, base_url: str, http: Session | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = http or platform_session()
 
@@ -125,7 +130,7 @@ class Xrpc:
             headers["Authorization"] = f"Bearer {token}"
         try:
             response = self.http.request(method, f"{self.base_url}/xrpc/{nsid}", headers=headers, **kwargs)
-        except requests.RequestException as exc:
+        except RequestException as exc:
             raise transport_error(exc, create_call=create_call) from None
         if not response.ok:
             raise classify(response)
@@ -229,7 +234,7 @@ class AccountClient:
     logged in at (``extra["service_url"]``, e.g. bsky.social), as the official clients do.
     """
 
-    def __init__(self, account: AccountState, http: requests.Session | None = None) -> None:
+    def __init__(self, account: AccountState, http: Session | None = None) -> None:
         self.account = account
         self.http = http or platform_session()
         pds_url = account.instance_url or account.extra.get("service_url", "")

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-import requests
 from django.utils import timezone
 
 from connections import http
@@ -27,7 +26,7 @@ NO_USER = "requires an authenticated user"  # 422 for a token that belongs to no
 PROXY_GAVE_UP = frozenset({502, 504})
 MAX_MESSAGE = 300
 
-Classifier = Callable[[requests.Response], ProviderError]
+Classifier = Callable[[http.Response], ProviderError]
 
 
 def base_url(instance_url: str) -> str:
@@ -46,7 +45,7 @@ def host_of(instance_url: str) -> str:
 class MastodonClient:
     """One server, one session (anonymous or with the account's bearer token)."""
 
-    def __init__(self, instance_url: str, session: requests.Session) -> None:
+    def __init__(self, instance_url: str, session: http.Session) -> None:
         self.base = base_url(instance_url)
         self.host = urlsplit(self.base).netloc
         self.session = session
@@ -66,11 +65,11 @@ class MastodonClient:
         create_call: bool = False,
         classifier: Classifier | None = None,
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> http.Response:
         try:
             # Never follow redirects: a server must not bounce our token or a POST to another host.
             response = self.session.request(method, self.base + path, allow_redirects=False, **kwargs)
-        except requests.RequestException as exc:
+        except http.RequestException as exc:
             raise http.transport_error(exc, create_call=create_call) from None
         if response.status_code not in ok:
             raise classifier(response) if classifier else classify(response, create_call=create_call)
@@ -85,7 +84,7 @@ class MastodonClient:
             raise replace(exc, outcome_unknown=bool(kwargs.get("create_call"))) from None
 
 
-def decode(response: requests.Response, host: str) -> Any:
+def decode(response: http.Response, host: str) -> Any:
     try:
         return response.json()
     except ValueError:
@@ -97,7 +96,7 @@ def decode(response: requests.Response, host: str) -> Any:
         ) from None
 
 
-def error_message(response: requests.Response) -> str:
+def error_message(response: http.Response) -> str:
     """The server's own words, or the HTTP status when the body is not Mastodon's error JSON."""
     try:
         data = response.json()
@@ -110,7 +109,7 @@ def error_message(response: requests.Response) -> str:
     return f"HTTP {response.status_code} {response.reason or ''}".strip()
 
 
-def classify(response: requests.Response, *, create_call: bool = False) -> ProviderError:
+def classify(response: http.Response, *, create_call: bool = False) -> ProviderError:
     """The reference table (platforms-other.md section 7) as code."""
     status = response.status_code
     message = error_message(response)
@@ -145,7 +144,7 @@ def classify(response: requests.Response, *, create_call: bool = False) -> Provi
     return error(ErrorClass.CONTENT, f"http_{status}")
 
 
-def classify_registration(response: requests.Response) -> ProviderError:
+def classify_registration(response: http.Response) -> ProviderError:
     """POST /api/v1/apps is the first call to a server a user typed in: say what went wrong."""
     status = response.status_code
     host = urlsplit(response.url or "").netloc or "The server"
@@ -167,7 +166,7 @@ def classify_registration(response: requests.Response) -> ProviderError:
     return ProviderError(ErrorClass.CONFIG, error_message(response), code="registration_refused", status=status)
 
 
-def rate_limit_wait(response: requests.Response) -> float | None:
+def rate_limit_wait(response: http.Response) -> float | None:
     """Seconds until the limit resets. Retry-After, when a proxy sends one, is relative and so
     immune to clock skew; otherwise Mastodon's ``X-RateLimit-Reset`` (ISO 8601)."""
     wait = http.retry_after_seconds(response)
