@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from connections.models import ConnectSession, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, OAuthApp, SocialAccount
 from tests.connections.example_provider import BASE
 from tests.fixtures import assert_role_gate
 
@@ -52,8 +52,12 @@ def test_full_connect_creates_an_encrypted_account(team):
     assert response.status_code == 302
     account = SocialAccount.objects.get()
     assert (account.workspace, account.external_id, account.username) == (team.workspace, "user-42", "ada@example.test")
-    assert account.secrets == {"access_token": "at-1", "refresh_token": "rt-1"}
-    assert account.token_expires_at > timezone.now() + timedelta(minutes=50)
+    assert account.grant.secrets == {"access_token": "at-1", "refresh_token": "rt-1"}
+    assert account.secrets == {}  # the consent's tokens are kept once, on the grant
+    assert (account.grant.platform, account.grant.scope, account.grant.created_by) == (
+        "oauth2-test", "openid", team.users["admin"]
+    )
+    assert account.token_expires_at == account.grant.expires_at > timezone.now() + timedelta(minutes=50)
     token_request = parse_qs(responses.calls[0].request.body)
     session = ConnectSession.objects.get()
     assert token_request["code"] == ["the-code"]
@@ -166,7 +170,9 @@ def test_several_assets_lead_to_a_selection(team):
     assert "pt1" not in page  # tokens never reach the browser
     client.post(response.url, {"account": ["p2"]})
     account = SocialAccount.objects.get()
-    assert (account.external_id, account.secrets["access_token"]) == ("p2", "pt2")
+    assert (account.external_id, account.secrets["access_token"]) == ("p2", "pt2")  # the Page token
+    assert account.grant.secrets["access_token"] == "at-1"  # the login's own
+    assert account.state().secrets["access_token"] == "pt2"  # the page acts with its own token
     assert team.client("outsider").get(response.url).status_code == 404
 
 
@@ -188,6 +194,7 @@ def test_reconnect_updates_and_keeps_the_refresh_token(team):
     _mock_token_and_profile()
     client.get(CALLBACK, {"code": "c", "state": params["state"]})
     account = SocialAccount.objects.get()
+    old_grant_id = account.grant_id
     SocialAccount.objects.filter(pk=account.pk).update(status=SocialAccount.Status.NEEDS_RECONNECT)
     responses.reset()
     params = _start(client)
@@ -195,7 +202,8 @@ def test_reconnect_updates_and_keeps_the_refresh_token(team):
     client.get(CALLBACK, {"code": "c2", "state": params["state"]})
     account.refresh_from_db()
     assert SocialAccount.objects.count() == 1
-    assert account.secrets == {"access_token": "at-2", "refresh_token": "rt-1"}
+    assert account.grant.secrets == {"access_token": "at-2", "refresh_token": "rt-1"}
+    assert not Grant.objects.filter(pk=old_grant_id).exists()  # left with no account: gone, secrets too
     assert account.status == SocialAccount.Status.ACTIVE
 
 

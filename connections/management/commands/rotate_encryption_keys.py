@@ -3,10 +3,11 @@
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 
-from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
 from connections.vault import reencrypt
 
 ENCRYPTED = [
+    (Grant, "secrets"),
     (SocialAccount, "secrets"),
     (ConnectSession, "secrets"),
     (OAuthApp, "client_secret"),
