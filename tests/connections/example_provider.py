@@ -76,3 +76,4 @@ class ExamplePagesProvider(ExampleOAuthProvider):
 
     id = "oauth2-test-pages"
     name = "Example Pages"
+    supports_refresh = False
