@@ -54,9 +54,8 @@ def test_full_connect_creates_an_encrypted_account(team):
     assert (account.workspace, account.external_id, account.username) == (team.workspace, "user-42", "ada@example.test")
     assert account.grant.secrets == {"access_token": "at-1", "refresh_token": "rt-1"}
     assert account.secrets == {}  # the consent's tokens are kept once, on the grant
-    assert (account.grant.platform, account.grant.scope, account.grant.created_by) == (
-        "oauth2-test", "openid", team.users["admin"]
-    )
+    grant = account.grant
+    assert (grant.platform, grant.scope, grant.created_by) == ("oauth2-test", "openid", team.users["admin"])
     assert account.token_expires_at == account.grant.expires_at > timezone.now() + timedelta(minutes=50)
     token_request = parse_qs(responses.calls[0].request.body)
     session = ConnectSession.objects.get()
@@ -230,10 +229,12 @@ def test_connecting_needs_admin(team):
 
 
 def _connected(team) -> SocialAccount:
+    grant = Grant.objects.create(
+        workspace=team.workspace, platform="oauth2-test", secrets={"access_token": "at", "refresh_token": "rt"}
+    )
     return SocialAccount.objects.create(
-        workspace=team.workspace, platform="oauth2-test", external_id="u1", username="ada",
-        secrets={"access_token": "at", "refresh_token": "rt"},
-    )  # fmt: skip
+        workspace=team.workspace, platform="oauth2-test", external_id="u1", username="ada", grant=grant
+    )
 
 
 def test_disconnect_revokes_wipes_and_keeps_the_row(team):
@@ -243,7 +244,7 @@ def test_disconnect_revokes_wipes_and_keeps_the_row(team):
     assert_role_gate(team, url, lowest="admin", method="post")
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.DISCONNECTED
-    assert account.secrets == {}
+    assert (account.secrets, account.grant.secrets, account.grant.status) == ({}, {}, Grant.Status.REVOKED)
     revoke = parse_qs(responses.calls[0].request.body)
     assert (revoke["token"], revoke["token_type_hint"]) == (["rt"], ["refresh_token"])
 
@@ -253,7 +254,7 @@ def test_disconnect_still_wipes_when_the_platform_is_down(team):
     responses.add(responses.POST, f"{BASE}/revoke", status=503)
     team.client("admin").post(reverse("account_disconnect", args=[account.pk]))
     account.refresh_from_db()
-    assert (account.status, account.secrets) == (SocialAccount.Status.DISCONNECTED, {})
+    assert (account.status, account.grant.secrets) == (SocialAccount.Status.DISCONNECTED, {})
 
 
 def test_check_button(team):
@@ -272,6 +273,7 @@ def test_check_with_revoked_token_refreshes_then_asks_to_reconnect(team, django_
     with django_capture_on_commit_callbacks(execute=True):
         response = team.client("admin").post(reverse("account_check", args=[account.pk]), follow=True)
     assert b"Reconnect" in response.content
+    assert parse_qs(responses.calls[1].request.body)["refresh_token"] == ["rt"]  # refreshed once first
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.NEEDS_RECONNECT
     assert team.users["owner"].notifications.filter(title__contains="needs to be reconnected").exists()

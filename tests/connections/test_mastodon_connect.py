@@ -174,7 +174,7 @@ def test_disconnect_revokes_on_the_server(team, registered):
     assert revoke["token"] == [payload("token")["access_token"]]
     assert revoke["client_id"] == [payload("app")["client_id"]]
     account.refresh_from_db()
-    assert (account.status, account.secrets) == (SocialAccount.Status.DISCONNECTED, {})
+    assert (account.status, account.secrets, account.grant.secrets) == (SocialAccount.Status.DISCONNECTED, {}, {})
     assert registrations() == 1  # disconnecting used the cached registration
 
 

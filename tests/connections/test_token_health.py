@@ -18,20 +18,16 @@ from connections.services import account_refresh, refresh_expiring_tokens
 from tests.connections.example_provider import BASE
 
 
-def _account(team, *, expires_in: timedelta, refresh_token: str = "rt-1", siblings: int = 0) -> SocialAccount:
-    """An account (and ``siblings`` more) of one grant, as a connect would leave them."""
+def _account(team, *, expires_in: timedelta, refresh_token: str = "rt-1") -> SocialAccount:
+    """An account of a grant of its own, as a connect would leave it."""
     grant = Grant.objects.create(
         workspace=team.workspace, platform="oauth2-test",
         secrets={"access_token": "at-1", "refresh_token": refresh_token}, expires_at=timezone.now() + expires_in,
     )  # fmt: skip
-    accounts = [
-        SocialAccount.objects.create(
-            workspace=team.workspace, platform="oauth2-test", external_id=f"u-{SocialAccount.objects.count()}",
-            username=f"ada-{n}", grant=grant,
-        )  # fmt: skip
-        for n in range(1 + siblings)
-    ]
-    return accounts[0]
+    return SocialAccount.objects.create(
+        workspace=team.workspace, platform="oauth2-test", external_id=f"u-{SocialAccount.objects.count()}",
+        username="ada", grant=grant,
+    )  # fmt: skip
 
 
 def test_refreshes_only_tokens_near_expiry(team):
