@@ -1,18 +1,60 @@
 from django.contrib import admin
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
 
-from connections.models import ConnectSession, DemoPost, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, DemoPost, Grant, InstanceApp, OAuthApp, SocialAccount
 
 # Encrypted fields are non-editable model fields, so no admin form or list ever renders them.
 
 
+class GrantAccountsInline(admin.TabularInline):
+    model = SocialAccount
+    fields = ["platform", "username", "status", "last_checked_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Grant | None = None) -> bool:
+        return False  # accounts join a grant by connecting, never by hand
+
+
+@admin.register(Grant)
+class GrantAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "platform", "workspace", "status", "account_count", "expires_at", "last_refreshed_at"]
+    list_filter = ["platform", "status"]
+    search_fields = ["workspace__name", "accounts__username", "created_by__email"]
+    list_select_related = ["workspace"]
+    # Inspection only: a grant's status, expiry and accounts follow from the consent and its
+    # accounts, and editing one of them by hand would make the others lie. Secrets never show.
+    readonly_fields = [
+        "workspace", "platform", "status", "expires_at", "scope", "last_refreshed_at", "last_error",
+        "created_by", "created_at", "updated_at",
+    ]  # fmt: skip
+    inlines = [GrantAccountsInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Grant]:
+        return super().get_queryset(request).annotate(account_count=Count("accounts"))
+
+    @admin.display(description="Accounts", ordering="account_count")
+    def account_count(self, grant: Grant) -> int:
+        return grant.account_count
+
+
 @admin.register(SocialAccount)
 class SocialAccountAdmin(admin.ModelAdmin):
-    list_display = ["username", "platform", "workspace", "status", "token_expires_at", "last_checked_at", "tenant_id"]
+    list_display = ["username", "platform", "workspace", "status", "grant", "token_expires_at", "last_checked_at"]
     list_filter = ["platform", "status"]
     search_fields = ["username", "display_name", "external_id", "workspace__name", "tenant_id"]
-    list_select_related = ["workspace"]
-    readonly_fields = ["external_id", "token_expires_at", "last_checked_at", "created_at", "updated_at"]
+    list_select_related = ["workspace", "grant"]
+    readonly_fields = ["external_id", "grant", "token_expires_at", "last_checked_at", "created_at", "updated_at"]
     raw_id_fields = ["workspace", "connected_by"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SocialAccount]:
+        return super().get_queryset(request).defer("grant__secrets")
 
 
 @admin.register(OAuthApp)

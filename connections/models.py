@@ -1,5 +1,5 @@
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -51,6 +51,39 @@ class InstanceApp(models.Model):
         return f"{self.platform} app on {self.instance_url}"
 
 
+class Grant(WorkspaceOwned):
+    """One consent at a platform: its tokens, expiry and health, shared by every account it yielded.
+
+    The Pages and Instagram accounts of one Meta login, or a LinkedIn member and its organizations,
+    act with the same user token; keeping it once means a refresh that rotates it cannot leave a
+    sibling holding the old one. What only one account has (a Page token) stays on that account.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        REVOKED = "revoked", "Revoked"
+
+    platform = models.CharField(
+        max_length=32, choices=platform_choices, help_text="The provider that ran the consent (and refreshes it)."
+    )
+    secrets = EncryptedJSONField()
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    scope = models.CharField(max_length=1000, blank=True)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_platform_display()} consent #{self.pk} ({self.status})"
+
+
 class SocialAccount(WorkspaceOwned):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -65,8 +98,11 @@ class SocialAccount(WorkspaceOwned):
     profile_url = models.URLField(max_length=1000, blank=True)
     instance_url = models.URLField(blank=True, help_text="Server of a federated account (PDS, Mastodon instance).")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # Null only for accounts made outside the connect flow (fixtures, benches): they hold all secrets.
+    # RESTRICT, not PROTECT: deleting a workspace removes both, but a grant in use cannot go alone.
+    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.RESTRICT, related_name="accounts")
+    # Only what this account alone holds (a Facebook Page token); the consent's tokens are the grant's.
     secrets = EncryptedJSONField()
-    token_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     extra = models.JSONField(default=dict, blank=True)
@@ -85,11 +121,34 @@ class SocialAccount(WorkspaceOwned):
     def __str__(self) -> str:
         return f"{self.get_platform_display()}: {self.username}"
 
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """The consent's expiry: read from the grant, never stored twice."""
+        return self.grant.expires_at if self.grant_id else None
+
+    @property
+    def problem(self) -> str:
+        """What to show beside the status: this account's own error, else its grant's."""
+        return self.last_error or (self.grant.last_error if self.grant_id else "")
+
     def state(self) -> AccountState:
+        """The account as providers see it: the grant's secrets overlaid by the account's own."""
+        grant_secrets = self.grant.secrets if self.grant_id else {}
         return AccountState(
             external_id=self.external_id,
             username=self.username,
-            secrets=dict(self.secrets),
+            secrets={**grant_secrets, **self.secrets},
+            instance_url=self.instance_url,
+            extra=dict(self.extra),
+            account_keys=frozenset(self.secrets) if self.grant_id else None,
+        )
+
+    def grant_state(self) -> AccountState:
+        """The consent alone, for grant-level calls (refresh, revoke): no per-account token mixed in."""
+        return AccountState(
+            external_id=self.external_id,
+            username=self.username,
+            secrets=dict(self.grant.secrets) if self.grant_id else dict(self.secrets),
             instance_url=self.instance_url,
             extra=dict(self.extra),
         )

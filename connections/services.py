@@ -1,4 +1,9 @@
-"""Connecting, refreshing and disconnecting social accounts."""
+"""Connecting, refreshing and disconnecting social accounts.
+
+One consent at a platform is one Grant: its tokens, expiry and health, shared by every account it
+yielded. Refreshing, "needs reconnect" and revocation work on the grant, so siblings never hold a
+token the platform has already rotated; what only one account holds (a Page token) stays on it.
+"""
 
 import logging
 import secrets as pysecrets
@@ -7,18 +12,22 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Membership, User, Workspace
-from accounts.roles import Capability, Role, role_allows
+from accounts.roles import Capability, Role
 from accounts.services import notify
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
 from connections.providers.base import AccountState, AppCredentials, Connection, Profile, Provider
 from connections.registry import get_provider
+from events.services import EventSpec, event_emit
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -83,18 +92,50 @@ def forget_instance_app(*, platform: str, instance_url: str) -> None:
     InstanceApp.objects.filter(platform=platform, instance_url=instance_url).delete()
 
 
+# --- Actors -----------------------------------------------------------------------------------
+
+
+def _require(who: Actor | Membership, capability: Capability, message: str, *owned: Model) -> Actor:
+    """The actor, once it may act here: the capability, and every object in its own workspace."""
+    actor = as_actor(who)
+    actor.require(capability, message)
+    for obj in owned:
+        if obj.workspace_id != actor.workspace.pk:
+            raise PermissionDenied("That belongs to another workspace.")
+    return actor
+
+
+def _account_event(account: SocialAccount, type: str, *, user: User | None = None) -> None:
+    """An account.* event, written in the caller's transaction; small, and never a secret."""
+    who = {"actor_user_id": user.pk, "actor_label": user.display_name} if user is not None else {}
+    event_emit(
+        EventSpec(
+            workspace_id=account.workspace_id,
+            type=type,
+            subject_type="account",
+            subject_id=account.pk,
+            payload={"account_id": account.pk, "platform": account.platform, "username": account.username},
+            **who,
+        )
+    )
+
+
 # --- Connect flow -----------------------------------------------------------------------------
 
 
 def connect_start(
     *,
-    actor: Membership,
+    actor: Actor | Membership,
     provider: Provider,
     instance_url: str = "",
     tenant_id: str = "",
     reconnect_account: SocialAccount | None = None,
 ) -> str:
     """Begin an OAuth connect: returns the platform's consent URL to redirect the browser to."""
+    owned = [reconnect_account] if reconnect_account is not None else []
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.", *owned)
+    if actor.user is None:
+        raise ConnectError("A platform's consent page needs a signed-in member to come back to.")
     app = app_credentials_for(workspace=actor.workspace, provider=provider, instance_url=instance_url)
     if app is None:
         raise ConnectError(f"{provider.name} is not configured for this workspace yet.")
@@ -140,7 +181,7 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
     if session.expired:
         raise _fail(session, "The connect attempt took too long and expired. Start again.")
     membership = Membership.objects.filter(workspace=session.workspace, user=user).first()
-    if membership is None or not role_allows(membership.role, Capability.MANAGE_CONNECTIONS):
+    if membership is None or not Actor.of(membership).can(Capability.MANAGE_CONNECTIONS):
         # Removed or demoted since the attempt started: the consent must not land an account.
         raise _fail(session, "You can no longer connect accounts in this workspace.")
     if params.get("error"):
@@ -174,13 +215,39 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
         raise _fail(session, f"{provider.name} did not complete the connection: {exc.message}") from None
     if not connections:
         raise _fail(session, f"{provider.name} returned no account you can publish to.")
-    if len(connections) == 1:
+    renewing = _reconnecting(session, connections)
+    if renewing:
+        connect_finish(session=session, connections=renewing)
+    elif len(connections) == 1:
         connect_finish(session=session, connections=connections)
     else:
         session.status = ConnectSession.Status.SELECTING
         session.secrets = {"pending": [_serialise(c) for c in connections]}
         session.save(update_fields=["status", "secrets"])
     return session
+
+
+def _reconnecting(session: ConnectSession, connections: list[Connection]) -> list[Connection]:
+    """On Reconnect, the yielded accounts that belong to the old grant: the whole grant is renewed
+    at once, with no selection step. Empty when this consent does not include the account."""
+    account = session.reconnect_account
+    if account is None:
+        return []
+    siblings = {(account.platform, account.external_id)}
+    if account.grant_id:
+        siblings |= set(
+            account.grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).values_list(
+                "platform", "external_id"
+            )
+        )
+    renewing = [c for c in connections if _key(session, c) in siblings]
+    if (account.platform, account.external_id) not in {_key(session, c) for c in renewing}:
+        return []
+    return renewing
+
+
+def _key(session: ConnectSession, connection: Connection) -> tuple[str, str]:
+    return connection.platform or session.platform, connection.profile.external_id
 
 
 def _serialise(connection: Connection) -> dict[str, Any]:
@@ -194,10 +261,26 @@ def _serialise(connection: Connection) -> dict[str, Any]:
             "profile_url": profile.profile_url,
         },
         "secrets": connection.secrets,
+        "account_secrets": connection.account_secrets,
+        "platform": connection.platform,
+        "scope": connection.scope,
         "expires_at": connection.expires_at.isoformat() if connection.expires_at else None,
         "instance_url": connection.instance_url,
         "extra": connection.extra,
     }
+
+
+def _deserialise(item: dict[str, Any]) -> Connection:
+    return Connection(
+        profile=Profile(**item["profile"]),
+        secrets=item["secrets"],
+        account_secrets=item.get("account_secrets", {}),
+        platform=item.get("platform", ""),
+        scope=item.get("scope", ""),
+        expires_at=datetime.fromisoformat(item["expires_at"]) if item["expires_at"] else None,
+        instance_url=item["instance_url"],
+        extra=item["extra"],
+    )
 
 
 def pending_choices(session: ConnectSession) -> list[dict[str, Any]]:
@@ -206,28 +289,27 @@ def pending_choices(session: ConnectSession) -> list[dict[str, Any]]:
 
 
 @transaction.atomic
-def connect_select(*, session: ConnectSession, external_ids: list[str]) -> list[SocialAccount]:
+def connect_select(
+    *, actor: Actor | Membership, session: ConnectSession, external_ids: list[str]
+) -> list[SocialAccount]:
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.", session)
+    if actor.user is None or session.created_by_id != actor.user.pk:
+        raise PermissionDenied("Only the member who started this connection can finish it.")
     if session.status != ConnectSession.Status.SELECTING or session.expired:
         raise ConnectError("This selection has expired. Start the connection again.")
     pending = {item["profile"]["external_id"]: item for item in session.secrets.get("pending", [])}
     chosen = [pending[i] for i in external_ids if i in pending]
     if not chosen:
         raise ConnectError("Choose at least one account to connect.")
-    connections = [
-        Connection(
-            profile=Profile(**item["profile"]),
-            secrets=item["secrets"],
-            expires_at=datetime.fromisoformat(item["expires_at"]) if item["expires_at"] else None,
-            instance_url=item["instance_url"],
-            extra=item["extra"],
-        )
-        for item in chosen
-    ]
-    return connect_finish(session=session, connections=connections)
+    return connect_finish(session=session, connections=[_deserialise(item) for item in chosen])
 
 
 @transaction.atomic
 def connect_finish(*, session: ConnectSession, connections: list[Connection]) -> list[SocialAccount]:
+    """The chosen accounts of one consent, saved as accounts of one new grant."""
+    grant = grant_create(
+        workspace=session.workspace, platform=session.platform, connections=connections, user=session.created_by
+    )
     accounts = [
         account_save(
             workspace=session.workspace,
@@ -235,6 +317,7 @@ def connect_finish(*, session: ConnectSession, connections: list[Connection]) ->
             connection=connection,
             user=session.created_by,
             tenant_id=session.tenant_id,
+            grant=grant,
         )
         for connection in connections
     ]
@@ -245,9 +328,10 @@ def connect_finish(*, session: ConnectSession, connections: list[Connection]) ->
 
 
 def connect_with_form(
-    *, actor: Membership, provider: Provider, data: Mapping[str, Any], tenant_id: str = ""
+    *, actor: Actor | Membership, provider: Provider, data: Mapping[str, Any], tenant_id: str = ""
 ) -> SocialAccount:
     """Connect by credentials (Bluesky app password) or instantly (the demo network)."""
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.")
     try:
         connection = provider.connect_with_form(data=data)
     except ProviderError as exc:
@@ -259,29 +343,71 @@ def connect_with_form(
     )
 
 
+def grant_create(*, workspace: Workspace, platform: str, connections: list[Connection], user: User | None) -> Grant:
+    """The grant of one consent. Its secrets are the same in every connection it yielded."""
+    secrets: dict[str, Any] = {}
+    for connection in connections:
+        secrets.update(connection.secrets)
+    if "refresh_token" not in secrets:
+        # Some platforms (Google) send a refresh token on the first consent only: keep the one
+        # the previous grant of these accounts holds, or reconnecting would lose the ability to refresh.
+        previous = _previous_refresh_token(workspace=workspace, platform=platform, connections=connections)
+        if previous:
+            secrets["refresh_token"] = previous
+    return Grant.objects.create(
+        workspace=workspace,
+        platform=platform,
+        secrets=secrets,
+        expires_at=next((c.expires_at for c in connections if c.expires_at), None),
+        scope=next((c.scope for c in connections if c.scope), "")[:1000],
+        created_by=user,
+    )
+
+
+def _previous_refresh_token(*, workspace: Workspace, platform: str, connections: list[Connection]) -> str | None:
+    external_ids = [c.profile.external_id for c in connections]
+    previous = (
+        SocialAccount.objects.filter(workspace=workspace, external_id__in=external_ids, grant__platform=platform)
+        .exclude(grant__status=Grant.Status.REVOKED)
+        .select_related("grant")
+        .order_by("-grant__created_at")
+    )
+    return next((a.grant.secrets["refresh_token"] for a in previous if a.grant.secrets.get("refresh_token")), None)
+
+
 @transaction.atomic
 def account_save(
-    *, workspace: Workspace, platform: str, connection: Connection, user: User | None, tenant_id: str = ""
+    *,
+    workspace: Workspace,
+    platform: str,
+    connection: Connection,
+    user: User | None,
+    tenant_id: str = "",
+    grant: Grant | None = None,
 ) -> SocialAccount:
-    """Create or update the account; reconnecting never discards a stored refresh token."""
+    """Create or update the account as an account of ``grant`` (a new one of its own when None).
+
+    Reconnecting moves the account to the new grant; a grant left with no account is deleted."""
+    if grant is None:
+        grant = grant_create(workspace=workspace, platform=platform, connections=[connection], user=user)
     profile = connection.profile
+    account_platform = connection.platform or platform
     account = (
         SocialAccount.objects.select_for_update()
-        .filter(workspace=workspace, platform=platform, external_id=profile.external_id)
+        .filter(workspace=workspace, platform=account_platform, external_id=profile.external_id)
         .first()
     )
-    new_secrets = dict(connection.secrets)
+    created = account is None
+    previous_grant_id = None if account is None else account.grant_id
     if account is None:
-        account = SocialAccount(workspace=workspace, platform=platform, external_id=profile.external_id)
-    elif "refresh_token" not in new_secrets and account.secrets.get("refresh_token"):
-        new_secrets["refresh_token"] = account.secrets["refresh_token"]
+        account = SocialAccount(workspace=workspace, platform=account_platform, external_id=profile.external_id)
     account.username = profile.username
     account.display_name = profile.display_name
     account.avatar_url = safe_url(profile.avatar_url)
     account.profile_url = safe_url(profile.profile_url)
     account.instance_url = connection.instance_url
-    account.secrets = new_secrets
-    account.token_expires_at = connection.expires_at
+    account.grant = grant
+    account.secrets = dict(connection.account_secrets)
     account.extra = {**account.extra, **connection.extra}
     account.status = SocialAccount.Status.ACTIVE
     account.last_error = ""
@@ -289,7 +415,28 @@ def account_save(
     account.connected_by = user or account.connected_by
     account.tenant_id = tenant_id or account.tenant_id
     account.save()
+    if previous_grant_id is not None and previous_grant_id != grant.pk:
+        _grant_retire_if_unused(grant_id=previous_grant_id)
+    _account_event(account, "account.connected" if created else "account.reconnected", user=user)
     return account
+
+
+def _grant_retire_if_unused(*, grant_id: int) -> None:
+    """A grant none of whose accounts is connected keeps no secrets: deleted when no account refers
+    to it any more, else (disconnected accounts keep their history) wiped and marked revoked.
+
+    Nothing is revoked at the platform here: the accounts moved to a newer consent, and on some
+    platforms (Google) revoking an old token ends the new consent too."""
+    grant = Grant.objects.select_for_update().filter(pk=grant_id).first()
+    if grant is None or grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).exists():
+        return
+    if not grant.accounts.exists():
+        grant.delete()
+        return
+    grant.secrets = {}
+    grant.expires_at = None
+    grant.status = Grant.Status.REVOKED
+    grant.save(update_fields=["secrets", "expires_at", "status", "updated_at"])
 
 
 # --- Account health ---------------------------------------------------------------------------
@@ -302,42 +449,98 @@ def _app_for(account: SocialAccount, provider: Provider) -> AppCredentials | Non
         return None
 
 
+def _load_grant(account: SocialAccount) -> None:
+    # Read the grant afresh: a sibling may have refreshed it since this account row was loaded.
+    if account.grant_id:
+        account.grant = Grant.objects.get(pk=account.grant_id)
+
+
+@transaction.atomic
 def _store_state(account: SocialAccount, state: AccountState) -> None:
-    if state.secrets_changed:
-        account.secrets = state.secrets
-        fields = ["secrets", "updated_at"]
-        if state.token_expires_at is not None:
-            account.token_expires_at = state.token_expires_at
-            fields.append("token_expires_at")
-        account.save(update_fields=fields)
+    """Persist what a provider changed mid-call, each key where it lives (see AccountState)."""
+    if not state.secrets_changed:
+        return
+    for_grant, for_account = state.changed_secrets()
+    if for_account:
+        account.secrets = {**account.secrets, **for_account}
+        account.save(update_fields=["secrets", "updated_at"])
+    if account.grant_id and (for_grant or state.token_expires_at is not None):
+        # Merge under the row lock: only the keys this call changed, never a sibling's newer ones.
+        grant = Grant.objects.select_for_update().get(pk=account.grant_id)
+        grant.secrets = {**grant.secrets, **for_grant}
+        grant.expires_at = state.token_expires_at or grant.expires_at
+        grant.save(update_fields=["secrets", "expires_at", "updated_at"])
+        account.grant = grant
+    state.changed_keys.clear()
+    state.secrets_changed = False
 
 
 def account_mark_needs_reconnect(*, account: SocialAccount, reason: str) -> None:
-    """Flag the account and tell the workspace's admins, once per incident."""
-    was_active = account.status == SocialAccount.Status.ACTIVE
-    account.status = SocialAccount.Status.NEEDS_RECONNECT
-    account.last_error = reason[:500]
-    account.last_checked_at = timezone.now()
-    account.save(update_fields=["status", "last_error", "last_checked_at", "updated_at"])
-    if was_active:
-        _tell_admins(account, reason)
+    """Flag the account's consent (every account of its grant) and tell the admins, once per incident."""
+    if account.grant_id:
+        grant_mark_needs_reconnect(grant_id=account.grant_id, reason=reason)
+        account.refresh_from_db(fields=["status", "last_error", "last_checked_at"])
+        return
+    with transaction.atomic():
+        was_active = account.status == SocialAccount.Status.ACTIVE
+        account.status = SocialAccount.Status.NEEDS_RECONNECT
+        account.last_error = reason[:500]
+        account.last_checked_at = timezone.now()
+        account.save(update_fields=["status", "last_error", "last_checked_at", "updated_at"])
+        if was_active:
+            _account_event(account, "account.needs_reconnect")
+            _tell_admins(account.workspace, [account], reason)
 
 
-def _tell_admins(account: SocialAccount, reason: str) -> None:
-    title = f"{account.get_platform_display()} account {account.username} needs to be reconnected"
-    body = f"{reason}\n\nScheduled posts to this account will fail until it is reconnected."
+@transaction.atomic
+def grant_mark_needs_reconnect(*, grant_id: int, reason: str) -> Grant:
+    """The consent stopped working: the grant and all its connected accounts flip together, each
+    account writes its event, and the admins hear about it once, not once per sibling."""
+    grant = Grant.objects.select_for_update().select_related("workspace").get(pk=grant_id)
+    if grant.status == Grant.Status.REVOKED:
+        return grant
+    was_active = grant.status == Grant.Status.ACTIVE
+    now = timezone.now()
+    grant.status = Grant.Status.NEEDS_RECONNECT
+    grant.last_error = reason[:500]
+    grant.save(update_fields=["status", "last_error", "updated_at"])
+    connected = list(grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).order_by("pk"))
+    for account in connected:
+        flipped = account.status == SocialAccount.Status.ACTIVE
+        account.status = SocialAccount.Status.NEEDS_RECONNECT
+        account.last_error = reason[:500]
+        account.last_checked_at = now
+        account.save(update_fields=["status", "last_error", "last_checked_at", "updated_at"])
+        if flipped:
+            _account_event(account, "account.needs_reconnect")
+    if was_active and connected:
+        _tell_admins(grant.workspace, connected, reason)
+    return grant
+
+
+def _tell_admins(workspace: Workspace, accounts: list[SocialAccount], reason: str) -> None:
+    first = accounts[0]
+    if len(accounts) == 1:
+        what = f"{first.get_platform_display()} account {first.username}"
+    else:
+        others = len(accounts) - 1
+        plural = "s" if others > 1 else ""
+        what = f"{first.get_platform_display()} login of {first.username} and {others} other account{plural}"
+    title = f"{what} needs to be reconnected"
+    names = "\n".join(f"- {a.get_platform_display()}: {a.username}" for a in accounts)
+    body = f"{reason}\n\nScheduled posts to these accounts will fail until they are reconnected:\n{names}"
+    if len(accounts) == 1:
+        body = f"{reason}\n\nScheduled posts to this account will fail until it is reconnected."
     url = reverse("connections")
-    admins = Membership.objects.filter(workspace=account.workspace, role__in=[Role.OWNER, Role.ADMIN]).select_related(
-        "user"
-    )
+    admins = Membership.objects.filter(workspace=workspace, role__in=[Role.OWNER, Role.ADMIN]).select_related("user")
     for membership in admins:
-        notify(user=membership.user, workspace=account.workspace, title=title, body=body, url=url, level="warning")
+        notify(user=membership.user, workspace=workspace, title=title, body=body, url=url, level="warning")
     recipients = [m.user.email for m in admins]
     if recipients:
         transaction.on_commit(
             lambda: send_mail(
                 subject=f"[Postwright] {title}",
-                message=f"{body}\n\nReconnect it here: {settings.SITE_URL}{url}",
+                message=f"{body}\n\nReconnect here: {settings.SITE_URL}{url}",
                 from_email=None,
                 recipient_list=recipients,
                 fail_silently=True,
@@ -345,38 +548,72 @@ def _tell_admins(account: SocialAccount, reason: str) -> None:
         )
 
 
-def account_refresh(*, account_id: int) -> SocialAccount:
-    """Refresh one account's token under a row lock, so two refreshes cannot lose a rotated token."""
+def _grant_account(grant: Grant) -> SocialAccount | None:
+    """The account a grant-level call speaks for (its server, its workspace's app credentials)."""
+    accounts = grant.accounts.select_related("workspace").order_by("pk")
+    return accounts.exclude(status=SocialAccount.Status.DISCONNECTED).first() or accounts.first()
+
+
+def grant_refresh(*, grant_id: int, seen_access_token: str | None = None) -> Grant:
+    """Refresh one consent's token under a row lock on its grant, so two refreshes cannot lose a
+    rotated refresh token, and every account of the grant uses the new token from its next call.
+
+    ``seen_access_token``: the token a failed call used. When the grant holds another one by the
+    time the lock is ours, a sibling refreshed meanwhile and there is nothing to do."""
     failure: ProviderError | None = None
     with transaction.atomic():
-        account = SocialAccount.objects.select_for_update().select_related("workspace").get(pk=account_id)
-        if account.status == SocialAccount.Status.DISCONNECTED:
-            return account
-        provider = get_provider(account.platform)
+        grant = Grant.objects.select_for_update().select_related("workspace").get(pk=grant_id)
+        if grant.status == Grant.Status.REVOKED:
+            return grant
+        if seen_access_token is not None and grant.secrets.get("access_token") != seen_access_token:
+            return grant
+        account = _grant_account(grant)
+        if account is None:
+            return grant
+        provider = get_provider(grant.platform)
         try:
-            tokens = provider.refresh(app=_app_for(account, provider), account=account.state())
+            tokens = provider.refresh(app=_app_for(account, provider), account=account.grant_state())
         except ProviderError as exc:
             failure = exc
         else:
-            account.secrets = {**account.secrets, **tokens.as_secrets()}
-            account.token_expires_at = tokens.expires_at
-            account.last_checked_at = timezone.now()
-            account.last_error = ""
-            account.status = SocialAccount.Status.ACTIVE
-            account.save()
-            return account
+            now = timezone.now()
+            # Access and refresh token are written in one row update: never one without the other.
+            grant.secrets = {**grant.secrets, **tokens.as_secrets()}
+            grant.expires_at = tokens.expires_at
+            grant.scope = tokens.scope[:1000] or grant.scope
+            grant.last_refreshed_at = now
+            grant.last_error = ""
+            grant.status = Grant.Status.ACTIVE
+            grant.save()
+            grant.accounts.filter(status=SocialAccount.Status.NEEDS_RECONNECT).update(
+                status=SocialAccount.Status.ACTIVE, last_error="", last_checked_at=now, updated_at=now
+            )
+            return grant
     # Recorded outside the locked block: the failure must be saved, not rolled back with it.
     if failure.error_class == ErrorClass.AUTH:
-        account_mark_needs_reconnect(account=account, reason=f"Token refresh was refused: {failure.message}")
+        grant_mark_needs_reconnect(grant_id=grant.pk, reason=f"Token refresh was refused: {failure.message}")
     else:
-        account.last_error = f"Refresh failed ({failure.error_class.value}), will retry: {failure.message}"[:500]
-        account.last_checked_at = timezone.now()
-        account.save(update_fields=["last_error", "last_checked_at", "updated_at"])
+        grant.last_error = f"Refresh failed ({failure.error_class.value}), will retry: {failure.message}"[:500]
+        grant.save(update_fields=["last_error", "updated_at"])
     raise failure
 
 
-def account_check(*, account: SocialAccount) -> SocialAccount:
+def account_refresh(*, account_id: int) -> SocialAccount:
+    """Refresh the consent an account belongs to (and with it every sibling's token)."""
+    account = SocialAccount.objects.select_related("workspace").get(pk=account_id)
+    if account.status == SocialAccount.Status.DISCONNECTED:
+        return account
+    if not account.grant_id:
+        reason = "This account has no stored consent to refresh: reconnect it."
+        account_mark_needs_reconnect(account=account, reason=reason)
+        raise ProviderError(ErrorClass.AUTH, reason, code="no_grant")
+    grant_refresh(grant_id=account.grant_id)
+    return SocialAccount.objects.select_related("workspace", "grant").get(pk=account_id)
+
+
+def account_check(*, actor: Actor | Membership, account: SocialAccount) -> SocialAccount:
     """Prove the credentials work now (the Accounts page's "Check" button)."""
+    _require(actor, Capability.EDIT_CONTENT, "Only editors and above can check accounts.", account)
     provider = get_provider(account.platform)
     try:
         profile = call_with_account(account=account, operation=lambda state: provider.check(
@@ -393,14 +630,18 @@ def account_check(*, account: SocialAccount) -> SocialAccount:
     account.avatar_url = safe_url(profile.avatar_url) or account.avatar_url
     account.last_checked_at = timezone.now()
     account.last_error = ""
-    account.save()
+    # Named fields only: a refresh during the check may have changed the status row-wide.
+    fields = ["username", "display_name", "avatar_url", "last_checked_at", "last_error", "updated_at"]
+    account.save(update_fields=fields)
     return account
 
 
 def call_with_account(*, account: SocialAccount, operation: Callable[[AccountState], T]) -> T:
-    """Run a platform call for an account: persist rotated secrets, refresh once on AUTH, and
-    mark the account "needs reconnect" when that does not help. Publishing uses this too."""
-    provider = get_provider(account.platform)
+    """Run a platform call for an account: persist rotated secrets where they live, refresh its
+    grant once on AUTH, and mark the grant "needs reconnect" when that does not help.
+    Publishing uses this too."""
+    _load_grant(account)
+    refresher = get_provider(account.grant.platform) if account.grant_id else get_provider(account.platform)
     state = account.state()
     try:
         result = operation(state)
@@ -408,10 +649,11 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
         _store_state(account, state)
         if exc.error_class != ErrorClass.AUTH:
             raise
-        if not provider.supports_refresh:
+        if not refresher.supports_refresh or not account.grant_id:
             account_mark_needs_reconnect(account=account, reason=exc.message)
             raise
-        account = account_refresh(account_id=account.pk)  # marks needs-reconnect itself if refused
+        seen = account.grant.secrets.get("access_token")
+        account.grant = grant_refresh(grant_id=account.grant_id, seen_access_token=seen)  # marks itself if refused
         state = account.state()
         try:
             result = operation(state)
@@ -424,31 +666,59 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
     return result
 
 
-def account_disconnect(*, account: SocialAccount) -> None:
-    """Revoke at the platform where it can, wipe the secrets, keep the row for post history.
+def account_disconnect(*, actor: Actor | Membership, account: SocialAccount) -> None:
+    """Wipe the account's secrets and keep its row for post history. Its consent is revoked at
+    the platform (where it can be) and wiped only with the last connected account of its grant:
+    the siblings still act with it.
 
-    The platform call happens outside any transaction: a slow platform must not hold locks."""
-    provider = get_provider(account.platform)
-    if provider.supports_revoke and account.secrets:
-        try:
-            provider.revoke(app=_app_for(account, provider), account=account.state())
-        except ProviderError as exc:
-            # The user asked to disconnect: a platform that cannot be reached must not stop that.
-            log.warning("revoking %s account %s failed: %s", account.platform, account.pk, exc)
-    account.secrets = {}
-    account.token_expires_at = None
-    account.status = SocialAccount.Status.DISCONNECTED
-    account.last_error = ""
-    account.save()
+    The platform call happens after the commit: a slow platform must not hold locks, and deciding
+    "last one" under the grant's lock means two disconnects at once still revoke exactly once."""
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can disconnect accounts.", account)
+    revoke: tuple[Provider, AccountState] | None = None
+    with transaction.atomic():
+        grant = Grant.objects.select_for_update().filter(pk=account.grant_id).first() if account.grant_id else None
+        last = (
+            grant is None
+            or not grant.accounts.exclude(pk=account.pk).exclude(status=SocialAccount.Status.DISCONNECTED).exists()
+        )
+        if last:
+            revoke = (get_provider(grant.platform if grant else account.platform), _revoke_state(account, grant))
+        if grant is not None and last:
+            grant.secrets = {}
+            grant.expires_at = None
+            grant.status = Grant.Status.REVOKED
+            grant.last_error = ""
+            grant.save(update_fields=["secrets", "expires_at", "status", "last_error", "updated_at"])
+        account.secrets = {}
+        account.status = SocialAccount.Status.DISCONNECTED
+        account.last_error = ""
+        account.save(update_fields=["secrets", "status", "last_error", "updated_at"])
+        _account_event(account, "account.disconnected", user=actor.user)
+    if revoke is not None:
+        provider, state = revoke
+        if provider.supports_revoke and state.secrets:
+            try:
+                provider.revoke(app=_app_for(account, provider), account=state)
+            except ProviderError as exc:
+                # The user asked to disconnect: a platform that cannot be reached must not stop that.
+                log.warning("revoking %s account %s failed: %s", account.platform, account.pk, exc)
+
+
+def _revoke_state(account: SocialAccount, grant: Grant | None) -> AccountState:
+    if grant is None:
+        return account.state()
+    account.grant = grant  # the locked row: the secrets as they are now
+    return account.grant_state()
 
 
 def refresh_expiring_tokens() -> dict[str, int]:
-    """Scheduled: refresh every active account whose token expires within its provider's margin."""
+    """Scheduled: refresh every active grant whose token expires within its provider's margin,
+    once per grant however many accounts it serves."""
     counts = {"refreshed": 0, "failed": 0}
     now = timezone.now()
-    candidates = SocialAccount.objects.filter(
-        status=SocialAccount.Status.ACTIVE, token_expires_at__isnull=False
-    ).values_list("pk", "platform", "token_expires_at")
+    candidates = Grant.objects.filter(status=Grant.Status.ACTIVE, expires_at__isnull=False).values_list(
+        "pk", "platform", "expires_at"
+    )
     for pk, platform, expires_at in candidates:
         try:
             provider = get_provider(platform)
@@ -457,7 +727,7 @@ def refresh_expiring_tokens() -> dict[str, int]:
         if not provider.supports_refresh or expires_at - now > timedelta(seconds=provider.refresh_margin_s):
             continue
         try:
-            account_refresh(account_id=pk)
+            grant_refresh(grant_id=pk)
             counts["refreshed"] += 1
         except ProviderError:
             counts["failed"] += 1

@@ -2,11 +2,17 @@ import logging
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import get_workspace_object_or_404, workspace_required
+from accounts.access import (
+    get_workspace_object_and_membership_or_404,
+    get_workspace_object_or_404,
+    workspace_required,
+)
+from accounts.actors import Actor
 from accounts.roles import Capability
 from connections import services
 from connections.errors import ConnectError, ProviderError
@@ -27,12 +33,29 @@ def _provider_or_404(platform: str) -> Provider:
 
 @workspace_required()
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    accounts = list(
+        SocialAccount.objects.filter(workspace=request.workspace)
+        .select_related("grant")
+        .defer("secrets", "grant__secrets")  # the list shows health, never needs a token decrypted
+        .order_by("platform", "username")
+    )
+    _mark_siblings(accounts)
     platforms = [
         {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
         for provider in enabled_providers()
     ]
     return render(request, "connections/account_list.html", {"accounts": accounts, "platforms": platforms})
+
+
+def _mark_siblings(accounts: list[SocialAccount]) -> None:
+    """Set ``siblings`` on each account: how many other connected accounts share its consent."""
+    connected: dict[int, int] = {}
+    for account in accounts:
+        if account.grant_id and account.status != SocialAccount.Status.DISCONNECTED:
+            connected[account.grant_id] = connected.get(account.grant_id, 0) + 1
+    for account in accounts:
+        mine = account.status != SocialAccount.Status.DISCONNECTED
+        account.siblings = connected.get(account.grant_id, 0) - 1 if mine and account.grant_id else 0
 
 
 @workspace_required(Capability.MANAGE_CONNECTIONS)
@@ -49,7 +72,7 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
             account = services.connect_with_form(
-                actor=request.membership,
+                actor=Actor.of(request.membership),
                 provider=provider,
                 data=form.cleaned_data if form else {},
                 tenant_id=tenant_id,
@@ -71,9 +94,10 @@ def _reconnect_target(request: HttpRequest, provider: Provider) -> SocialAccount
     account_id = request.GET.get("account") or request.POST.get("account")
     if not account_id:
         return None
-    return get_workspace_object_or_404(
-        request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id, platform=provider.id
-    )
+    # The consent's provider reconnects: an Instagram account found through a Facebook login
+    # is renewed by logging in to Facebook again.
+    of_provider = SocialAccount.objects.filter(Q(platform=provider.id) | Q(grant__platform=provider.id))
+    return get_workspace_object_or_404(request, of_provider, capability=Capability.MANAGE_CONNECTIONS, pk=account_id)
 
 
 def _reconnect_initial(account: SocialAccount | None) -> dict:
@@ -98,7 +122,7 @@ def _connect_oauth(
         return render(request, "connections/connect_form.html", context)
     try:
         url = services.connect_start(
-            actor=request.membership,
+            actor=Actor.of(request.membership),
             provider=provider,
             instance_url=instance_url,
             tenant_id=tenant_id,
@@ -132,7 +156,7 @@ def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
-    session = get_workspace_object_or_404(
+    session, membership = get_workspace_object_and_membership_or_404(
         request,
         ConnectSession.objects.filter(created_by=request.user),
         capability=Capability.MANAGE_CONNECTIONS,
@@ -141,7 +165,9 @@ def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
     provider = _provider_or_404(session.platform)
     if request.method == "POST":
         try:
-            accounts = services.connect_select(session=session, external_ids=request.POST.getlist("account"))
+            accounts = services.connect_select(
+                actor=Actor.of(membership), session=session, external_ids=request.POST.getlist("account")
+            )
         except ConnectError as exc:
             messages.error(request, str(exc))
         else:
@@ -158,10 +184,10 @@ def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = get_workspace_object_or_404(
+    account, membership = get_workspace_object_and_membership_or_404(
         request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id
     )
-    services.account_disconnect(account=account)
+    services.account_disconnect(actor=Actor.of(membership), account=account)
     messages.success(request, f"Disconnected {account.username}. Its published posts stay in your history.")
     return redirect("connections")
 
@@ -169,12 +195,14 @@ def account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def account_check(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    account, membership = get_workspace_object_and_membership_or_404(
+        request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id
+    )
     if account.status == SocialAccount.Status.DISCONNECTED:
         messages.error(request, "This account is disconnected: connect it again first.")
         return redirect("connections")
     try:
-        services.account_check(account=account)
+        services.account_check(actor=Actor.of(membership), account=account)
         messages.success(request, f"{account.username} is working.")
     except ProviderError as exc:
         messages.error(request, f"{account.username}: {exc.message}")

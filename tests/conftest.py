@@ -60,7 +60,8 @@ def _block_sockets():
 def _example_platform(settings):
     """A generic OAuth 2.0 platform, registered for tests only (see tests/connections/example_provider.py)."""
     settings.EXTRA_CONNECTION_PROVIDERS = {
-        "oauth2-test": ("Example OAuth", "tests.connections.example_provider.ExampleOAuthProvider")
+        "oauth2-test": ("Example OAuth", "tests.connections.example_provider.ExampleOAuthProvider"),
+        "oauth2-test-pages": ("Example Pages", "tests.connections.example_provider.ExamplePagesProvider"),
     }
     settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "oauth2-test": ("client-123", "secret-456")}
 

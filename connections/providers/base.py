@@ -66,19 +66,33 @@ class Profile:
 
 @dataclass
 class Connection:
-    """What a finished connect step yields for one account: who it is and what to store."""
+    """What a finished connect step yields for one account: who it is and what to store.
+
+    Every connection one consent yields becomes an account of the same grant. ``secrets`` are
+    the consent's (the same for each connection of one consent: the user token and its refresh
+    token); ``account_secrets`` are this account's alone (a Facebook Page token) and, when the
+    account reads a key of the same name, win over the consent's. ``platform`` is set when a
+    consent yields accounts of another platform than the provider that ran it (Instagram
+    accounts found through a Facebook login); empty means the provider's own.
+    """
 
     profile: Profile
     secrets: dict[str, Any] = field(repr=False)
     expires_at: datetime | None = None
     instance_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict)  # non-secret facts (instance limits, page tasks)
+    account_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
+    platform: str = ""
+    scope: str = ""
 
 
 @dataclass
 class AccountState:
-    """The stored account as a provider sees it. Providers may update ``secrets`` in place
-    (e.g. a rotated session); the caller persists them when ``secrets_changed`` is set."""
+    """The stored account as a provider sees it: its grant's secrets overlaid by its own.
+
+    Providers that renew a session mid-call (Bluesky) call ``update_secrets``; the caller then
+    persists each changed key where it lives: a key the account holds itself stays on the
+    account, every other key goes to the grant, so its siblings see it at once."""
 
     external_id: str
     username: str
@@ -87,12 +101,24 @@ class AccountState:
     extra: dict[str, Any] = field(default_factory=dict)
     secrets_changed: bool = False
     token_expires_at: datetime | None = None  # set when a provider renews its session mid-call
+    # Keys of ``secrets`` the account holds itself; None when it has no grant and holds them all.
+    account_keys: frozenset[str] | None = None
+    changed_keys: set[str] = field(default_factory=set, repr=False)
 
     def update_secrets(self, *, expires_at: datetime | None = None, **values: Any) -> None:
         self.secrets.update(values)
+        self.changed_keys.update(values)
         self.secrets_changed = True
         if expires_at is not None:
             self.token_expires_at = expires_at
+
+    def changed_secrets(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The updated values split by where they are stored: (the grant's, the account's)."""
+        changed = {key: self.secrets[key] for key in self.changed_keys if key in self.secrets}
+        if self.account_keys is None:
+            return {}, changed
+        own = {key: value for key, value in changed.items() if key in self.account_keys}
+        return {key: value for key, value in changed.items() if key not in own}, own
 
 
 # --- Publishing ---------------------------------------------------------------------------
@@ -302,12 +328,17 @@ class Provider:
         raise NotImplementedError
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
-        """The accounts a consent yields. One by default; Facebook-like platforms return each Page,
-        and more than one leads to the "choose which to connect" step."""
+        """The accounts a consent yields. One by default; Facebook-like platforms return each Page
+        (the user token in ``secrets``, the Page token in ``account_secrets``), and more than one
+        leads to the "choose which to connect" step. They all share the consent's grant."""
         profile = self.fetch_profile(tokens=tokens, instance_url=instance_url)
         return [
             Connection(
-                profile=profile, secrets=tokens.as_secrets(), expires_at=tokens.expires_at, instance_url=instance_url
+                profile=profile,
+                secrets=tokens.as_secrets(),
+                expires_at=tokens.expires_at,
+                instance_url=instance_url,
+                scope=tokens.scope,
             )
         ]
 

@@ -52,6 +52,6 @@ def test_connect_bluesky_on_a_self_hosted_pds(live_server, page: Page, signed_in
     account = SocialAccount.objects.get(platform="bluesky")
     assert account.username.endswith(handle)
     assert account.external_id.startswith("did:plc:")
-    assert account.secrets  # encrypted at rest, readable by the app
+    assert account.grant.secrets["app_password"]  # encrypted at rest, readable by the app
     row.get_by_role("button", name="Check").click()
     expect(page.get_by_text(re.compile("is working"))).to_be_visible()

@@ -46,6 +46,9 @@ class ExampleOAuthProvider(OAuth2Provider):
         )
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        """One account, or (when /me lists ``pages``) every page the login manages, like Meta and
+        LinkedIn: a page with a ``token`` acts with it (a Facebook Page token), one without acts
+        with the login's own token, and a page naming a ``platform`` is an account there."""
         data = self._get_profile(tokens.access_token)
         pages = data.get("pages")
         if not pages:
@@ -53,7 +56,10 @@ class ExampleOAuthProvider(OAuth2Provider):
         return [
             Connection(
                 profile=Profile(external_id=page["id"], username=page["name"], display_name=page["name"]),
-                secrets={"access_token": page["token"]},
+                secrets=tokens.as_secrets(),
+                expires_at=tokens.expires_at,
+                account_secrets={"access_token": page["token"]} if page.get("token") else {},
+                platform=page.get("platform", ""),
             )
             for page in pages
         ]
@@ -61,3 +67,12 @@ class ExampleOAuthProvider(OAuth2Provider):
     def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
         data = self._get_profile(account.secrets["access_token"])
         return Profile(external_id=data["sub"], username=data.get("email") or data["sub"])
+
+
+class ExamplePagesProvider(ExampleOAuthProvider):
+    """A second platform whose accounts are found through the example login (Instagram through
+    Facebook): it never runs a consent of its own."""
+
+    id = "oauth2-test-pages"
+    name = "Example Pages"
+    supports_refresh = False

@@ -16,7 +16,7 @@ from responses import matchers
 
 from connections import services
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.models import SocialAccount
+from connections.models import Grant, SocialAccount
 from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
@@ -309,7 +309,8 @@ def test_connecting_through_the_service_saves_an_account(team):
     account = services.connect_with_form(actor=team.membership("admin"), provider=get_provider("bluesky"), data=FORM)
     account.refresh_from_db()
     assert (account.external_id, account.username, account.instance_url) == (DID, HANDLE, PDS)
-    assert account.secrets["app_password"] == APP_PASSWORD
+    assert account.grant.secrets["app_password"] == APP_PASSWORD  # the consent's, not a copy per account
+    assert account.secrets == {}
     assert account.token_expires_at.timestamp() == EXP
 
 
@@ -394,17 +395,20 @@ def test_expired_token_is_refreshed_retried_and_persisted(bluesky):
 
 
 def test_rotated_tokens_reach_the_database(team):
+    grant = Grant.objects.create(workspace=team.workspace, platform="bluesky", secrets=state().secrets)
     account = SocialAccount.objects.create(
         workspace=team.workspace, platform="bluesky", external_id=DID, username=HANDLE, instance_url=PDS,
-        secrets=state().secrets, extra={"service_url": SERVICE},
+        grant=grant, extra={"service_url": SERVICE},
     )  # fmt: skip
     get_session = xrpc(PDS, "com.atproto.server.getSession")
     responses.add(responses.GET, get_session, status=400, json=error("ExpiredToken", "Token has expired"))
     responses.add(responses.GET, get_session, json={"did": DID, "handle": HANDLE})
     TestBlueskyProvider().mock_refresh()
-    services.account_check(account=account)
+    services.account_check(actor=team.membership("editor"), account=account)
+    grant.refresh_from_db()
+    assert (grant.secrets["access_token"], grant.secrets["refresh_token"]) == (ACCESS_2, REFRESH_2)
     account.refresh_from_db()
-    assert (account.secrets["access_token"], account.secrets["refresh_token"]) == (ACCESS_2, REFRESH_2)
+    assert account.secrets == {}  # the renewed session is the grant's
     assert account.token_expires_at.timestamp() == EXP + 3600  # the renewed session's expiry, saved
 
 

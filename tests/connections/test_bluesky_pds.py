@@ -144,7 +144,7 @@ def test_connect_with_an_app_password(connected, pds_account):
     assert (account.external_id, account.username) == (pds_account.did, pds_account.handle)
     assert account.display_name == pds_account.handle  # no AppView: the handle stands in
     assert account.instance_url in (pds_account.base, pds_account.base.replace("127.0.0.1", "localhost"))
-    assert set(account.secrets) == {"app_password", "access_token", "refresh_token", "did", "handle"}
+    assert set(account.grant.secrets) == {"app_password", "access_token", "refresh_token", "did", "handle"}
     assert account.token_expires_at is not None
     profile = get_provider("bluesky").check(app=None, account=account.state())
     assert profile.external_id == pds_account.did
@@ -166,10 +166,10 @@ def test_a_wrong_app_password_is_auth(bluesky, pds_account):
 
 
 def test_refresh_rotates_the_session(connected, bluesky):
-    before = dict(connected.secrets)
+    before = dict(connected.grant.secrets)
     account = services.account_refresh(account_id=connected.pk)
-    assert account.secrets["refresh_token"] != before["refresh_token"]
-    assert account.secrets["app_password"] == before["app_password"]
+    assert account.grant.secrets["refresh_token"] != before["refresh_token"]
+    assert account.grant.secrets["app_password"] == before["app_password"]
     assert bluesky.check(app=None, account=account.state()).username == connected.username
 
 

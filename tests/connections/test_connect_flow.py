@@ -11,7 +11,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from connections.models import ConnectSession, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, OAuthApp, SocialAccount
 from tests.connections.example_provider import BASE
 from tests.fixtures import assert_role_gate
 
@@ -52,8 +52,11 @@ def test_full_connect_creates_an_encrypted_account(team):
     assert response.status_code == 302
     account = SocialAccount.objects.get()
     assert (account.workspace, account.external_id, account.username) == (team.workspace, "user-42", "ada@example.test")
-    assert account.secrets == {"access_token": "at-1", "refresh_token": "rt-1"}
-    assert account.token_expires_at > timezone.now() + timedelta(minutes=50)
+    assert account.grant.secrets == {"access_token": "at-1", "refresh_token": "rt-1"}
+    assert account.secrets == {}  # the consent's tokens are kept once, on the grant
+    grant = account.grant
+    assert (grant.platform, grant.scope, grant.created_by) == ("oauth2-test", "openid", team.users["admin"])
+    assert account.token_expires_at == account.grant.expires_at > timezone.now() + timedelta(minutes=50)
     token_request = parse_qs(responses.calls[0].request.body)
     session = ConnectSession.objects.get()
     assert token_request["code"] == ["the-code"]
@@ -166,7 +169,9 @@ def test_several_assets_lead_to_a_selection(team):
     assert "pt1" not in page  # tokens never reach the browser
     client.post(response.url, {"account": ["p2"]})
     account = SocialAccount.objects.get()
-    assert (account.external_id, account.secrets["access_token"]) == ("p2", "pt2")
+    assert (account.external_id, account.secrets["access_token"]) == ("p2", "pt2")  # the Page token
+    assert account.grant.secrets["access_token"] == "at-1"  # the login's own
+    assert account.state().secrets["access_token"] == "pt2"  # the page acts with its own token
     assert team.client("outsider").get(response.url).status_code == 404
 
 
@@ -188,6 +193,7 @@ def test_reconnect_updates_and_keeps_the_refresh_token(team):
     _mock_token_and_profile()
     client.get(CALLBACK, {"code": "c", "state": params["state"]})
     account = SocialAccount.objects.get()
+    old_grant_id = account.grant_id
     SocialAccount.objects.filter(pk=account.pk).update(status=SocialAccount.Status.NEEDS_RECONNECT)
     responses.reset()
     params = _start(client)
@@ -195,7 +201,8 @@ def test_reconnect_updates_and_keeps_the_refresh_token(team):
     client.get(CALLBACK, {"code": "c2", "state": params["state"]})
     account.refresh_from_db()
     assert SocialAccount.objects.count() == 1
-    assert account.secrets == {"access_token": "at-2", "refresh_token": "rt-1"}
+    assert account.grant.secrets == {"access_token": "at-2", "refresh_token": "rt-1"}
+    assert not Grant.objects.filter(pk=old_grant_id).exists()  # left with no account: gone, secrets too
     assert account.status == SocialAccount.Status.ACTIVE
 
 
@@ -222,10 +229,12 @@ def test_connecting_needs_admin(team):
 
 
 def _connected(team) -> SocialAccount:
+    grant = Grant.objects.create(
+        workspace=team.workspace, platform="oauth2-test", secrets={"access_token": "at", "refresh_token": "rt"}
+    )
     return SocialAccount.objects.create(
-        workspace=team.workspace, platform="oauth2-test", external_id="u1", username="ada",
-        secrets={"access_token": "at", "refresh_token": "rt"},
-    )  # fmt: skip
+        workspace=team.workspace, platform="oauth2-test", external_id="u1", username="ada", grant=grant
+    )
 
 
 def test_disconnect_revokes_wipes_and_keeps_the_row(team):
@@ -235,7 +244,7 @@ def test_disconnect_revokes_wipes_and_keeps_the_row(team):
     assert_role_gate(team, url, lowest="admin", method="post")
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.DISCONNECTED
-    assert account.secrets == {}
+    assert (account.secrets, account.grant.secrets, account.grant.status) == ({}, {}, Grant.Status.REVOKED)
     revoke = parse_qs(responses.calls[0].request.body)
     assert (revoke["token"], revoke["token_type_hint"]) == (["rt"], ["refresh_token"])
 
@@ -245,7 +254,7 @@ def test_disconnect_still_wipes_when_the_platform_is_down(team):
     responses.add(responses.POST, f"{BASE}/revoke", status=503)
     team.client("admin").post(reverse("account_disconnect", args=[account.pk]))
     account.refresh_from_db()
-    assert (account.status, account.secrets) == (SocialAccount.Status.DISCONNECTED, {})
+    assert (account.status, account.grant.secrets) == (SocialAccount.Status.DISCONNECTED, {})
 
 
 def test_check_button(team):
@@ -264,6 +273,7 @@ def test_check_with_revoked_token_refreshes_then_asks_to_reconnect(team, django_
     with django_capture_on_commit_callbacks(execute=True):
         response = team.client("admin").post(reverse("account_check", args=[account.pk]), follow=True)
     assert b"Reconnect" in response.content
+    assert parse_qs(responses.calls[1].request.body)["refresh_token"] == ["rt"]  # refreshed once first
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.NEEDS_RECONNECT
     assert team.users["owner"].notifications.filter(title__contains="needs to be reconnected").exists()

@@ -95,9 +95,10 @@ def test_full_connect_through_the_views(team, registered):
     assert (account.workspace, account.platform) == (team.workspace, "mastodon")
     assert (account.external_id, account.username) == ("mastodon.example:109348123", "@alice@mastodon.example")
     assert (account.display_name, account.instance_url) == ("Alice Example", INSTANCE)
-    assert account.secrets["access_token"] == payload("token")["access_token"]
+    assert account.grant.secrets["access_token"] == payload("token")["access_token"]
     assert account.token_expires_at is None
     assert payload("token")["access_token"] not in raw("connections_socialaccount")
+    assert payload("token")["access_token"] not in raw("connections_grant")
     assert account.extra["max_characters"] == 500
     assert account.extra["image_size_limit"] == 16777216
     assert account.extra["account_id"] == "109348123"
@@ -173,7 +174,7 @@ def test_disconnect_revokes_on_the_server(team, registered):
     assert revoke["token"] == [payload("token")["access_token"]]
     assert revoke["client_id"] == [payload("app")["client_id"]]
     account.refresh_from_db()
-    assert (account.status, account.secrets) == (SocialAccount.Status.DISCONNECTED, {})
+    assert (account.status, account.secrets, account.grant.secrets) == (SocialAccount.Status.DISCONNECTED, {}, {})
     assert registrations() == 1  # disconnecting used the cached registration
 
 

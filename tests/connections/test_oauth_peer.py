@@ -78,13 +78,13 @@ def test_connect_refresh_and_revoke(team, peer):
     client, account, provider, app = _connected(team)
     # Only the profile scope was asked for: the name comes back, the email does not.
     assert (account.external_id, account.username, account.display_name) == ("test-user", "test-user", "Test User")
-    first = dict(account.secrets)
+    first = dict(account.grant.secrets)
     assert first["access_token"]
     assert first["refresh_token"]
 
     account = services.account_refresh(account_id=account.pk)
-    assert account.secrets["refresh_token"] != first["refresh_token"]  # rotated, and stored
-    assert account.secrets["access_token"] != first["access_token"]
+    assert account.grant.secrets["refresh_token"] != first["refresh_token"]  # rotated, and stored
+    assert account.grant.secrets["access_token"] != first["access_token"]
     assert provider.check(app=app, account=account.state()).external_id == "test-user"
 
     # Disconnect revokes at the server: the grant's refresh token is dead afterwards.
@@ -97,7 +97,7 @@ def test_connect_refresh_and_revoke(team, peer):
 
 def test_reusing_a_rotated_refresh_token_ends_the_grant(team, peer):
     """What a lost rotation would cost: the server treats reuse as theft and revokes everything,
-    so the account must be reconnected. This is why refreshes are serialised per account."""
+    so the account must be reconnected. This is why refreshes are serialised per grant."""
     _client, account, provider, app = _connected(team)
     stale = account.state()
     account = services.account_refresh(account_id=account.pk)

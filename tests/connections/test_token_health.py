@@ -13,16 +13,20 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from connections.errors import ProviderError
-from connections.models import SocialAccount
+from connections.models import Grant, SocialAccount
 from connections.services import account_refresh, refresh_expiring_tokens
 from tests.connections.example_provider import BASE
 
 
-def _account(team, *, expires_in: timedelta, refresh_token: str = "rt-1", **extra) -> SocialAccount:
+def _account(team, *, expires_in: timedelta, refresh_token: str = "rt-1") -> SocialAccount:
+    """An account of a grant of its own, as a connect would leave it."""
+    grant = Grant.objects.create(
+        workspace=team.workspace, platform="oauth2-test",
+        secrets={"access_token": "at-1", "refresh_token": refresh_token}, expires_at=timezone.now() + expires_in,
+    )  # fmt: skip
     return SocialAccount.objects.create(
         workspace=team.workspace, platform="oauth2-test", external_id=f"u-{SocialAccount.objects.count()}",
-        username="ada", secrets={"access_token": "at-1", "refresh_token": refresh_token},
-        token_expires_at=timezone.now() + expires_in, **extra,
+        username="ada", grant=grant,
     )  # fmt: skip
 
 
@@ -35,9 +39,10 @@ def test_refreshes_only_tokens_near_expiry(team):
     assert refresh_expiring_tokens() == {"refreshed": 1, "failed": 0}
     soon.refresh_from_db()
     later.refresh_from_db()
-    assert soon.secrets == {"access_token": "at-2", "refresh_token": "rt-2"}
+    assert soon.grant.secrets == {"access_token": "at-2", "refresh_token": "rt-2"}
     assert soon.token_expires_at > timezone.now() + timedelta(minutes=55)
-    assert later.secrets["access_token"] == "at-1"
+    assert soon.grant.last_refreshed_at is not None
+    assert later.grant.secrets["access_token"] == "at-1"
     assert parse_qs(responses.calls[0].request.body)["refresh_token"] == ["rt-1"]
 
 
@@ -46,7 +51,7 @@ def test_refresh_without_a_new_refresh_token_keeps_the_old_one(team):
     responses.add(responses.POST, f"{BASE}/token", json={"access_token": "at-2", "expires_in": 3600})
     account_refresh(account_id=account.pk)
     account.refresh_from_db()
-    assert account.secrets["refresh_token"] == "rt-1"
+    assert account.grant.secrets == {"access_token": "at-2", "refresh_token": "rt-1"}
 
 
 def test_auth_failure_asks_to_reconnect(team):
@@ -67,8 +72,9 @@ def test_transient_failure_does_not_disconnect(team):
     with pytest.raises(ProviderError):
         account_refresh(account_id=account.pk)
     account.refresh_from_db()
-    assert account.status == SocialAccount.Status.ACTIVE
-    assert "will retry" in account.last_error
+    assert (account.status, account.grant.status) == (SocialAccount.Status.ACTIVE, Grant.Status.ACTIVE)
+    assert "will retry" in account.grant.last_error
+    assert account.problem == account.grant.last_error  # what the Accounts page shows
     assert not team.users["owner"].notifications.exists()
 
 
@@ -115,4 +121,4 @@ def test_two_refreshes_at_once_do_not_lose_a_rotated_token(team):
     account.refresh_from_db()
     assert errors == []
     assert account.status == SocialAccount.Status.ACTIVE
-    assert account.secrets["refresh_token"] == "rt-3"
+    assert account.grant.secrets["refresh_token"] == "rt-3"

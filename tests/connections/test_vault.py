@@ -11,10 +11,12 @@ from django.urls import reverse
 
 from accounts.models import User
 from connections import vault
-from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
 from tests.fixtures import login
 
-PLAINTEXTS = ["access-PLAINTEXT-1", "refresh-PLAINTEXT-2", "app-password-PLAINTEXT", "client-secret-PLAINTEXT"]
+PLAINTEXTS = [
+    "access-PLAINTEXT-1", "refresh-PLAINTEXT-2", "app-password-PLAINTEXT", "client-secret-PLAINTEXT", "page-PLAINTEXT",
+]  # fmt: skip
 
 
 @pytest.fixture
@@ -32,12 +34,18 @@ def keys(monkeypatch):
 
 
 def _store_secrets(team) -> SocialAccount:
+    grant = Grant.objects.create(
+        workspace=team.workspace,
+        platform="bluesky",
+        secrets={"access_token": PLAINTEXTS[0], "refresh_token": PLAINTEXTS[1], "app_password": PLAINTEXTS[2]},
+    )
     account = SocialAccount.objects.create(
         workspace=team.workspace,
         platform="bluesky",
         external_id="did:plc:abc",
         username="ada.test",
-        secrets={"access_token": PLAINTEXTS[0], "refresh_token": PLAINTEXTS[1], "app_password": PLAINTEXTS[2]},
+        grant=grant,
+        secrets={"page_token": PLAINTEXTS[4]},
     )
     OAuthApp.objects.create(
         workspace=team.workspace, platform="oauth2-test", client_id="id", client_secret=PLAINTEXTS[3]
@@ -58,6 +66,7 @@ def _raw_rows() -> str:
     with connection.cursor() as cursor:
         for table in (
             "connections_socialaccount",
+            "connections_grant",
             "connections_oauthapp",
             "connections_instanceapp",
             "connections_connectsession",
@@ -73,7 +82,8 @@ def test_no_plaintext_secret_in_any_raw_row(team, keys):
     for secret in PLAINTEXTS:
         assert secret not in raw
     account.refresh_from_db()
-    assert account.secrets["app_password"] == PLAINTEXTS[2]
+    assert account.grant.secrets["app_password"] == PLAINTEXTS[2]
+    assert account.secrets["page_token"] == PLAINTEXTS[4]
 
 
 def test_rotation_reencrypts_everything_under_the_new_key(team, keys):
@@ -84,9 +94,11 @@ def test_rotation_reencrypts_everything_under_the_new_key(team, keys):
     out = io.StringIO()
     call_command("rotate_encryption_keys", stdout=out)
     assert "1/1" in out.getvalue()
+    assert "grants: 1/1 done" in out.getvalue()
     use(new)  # the old key is gone: everything must still decrypt
     account.refresh_from_db()
-    assert account.secrets["refresh_token"] == PLAINTEXTS[1]
+    assert account.grant.secrets["refresh_token"] == PLAINTEXTS[1]
+    assert account.secrets["page_token"] == PLAINTEXTS[4]
     assert OAuthApp.objects.get().client_secret == PLAINTEXTS[3]
     assert InstanceApp.objects.get().client_secret == PLAINTEXTS[3]
     assert ConnectSession.objects.get().secrets["code_verifier"] == PLAINTEXTS[0]
@@ -99,6 +111,8 @@ def test_a_missing_key_is_a_clear_error_not_a_leak(team, keys):
     use(Fernet.generate_key())
     with pytest.raises(vault.VaultError, match="cannot be decrypted") as caught:
         SocialAccount.objects.get()
+    with pytest.raises(vault.VaultError):
+        Grant.objects.get()
     assert PLAINTEXTS[0] not in str(caught.value)
 
 
@@ -152,6 +166,8 @@ def test_secrets_are_not_in_admin_pages_or_serialised_output(team):
     pages = [
         admin.get(reverse("admin:connections_socialaccount_change", args=[account.pk])),
         admin.get(reverse("admin:connections_socialaccount_changelist")),
+        admin.get(reverse("admin:connections_grant_change", args=[account.grant_id])),
+        admin.get(reverse("admin:connections_grant_changelist")),
         admin.get(reverse("admin:connections_oauthapp_change", args=[OAuthApp.objects.get().pk])),
         admin.get(reverse("admin:connections_instanceapp_change", args=[InstanceApp.objects.get().pk])),
         admin.get(reverse("admin:connections_connectsession_change", args=[ConnectSession.objects.get().pk])),
@@ -161,6 +177,10 @@ def test_secrets_are_not_in_admin_pages_or_serialised_output(team):
         assert page.status_code == 200
         for secret in PLAINTEXTS:
             assert secret not in page.content.decode()
+    grant_page = pages[2].content.decode()
+    assert "ada.test" in grant_page  # the grant lists its accounts
+    assert 'name="secrets"' not in grant_page  # and offers no field for its tokens
+    assert f"/admin/connections/grant/{account.grant_id}/change/" in pages[0].content.decode()  # account -> grant
     out = io.StringIO()
     call_command("dumpdata", "connections", stdout=out)
     dumped = json.dumps(json.loads(out.getvalue()))

@@ -5,10 +5,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
 
 from accounts.mfa import authenticator_secrets_map
-from connections.models import ConnectSession, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
 from connections.vault import VaultError, reencrypt
+from publishing.models import TargetPart, UploadSession
 
 ENCRYPTED = [
+    (Grant, "secrets"),
+    (TargetPart, "state"),
+    (UploadSession, "state"),
     (SocialAccount, "secrets"),
     (ConnectSession, "secrets"),
     (OAuthApp, "client_secret"),
