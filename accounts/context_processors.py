@@ -18,4 +18,5 @@ def shell(request: HttpRequest) -> dict:
         "unread_notifications": user.notifications.filter(read_at=None).count(),
         "can": {capability.value: bool(role) and role_allows(role, capability) for capability in Capability},
         "stalled_processes": [p for p in process_health() if not p.alive],
+        "display_zone": getattr(request, "zone", None),
     }

@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     current_workspace = models.ForeignKey(
         "Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Empty: the user sees times in each workspace's zone; set it to travel or to work remotely.
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone],
+        help_text="Leave empty to use each workspace's time zone.",
+    )  # fmt: skip
 
     objects = UserManager()
 

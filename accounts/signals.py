@@ -3,12 +3,14 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 
 from accounts.services import workspace_create_personal
+from accounts.timezones import browser_zone
 
 
 @receiver(user_signed_up)
 def create_personal_workspace(sender, request, user, **kwargs) -> None:
     if not user.memberships.exists():
-        workspace_create_personal(user=user)
+        # The browser's own zone (see static/js/app.js), so the first schedule is in local time.
+        workspace_create_personal(user=user, timezone_name=browser_zone(request) or "UTC")
 
 
 @receiver(post_migrate)

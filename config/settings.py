@@ -95,6 +95,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.shell",
             ],
+            # clock, moment, from_now: every page shows times the same way.
+            "builtins": ["accounts.templatetags.when"],
         },
     },
 ]

@@ -35,8 +35,7 @@ def month_grid(day: date) -> list[list[date]]:
     return weeks
 
 
-def posts_by_local_day(workspace: Workspace, first: date, last: date) -> dict[date, list[Post]]:
-    zone = workspace.tzinfo
+def posts_by_local_day(workspace: Workspace, first: date, last: date, *, zone: ZoneInfo) -> dict[date, list[Post]]:
     posts = (
         posts_for_display(workspace)
         .filter(

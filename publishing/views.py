@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
 from accounts.models import Membership
 from accounts.roles import Capability
+from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing import services
@@ -36,7 +37,7 @@ def _parse_day(value: str | None, zone) -> date:
 
 @workspace_required()
 def calendar(request: HttpRequest) -> HttpResponse:
-    zone = request.workspace.tzinfo
+    zone = request.zone
     day = _parse_day(request.GET.get("date"), zone)
     view = "week" if request.GET.get("view") == "week" else "month"
     if view == "week":
@@ -47,7 +48,7 @@ def calendar(request: HttpRequest) -> HttpResponse:
         weeks = month_grid(day)
         previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-    posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1])
+    posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
     context = {
         "view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
         "following": following, "weeks": [[(d, posts.get(d, [])) for d in week] for week in weeks],
@@ -60,7 +61,7 @@ PAGE_SIZE = 50
 
 @workspace_required()
 def post_list(request: HttpRequest) -> HttpResponse:
-    zone = request.workspace.tzinfo
+    zone = request.zone
     posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
     status = request.GET.get("status", "")
     if status in Post.Status.values:
@@ -91,9 +92,13 @@ def post_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     post = get_workspace_object_or_404(request, Post.objects.select_related("author"), pk=post_id)
-    targets = post.targets.select_related("account").order_by("id")
+    targets = list(post.targets.select_related("account").defer("account__secrets").order_by("id"))
     contents = post.contents.prefetch_related("attachments__media")
-    context = {"post": post, "targets": targets, "contents": contents, "poll": _should_poll(post)}
+    context = {
+        "post": post, "targets": targets, "contents": contents, "poll": _should_poll(post),
+        "published_at": max((t.finished_at for t in targets if t.status == Target.Status.PUBLISHED and t.finished_at),
+                            default=None),
+    }  # fmt: skip
     return render(request, "publishing/post_detail.html", context)
 
 
@@ -184,16 +189,15 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
 def _saved_message(post: Post) -> str:
     if post.status == Post.Status.DRAFT:
         return "Draft saved."
-    when = timezone.localtime(post.scheduled_at, post.workspace.tzinfo)
     if post.scheduled_at <= timezone.now():
         return "Publishing now — follow it below."
-    return f"Scheduled for {when:%a %d %b %Y at %H:%M} ({post.workspace.timezone})."
+    return f"Scheduled for {moment(post.scheduled_at)} ({timezone.get_current_timezone_name()})."
 
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
-    form = ComposerForm(request.POST or None, workspace=request.workspace)
+    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone)
     return _compose_response(request, request.membership, form, None)
 
 
@@ -201,7 +205,7 @@ def _initial_data(post: Post) -> dict:
     contents = list(post.contents.all())
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     comment = next((c.text for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), "")
-    local = timezone.localtime(post.scheduled_at, post.workspace.tzinfo) if post.scheduled_at else None
+    local = timezone.localtime(post.scheduled_at) if post.scheduled_at else None
     return {
         "accounts": [t.account_id for t in post.targets.all()],
         "text": main.text,
@@ -209,7 +213,8 @@ def _initial_data(post: Post) -> dict:
         "link": post.link,
         "when": "schedule" if local else "draft",
         "date": local.date() if local else None,
-        "time": local.time().replace(second=0, microsecond=0) if local else None,
+        # Seconds kept: saving an untouched form must not move the post.
+        "time": local.time().replace(microsecond=0) if local else None,
     }
 
 
@@ -219,7 +224,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    form = ComposerForm(request.POST or None, workspace=post.workspace, initial=_initial_data(post))
+    form = ComposerForm(request.POST or None, workspace=post.workspace, zone=request.zone, initial=_initial_data(post))
     return _compose_response(request, membership, form, post)
 
 
@@ -227,7 +232,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
 @require_POST
 def compose_check(request: HttpRequest) -> HttpResponse:
     """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
-    form = ComposerForm(request.POST, workspace=request.workspace)
+    form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
     return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks})
 
@@ -327,7 +332,7 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    zone = post.workspace.tzinfo
+    zone = request.zone
     try:
         day = date.fromisoformat(request.POST.get("date", ""))
         current = timezone.localtime(post.scheduled_at, zone).time() if post.scheduled_at else None
@@ -338,11 +343,10 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
         check_schedulable(publish_at)
         services.post_reschedule(actor=membership, post=post, publish_at=publish_at)
     except ValueError:
-        return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM.", status=400)
+        return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.", status=400)
     except ValidationError as exc:
         return HttpResponse(exc.messages[0], status=409)
-    when = timezone.localtime(publish_at, zone)
-    return HttpResponse(f"Moved to {when:%a %d %b %H:%M}.")
+    return HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
 
 
 @workspace_required()
