@@ -252,12 +252,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     processes = process_health()
-    healthy = all(p.alive for p in processes)
+    healthy = not any(p.missing for p in processes)
+    status = "ok" if all(p.alive for p in processes) else ("starting" if healthy else "degraded")
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": status,
         "database": "ok",
         "processes": {
-            p.name: {"alive": p.alive, "last_seen": p.last_seen.isoformat() if p.last_seen else None} for p in processes
+            p.name: {
+                "alive": p.alive,
+                "starting": p.starting,
+                "last_seen": p.last_seen.isoformat() if p.last_seen else None,
+            }
+            for p in processes
         },
     }
     return JsonResponse(body, status=200 if healthy else 503)
