@@ -17,6 +17,15 @@ def posts_for_display(workspace: Workspace) -> QuerySet[Post]:
     return Post.objects.filter(workspace=workspace).prefetch_related(main_contents, targets)
 
 
+def post_status_shown(post: Post, targets: list[Target]) -> tuple[str, str]:
+    """The post's status as its targets tell it: a post whose targets are already on their way
+    reads "Publishing", not "Scheduled", while the roll-up catches up."""
+    on_the_way = {Target.Status.QUEUED, Target.Status.PUBLISHING}
+    if post.status == Post.Status.SCHEDULED and any(t.status in on_the_way for t in targets):
+        return Post.Status.PUBLISHING.value, Post.Status.PUBLISHING.label
+    return post.status, post.get_status_display()
+
+
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone)
 

@@ -21,7 +21,7 @@ from publishing import services
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.media import media_from_token, media_store
 from publishing.models import Media, Post, PostContent, PostingSlot, Target
-from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
+from publishing.queries import local_midnight, month_grid, post_status_shown, posts_by_local_day, posts_for_display
 from publishing.scheduling import check_schedulable, local_to_utc
 
 
@@ -98,6 +98,7 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
         "post": post, "targets": targets, "contents": contents, "poll": _should_poll(post),
         "published_at": max((t.finished_at for t in targets if t.status == Target.Status.PUBLISHED and t.finished_at),
                             default=None),
+        "shown_status": post_status_shown(post, targets),
     }  # fmt: skip
     return render(request, "publishing/post_detail.html", context)
 
@@ -114,8 +115,13 @@ def _should_poll(post: Post) -> bool:
 def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
     """The targets table alone: the post page polls it while the post is on its way."""
     post = get_workspace_object_or_404(request, Post, pk=post_id)
-    targets = post.targets.select_related("account").order_by("id")
-    context = {"post": post, "targets": targets, "poll": _should_poll(post)}
+    targets = list(post.targets.select_related("account").defer("account__secrets").order_by("id"))
+    context = {
+        "post": post,
+        "targets": targets,
+        "poll": _should_poll(post),
+        "shown_status": post_status_shown(post, targets),
+    }
     response = render(request, "publishing/partials/targets.html", context)
     if request.htmx and not context["poll"]:
         # The post has settled: reload the page once so its header and actions match.
@@ -234,7 +240,10 @@ def compose_check(request: HttpRequest) -> HttpResponse:
     """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
     form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
-    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks})
+    main = form.parts()[0]
+    # An account with nothing to receive is not "ready", even though no limit is broken.
+    empty = not main.text.strip() and not main.attachments
+    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks, "empty": empty})
 
 
 def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Times are shown and read in the workspace's zone (or the user's own), seconds included."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,11 @@ def berlin(team):
     team.workspace.timezone = "Europe/Berlin"
     team.workspace.save()
     return team
+
+
+def _text(response) -> str:
+    """The page as a reader sees it: tags dropped, spaces collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
 
 
 def _schedule(client, account, day: str, at: str = "19:04:30") -> Post:
@@ -144,3 +150,45 @@ def test_calendar_groups_by_the_viewers_local_day(berlin, demo_accounts):
     html = berlin.client("viewer").get(reverse("calendar"), {"date": "2031-01-14"}).content.decode()
     cell = html.split('data-date="2031-01-14"')[1].split('data-date="2031-01-15"')[0]
     assert "23:30" in cell
+
+
+def test_words_people_use_on_the_post_page(berlin, demo_accounts, time_machine):
+    time_machine.move_to(datetime(2031, 1, 14, 12, 0, tzinfo=BERLIN), tick=False)
+    client = berlin.client("editor")
+    post = _schedule(client, demo_accounts[0], "2031-01-14", "12:30:00")
+    page = _text(client.get(reverse("post_detail", args=[post.pk])))
+    assert "Scheduled for Tue 14 Jan, 12:30 (in 30 min)" in page
+    # Targets on their way: the header says so too, not "Scheduled".
+    target = post.targets.get()
+    Target.objects.filter(pk=target.pk).update(status="publishing")
+    page = client.get(reverse("post_detail", args=[post.pk])).content.decode()
+    assert 'status-publishing">Publishing</span></h1>' in page
+    assert 'id="post-status">Publishing<' in page
+    assert "Scheduled for" not in page
+    Target.objects.filter(pk=target.pk).update(
+        status="retry_wait", next_attempt_at=timezone.now() + timedelta(seconds=30)
+    )
+    assert "next try in 30 s" in client.get(reverse("post_detail", args=[post.pk])).content.decode()
+    # Published: when it went out, not "Due".
+    finished = datetime(2031, 1, 14, 12, 30, 2, tzinfo=BERLIN)
+    Target.objects.filter(pk=target.pk).update(status="published", finished_at=finished)
+    Post.objects.filter(pk=post.pk).update(status="published")
+    page = _text(client.get(reverse("post_detail", args=[post.pk])))
+    assert "Published Tue 14 Jan, 12:30:02 (scheduled for 12:30)" in page
+    assert "Due " not in page
+
+
+def test_the_live_check_does_not_call_an_empty_post_ready(berlin, demo_accounts):
+    client = berlin.client("editor")
+    check = reverse("compose_check")
+    empty = client.post(check, {"accounts": [demo_accounts[0].id], "text": "  ", "when": "now"}).content.decode()
+    assert "Nothing to post yet" in empty
+    assert "Ready" not in empty
+    written = client.post(check, {"accounts": [demo_accounts[0].id], "text": "Hi", "when": "now"}).content.decode()
+    assert "Ready to post" in written
+
+
+def test_admin_and_commands_say_oauth_apps_in_the_plural():
+    from connections.models import OAuthApp
+
+    assert OAuthApp._meta.verbose_name_plural == "OAuth apps (bring your own keys)"
