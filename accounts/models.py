@@ -101,7 +101,7 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
-        ordering = ["workspace", "user__email"]
+        ordering = ["workspace_id", "id"]  # ids: ordering by related fields joins on every query
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"

@@ -27,7 +27,9 @@ def _provider_or_404(platform: str) -> Provider:
 
 @workspace_required()
 def account_list(request: HttpRequest) -> HttpResponse:
-    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    accounts = (
+        SocialAccount.objects.filter(workspace=request.workspace).defer("secrets").order_by("platform", "username")
+    )
     platforms = [
         {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
         for provider in enabled_providers()

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
 
 from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target
 
@@ -26,6 +28,11 @@ class PostAdmin(admin.ModelAdmin):
     raw_id_fields = ["workspace", "author"]
     inlines = [PostContentInline, TargetInline]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        # The main text in the same query, so each row's __str__ needs none of its own.
+        main = PostContent.objects.filter(post=OuterRef("pk"), kind=PostContent.Kind.MAIN).values("text")[:1]
+        return super().get_queryset(request).annotate(main_text=Subquery(main))
+
 
 @admin.register(Target)
 class TargetAdmin(admin.ModelAdmin):
@@ -35,6 +42,10 @@ class TargetAdmin(admin.ModelAdmin):
     list_select_related = ["post", "account"]
     raw_id_fields = ["workspace", "post", "account"]
     readonly_fields = ["idempotency_key", "queued_at", "started_at", "finished_at", "lease_expires_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
+        # A list shows the account's name, never its tokens: nothing to decrypt per row.
+        return super().get_queryset(request).defer("account__secrets")
 
 
 @admin.register(Media)
@@ -52,6 +63,10 @@ class PostingSlotAdmin(admin.ModelAdmin):
     list_display = ["account", "weekday", "time"]
     list_filter = ["weekday"]
     raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PostingSlot]:
+        return super().get_queryset(request).defer("account__secrets")
 
 
 @admin.register(RateBudget)

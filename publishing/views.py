@@ -21,7 +21,14 @@ from publishing import services
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.media import media_from_token, media_store
 from publishing.models import Media, Post, PostContent, PostingSlot, Target
-from publishing.queries import local_midnight, month_grid, post_status_shown, posts_by_local_day, posts_for_display
+from publishing.queries import (
+    local_midnight,
+    month_grid,
+    post_status_shown,
+    posts_by_local_day,
+    posts_by_local_hour,
+    posts_for_display,
+)
 from publishing.scheduling import check_schedulable, local_to_utc
 
 
@@ -48,11 +55,18 @@ def calendar(request: HttpRequest) -> HttpResponse:
         weeks = month_grid(day)
         previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-    posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
-    context = {
-        "view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
-        "following": following, "weeks": [[(d, posts.get(d, [])) for d in week] for week in weeks],
-    }  # fmt: skip
+    context = {"view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
+               "following": following}  # fmt: skip
+    if view == "week":
+        days = weeks[0]
+        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone)
+        context["days"] = days
+        context["hours"] = [
+            (hour, [(d, *slots.get((d, hour), ([], 0))) for d in days]) for hour in range(24)
+        ]  # fmt: skip
+    else:
+        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
+        context["weeks"] = [[(d, *posts.get(d, ([], 0))) for d in week] for week in weeks]
     return render(request, "publishing/calendar.html", context)
 
 
@@ -81,7 +95,7 @@ def post_list(request: HttpRequest) -> HttpResponse:
                 continue
             posts = posts.filter(**{lookup: local_midnight(day, zone)})
     page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
-    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "accounts": accounts, "statuses": Post.Status.choices, "filters": request.GET,
@@ -348,6 +362,9 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
         at = time.fromisoformat(request.POST["time"]) if request.POST.get("time") else current
         if at is None:
             raise ValidationError("Pick a time for this draft.")
+        if request.POST.get("hour"):
+            # Dropped on an hour of the week grid: that hour, the same minutes and seconds.
+            at = at.replace(hour=int(request.POST["hour"]))
         publish_at = local_to_utc(day, at, zone)
         check_schedulable(publish_at)
         services.post_reschedule(actor=membership, post=post, publish_at=publish_at)

@@ -61,3 +61,9 @@ def from_now(value: datetime | None) -> str:
 @register.filter
 def duration(value: timedelta | None) -> str:
     return _span(value.total_seconds()) if value is not None else ""
+
+
+@register.filter
+def sub_count(total: int, shown) -> int:
+    """How many are left after those shown: "+{{ total|sub_count:posts }} more"."""
+    return total - len(shown)
