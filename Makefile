@@ -4,12 +4,21 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 
-.PHONY: run test install install-test browser peers lint format
+.PHONY: run test install install-test browser peers lint format local-env superuser
 
-run: install  ## install everything, migrate, run web + worker on SQLite
-	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-true} $(PY) manage.py collectstatic --noinput --verbosity 0
-	DEBUG=$${DEBUG:-true} $(PY) manage.py runstack
+run: install local-env  ## install everything, migrate, run web + worker on SQLite
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py runstack
+
+# Development settings where manage.py reads them (config/settings.py loads .local/env), so
+# commands typed in another terminal (createsuperuser, shell) run with the same ones.
+local-env:
+	@mkdir -p .local
+	@test -f .local/env || printf '# Written by make run; read by manage.py. The real environment wins.\nDEBUG=%s\n' "$${DEBUG:-true}" > .local/env
+
+superuser: install local-env  ## create an admin user for /admin/ (asks for email and password)
+	$(PY) manage.py createsuperuser
 
 test: install-test browser peers  ## install test dependencies (Chromium, peer servers) and run the whole suite
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -18,5 +18,6 @@ def shell(request: HttpRequest) -> dict:
         "user_memberships": user.memberships.select_related("workspace").order_by("workspace__name"),
         "unread_notifications": Notification.objects.visible_to(user).filter(read_at=None).count(),
         "can": {capability.value: bool(role) and role_allows(role, capability) for capability in Capability},
-        "stalled_processes": [p for p in process_health() if not p.alive],
+        "stalled_processes": [p for p in process_health() if p.missing],
+        "display_zone": getattr(request, "zone", None),
     }

@@ -1,20 +1,50 @@
-import zoneinfo
-
 from django import forms
 
-from accounts.models import Workspace
+from accounts.models import User, Workspace
 from accounts.roles import Role
+from accounts.timezones import known_zones, zone_names
 
 
-def timezone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+class ZoneInput(forms.TextInput):
+    """A text box with the zone names as suggestions: typing "berl" finds Europe/Berlin among
+    ~600 names, which a plain select cannot do. The browser fills it in on new workspaces."""
+
+    template_name = "accounts/widgets/zone_input.html"
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__({"autocomplete": "off", "spellcheck": "false", "data-zone-input": "", **(attrs or {})})
+
+    def get_context(self, name: str, value, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["list"] = context["list_id"] = f"{context['widget']['attrs']['id']}-zones"
+        context["zone_names"] = zone_names()
+        return context
+
+
+class ZoneField(forms.CharField):
+    widget = ZoneInput
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value and value not in known_zones():
+            # Case and spaces forgiven ("europe/berlin", "America/New York"), nothing else guessed.
+            wanted = value.replace(" ", "_").lower()
+            match = next((name for name in known_zones() if name.lower() == wanted), None)
+            if match is None:
+                raise forms.ValidationError(
+                    f"{value} is not a time zone we know: pick one from the list (like Europe/Berlin)."
+                )
+            value = match
+        return value
 
 
 class WorkspaceForm(forms.ModelForm):
-    timezone = forms.ChoiceField(
-        choices=timezone_choices,
+    timezone = ZoneField(
+        max_length=64,
         initial="UTC",
+        label="Time zone",
         help_text="Scheduled times are shown and entered in this time zone.",
+        error_messages={"required": "Pick a time zone."},
     )
 
     class Meta:
@@ -35,3 +65,16 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class PreferencesForm(forms.ModelForm):
+    timezone = ZoneField(
+        max_length=64,
+        required=False,
+        label="Your time zone",
+        help_text="Times are shown and entered in this zone in every workspace. Leave empty to use each workspace's.",
+    )
+
+    class Meta:
+        model = User
+        fields = ["name", "timezone"]

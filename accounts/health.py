@@ -16,6 +16,9 @@ from accounts.models import Heartbeat
 
 WORKER = "worker"
 DISPATCHER = "dispatcher"
+# When this web process started: processes started beside it (runstack, a compose file) get
+# WORKER_START_GRACE_SECONDS to report before anyone is told they are missing.
+WEB_STARTED_AT = timezone.now()
 
 
 def heartbeat_record(name: str) -> None:
@@ -28,16 +31,27 @@ class ProcessHealth:
     name: str
     last_seen: datetime | None
     detail: str
+    starting: bool = False  # not seen yet, but the stack started moments ago
 
     @property
     def alive(self) -> bool:
         limit = timedelta(seconds=settings.WORKER_STALE_AFTER_SECONDS)
         return self.last_seen is not None and timezone.now() - self.last_seen < limit
 
+    @property
+    def missing(self) -> bool:
+        """Worth an alarm: not alive, and past the start-up grace."""
+        return not self.alive and not self.starting
 
-def process_health(names: tuple[str, ...] = (WORKER, DISPATCHER)) -> list[ProcessHealth]:
+
+def process_health(names: tuple[str, ...] = (WORKER, DISPATCHER), *, grace: bool = True) -> list[ProcessHealth]:
+    """Each process's last sign of life; ``grace=False`` ignores the start-up grace."""
     seen = {beat.name: beat for beat in Heartbeat.objects.filter(name__in=names)}
+    limit = timedelta(seconds=settings.WORKER_START_GRACE_SECONDS)
+    starting = grace and timezone.now() - WEB_STARTED_AT < limit
     return [
-        ProcessHealth(name, seen[name].last_seen, seen[name].detail) if name in seen else ProcessHealth(name, None, "")
+        ProcessHealth(name, seen[name].last_seen, seen[name].detail, starting)
+        if name in seen
+        else ProcessHealth(name, None, "", starting)
         for name in names
     ]

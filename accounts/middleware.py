@@ -1,8 +1,10 @@
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from accounts.models import Membership
+from accounts.timezones import UTC, zone_for
 
 
 def current_membership(user) -> Membership | None:
@@ -20,7 +22,9 @@ def current_membership(user) -> Membership | None:
 
 
 class CurrentWorkspaceMiddleware:
-    """Sets ``request.membership`` and ``request.workspace`` (None when there is none)."""
+    """Sets ``request.membership``, ``request.workspace`` (None when there is none) and
+    ``request.zone``, and activates that zone: templates, forms and ``timezone.localtime`` then
+    show and read times in it without each view converting by hand."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -28,7 +32,14 @@ class CurrentWorkspaceMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None
         request.workspace = None
-        if request.user.is_authenticated and not request.path.startswith(("/static/", "/admin/")):
-            request.membership = current_membership(request.user)
-            request.workspace = request.membership.workspace if request.membership else None
-        return self.get_response(request)
+        request.zone = UTC
+        if request.user.is_authenticated and not request.path.startswith("/static/"):
+            if not request.path.startswith("/admin/"):
+                request.membership = current_membership(request.user)
+                request.workspace = request.membership.workspace if request.membership else None
+            request.zone = zone_for(request.user, request.workspace or request.user.current_workspace)
+        timezone.activate(request.zone)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

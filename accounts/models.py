@@ -48,6 +48,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     current_workspace = models.ForeignKey(
         "Workspace", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Empty: the user sees times in each workspace's zone; set it to travel or to work remotely.
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone],
+        help_text="Leave empty to use each workspace's time zone.",
+    )  # fmt: skip
 
     objects = UserManager()
 
@@ -96,7 +101,7 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
-        ordering = ["workspace", "user__email"]
+        ordering = ["workspace_id", "id"]  # ids: ordering by related fields joins on every query
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"

@@ -37,8 +37,16 @@ def workspace_create(*, owner: User, name: str, timezone_name: str = "UTC") -> W
     return workspace
 
 
-def workspace_create_personal(*, user: User) -> Workspace:
-    return workspace_create(owner=user, name=f"{user.display_name}'s workspace")
+def workspace_create_personal(*, user: User, timezone_name: str = "UTC") -> Workspace:
+    return workspace_create(owner=user, name=f"{user.display_name}'s workspace", timezone_name=timezone_name)
+
+
+def user_update_preferences(*, user: User, name: str, timezone_name: str) -> User:
+    user.name = name.strip()
+    user.timezone = timezone_name
+    user.full_clean(validate_unique=False)
+    user.save(update_fields=["name", "timezone"])
+    return user
 
 
 def workspace_switch(*, user: User, workspace_id: int) -> Workspace:

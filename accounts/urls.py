@@ -16,6 +16,7 @@ urlpatterns = [
     path("settings/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("invitations/<id:invitation_id>/answer/", views.invitation_answer, name="invitation_answer"),
     path("invitations/<str:token>/", views.invitation_detail, name="invitation_detail"),
+    path("me/", views.preferences, name="preferences"),
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("healthz", views.healthz, name="healthz"),

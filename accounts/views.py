@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import services
 from accounts.access import get_workspace_object_and_membership_or_404, workspace_required
 from accounts.adapters import INVITATION_SESSION_KEY
-from accounts.forms import InvitationForm, RoleForm, WorkspaceForm
+from accounts.forms import InvitationForm, PreferencesForm, RoleForm, WorkspaceForm
 from accounts.health import process_health
 from accounts.models import Invitation, Membership, Notification, hash_token
 from accounts.roles import Capability, assignable_roles
+from accounts.timezones import browser_zone
 
 
 def _first_error(exc: ValidationError | PermissionDenied) -> str:
@@ -38,7 +39,10 @@ def workspace_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def workspace_create(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceForm(request.POST or None)
+    known = browser_zone(request)
+    form = WorkspaceForm(request.POST or None, initial={"timezone": known or "UTC"})
+    if not known:
+        form.fields["timezone"].widget.attrs["data-browser-default"] = ""  # app.js fills it in
     if request.method == "POST" and form.is_valid():
         workspace = services.workspace_create(
             owner=request.user, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
@@ -70,6 +74,20 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         messages.success(request, "Workspace settings saved.")
         return redirect("workspace_settings")
     return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.user_update_preferences(
+            user=request.user, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+        )
+        messages.success(request, "Preferences saved.")
+        return redirect("preferences")
+    context = {"form": form, "browser_zone": browser_zone(request)}
+    return render(request, "accounts/preferences.html", context, status=400 if form.errors else 200)
 
 
 def _members_context(request: HttpRequest, invite_form: InvitationForm | None = None) -> dict:
@@ -251,12 +269,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     processes = process_health()
-    healthy = all(p.alive for p in processes)
+    healthy = not any(p.missing for p in processes)
+    status = "ok" if all(p.alive for p in processes) else ("starting" if healthy else "degraded")
     body = {
-        "status": "ok" if healthy else "degraded",
+        "status": status,
         "database": "ok",
         "processes": {
-            p.name: {"alive": p.alive, "last_seen": p.last_seen.isoformat() if p.last_seen else None} for p in processes
+            p.name: {
+                "alive": p.alive,
+                "starting": p.starting,
+                "last_seen": p.last_seen.isoformat() if p.last_seen else None,
+            }
+            for p in processes
         },
     }
     return JsonResponse(body, status=200 if healthy else 503)

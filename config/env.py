@@ -77,3 +77,23 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...] = ("http
         allowed = " or ".join(schemes)
         raise EnvError(f"{name} must be an absolute {allowed} URL, not {value!r}")
     return value.rstrip("/")
+
+
+def env_file_load(path: Path) -> None:
+    """KEY=VALUE lines (``#`` comments) into the environment, never over a variable already set.
+
+    ``make run`` writes its development settings to ``.local/env`` so that ``manage.py`` run
+    from another terminal (createsuperuser, shell) starts with the same ones.
+    """
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip().isidentifier():
+            raise EnvError(f"{path}, line {number}: expected NAME=value, not {line!r}")
+        os.environ.setdefault(name.strip(), value.strip())

@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import EnvError, env_bool, env_int, env_list, env_str, env_url
+from config.env import EnvError, env_bool, env_file_load, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded default (SQLite file, generated keys, uploads); git-ignored.
 LOCAL_DIR = Path(env_str("POSTWRIGHT_LOCAL_DIR", str(BASE_DIR / ".local")))
+if not env_bool("POSTWRIGHT_TESTING", False):
+    env_file_load(LOCAL_DIR / "env")  # written by `make run`; the real environment wins
 
 DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("POSTWRIGHT_TESTING", False)
@@ -35,6 +37,7 @@ if SECRET_KEY is None:
     SECRET_KEY = _local_secret_key()
 
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
+SITE_NAME = env_str("SITE_NAME", "Postwright")  # how emails and pages name this instance
 _site = urlsplit(SITE_URL)
 SITE_IS_HTTPS = _site.scheme == "https"
 
@@ -97,6 +100,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.shell",
             ],
+            # clock, moment, from_now: every page shows times the same way.
+            "builtins": ["accounts.templatetags.when"],
         },
     },
 ]
@@ -148,7 +153,7 @@ ACCOUNT_CHANGE_EMAIL = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Postwright] "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = _site.scheme
 ACCOUNT_RATE_LIMITS = False if TESTING else {}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -280,6 +285,8 @@ else:
     Q_CLUSTER["poll"] = 0.5
 # A worker not seen for this long makes the dashboard warn that scheduled work is not running.
 WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=30)
+# A web server started beside its worker and dispatcher gives them this long to report first.
+WORKER_START_GRACE_SECONDS = env_int("WORKER_START_GRACE_SECONDS", 0 if TESTING else 90, minimum=0)
 
 # --- Publishing -----------------------------------------------------------------------------
 PUBLISH_QUEUE_LEASE_SECONDS = env_int("PUBLISH_QUEUE_LEASE_SECONDS", 300, minimum=10)  # claimed, not started

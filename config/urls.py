@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("connections/", include("connections.urls")),
     path("analytics/", include("analytics.urls")),
+    path("demo/", include("connections.providers.demo.urls")),
     path("", include("publishing.urls")),
     path("", include("accounts.urls")),
 ]

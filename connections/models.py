@@ -23,6 +23,7 @@ class OAuthApp(WorkspaceOwned):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "platform"], name="one_app_per_platform")]
         verbose_name = "OAuth app (bring your own keys)"
+        verbose_name_plural = "OAuth apps (bring your own keys)"
 
     def __str__(self) -> str:
         return f"{self.get_platform_display()} app of {self.workspace}"

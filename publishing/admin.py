@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
 
 from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target, TargetPart
 
@@ -25,6 +27,11 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "scheduled_at"
     raw_id_fields = ["workspace", "author"]
     inlines = [PostContentInline, TargetInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
+        # The main text in the same query, so each row's __str__ needs none of its own.
+        main = PostContent.objects.filter(post=OuterRef("pk"), kind=PostContent.Kind.MAIN).values("text")[:1]
+        return super().get_queryset(request).annotate(main_text=Subquery(main))
 
 
 class TargetPartInline(admin.TabularInline):
@@ -54,6 +61,10 @@ class TargetAdmin(admin.ModelAdmin):
                        "url", "error_class", "error_code", "error_message"]  # fmt: skip
     inlines = [TargetPartInline]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:
+        # A list shows the account's name, never its tokens: nothing to decrypt per row.
+        return super().get_queryset(request).defer("account__secrets")
+
 
 @admin.register(Media)
 class MediaAdmin(admin.ModelAdmin):
@@ -70,6 +81,10 @@ class PostingSlotAdmin(admin.ModelAdmin):
     list_display = ["account", "weekday", "time"]
     list_filter = ["weekday"]
     raw_id_fields = ["account"]
+    list_select_related = ["account"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PostingSlot]:
+        return super().get_queryset(request).defer("account__secrets")
 
 
 @admin.register(RateBudget)

@@ -1,4 +1,5 @@
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
@@ -44,9 +45,11 @@ class ComposerForm(forms.Form):
     # Seconds allowed: posts go out on the second, so the author may say which one.
     time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time", "step": "1"}))
 
-    def __init__(self, *args, workspace: Workspace, **kwargs) -> None:
+    def __init__(self, *args, workspace: Workspace, zone: ZoneInfo | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
+        # The zone the author reads and types times in (theirs or the workspace's).
+        self.zone = zone or workspace.tzinfo
         self.fields["accounts"].queryset = SocialAccount.objects.filter(
             workspace=workspace, status=SocialAccount.Status.ACTIVE
         ).order_by("platform", "username")
@@ -112,7 +115,7 @@ class ComposerForm(forms.Form):
 
     def _clean_when(self, data: dict) -> None:
         when = data.get("when")
-        zone = self.workspace.tzinfo
+        zone = self.zone
         if when == "now":
             self.publish_at = timezone.now()
         elif when == "schedule":
@@ -130,7 +133,8 @@ class ComposerForm(forms.Form):
                 self.add_error("time", exc)
         elif when == "queue" and data.get("accounts"):
             try:
-                self.publish_at = next_queue_slot(accounts=list(data["accounts"]), zone=zone)
+                # Slots are the workspace's weekly times, whoever is looking.
+                self.publish_at = next_queue_slot(accounts=list(data["accounts"]), zone=self.workspace.tzinfo)
             except forms.ValidationError as exc:
                 self.add_error("when", exc)
 

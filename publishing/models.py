@@ -37,11 +37,15 @@ class Post(WorkspaceOwned):
         indexes = [
             models.Index(fields=["workspace", "scheduled_at"], name="post_workspace_time"),
             models.Index(fields=["workspace", "status"], name="post_workspace_status"),
+            # The list's status tabs, newest first.
+            models.Index(fields=["workspace", "status", "scheduled_at"], name="post_workspace_status_time"),
         ]
 
     def __str__(self) -> str:
-        main = self.contents.filter(kind=PostContent.Kind.MAIN).first()
-        return (main.text[:60] if main else "") or f"Post {self.pk}"
+        # Never a query: lists of hundreds of posts call this. Lists that show the text annotate
+        # ``main_text`` (see publishing/admin.py); elsewhere the id is enough.
+        text = getattr(self, "main_text", None)
+        return (text[:60] if text else "") or f"Post {self.pk}"
 
 
 class PostContent(models.Model):
@@ -58,7 +62,7 @@ class PostContent(models.Model):
     text = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["post", "position"]
+        ordering = ["post_id", "position"]  # the id, not "post": that would join Post to sort
         constraints = [models.UniqueConstraint(fields=["post", "position"], name="content_position_unique")]
 
     def __str__(self) -> str:
@@ -161,7 +165,7 @@ class ContentMedia(models.Model):
     alt_text = models.CharField(max_length=1500, blank=True)
 
     class Meta:
-        ordering = ["content", "position"]
+        ordering = ["content_id", "position"]
 
     def __str__(self) -> str:
         return f"{self.media} in {self.content}"
@@ -214,7 +218,7 @@ class Target(WorkspaceOwned):
     error_message = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["post", "id"]
+        ordering = ["post_id", "id"]
         constraints = [models.UniqueConstraint(fields=["post", "account"], name="one_target_per_account")]
         indexes = [
             # The dispatcher's only query: due work, oldest first.
@@ -224,6 +228,8 @@ class Target(WorkspaceOwned):
                 condition=Q(status__in=["scheduled", "retry_wait", "processing"]),
             ),
             models.Index(fields=["status", "lease_expires_at"], name="target_lease"),
+            # "Add to queue": which slots an account has taken.
+            models.Index(fields=["account", "due_at"], name="target_account_due"),
         ]
 
     def __str__(self) -> str:
@@ -296,7 +302,7 @@ class PostingSlot(models.Model):
     time = models.TimeField(help_text="In the workspace's time zone.")
 
     class Meta:
-        ordering = ["account", "weekday", "time"]
+        ordering = ["account_id", "weekday", "time"]
         constraints = [models.UniqueConstraint(fields=["account", "weekday", "time"], name="slot_unique")]
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
+from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
 from connections.registry import get_provider
@@ -25,7 +26,14 @@ from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
-from publishing.queries import local_midnight, month_grid, posts_by_local_day, posts_for_display
+from publishing.queries import (
+    local_midnight,
+    month_grid,
+    post_status_shown,
+    posts_by_local_day,
+    posts_by_local_hour,
+    posts_for_display,
+)
 from publishing.scheduling import check_schedulable, local_to_utc
 
 
@@ -41,7 +49,7 @@ def _parse_day(value: str | None, zone) -> date:
 
 @workspace_required()
 def calendar(request: HttpRequest) -> HttpResponse:
-    zone = request.workspace.tzinfo
+    zone = request.zone
     day = _parse_day(request.GET.get("date"), zone)
     view = "week" if request.GET.get("view") == "week" else "month"
     if view == "week":
@@ -52,11 +60,18 @@ def calendar(request: HttpRequest) -> HttpResponse:
         weeks = month_grid(day)
         previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-    posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1])
-    context = {
-        "view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
-        "following": following, "weeks": [[(d, posts.get(d, [])) for d in week] for week in weeks],
-    }  # fmt: skip
+    context = {"view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
+               "following": following}  # fmt: skip
+    if view == "week":
+        days = weeks[0]
+        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone)
+        context["days"] = days
+        context["hours"] = [
+            (hour, [(d, *slots.get((d, hour), ([], 0))) for d in days]) for hour in range(24)
+        ]  # fmt: skip
+    else:
+        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
+        context["weeks"] = [[(d, *posts.get(d, ([], 0))) for d in week] for week in weeks]
     return render(request, "publishing/calendar.html", context)
 
 
@@ -65,7 +80,7 @@ PAGE_SIZE = 50
 
 @workspace_required()
 def post_list(request: HttpRequest) -> HttpResponse:
-    zone = request.workspace.tzinfo
+    zone = request.zone
     posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
     status = request.GET.get("status", "")
     if status in Post.Status.values:
@@ -85,7 +100,7 @@ def post_list(request: HttpRequest) -> HttpResponse:
                 continue
             posts = posts.filter(**{lookup: local_midnight(day, zone)})
     page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
-    accounts = SocialAccount.objects.filter(workspace=request.workspace).order_by("platform", "username")
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
     query = request.GET.copy()
     query.pop("page", None)
     context = {"page": page, "accounts": accounts, "statuses": Post.Status.choices, "filters": request.GET,
@@ -99,12 +114,12 @@ def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
     targets = _targets_with_parts(post)
     contents = post.contents.prefetch_related("attachments__media")
     context = {
-        "post": post,
-        "targets": targets,
-        "contents": contents,
-        "poll": _should_poll(post),
+        "post": post, "targets": targets, "contents": contents, "poll": _should_poll(post),
+        "published_at": max((t.finished_at for t in targets if t.status == Target.Status.PUBLISHED and t.finished_at),
+                            default=None),
+        "shown_status": post_status_shown(post, targets),
         "history": post_history(post, targets),
-    }
+    }  # fmt: skip
     return render(request, "publishing/post_detail.html", context)
 
 
@@ -129,7 +144,12 @@ def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
     """The targets table alone: the post page polls it while the post is on its way."""
     post = get_workspace_object_or_404(request, Post, pk=post_id)
     targets = _targets_with_parts(post)
-    context = {"post": post, "targets": targets, "poll": _should_poll(post)}
+    context = {
+        "post": post,
+        "targets": targets,
+        "poll": _should_poll(post),
+        "shown_status": post_status_shown(post, targets),
+    }
     response = render(request, "publishing/partials/targets.html", context)
     if request.htmx and not context["poll"]:
         # The post has settled: reload the page once so its header and actions match.
@@ -204,16 +224,15 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
 def _saved_message(post: Post) -> str:
     if post.status == Post.Status.DRAFT:
         return "Draft saved."
-    when = timezone.localtime(post.scheduled_at, post.workspace.tzinfo)
     if post.scheduled_at <= timezone.now():
         return "Publishing now — follow it below."
-    return f"Scheduled for {when:%a %d %b %Y at %H:%M} ({post.workspace.timezone})."
+    return f"Scheduled for {moment(post.scheduled_at)} ({timezone.get_current_timezone_name()})."
 
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_http_methods(["GET", "POST"])
 def compose(request: HttpRequest) -> HttpResponse:
-    form = ComposerForm(request.POST or None, workspace=request.workspace)
+    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone)
     return _compose_response(request, request.membership, form, None)
 
 
@@ -221,7 +240,7 @@ def _initial_data(post: Post) -> dict:
     contents = list(post.contents.all())
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     comment = next((c.text for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), "")
-    local = timezone.localtime(post.scheduled_at, post.workspace.tzinfo) if post.scheduled_at else None
+    local = timezone.localtime(post.scheduled_at) if post.scheduled_at else None
     return {
         "accounts": [t.account_id for t in post.targets.all()],
         "text": main.text,
@@ -229,7 +248,8 @@ def _initial_data(post: Post) -> dict:
         "link": post.link,
         "when": "schedule" if local else "draft",
         "date": local.date() if local else None,
-        "time": local.time().replace(second=0, microsecond=0) if local else None,
+        # Seconds kept: saving an untouched form must not move the post.
+        "time": local.time().replace(microsecond=0) if local else None,
     }
 
 
@@ -239,7 +259,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    form = ComposerForm(request.POST or None, workspace=post.workspace, initial=_initial_data(post))
+    form = ComposerForm(request.POST or None, workspace=post.workspace, zone=request.zone, initial=_initial_data(post))
     return _compose_response(request, membership, form, post)
 
 
@@ -247,9 +267,12 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
 @require_POST
 def compose_check(request: HttpRequest) -> HttpResponse:
     """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
-    form = ComposerForm(request.POST, workspace=request.workspace)
+    form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
-    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks})
+    main = form.parts()[0]
+    # An account with nothing to receive is not "ready", even though no limit is broken.
+    empty = not main.text.strip() and not main.attachments
+    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks, "empty": empty})
 
 
 def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
@@ -441,22 +464,24 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    zone = post.workspace.tzinfo
+    zone = request.zone
     try:
         day = date.fromisoformat(request.POST.get("date", ""))
         current = timezone.localtime(post.scheduled_at, zone).time() if post.scheduled_at else None
         at = time.fromisoformat(request.POST["time"]) if request.POST.get("time") else current
         if at is None:
             raise ValidationError("Pick a time for this draft.")
+        if request.POST.get("hour"):
+            # Dropped on an hour of the week grid: that hour, the same minutes and seconds.
+            at = at.replace(hour=int(request.POST["hour"]))
         publish_at = local_to_utc(day, at, zone)
         check_schedulable(publish_at)
         services.post_reschedule(actor=membership, post=post, publish_at=publish_at)
     except ValueError:
-        return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM.", status=400)
+        return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.", status=400)
     except ValidationError as exc:
         return HttpResponse(exc.messages[0], status=409)
-    when = timezone.localtime(publish_at, zone)
-    return HttpResponse(f"Moved to {when:%a %d %b %H:%M}.")
+    return HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
 
 
 @workspace_required()

@@ -53,3 +53,33 @@ def test_heartbeat_is_scheduled_every_minute(db):
         Schedule.MINUTES,
         1,
     )
+
+
+def test_no_alarm_while_the_stack_is_starting(team, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts import health
+
+    settings.WORKER_START_GRACE_SECONDS = 90
+    monkeypatch.setattr(health, "WEB_STARTED_AT", timezone.now() - timedelta(seconds=10))
+    page = team.client("viewer").get(reverse("calendar")).content
+    assert b"No background worker is running" not in page
+    response = team.client("viewer").get(reverse("healthz"))
+    assert response.status_code == 200
+    assert response.json()["status"] == "starting"
+    # The operator's command tells the truth at once.
+    with pytest.raises(Exception, match="not running"):
+        call_command("health")
+    # Past the grace, the alarm is back.
+    monkeypatch.setattr(health, "WEB_STARTED_AT", timezone.now() - timedelta(seconds=91))
+    assert b"No background worker is running" in team.client("viewer").get(reverse("calendar")).content
+    assert team.client("viewer").get(reverse("healthz")).status_code == 503
+
+
+def test_a_worker_records_a_heartbeat_as_it_spawns(db):
+    from django_q.signals import post_spawn
+
+    post_spawn.send(sender="django_q", proc_name="Process-1")
+    assert Heartbeat.objects.get(name=WORKER).last_seen is not None

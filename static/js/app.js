@@ -9,6 +9,17 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
+  // The browser's time zone, so a new workspace (at signup or created later) starts in it.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) {
+      document.cookie = "browser_tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+      document.querySelectorAll("input[data-browser-default]").forEach(function (input) {
+        input.value = zone; // the server had no cookie yet: this is the first page load
+      });
+    }
+  } catch (error) { /* an old browser without Intl: the server's default (UTC) stands */ }
+
   // (a) Django's CSRF token on every htmx request.
   document.addEventListener("htmx:configRequest", function (event) {
     var token = csrfToken();

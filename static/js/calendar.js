@@ -1,4 +1,5 @@
-// Drag a scheduled post onto another day to move it there, keeping its time of day.
+// Drag a scheduled post onto another day (month) or hour (week) to move it there, keeping the
+// rest of its time of day in the viewer's zone (the server does the arithmetic).
 (function () {
   "use strict";
   var status = document.getElementById("calendar-status");
@@ -25,6 +26,7 @@
       var chip = dragged;
       dragged = null;
       var body = new URLSearchParams({ date: cell.dataset.date });
+      if (cell.dataset.hour) body.set("hour", cell.dataset.hour); // the week's hour grid
       fetch(chip.dataset.rescheduleUrl, {
         method: "POST",
         headers: { "X-CSRFToken": token, "Content-Type": "application/x-www-form-urlencoded" },

@@ -8,7 +8,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         stale = []
-        for process in process_health():
+        for process in process_health(grace=False):  # an operator asking wants the truth now
             seen = process.last_seen.isoformat(timespec="seconds") if process.last_seen else "never"
             state = self.style.SUCCESS("alive") if process.alive else self.style.ERROR("NOT SEEN")
             self.stdout.write(f"{process.name:<12} {state}  last seen: {seen}  {process.detail}")

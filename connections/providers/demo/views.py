@@ -1,0 +1,58 @@
+"""The Demo network's public side: the profile and post pages its links point to.
+
+Read-only, and only for Demo accounts connected in one of the viewer's workspaces: the Demo
+network lives inside this server, so its pages must not show one tenant's posts to another.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from connections.models import DemoPost, SocialAccount
+
+PROFILE_POSTS = 50
+MAX_THREAD_DEPTH = 30  # the composer allows 20 replies and a first comment
+
+
+def _account_or_404(request: HttpRequest, handle: str) -> SocialAccount:
+    account = (
+        SocialAccount.objects.filter(platform="demo", external_id=handle, workspace__memberships__user=request.user)
+        .defer("secrets")
+        .first()
+    )
+    if account is None:
+        raise Http404("No such Demo network account here.")
+    return account
+
+
+@login_required
+@require_GET
+def demo_profile(request: HttpRequest, handle: str) -> HttpResponse:
+    account = _account_or_404(request, handle)
+    posts = DemoPost.objects.filter(account_external_id=handle, parent=None).order_by("-created_at")[:PROFILE_POSTS]
+    return render(request, "connections/demo/profile.html", {"account": account, "posts": posts})
+
+
+@login_required
+@require_GET
+def demo_post(request: HttpRequest, handle: str, post_id: str) -> HttpResponse:
+    account = _account_or_404(request, handle)
+    post = DemoPost.objects.filter(account_external_id=handle, post_id=post_id).first()
+    if post is None:
+        raise Http404("No such post on the Demo network.")
+    return render(request, "connections/demo/post.html", {"account": account, "post": post, "replies": _thread(post)})
+
+
+def _thread(post: DemoPost) -> list[DemoPost]:
+    """Everything below the post (a thread is a chain of replies; a first comment answers the
+    post itself), level by level, in the order it was published."""
+    found: list[DemoPost] = []
+    level = [post.pk]
+    for _depth in range(MAX_THREAD_DEPTH):
+        children = list(DemoPost.objects.filter(parent_id__in=level).order_by("created_at", "id"))
+        if not children:
+            break
+        found += children
+        level = [child.pk for child in children]
+    return sorted(found, key=lambda item: (item.created_at, item.pk))

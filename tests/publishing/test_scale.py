@@ -1,0 +1,112 @@
+"""List views stay bounded however many posts there are: queries, rows built, no secrets read."""
+
+from collections import Counter
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db.models.signals import post_init
+from django.urls import reverse
+
+from connections import vault
+from connections.models import SocialAccount
+from publishing.models import Post, PostContent, Target
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@contextmanager
+def built_rows():
+    """How many model instances each query built, by model: the rows a view really read."""
+    counts: Counter = Counter()
+
+    def count(sender, **kwargs):
+        counts[sender.__name__] += 1
+
+    post_init.connect(count)
+    try:
+        yield counts
+    finally:
+        post_init.disconnect(count)
+
+
+@pytest.fixture
+def crowded_month(team, demo_accounts):
+    """300 posts on 5 May 2026 at 09:00-13:59 Paris, and one on each other day of May."""
+    posts = [
+        Post(workspace=team.workspace, status="scheduled",
+             scheduled_at=datetime(2026, 5, 5, 9, 0, tzinfo=PARIS) + timedelta(minutes=i))
+        for i in range(300)
+    ] + [
+        Post(workspace=team.workspace, status="scheduled", scheduled_at=datetime(2026, 5, d, 12, 0, tzinfo=PARIS))
+        for d in range(1, 32) if d != 5
+    ]  # fmt: skip
+    Post.objects.bulk_create(posts)
+    PostContent.objects.bulk_create([PostContent(post=p, text=f"post {p.pk}") for p in posts])
+    Target.objects.bulk_create(
+        [Target(workspace=team.workspace, post=p, account=a, status="scheduled") for p in posts for a in demo_accounts]
+    )
+    return posts
+
+
+def _no_decryption(monkeypatch):
+    def refuse(ciphertext):
+        raise AssertionError("a list view decrypted an account secret")
+
+    monkeypatch.setattr(vault, "decrypt", refuse)
+
+
+def test_month_reads_the_chips_it_shows_and_a_count(team, crowded_month, monkeypatch, django_assert_max_num_queries):
+    _no_decryption(monkeypatch)
+    client = team.client("viewer")
+    with built_rows() as rows, django_assert_max_num_queries(10):
+        page = client.get(reverse("calendar"), {"date": "2026-05-05"}).content.decode()
+    assert "+296 more" in page
+    day = page.split('data-date="2026-05-05"')[1].split('data-date="2026-05-06"')[0]
+    assert day.count('class="post-chip') == 4
+    # 4 chips on the busy day, 1 on each of the 30 others: rows read, not 330.
+    assert rows["Post"] <= 34
+    assert rows["Target"] <= 34 * 2
+    assert rows["SocialAccount"] <= 34 * 2
+
+
+def test_week_is_an_hour_grid_with_a_cap_per_slot(team, crowded_month, monkeypatch, django_assert_max_num_queries):
+    _no_decryption(monkeypatch)
+    client = team.client("viewer")
+    with built_rows() as rows, django_assert_max_num_queries(10):
+        page = client.get(reverse("calendar"), {"date": "2026-05-05", "view": "week"}).content.decode()
+    # 09:00-13:59 on the 5th: 60 posts per hour, two shown each; 12:00 on the other days.
+    for hour in range(9, 14):
+        slot = page.split(f'data-date="2026-05-05" data-hour="{hour}"')[1].split("</div>")[0]
+        assert slot.count('class="post-chip') == 2
+        assert "+58 more" in slot
+    assert rows["Post"] <= 5 * 2 + 6
+    assert len(page.encode()) < 100_000
+
+
+def test_post_list_pages_read_one_page(team, crowded_month, monkeypatch, django_assert_max_num_queries):
+    _no_decryption(monkeypatch)
+    client = team.client("viewer")
+    with built_rows() as rows, django_assert_max_num_queries(12):
+        page = client.get(reverse("posts")).content.decode()
+    assert "330 posts" in page
+    assert rows["Post"] <= 50
+
+
+def test_admin_post_and_target_lists_do_not_query_per_row(
+    team, crowded_month, monkeypatch, django_assert_max_num_queries
+):
+    _no_decryption(monkeypatch)
+    from accounts.models import User
+
+    admin = User.objects.create_superuser(email="root@example.com", password="x")
+    from tests.fixtures import login
+
+    client = login(admin)
+    with django_assert_max_num_queries(12):
+        page = client.get("/admin/publishing/post/").content.decode()
+    assert "post " in page  # each row names its post by its text, read in the list's own query
+    with django_assert_max_num_queries(12):
+        assert client.get("/admin/publishing/target/").status_code == 200
+    assert SocialAccount.objects.count() == 2
