@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Membership
-from accounts.roles import Capability, role_allows
+from accounts.roles import Capability
 from publishing.models import Media
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
@@ -45,10 +46,10 @@ def _checksum(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
-def media_store(*, actor: Membership, upload: UploadedFile) -> Media:
+def media_store(*, actor: Actor | Membership, upload: UploadedFile) -> Media:
     """Validate and store an upload; the same file uploaded again returns the stored one."""
-    if not role_allows(actor.role, Capability.EDIT_CONTENT):
-        raise ValidationError("Viewers cannot upload media.")
+    actor = as_actor(actor)
+    actor.require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
     if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
         limit = settings.MEDIA_MAX_UPLOAD_BYTES // 1_000_000
         raise ValidationError(f"{upload.name} is larger than {limit} MB.")
