@@ -2,8 +2,10 @@
 next to the fields they are about. It holds no rules: publishing.rules does (the API shares them)."""
 
 import re
+from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
@@ -30,8 +32,9 @@ class IdListField(forms.Field):
 
     widget = forms.MultipleHiddenInput  # the template draws the checkboxes itself
 
-    def to_python(self, value) -> list[int]:
-        values = [str(item) for item in value or []]
+    def to_python(self, value: object) -> list[int]:
+        items = value if isinstance(value, list | tuple) else [value] if value else []
+        values = [str(item) for item in items]
         if any(not is_id(item) for item in values):
             raise forms.ValidationError("Pick accounts from the list.", code="invalid_choice")
         return list(dict.fromkeys(int(item) for item in values))
@@ -54,7 +57,7 @@ class ComposerForm(forms.Form):
         self.workspace = workspace
         self.timing: When | None = None
 
-    def account_choices(self):
+    def account_choices(self) -> QuerySet[SocialAccount]:
         """The accounts the page offers (display only: the services judge what was picked)."""
         return SocialAccount.objects.filter(workspace=self.workspace, status=SocialAccount.Status.ACTIVE).order_by(
             "platform", "username"
@@ -69,7 +72,7 @@ class ComposerForm(forms.Form):
         # An id that cannot exist (0 never does) makes the services report the attachment as unknown.
         return tuple(Attachment(int(v) if is_id(v) else 0, self.data.get(f"alt_{v}", "")) for v in values)
 
-    def _cleaned(self, name: str, default):
+    def _cleaned(self, name: str, default: Any) -> Any:
         return getattr(self, "cleaned_data", {}).get(name) or default
 
     def overrides(self) -> dict:
