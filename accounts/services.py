@@ -1,29 +1,51 @@
 """Business rules for workspaces, memberships and invitations.
 
-Views and tasks call these; each raises ValidationError with a message fit to show the user
-when a rule forbids the change, and changes nothing in that case.
+Views, tasks and the API call these with the actor (a member, or an API key): each checks the
+actor's capability itself, raises PermissionDenied when the role does not allow the change and
+ValidationError (keyed by field where there is one) when a rule forbids it, and then changes nothing.
 """
 
 import logging
+from dataclasses import replace
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Invitation, Membership, Notification, User, Workspace
-from accounts.roles import Capability, Role, assignable_roles, role_allows
+from accounts.roles import Capability, Role, assignable_roles
 
 log = logging.getLogger(__name__)
 
 
-def require(membership: Membership, capability: Capability) -> None:
-    if not role_allows(membership.role, capability):
-        raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this.")
+def require(who: Actor | Membership, capability: Capability) -> Actor:
+    actor = as_actor(who)
+    actor.require(capability, f"Your role ({Role(actor.role).label}) cannot do this.")
+    return actor
+
+
+def _in_workspace(actor: Actor, obj: Membership | Invitation) -> None:
+    # Views fetch through the requester's workspaces; the API and tasks must not reach past them.
+    if obj.workspace_id != actor.workspace.pk:
+        raise type(obj).DoesNotExist("Not in this workspace.")
+
+
+def _fresh(actor: Actor) -> Actor:
+    """The actor's role as stored now (call under _lock_memberships): a member demoted a moment ago
+    acts as demoted. An API key's role is its own."""
+    if actor.user is None:
+        return actor
+    role = Membership.objects.filter(workspace=actor.workspace, user=actor.user).values_list("role", flat=True).first()
+    if role is None:
+        raise PermissionDenied("You are no longer a member of this workspace.")
+    return replace(actor, role=role)
 
 
 @transaction.atomic
@@ -58,9 +80,11 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
     return membership.workspace
 
 
-def workspace_update(*, actor: Membership, name: str, timezone_name: str) -> Workspace:
-    require(actor, Capability.MANAGE_SETTINGS)
-    workspace = actor.workspace
+def workspace_update(*, actor: Actor | Membership, name: str, timezone_name: str) -> Workspace:
+    """Rename the workspace or change its time zone (scheduled posts keep their instant)."""
+    actor = require(actor, Capability.MANAGE_SETTINGS)
+    # A fresh copy: a refused change must not linger on the caller's workspace object.
+    workspace = Workspace.objects.get(pk=actor.workspace.pk)
     workspace.name = name.strip()
     workspace.timezone = timezone_name
     workspace.full_clean()
@@ -78,16 +102,17 @@ def _lock_memberships(workspace: Workspace) -> None:
 
 
 @transaction.atomic
-def membership_change_role(*, actor: Membership, membership: Membership, role: str) -> Membership:
+def membership_change_role(*, actor: Actor | Membership, membership: Membership, role: str) -> Membership:
+    actor = require(actor, Capability.MANAGE_MEMBERS)
+    _in_workspace(actor, membership)
     if role not in Role.values:
-        raise ValidationError(f"{role!r} is not a role.")
+        raise ValidationError({"role": f"{role!r} is not a role."})
     # Lock first and judge on fresh rows: a concurrent change must not slip between check and write.
     _lock_memberships(actor.workspace)
-    actor.refresh_from_db()
+    actor = require(_fresh(actor), Capability.MANAGE_MEMBERS)
     membership.refresh_from_db()
-    require(actor, Capability.MANAGE_MEMBERS)
     touches_owner = membership.role == Role.OWNER or role == Role.OWNER
-    if touches_owner and not role_allows(actor.role, Capability.MANAGE_OWNERS):
+    if touches_owner and not actor.can(Capability.MANAGE_OWNERS):
         raise PermissionDenied("Only an owner can grant or take away the owner role.")
     if role not in assignable_roles(actor.role):
         raise PermissionDenied("You cannot give that role.")
@@ -99,15 +124,35 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
 
 
 @transaction.atomic
-def membership_remove(*, actor: Membership, membership: Membership) -> None:
-    """Remove a member, or leave when actor and membership are the same."""
-    leaving = actor.pk == membership.pk
-    if not leaving:
-        require(actor, Capability.MANAGE_MEMBERS)
-        if membership.role == Role.OWNER and not role_allows(actor.role, Capability.MANAGE_OWNERS):
-            raise PermissionDenied("Only an owner can remove an owner.")
-    _lock_memberships(membership.workspace)
+def membership_remove(*, actor: Actor | Membership, membership: Membership) -> None:
+    """Remove a member, or leave when the actor is that member."""
+    actor = as_actor(actor)
+    _in_workspace(actor, membership)
+    if actor.user is not None and actor.user.pk == membership.user_id:
+        return membership_leave(actor=actor)
+    require(actor, Capability.MANAGE_MEMBERS)
+    _lock_memberships(actor.workspace)
+    actor = require(_fresh(actor), Capability.MANAGE_MEMBERS)
     membership.refresh_from_db()
+    if membership.role == Role.OWNER and not actor.can(Capability.MANAGE_OWNERS):
+        raise PermissionDenied("Only an owner can remove an owner.")
+    _delete_membership(membership, leaving=False)
+
+
+@transaction.atomic
+def membership_leave(*, actor: Actor | Membership) -> None:
+    """Leave the workspace: any member may, except its last owner."""
+    actor = as_actor(actor)
+    if actor.user is None:
+        raise PermissionDenied("An API key is not a member and cannot leave.")
+    _lock_memberships(actor.workspace)
+    membership = Membership.objects.filter(workspace=actor.workspace, user=actor.user).select_related("user").first()
+    if membership is None:
+        raise PermissionDenied("You are no longer a member of this workspace.")
+    _delete_membership(membership, leaving=True)
+
+
+def _delete_membership(membership: Membership, *, leaving: bool) -> None:
     if membership.role == Role.OWNER and _owner_count(membership.workspace) == 1:
         what = "leave" if leaving else "be removed"
         raise ValidationError(f"The last owner cannot {what}: make someone else owner first.")
@@ -123,15 +168,21 @@ def invitation_url(token: str) -> str:
 
 
 @transaction.atomic
-def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invitation, str]:
+def invitation_create(*, actor: Actor | Membership, email: str, role: str) -> tuple[Invitation, str]:
     """Create (or renew) an invitation and email its link. Returns the invitation and its token."""
-    require(actor, Capability.MANAGE_MEMBERS)
+    actor = require(actor, Capability.MANAGE_MEMBERS)
     email = email.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"email": f"{email or 'That'} is not an email address we can send to."}) from None
+    if role not in Role.values:
+        raise ValidationError({"role": f"{role!r} is not a role."})
     if role not in assignable_roles(actor.role):
         raise PermissionDenied("You cannot invite someone with that role.")
     workspace = actor.workspace
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
-        raise ValidationError(f"{email} is already a member of {workspace.name}.")
+        raise ValidationError({"email": f"{email} is already a member of {workspace.name}."})
     # Inviting again replaces the earlier link rather than piling up live tokens.
     Invitation.objects.pending().filter(workspace=workspace, email__iexact=email).update(revoked_at=timezone.now())
     token, token_hash = Invitation.new_token()
@@ -144,9 +195,10 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invi
         expires_at=Invitation.default_expiry(),
     )
     context = {"invitation": invitation, "url": invitation_url(token), "inviter": actor.user}
+    inviter = actor.label or workspace.name  # an API key invites in the workspace's name
     transaction.on_commit(
         lambda: send_mail(
-            subject=f"[Postwright] {actor.user.display_name} invited you to {workspace.name}",
+            subject=f"[Postwright] {inviter} invited you to {workspace.name}",
             message=render_to_string("accounts/email/invitation.txt", context),
             from_email=None,
             recipient_list=[email],
@@ -155,10 +207,9 @@ def invitation_create(*, actor: Membership, email: str, role: str) -> tuple[Invi
     return invitation, token
 
 
-def invitation_revoke(*, actor: Membership, invitation: Invitation) -> None:
-    require(actor, Capability.MANAGE_MEMBERS)
-    if invitation.workspace_id != actor.workspace_id:
-        raise Invitation.DoesNotExist
+def invitation_revoke(*, actor: Actor | Membership, invitation: Invitation) -> None:
+    actor = require(actor, Capability.MANAGE_MEMBERS)
+    _in_workspace(actor, invitation)
     if invitation.status != "pending":
         raise ValidationError("Only a pending invitation can be revoked.")
     invitation.revoked_at = timezone.now()

@@ -68,11 +68,15 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
 def workspace_settings(request: HttpRequest) -> HttpResponse:
     form = WorkspaceForm(request.POST or None, instance=request.workspace)
     if request.method == "POST" and form.is_valid():
-        services.workspace_update(
-            actor=request.membership, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
-        )
-        messages.success(request, "Workspace settings saved.")
-        return redirect("workspace_settings")
+        try:
+            services.workspace_update(
+                actor=request.membership, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)  # keyed by the model's fields, which are the form's
+        else:
+            messages.success(request, "Workspace settings saved.")
+            return redirect("workspace_settings")
     return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -127,8 +131,10 @@ def invitation_create(request: HttpRequest) -> HttpResponse:
             invitation, _token = services.invitation_create(
                 actor=request.membership, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
             )
-        except (ValidationError, PermissionDenied) as exc:
-            form.add_error("email", _first_error(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc if hasattr(exc, "error_dict") else {"email": exc.messages})
+        except PermissionDenied as exc:
+            form.add_error("role", _first_error(exc))
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             form = None

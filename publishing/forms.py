@@ -1,19 +1,26 @@
-from datetime import datetime
+"""The composer's form reads what the author typed into a PostInput and shows the services' problems
+next to the fields they are about. It holds no rules: publishing.rules does (the API shares them)."""
+
+import re
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
 from connections.registry import get_provider
-from publishing.composer import AccountCheck, check_account
-from publishing.models import Media, PostContent
-from publishing.scheduling import check_schedulable, local_to_utc, next_queue_slot
-from publishing.services import Attachment, PartInput, PostInput
+from publishing.inputs import Attachment, PartInput, PostInput, Problem, When
+from publishing.models import PostContent
+from publishing.scheduling import local_to_utc
 
-MAX_REPLIES = 20
 MAX_ID = 2**63 - 1
+# The form reads this many reply boxes; publishing.rules refuses threads longer than it allows.
+MAX_REPLY_BOXES = 50
+PART = re.compile(r"^parts\[(\d+)\](\.text)?$")
+# Where a problem about a PostInput path shows on this form (None: above the form).
+FIELD_OF_PATH = {"account_ids": "accounts", "link": "link", "when": "when", "when.at": "time"}
 
 
 def is_id(value: str) -> bool:
@@ -21,25 +28,26 @@ def is_id(value: str) -> bool:
     return value.isascii() and value.isdecimal() and len(value) <= 19 and int(value) <= MAX_ID
 
 
-class AccountChoiceField(forms.ModelMultipleChoiceField):
-    def _check_values(self, value):
-        if any(not is_id(str(item)) for item in value or []):
+class IdListField(forms.Field):
+    """Checked boxes as a list of ids; which ids may be used is the services' call."""
+
+    widget = forms.MultipleHiddenInput  # the template draws the checkboxes itself
+
+    def to_python(self, value: object) -> list[int]:
+        items = value if isinstance(value, list | tuple) else [value] if value else []
+        values = [str(item) for item in items]
+        if any(not is_id(item) for item in values):
             raise forms.ValidationError("Pick accounts from the list.", code="invalid_choice")
-        return super()._check_values(value)
+        return list(dict.fromkeys(int(item) for item in values))
 
 
 class ComposerForm(forms.Form):
     WHEN = [("now", "Publish now"), ("schedule", "Schedule"), ("queue", "Add to queue"), ("draft", "Save draft")]
 
-    accounts = AccountChoiceField(
-        queryset=SocialAccount.objects.none(), widget=forms.CheckboxSelectMultiple,
-        error_messages={"required": "Pick at least one account to publish to."},
-    )  # fmt: skip
+    accounts = IdListField(required=False)
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), required=False, label="Post")
     first_comment = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    link = forms.URLField(
-        required=False, max_length=2000, assume_scheme="https", help_text="Shown as a link card where supported."
-    )
+    link = forms.CharField(required=False, help_text="Shown as a link card where supported.")
     when = forms.ChoiceField(choices=WHEN, initial="now", widget=forms.RadioSelect)
     date = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     # Seconds allowed: posts go out on the second, so the author may say which one.
@@ -50,25 +58,34 @@ class ComposerForm(forms.Form):
         self.workspace = workspace
         # The zone the author reads and types times in (theirs or the workspace's).
         self.zone = zone or workspace.tzinfo
-        self.fields["accounts"].queryset = SocialAccount.objects.filter(
-            workspace=workspace, status=SocialAccount.Status.ACTIVE
-        ).order_by("platform", "username")
-        self.checks: list[AccountCheck] = []
-        self.publish_at: datetime | None = None
+        self.timing: When | None = None
+
+    def account_choices(self) -> QuerySet[SocialAccount]:
+        """The accounts the page offers (display only: the services judge what was picked)."""
+        return SocialAccount.objects.filter(workspace=self.workspace, status=SocialAccount.Status.ACTIVE).order_by(
+            "platform", "username"
+        )
 
     # Repeated inputs (thread replies, attachments, overrides) come straight from the raw data.
     def replies(self) -> list[str]:
-        return [text for text in self.data.getlist("reply")[:MAX_REPLIES] if text.strip()] if self.data else []
+        return [text for text in self.data.getlist("reply")[:MAX_REPLY_BOXES] if text.strip()] if self.data else []
 
     def _attachments(self, prefix: str) -> tuple[Attachment, ...]:
         values = self.data.getlist(f"{prefix}_media")
-        # An id that cannot exist (0 never does) makes clean() report the attachment as unknown.
-        return tuple(Attachment(int(v) if is_id(v) else 0, self.data.get(f"alt_{v}", "")[:1500]) for v in values)
+        # An id that cannot exist (0 never does) makes the services report the attachment as unknown.
+        return tuple(Attachment(int(v) if is_id(v) else 0, self.data.get(f"alt_{v}", "")) for v in values)
+
+    def _cleaned(self, name: str, default: Any) -> Any:
+        return getattr(self, "cleaned_data", {}).get(name) or default
 
     def overrides(self) -> dict:
-        """Per platform: replacement text and the platform's own options (only known values)."""
+        """Per platform of the picked accounts: replacement text and the platform's own options."""
+        ids = self._cleaned("accounts", [])
+        platforms = SocialAccount.objects.filter(workspace=self.workspace, id__in=ids).values_list(
+            "platform", flat=True
+        )
         result = {}
-        for platform in {account.platform for account in self.cleaned_data.get("accounts", [])}:
+        for platform in sorted(set(platforms)):
             override = {}
             text = self.data.get(f"override_{platform}", "").strip()
             if text:
@@ -76,6 +93,7 @@ class ComposerForm(forms.Form):
             options = {}
             for name, _label, choices in get_provider(platform).composer_options:
                 value = self.data.get(f"option_{platform}_{name}", "")
+                # A select sends one of its own values; anything else was not chosen from it.
                 if value in {choice for choice, _ in choices}:
                     options[name] = value
             if options:
@@ -85,66 +103,69 @@ class ComposerForm(forms.Form):
         return result
 
     def parts(self) -> list[PartInput]:
-        text = self.cleaned_data.get("text", "") if hasattr(self, "cleaned_data") else self.data.get("text", "")
+        text = self._cleaned("text", "") if hasattr(self, "cleaned_data") else self.data.get("text", "")
         parts = [PartInput(text=text or "", attachments=self._attachments("main"))]
         parts += [PartInput(text=reply, kind=PostContent.Kind.REPLY) for reply in self.replies()]
-        comment = (self.cleaned_data.get("first_comment") if hasattr(self, "cleaned_data") else "") or ""
+        comment = self._cleaned("first_comment", "")
         if comment.strip():
             parts.append(PartInput(text=comment, kind=PostContent.Kind.FIRST_COMMENT))
         return parts
 
+    def clean_link(self) -> str:
+        link = self.cleaned_data["link"]
+        # Typed without a scheme ("example.com/a"): the author means the web address.
+        return f"https://{link}" if link and "://" not in link else link
+
     def clean(self) -> dict:
         data = super().clean()
-        parts = self.parts()
-        if not parts[0].text.strip() and not parts[0].attachments:
-            self.add_error("text", "Write something (or attach media) for the post.")
-        media_ids = [a.media_id for part in parts for a in part.attachments]
-        media = {m.id: m for m in Media.objects.filter(workspace=self.workspace, id__in=media_ids)}
-        if len(media) != len(set(media_ids)):
-            self.add_error(None, "An attachment is not in this workspace's media library.")
-        overrides = self.overrides() if data.get("accounts") else {}
-        self.checks = [
-            check_account(account, parts, media, overrides.get(account.platform, {}).get("text", ""))
-            for account in data.get("accounts", [])
-        ]
-        for check in self.checks:
-            for error in check.errors:
-                self.add_error(None, error)
-        self._clean_when(data)
+        kind = data.get("when")
+        if kind in ("now", "queue", "draft"):
+            self.timing = {"now": When.now, "queue": When.next_slot, "draft": When.draft}[kind]()
+        elif kind == "schedule":
+            self.timing = self._scheduled(data)
         return data
 
-    def _clean_when(self, data: dict) -> None:
-        when = data.get("when")
-        zone = self.zone
-        if when == "now":
-            self.publish_at = timezone.now()
-        elif when == "schedule":
-            if not data.get("date") or not data.get("time"):
+    def _scheduled(self, data: dict) -> When | None:
+        if not data.get("date") or not data.get("time"):
+            if not self.has_error("date") and not self.has_error("time"):
                 self.add_error("date", "Pick a date and a time.")
-                return
-            try:
-                self.publish_at = local_to_utc(data["date"], data["time"], zone)
-            except forms.ValidationError as exc:
-                self.add_error("time", exc)
-                return
-            try:
-                check_schedulable(self.publish_at)
-            except forms.ValidationError as exc:
-                self.add_error("time", exc)
-        elif when == "queue" and data.get("accounts"):
-            try:
-                # Slots are the workspace's weekly times, whoever is looking.
-                self.publish_at = next_queue_slot(accounts=list(data["accounts"]), zone=self.workspace.tzinfo)
-            except forms.ValidationError as exc:
-                self.add_error("when", exc)
+            return None
+        try:
+            # Wall-clock time in the author's zone (theirs or the workspace's); refuses times a DST change skips.
+            return When.at(local_to_utc(data["date"], data["time"], self.zone))
+        except forms.ValidationError as exc:
+            self.add_error("time", exc)
+            return None
 
     def post_input(self) -> PostInput:
+        """What was typed, as far as it could be read; an unreadable time saves nothing (a draft's
+        rules are checked, not a time's), so the page still lists every other problem at once."""
         return PostInput(
             parts=self.parts(),
-            account_ids=[account.id for account in self.cleaned_data["accounts"]],
-            link=self.cleaned_data.get("link", ""),
+            account_ids=self._cleaned("accounts", []),
+            link=self._cleaned("link", ""),
             overrides=self.overrides(),
+            when=self.timing or When.draft(),
         )
+
+    def show_problems(self, problems: list[Problem]) -> None:
+        """Each problem next to its field; none repeated where the field already says it cannot be read."""
+        parts = self.parts()
+        for problem in problems:
+            name = self._field_for(problem.field, parts)
+            if name is not None and self.has_error(name):
+                continue
+            self.add_error(name, forms.ValidationError(problem.message, code=problem.code))
+
+    @staticmethod
+    def _field_for(path: str, parts: list[PartInput]) -> str | None:
+        if path in FIELD_OF_PATH:
+            return FIELD_OF_PATH[path]
+        match = PART.match(path)
+        if match and int(match[1]) < len(parts):
+            kind = parts[int(match[1])].kind
+            return {PostContent.Kind.MAIN: "text", PostContent.Kind.FIRST_COMMENT: "first_comment"}.get(kind)
+        return None
 
 
 class PostingSlotForm(forms.Form):

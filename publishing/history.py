@@ -9,8 +9,11 @@ from publishing.models import Post, Target
 HISTORY_LIMIT = 200
 # Moves people care about; the rest (a part being sent, a target queued again) stay in the outbox.
 WORDS = {
+    "post.created": "written",
+    "post.updated": "edited",
     "post.scheduled": "scheduled",
-    "post.draft": "saved as a draft",
+    "post.rescheduled": "rescheduled",
+    "post.draft_saved": "saved as a draft",
     "post.canceled": "canceled",
     "post.published": "published everywhere",
     "post.partially_published": "partly published",

@@ -20,8 +20,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from PIL import Image, UnidentifiedImageError
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Membership
-from accounts.roles import Capability, role_allows
+from accounts.roles import Capability
 from connections.providers.base import MediaItem
 from connections.providers.media_rules import FormatRule, MediaFacts, format_bytes
 from publishing.images import image_clean, image_fit
@@ -98,11 +99,11 @@ def _checksum(upload: File) -> str:
     return digest.hexdigest()
 
 
-def media_store(*, actor: Membership, upload: File, name: str = "") -> Media:
+def media_store(*, actor: Actor | Membership, upload: File, name: str = "") -> Media:
     """Validate and store a file; the same file uploaded again returns the stored one.
     A file that is refused leaves nothing behind."""
-    if not role_allows(actor.role, Capability.EDIT_CONTENT):
-        raise ValidationError("Viewers cannot upload media.")
+    actor = as_actor(actor)
+    actor.require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
     name = PurePath(name or upload.name or "upload").name[:255]
     if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
         raise ValidationError(f"{name} is larger than {format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}.")

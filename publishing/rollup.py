@@ -15,6 +15,9 @@ S = Target.Status
 IN_FLIGHT = {S.QUEUED, S.PUBLISHING, S.PROCESSING, S.RETRY_WAIT, S.UNKNOWN}
 # A failed target whose main post landed (a reply or the first comment did not) counts as partly out.
 PARTLY = "partly"
+# The services announce what people do (post.scheduled, post.canceled, ...); the roll-up announces
+# only the outcomes the engine reaches, so no change is announced twice.
+OUTCOMES = {Post.Status.PUBLISHED, Post.Status.PARTIAL, Post.Status.FAILED}
 
 
 def rolled_up_status(statuses: set[str]) -> str:
@@ -52,7 +55,8 @@ def post_rollup(*, post_id: int, actor: Any = None) -> str:
         status = rolled_up_status(_statuses(post_id))
         if post.status != status:
             Post.objects.filter(id=post_id).update(status=status)
-            events_emit([_post_event(post, status, actor)])
+            if status in OUTCOMES:
+                events_emit([_post_event(post, status, actor)])
     return status
 
 

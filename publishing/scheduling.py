@@ -36,8 +36,12 @@ def local_to_utc(day: date, at: time, zone: ZoneInfo) -> datetime:
     return aware.astimezone(ZoneInfo("UTC"))
 
 
-def next_queue_slot(*, accounts: list[SocialAccount], zone: ZoneInfo, after: datetime | None = None) -> datetime:
-    """The next posting slot shared by the chosen accounts' schedules that none of them has taken."""
+def next_queue_slot(
+    *, accounts: list[SocialAccount], zone: ZoneInfo, after: datetime | None = None, ignore_post: int | None = None
+) -> datetime:
+    """The next posting slot shared by the chosen accounts' schedules that none of them has taken.
+
+    ``ignore_post`` is a post being moved: the slots it holds now are free for it."""
     from publishing.models import PostingSlot, Target
 
     after = after or timezone.now()
@@ -47,6 +51,7 @@ def next_queue_slot(*, accounts: list[SocialAccount], zone: ZoneInfo, after: dat
     taken = set(
         Target.objects.filter(account__in=accounts, due_at__gte=after, due_at__lt=after + timedelta(days=60))
         .exclude(status=Target.Status.CANCELED)
+        .exclude(post_id=ignore_post)
         .values_list("due_at", flat=True)
     )
     local_start = after.astimezone(zone)

@@ -1,69 +1,126 @@
-"""Writing, scheduling, editing and cancelling posts."""
+"""Writing, validating, scheduling, moving and cancelling posts: the one authority for them.
 
-from dataclasses import dataclass, field
-from datetime import datetime
+Every function takes the actor (a member, or an API key in the REST API), checks its capability
+itself and checks its input against publishing.rules, so the composer, the calendar and the API
+share every rule. Bad input raises ValidationError keyed by field (see publishing.inputs) and
+writes nothing; each change writes its event in its own transaction.
+"""
+
+from datetime import UTC, datetime, time
+from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Membership
-from accounts.roles import Capability, role_allows
+from accounts.roles import Capability
 from connections.models import SocialAccount
-from publishing.models import ContentMedia, Media, Post, PostContent, Target, TargetPart
+from events.services import EventSpec, actor_fields, event_emit
+from publishing.composer import AccountCheck
+from publishing.inputs import Attachment as Attachment  # re-exported: callers build their input from here
+from publishing.inputs import PartInput, PostInput, Problem, WhenKind, problems_error
+from publishing.inputs import When as When
+from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.rollup import post_rollup
+from publishing.rules import Plan, at_problems, post_plan
+from publishing.scheduling import next_queue_slot
 from publishing.states import part_move, target_move, targets_move
 
 S = Target.Status
 P = TargetPart.Status
 EDITABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT, S.FAILED)
+MOVABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT)
 
 
-@dataclass(frozen=True)
-class Attachment:
-    media_id: int
-    alt_text: str = ""
+def _editor(who: Actor | Membership, message: str = "Viewers cannot write posts.") -> Actor:
+    actor = as_actor(who)
+    actor.require(Capability.EDIT_CONTENT, message)
+    return actor
 
 
-@dataclass(frozen=True)
-class PartInput:
-    text: str
-    kind: str = PostContent.Kind.MAIN
-    attachments: tuple[Attachment, ...] = ()
+def _require_editor(actor: Actor | Membership) -> None:
+    _editor(actor)
 
 
-@dataclass
-class PostInput:
-    parts: list[PartInput]
-    account_ids: list[int]
-    link: str = ""
-    overrides: dict = field(default_factory=dict)
+def _own(actor: Actor, post: Post) -> None:
+    # Views fetch through the requester's workspaces already; the API and tasks may not.
+    if post.workspace_id != actor.workspace.pk:
+        raise Post.DoesNotExist("No such post in this workspace.")
 
 
-def _require_editor(actor: Membership) -> None:
-    if not role_allows(actor.role, Capability.EDIT_CONTENT):
-        raise PermissionDenied("Viewers cannot write posts.")
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
 
 
-def _accounts(actor: Membership, account_ids: list[int]) -> list[SocialAccount]:
-    accounts = list(
-        SocialAccount.objects.filter(workspace=actor.workspace, id__in=account_ids, status=SocialAccount.Status.ACTIVE)
-    )
-    if len(accounts) != len(set(account_ids)):
-        raise ValidationError("Pick accounts that are connected and active in this workspace.")
-    if not accounts:
-        raise ValidationError("Pick at least one account to publish to.")
-    return accounts
+def _emit(actor: Actor, post: Post, kind: str, **payload: Any) -> None:
+    event_emit(
+        EventSpec(
+            workspace_id=post.workspace_id, type=kind, subject_type="post", subject_id=post.pk, post_id=post.pk,
+            payload=payload, **actor_fields(actor),
+        )
+    )  # fmt: skip
 
 
-def _write_parts(post: Post, actor: Membership, parts: list[PartInput]) -> None:
-    if not parts or parts[0].kind != PostContent.Kind.MAIN or not (parts[0].text.strip() or parts[0].attachments):
-        raise ValidationError("Write something (or attach media) for the main post.")
-    media_ids = {a.media_id for part in parts for a in part.attachments}
-    owned = set(Media.objects.filter(workspace=actor.workspace, id__in=media_ids).values_list("id", flat=True))
-    if owned != media_ids:
-        raise ValidationError("An attachment is not in this workspace's media library.")
+def _emit_when(actor: Actor, post: Post, when: WhenKind, due_at: datetime | None, previous: datetime | None) -> None:
+    """post.draft_saved, post.scheduled (a first time) or post.rescheduled (a new time)."""
+    if due_at is None:
+        _emit(actor, post, "post.draft_saved")
+    elif previous is None:
+        _emit(actor, post, "post.scheduled", scheduled_at=_iso(due_at), when=str(when))
+    elif previous != due_at:
+        _emit(actor, post, "post.rescheduled", previous=_iso(previous), scheduled_at=_iso(due_at), when=str(when))
+
+
+# --- Checking -------------------------------------------------------------------------------
+
+
+def _busy(targets: list[Target]) -> list[Problem]:
+    if any(t.status not in EDITABLE and t.status not in (S.PUBLISHED, S.CANCELED) for t in targets):
+        return [Problem("", "This post is being published right now and cannot be changed.", "busy")]
+    return []
+
+
+def _published(targets: list[Target]) -> list[Problem]:
+    landed = TargetPart.objects.filter(target__in=[t.id for t in targets], status=P.PUBLISHED).exists()
+    if landed or any(t.status == S.PUBLISHED for t in targets):
+        return [Problem("", "Part of this post is already published; it can no longer be edited.", "published")]
+    return []
+
+
+def _checked(actor: Actor, data: PostInput, *, moving_post: int | None = None) -> Plan:
+    lock = data.when.kind == WhenKind.QUEUE
+    plan = post_plan(workspace=actor.workspace, data=data, lock=lock, moving_post=moving_post)
+    if plan.problems:
+        raise problems_error(plan.problems)
+    return plan
+
+
+def post_validate(*, actor: Actor | Membership, data: PostInput, post: Post | None = None) -> list[Problem]:
+    """Every problem ``data`` has (as a new post, or as an edit of ``post``); empty when it would save."""
+    actor = _editor(actor)
+    problems: list[Problem] = []
+    if post is not None:
+        _own(actor, post)
+        targets = list(post.targets.all())
+        problems = _busy(targets) + _published(targets)
+    plan = post_plan(workspace=actor.workspace, data=data, moving_post=post.pk if post else None)
+    return problems + plan.problems
+
+
+def post_preview(*, actor: Actor | Membership, data: PostInput) -> list[AccountCheck]:
+    """Counters and previews per account for the composer's live panel, by the same rules."""
+    actor = _editor(actor)
+    data = PostInput(parts=data.parts, account_ids=data.account_ids, link=data.link, overrides=data.overrides)
+    return post_plan(workspace=actor.workspace, data=data).checks
+
+
+# --- Writing --------------------------------------------------------------------------------
+
+
+def _write_parts(post: Post, parts: list[PartInput]) -> None:
     post.contents.all().delete()
     for position, part in enumerate(parts):
         content = PostContent.objects.create(post=post, kind=part.kind, position=position, text=part.text)
@@ -79,7 +136,7 @@ def _target_fields(when: datetime | None) -> dict:
     return {"status": S.SCHEDULED, "due_at": when, "next_attempt_at": when}
 
 
-def _targets_schedule(targets, when: datetime | None, *, actor: Membership, **extra) -> None:
+def _targets_schedule(targets, when: datetime | None, *, actor: Actor, **extra: Any) -> None:
     """Targets to a draft or to a time: a status change through the graph where there is one,
     and the new time on every row."""
     fields = {**_target_fields(when), **extra}
@@ -99,92 +156,166 @@ def lane_for(post: Post) -> str:
 
 
 @transaction.atomic
-def post_create(*, actor: Membership, data: PostInput, publish_at: datetime | None) -> Post:
-    """Create a post; ``publish_at`` None keeps it a draft, a past or present time publishes now."""
-    _require_editor(actor)
-    accounts = _accounts(actor, data.account_ids)
+def post_create(*, actor: Actor | Membership, data: PostInput) -> Post:
+    """Write a post and one target per account; ``data.when`` keeps it a draft, sends it now, at a
+    time, or in the accounts' next free queue slot."""
+    actor = _editor(actor)
+    plan = _checked(actor, data)
     post = Post.objects.create(
-        workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides, scheduled_at=publish_at
-    )
-    _write_parts(post, actor, data.parts)
+        workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides,
+        scheduled_at=plan.due_at,
+    )  # fmt: skip
+    _write_parts(post, data.parts)
     lane = lane_for(post)
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(publish_at))
-        for account in accounts
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(plan.due_at))
+        for account in plan.accounts
     )
     post_rollup(post_id=post.id, actor=actor)
+    _emit(actor, post, "post.created", accounts=[a.id for a in plan.accounts], parts=len(data.parts))
+    _emit_when(actor, post, data.when.kind, plan.due_at, previous=None)
     post.refresh_from_db()
     return post
 
 
 def _lock_editable_targets(post: Post) -> list[Target]:
     targets = list(Target.objects.select_for_update().filter(post=post))
-    busy = [t for t in targets if t.status not in EDITABLE and t.status not in (S.PUBLISHED, S.CANCELED)]
+    busy = _busy(targets)
     if busy:
-        raise ValidationError("This post is being published right now and cannot be changed.")
+        raise problems_error(busy)
     return targets
 
 
 @transaction.atomic
-def post_update(*, actor: Membership, post: Post, data: PostInput, publish_at: datetime | None) -> Post:
-    """Edit or reschedule until a target starts publishing; published targets stay as they are."""
-    _require_editor(actor)
+def post_update(*, actor: Actor | Membership, post: Post, data: PostInput) -> Post:
+    """Edit, reschedule or unschedule until a target starts publishing; a partly published post
+    stays as it went out."""
+    actor = _editor(actor)
+    _own(actor, post)
     targets = _lock_editable_targets(post)
-    landed = TargetPart.objects.filter(target__post=post, status=P.PUBLISHED).exists()
-    if landed or any(t.status == S.PUBLISHED for t in targets):
-        raise ValidationError("Part of this post is already published; it can no longer be edited.")
-    accounts = {a.id: a for a in _accounts(actor, data.account_ids)}
-    _write_parts(post, actor, data.parts)
-    post.link, post.overrides, post.scheduled_at = data.link, data.overrides, publish_at
+    if published := _published(targets):
+        raise problems_error(published)
+    plan = _checked(actor, data, moving_post=post.pk)
+    post.refresh_from_db()
+    previous = post.scheduled_at if any(t.status != S.DRAFT for t in targets) else None
+    accounts = {a.id: a for a in plan.accounts}
+    _write_parts(post, data.parts)
+    post.link, post.overrides, post.scheduled_at = data.link, data.overrides, plan.due_at
     post.save(update_fields=["link", "overrides", "scheduled_at", "updated_at"])
     Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
     TargetPart.objects.filter(target__post=post).delete()  # nothing landed: parts are rebuilt from the edit
     existing, lane = {t.account_id for t in targets}, lane_for(post)
-    _targets_schedule(Target.objects.filter(post=post), publish_at, actor=actor, attempts=0, error_class="",
-                      error_code="", error_message="", status_reason="")  # fmt: skip
+    _targets_schedule(Target.objects.filter(post=post), plan.due_at, actor=actor, attempts=0, error_class="",
+                      error_code="", error_message="", status_reason="", lane=lane)  # fmt: skip
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(publish_at))
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(plan.due_at))
         for account_id, account in accounts.items()
         if account_id not in existing
     )
-    Target.objects.filter(post=post).update(lane=lane)
     post_rollup(post_id=post.id, actor=actor)
+    _emit(actor, post, "post.updated", accounts=list(accounts), parts=len(data.parts))
+    _emit_when(actor, post, data.when.kind, plan.due_at, previous)
     post.refresh_from_db()
     return post
 
 
-@transaction.atomic
-def post_reschedule(*, actor: Membership, post: Post, publish_at: datetime) -> Post:
-    _require_editor(actor)
-    targets = _lock_editable_targets(post)
-    pending = [t.id for t in targets if t.status in (S.SCHEDULED, S.DRAFT, S.RETRY_WAIT)]
+def _pending(post: Post) -> list[Target]:
+    pending = [t for t in _lock_editable_targets(post) if t.status in MOVABLE]
     if not pending:
-        raise ValidationError("Nothing left to reschedule in this post.")
-    _targets_schedule(Target.objects.filter(id__in=pending), publish_at, actor=actor)
-    post.scheduled_at = publish_at
+        raise problems_error([Problem("", "Nothing left to reschedule in this post.", "nothing_pending")])
+    return pending
+
+
+def _move(actor: Actor, post: Post, pending: list[Target], moment: datetime, when: WhenKind) -> Post:
+    post.refresh_from_db()
+    previous = post.scheduled_at if any(t.status != S.DRAFT for t in pending) else None
+    _targets_schedule(Target.objects.filter(id__in=[t.id for t in pending]), moment, actor=actor)
+    post.scheduled_at = moment
     post.save(update_fields=["scheduled_at", "updated_at"])
     post_rollup(post_id=post.id, actor=actor)
+    _emit_when(actor, post, when, moment, previous)
     post.refresh_from_db()
     return post
 
 
 @transaction.atomic
-def post_cancel(*, actor: Membership, post: Post) -> Post:
-    _require_editor(actor)
+def post_reschedule(*, actor: Actor | Membership, post: Post, at: datetime) -> Post:
+    """Move what has not gone out yet to ``at`` (a draft becomes scheduled)."""
+    actor = _editor(actor)
+    _own(actor, post)
+    moment, problems = at_problems(at, path="at")
+    if problems:
+        raise problems_error(problems)
+    return _move(actor, post, _pending(post), moment, WhenKind.AT)
+
+
+@transaction.atomic
+def post_queue(*, actor: Actor | Membership, post: Post) -> Post:
+    """Move what has not gone out yet to the next posting slot its accounts share and nobody holds,
+    found in the workspace's time zone (DST-correct: see scheduling.next_queue_slot)."""
+    actor = _editor(actor)
+    _own(actor, post)
+    pending = _pending(post)
+    # Locked so two posts queued at once cannot both take the slot they both saw free.
+    accounts = list(SocialAccount.objects.select_for_update().filter(id__in={t.account_id for t in pending}))
+    try:
+        moment = next_queue_slot(accounts=accounts, zone=actor.workspace.tzinfo, ignore_post=post.pk)
+    except ValidationError as exc:
+        raise problems_error([Problem("when", exc.messages[0], "no_slot")]) from None
+    return _move(actor, post, pending, moment, WhenKind.QUEUE)
+
+
+@transaction.atomic
+def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
+    """Stop what has not gone out; cancelling a canceled post again changes nothing."""
+    actor = _editor(actor)
+    _own(actor, post)
     targets = _lock_editable_targets(post)
-    cancelable = Target.objects.filter(id__in=[t.id for t in targets if t.status in EDITABLE])
-    targets_move(cancelable, S.CANCELED, actor=actor, next_attempt_at=None)
-    post_rollup(post_id=post.id, actor=actor)
+    cancelable = [t.id for t in targets if t.status in EDITABLE]
+    if not cancelable and any(t.status != S.CANCELED for t in targets):
+        raise problems_error([Problem("", "Nothing left to cancel: this post has gone out.", "nothing_pending")])
+    if cancelable:
+        targets_move(Target.objects.filter(id__in=cancelable), S.CANCELED, actor=actor, next_attempt_at=None)
+        post_rollup(post_id=post.id, actor=actor)
+        _emit(actor, post, "post.canceled", targets=len(cancelable))
     post.refresh_from_db()
     return post
 
 
+# --- Queue slots ----------------------------------------------------------------------------
+
+SLOT_MESSAGE = "Viewers cannot change queue slots."
+
+
 @transaction.atomic
-def target_retry(*, actor: Membership, target: Target) -> Target:
+def posting_slot_add(
+    *, actor: Actor | Membership, account: SocialAccount, weekdays: list[int], at: time
+) -> list[PostingSlot]:
+    """Weekly slots (0 is Monday) in the workspace's time zone; adding one that exists is harmless."""
+    actor = _editor(actor, SLOT_MESSAGE)
+    if account.workspace_id != actor.workspace.pk:
+        raise SocialAccount.DoesNotExist("No such account in this workspace.")
+    if not weekdays or any(day not in range(7) for day in weekdays):
+        raise problems_error([Problem("weekdays", "Pick days of the week, from 0 (Monday) to 6 (Sunday).")])
+    return [PostingSlot.objects.get_or_create(account=account, weekday=day, time=at)[0] for day in weekdays]
+
+
+def posting_slot_remove(*, actor: Actor | Membership, slot: PostingSlot) -> None:
+    actor = _editor(actor, SLOT_MESSAGE)
+    if slot.account.workspace_id != actor.workspace.pk:
+        raise PostingSlot.DoesNotExist("No such slot in this workspace.")
+    slot.delete()
+
+
+# --- Targets --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def target_retry(*, actor: Actor | Membership, target: Target) -> Target:
     """The retry button of a failed target, or "publish again" for an unknown one the author
     checked. Parts that landed stay landed: only what did not go out is sent."""
-    _require_editor(actor)
-    target = Target.objects.select_for_update().select_related("account").get(pk=target.pk)
+    actor = _editor(actor)
+    target = Target.objects.select_for_update().select_related("account").get(pk=target.pk, workspace=actor.workspace)
     if target.status not in (S.FAILED, S.UNKNOWN):
         raise ValidationError("Only a failed post (or one whose outcome is unknown) can be retried.")
     if target.status == S.UNKNOWN and target.next_attempt_at is not None:
@@ -202,10 +333,10 @@ def target_retry(*, actor: Membership, target: Target) -> Target:
 
 
 @transaction.atomic
-def target_mark_published(*, actor: Membership, target: Target, url: str = "") -> Target:
+def target_mark_published(*, actor: Actor | Membership, target: Target, url: str = "") -> Target:
     """An unknown outcome the author checked by hand: it did go out. The parts after it follow."""
-    _require_editor(actor)
-    target = Target.objects.select_for_update().get(pk=target.pk)
+    actor = _editor(actor)
+    target = Target.objects.select_for_update().get(pk=target.pk, workspace=actor.workspace)
     if target.status != S.UNKNOWN:
         raise ValidationError("Only a post whose outcome is unknown can be marked as published.")
     parts = list(TargetPart.objects.filter(target=target).order_by("position"))

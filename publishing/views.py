@@ -24,6 +24,7 @@ from connections.registry import get_provider
 from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
+from publishing.inputs import problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
@@ -34,7 +35,7 @@ from publishing.queries import (
     posts_by_local_hour,
     posts_for_display,
 )
-from publishing.scheduling import check_schedulable, local_to_utc
+from publishing.scheduling import local_to_utc
 
 
 def _parse_day(value: str | None, zone) -> date:
@@ -158,7 +159,7 @@ def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
-    accounts = list(form.fields["accounts"].queryset)
+    accounts = list(form.account_choices())
     saved = post.overrides if post else {}
     platforms = [
         {
@@ -177,10 +178,9 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
 
 
 def _save(actor: Membership, form: ComposerForm, post: Post | None) -> Post:
-    publish_at = form.publish_at if form.cleaned_data["when"] != "draft" else None
     if post is None:
-        return services.post_create(actor=actor, data=form.post_input(), publish_at=publish_at)
-    return services.post_update(actor=actor, post=post, data=form.post_input(), publish_at=publish_at)
+        return services.post_create(actor=actor, data=form.post_input())
+    return services.post_update(actor=actor, post=post, data=form.post_input())
 
 
 def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], list[dict]]:
@@ -207,15 +207,18 @@ def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], l
 
 
 def _compose_response(request: HttpRequest, actor: Membership, form: ComposerForm, post: Post | None) -> HttpResponse:
-    """Save a valid composer form and go to the post, or show the form again with its errors."""
+    """Save what the form read and go to the post, or show the form again with every problem."""
     if request.method == "POST" and form.is_valid():
         try:
             post = _save(actor, form, post)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form.show_problems(problems_of(exc))
         else:
             messages.success(request, _saved_message(post))
             return redirect("post_detail", post_id=post.pk)
+    elif request.method == "POST":
+        # Part of the form could not be read: still list what the services say of the rest.
+        form.show_problems(services.post_validate(actor=actor, data=form.post_input(), post=post))
     context = _composer_context(form, post)
     context["replies"], context["attachments"] = _typed_or_saved(form, post)
     return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
@@ -269,10 +272,11 @@ def compose_check(request: HttpRequest) -> HttpResponse:
     """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
     form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
+    checks = services.post_preview(actor=request.membership, data=form.post_input())
     main = form.parts()[0]
     # An account with nothing to receive is not "ready", even though no limit is broken.
     empty = not main.text.strip() and not main.attachments
-    return render(request, "publishing/partials/checks.html", {"form": form, "checks": form.checks, "empty": empty})
+    return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
 
 
 def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
@@ -475,8 +479,7 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
             # Dropped on an hour of the week grid: that hour, the same minutes and seconds.
             at = at.replace(hour=int(request.POST["hour"]))
         publish_at = local_to_utc(day, at, zone)
-        check_schedulable(publish_at)
-        services.post_reschedule(actor=membership, post=post, publish_at=publish_at)
+        services.post_reschedule(actor=membership, post=post, at=publish_at)
     except ValueError:
         return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.", status=400)
     except ValidationError as exc:
@@ -499,14 +502,15 @@ def queue_slots(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def queue_slot_add(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    account, membership = get_workspace_object_and_membership_or_404(
+        request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id
+    )
     form = PostingSlotForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Pick a day and a time for the slot.")
     else:
-        days = range(7) if form.cleaned_data["weekday"] == "all" else [int(form.cleaned_data["weekday"])]
-        for weekday in days:
-            PostingSlot.objects.get_or_create(account=account, weekday=weekday, time=form.cleaned_data["time"])
+        days = list(range(7)) if form.cleaned_data["weekday"] == "all" else [int(form.cleaned_data["weekday"])]
+        services.posting_slot_add(actor=membership, account=account, weekdays=days, at=form.cleaned_data["time"])
         messages.success(request, f"Slot added for {account.username}.")
     return redirect("queue_slots")
 
@@ -514,10 +518,10 @@ def queue_slot_add(request: HttpRequest, account_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def queue_slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
-    slot = get_workspace_object_or_404(
+    slot, membership = get_workspace_object_and_membership_or_404(
         request, PostingSlot.objects.select_related("account"), capability=Capability.EDIT_CONTENT,
         pk=slot_id, workspace_path="account__workspace",
     )  # fmt: skip
-    slot.delete()
+    services.posting_slot_remove(actor=membership, slot=slot)
     messages.success(request, "Slot removed.")
     return redirect("queue_slots")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.middleware import CONTENT_SECURITY_POLICY
-from publishing.services import PartInput, PostInput, post_create
+from publishing.services import PartInput, PostInput, When, post_create
 from tests.fixtures import PASSWORD, login, make_user
 
 # Script types a browser does not run (allauth passes data to its scripts this way).
@@ -84,10 +84,9 @@ def test_htmx_is_told_not_to_inject_styles_or_eval(client, db):
 
 @pytest.fixture
 def a_post(team, demo_accounts):
-    data = PostInput(parts=[PartInput(text="Hello")], account_ids=[a.id for a in demo_accounts])
-    return post_create(
-        actor=team.membership("owner"), data=data, publish_at=timezone.now() + datetime.timedelta(days=1)
-    )
+    tomorrow = When.at(timezone.now() + datetime.timedelta(days=1))
+    data = PostInput(parts=[PartInput(text="Hello")], account_ids=[a.id for a in demo_accounts], when=tomorrow)
+    return post_create(actor=team.membership("owner"), data=data)
 
 
 def _signed_in_pages(team, demo_accounts, a_post) -> list[str]:

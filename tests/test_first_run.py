@@ -8,7 +8,6 @@ from types import SimpleNamespace
 import pytest
 from django.core import mail
 from django.urls import reverse
-from django.utils import timezone
 from gunicorn.glogging import Logger
 
 from accounts.management.commands import runstack
@@ -17,7 +16,7 @@ from config.gunicorn_logging import QuietStaticLogger
 from connections.models import DemoPost
 from publishing import engine
 from publishing.models import Post
-from publishing.services import PartInput, PostInput, post_create
+from publishing.services import PartInput, PostInput, When, post_create
 from tests.fixtures import PASSWORD
 from tests.test_settings_env import _manage
 
@@ -99,8 +98,8 @@ def test_verification_email_names_postwright_not_the_host(client, db):
 def test_demo_links_open_the_post_and_the_profile(team, demo_accounts, django_capture_on_commit_callbacks):
     account = demo_accounts[0]
     parts = [PartInput(text="Hello demo"), *(PartInput(text=text, kind="reply") for text in ("second", "third"))]
-    post_create(actor=team.membership("editor"), data=PostInput(parts=parts, account_ids=[account.id]),
-                publish_at=timezone.now())  # fmt: skip
+    data = PostInput(parts=parts, account_ids=[account.id], when=When.now())
+    post_create(actor=team.membership("editor"), data=data)
     with django_capture_on_commit_callbacks(execute=True):
         engine.targets_claim_due()  # tasks run inline in tests
     target = Post.objects.get().targets.get()

@@ -64,5 +64,6 @@ def test_composer_blocks_a_post_too_long_for_the_platform(live_server, page: Pag
     page.get_by_label("Post", exact=True).fill("x" * 505)
     expect(page.locator("#checks")).to_contain_text("shorten it by 5")
     page.get_by_role("button", name="Continue").click()
-    expect(page.locator(".non-field-errors")).to_contain_text("505/500")
+    # The service's message, shown under the text it is about.
+    expect(page.locator(".field.has-error", has=page.locator("#id_text"))).to_contain_text("505/500")
     assert not Post.objects.exists()

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 import responses
-from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
@@ -158,13 +157,13 @@ class _ThreadRun:
 
     def publish(self, texts: list[str], first_comment: str = ""):
         from publishing.models import PostContent
-        from publishing.services import PartInput, PostInput, post_create
+        from publishing.services import PartInput, PostInput, When, post_create
 
         parts = [PartInput(text=texts[0])] + [PartInput(text=t, kind=PostContent.Kind.REPLY) for t in texts[1:]]
         if first_comment:
             parts.append(PartInput(text=first_comment, kind=PostContent.Kind.FIRST_COMMENT))
-        data = PostInput(parts=parts, account_ids=[self.account().id])
-        post = post_create(actor=self.editor, data=data, publish_at=timezone.now())
+        data = PostInput(parts=parts, account_ids=[self.account().id], when=When.now())
+        post = post_create(actor=self.editor, data=data)
         self.claim_due()
         return post.targets.get()
 

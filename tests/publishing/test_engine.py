@@ -9,7 +9,7 @@ from django.utils import timezone
 from connections.models import DemoPost, SocialAccount
 from publishing import engine
 from publishing.models import Post, Target
-from publishing.services import PartInput, PostInput, post_cancel, post_create, target_retry
+from publishing.services import PartInput, PostInput, When, post_cancel, post_create, target_retry
 from publishing.states import part_move
 
 S = Target.Status
@@ -27,8 +27,8 @@ def run_on_commit(django_capture_on_commit_callbacks):
 
 
 def _post(team, accounts, text="Hello world", when=None) -> Post:
-    data = PostInput(parts=[PartInput(text=text)], account_ids=[a.id for a in accounts])
-    return post_create(actor=team.membership("editor"), data=data, publish_at=when or timezone.now())
+    data = PostInput(parts=[PartInput(text=text)], account_ids=[a.id for a in accounts], when=when or When.now())
+    return post_create(actor=team.membership("editor"), data=data)
 
 
 def test_due_targets_publish_once(team, demo_accounts, run_on_commit):
@@ -46,7 +46,7 @@ def test_due_targets_publish_once(team, demo_accounts, run_on_commit):
 
 
 def test_future_posts_wait(team, demo_accounts, run_on_commit):
-    _post(team, demo_accounts, when=timezone.now() + timedelta(minutes=5))
+    _post(team, demo_accounts, when=When.at(timezone.now() + timedelta(minutes=5)))
     assert run_on_commit(engine.targets_claim_due) == []
     assert 299 <= engine.next_due_in(horizon=1000) <= 300
 
@@ -162,7 +162,7 @@ def test_claimed_but_never_started_is_requeued(team, demo_accounts):
 
 
 def test_cancel_before_publishing(team, demo_accounts, run_on_commit):
-    post = _post(team, demo_accounts, when=timezone.now() + timedelta(hours=1))
+    post = _post(team, demo_accounts, when=When.at(timezone.now() + timedelta(hours=1)))
     post = post_cancel(actor=team.membership("editor"), post=post)
     assert post.status == Post.Status.CANCELED
     Target.objects.filter(post=post).update(next_attempt_at=timezone.now())
@@ -193,7 +193,6 @@ def test_viewers_cannot_post(team, demo_accounts):
         post_create(
             actor=team.membership("viewer"),
             data=PostInput(parts=[PartInput(text="x")], account_ids=[demo_accounts[0].id]),
-            publish_at=None,
         )
 
 
@@ -205,7 +204,6 @@ def test_accounts_of_another_workspace_are_refused(team, demo_accounts):
         post_create(
             actor=team.membership("editor"),
             data=PostInput(parts=[PartInput(text="x")], account_ids=[outsider_account.id]),
-            publish_at=None,
         )
 
 

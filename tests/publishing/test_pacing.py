@@ -11,7 +11,7 @@ from connections.services import account_save
 from publishing import engine
 from publishing.models import PostContent, RateBudget, Target
 from publishing.pacing import budget_keys, pace_reserve
-from publishing.services import PartInput, PostInput, post_create
+from publishing.services import PartInput, PostInput, When, post_create
 
 S = Target.Status
 
@@ -26,8 +26,7 @@ def _posts(team, account, n: int) -> list[Target]:
     for i in range(n):
         post_create(
             actor=team.membership("editor"),
-            data=PostInput(parts=[PartInput(text=f"post {i}")], account_ids=[account.id]),
-            publish_at=timezone.now(),
+            data=PostInput(parts=[PartInput(text=f"post {i}")], account_ids=[account.id], when=When.now()),
         )
     return list(Target.objects.filter(account=account).order_by("id"))
 

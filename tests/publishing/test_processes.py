@@ -19,7 +19,7 @@ from accounts.models import Heartbeat
 from connections import vault
 from connections.models import DemoPost
 from publishing.models import Post, Target
-from publishing.services import PartInput, PostInput, post_create
+from publishing.services import PartInput, PostInput, When, post_create
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -66,8 +66,11 @@ def _stop(processes: list[subprocess.Popen]) -> None:
 def test_scheduled_post_goes_out_once(shared_key, team, demo_accounts):
     post = post_create(
         actor=team.membership("editor"),
-        data=PostInput(parts=[PartInput(text="from the real stack")], account_ids=[a.id for a in demo_accounts]),
-        publish_at=timezone.now() + timedelta(seconds=3),
+        data=PostInput(
+            parts=[PartInput(text="from the real stack")],
+            account_ids=[a.id for a in demo_accounts],
+            when=When.at(timezone.now() + timedelta(seconds=3)),
+        ),
     )
     manage = [sys.executable, str(ROOT / "manage.py")]
     env = _process_env()

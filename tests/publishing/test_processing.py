@@ -14,7 +14,7 @@ from events.models import Event
 from publishing import engine
 from publishing.media import media_store
 from publishing.models import Target, TargetPart, UploadSession
-from publishing.services import Attachment, PartInput, PostInput, post_create
+from publishing.services import Attachment, PartInput, PostInput, When, post_create
 from tests.publishing.test_media import make_video
 
 S = Target.Status
@@ -39,8 +39,8 @@ def _video_post(team, account, *, text="Watch this"):
     editor = team.membership("editor")
     video = media_store(actor=editor, upload=ContentFile(make_video(seconds=1), name="clip.mp4"))
     data = PostInput(parts=[PartInput(text=text, attachments=(Attachment(media_id=video.id),))],
-                     account_ids=[account.id])  # fmt: skip
-    return post_create(actor=editor, data=data, publish_at=timezone.now()), video
+                     account_ids=[account.id], when=When.now())  # fmt: skip
+    return post_create(actor=editor, data=data), video
 
 
 def _due_now(target: Target) -> None:
@@ -145,8 +145,8 @@ def test_mastodon_media_processing_frees_the_worker_between_looks(team, run, tim
 def test_the_post_page_tells_the_history_and_the_parts(team, demo_accounts, run):
     editor = team.membership("editor")
     data = PostInput(parts=[PartInput(text="One"), PartInput(text="Two #fail-content", kind="reply")],
-                     account_ids=[demo_accounts[0].id])  # fmt: skip
-    post = post_create(actor=editor, data=data, publish_at=timezone.now())
+                     account_ids=[demo_accounts[0].id], when=When.now())  # fmt: skip
+    post = post_create(actor=editor, data=data)
     run(engine.targets_claim_due)
     page = team.client("editor").get(f"/posts/{post.id}/").content.decode()
     assert "scheduled by" in page
