@@ -102,6 +102,11 @@ def targets_move(
     """Move every target of ``queryset`` whose status allows it; returns the ids moved. Rows are
     locked first (PostgreSQL), so the events name exactly the rows the update changed."""
     sources = _allowed(TARGET_SOURCES[to], only_from)
+    candidates = queryset.filter(status__in=sources)
+    if not candidates.exists():
+        # Most dispatcher passes find nothing to move: do not take a write lock to learn that
+        # (on SQLite every transaction here begins IMMEDIATE, holding off the web server).
+        return []
     with transaction.atomic():
         rows = list(
             queryset.filter(status__in=sources).select_for_update().values_list("id", "workspace_id", "post_id")

@@ -60,7 +60,7 @@ def dispatcher():
     scheduled posts go out while the browser watches. Real processes are tested elsewhere."""
     import threading
 
-    from django.db import connection
+    from django.db import DatabaseError, connection
 
     from publishing import engine
 
@@ -69,9 +69,12 @@ def dispatcher():
     def loop() -> None:
         try:
             while not stop.is_set():
-                engine.targets_recover_stale()
-                engine.targets_claim_due()
-                engine.targets_claim_reconcile()
+                try:
+                    engine.targets_recover_stale()
+                    engine.targets_claim_due()
+                    engine.targets_claim_reconcile()
+                except DatabaseError:  # a lock held by the page's request: as the real loop, try again
+                    pass
                 stop.wait(0.2)
         finally:
             connection.close()
