@@ -1,4 +1,4 @@
-"""Run the whole app on one machine: web server, task worker and dispatcher.
+"""Run the whole app on one machine: web server, task workers (text and media) and dispatcher.
 
 The embedded default for a first run; production runs each process under its own supervisor.
 A child that exits is started again after a growing pause, and the others keep running: a
@@ -99,6 +99,10 @@ class Command(BaseCommand):
             "worker": [python, "manage.py", "qcluster"],
             "dispatcher": [python, "manage.py", "dispatch"],
         }  # fmt: skip
+        if settings.PUBLISH_MEDIA_CLUSTER:
+            # Video uploads and other long media work: its own workers, so text posts never wait.
+            commands["media-worker"] = ["env", f"Q_CLUSTER_NAME={settings.PUBLISH_MEDIA_CLUSTER}", python,
+                                        "manage.py", "qcluster"]  # fmt: skip
         supervisor = Supervisor(commands, say=lambda text: self.stderr.write(self.style.WARNING(text)),
                                 cwd=settings.BASE_DIR)  # fmt: skip
         supervisor.start()
