@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
 import requests
+import responses
 from django.db import connection
 from django.urls import reverse
 
@@ -438,6 +439,51 @@ def test_a_refused_status_create_is_retryable_and_posts_nothing(
     assert statuses_of(server, alice) == []
     publish(mastodon, connected.state(), request)  # the retry goes through
     assert len(statuses_of(server, alice)) == 1
+
+
+class SmallReadsOnly:
+    """A file (like the storage's: no getvalue) that refuses to be read whole, so an upload that
+    loads the file into memory fails."""
+
+    largest = 0
+
+    def __init__(self, content: bytes) -> None:
+        self._data = BytesIO(content)
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > 1024 * 1024:
+            raise AssertionError(f"read({size}): the upload tried to load the whole file")
+        SmallReadsOnly.largest = max(SmallReadsOnly.largest, size)
+        return self._data.read(size)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._data.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._data.tell()
+
+    def __enter__(self) -> "SmallReadsOnly":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._data.close()
+
+
+def test_a_large_video_is_streamed_to_the_server_not_loaded(connected, mastodon, server, alice):
+    content = bytes(range(256)) * (24 * 1024)  # 6 MiB
+    video = MediaItem("big.mp4", "video/mp4", len(content), open=lambda: SmallReadsOnly(content))
+    request = PublishRequest(main=ContentPart("Big one", media=(video,)), idempotency_key=new_key())
+    # The suite's responses mock reads every request body whole (even passed through): step
+    # aside for this one, so the real HTTP stack sends it (sockets still reach only loopback).
+    responses.stop()
+    try:
+        result = publish(mastodon, connected.state(), request)
+    finally:
+        responses.start()
+    status = read(server, f"/api/v1/statuses/{result.main.platform_post_id}", alice["access_token"])
+    [attachment] = status["media_attachments"]
+    assert requests.get(attachment["url"], timeout=TIMEOUT).content == content
+    assert 0 < SmallReadsOnly.largest <= 1024 * 1024
 
 
 # --- Through the engine ----------------------------------------------------------------------------

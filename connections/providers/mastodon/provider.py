@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
+from requests_toolbelt.multipart.encoder import MultipartEncoder
 
 from connections import http
 from connections.errors import ErrorClass, ProviderError
@@ -280,16 +281,19 @@ class MastodonProvider(OAuth2Provider):
         return PublishedItem(platform_post_id=status.id, url=status.url)
 
     def _upload(self, api: MastodonClient, item: MediaItem) -> schema.Media:
-        data = {"description": item.alt_text} if item.alt_text else {}
         with item.open() as stream:
+            # Streamed as it is read (a video can be hundreds of MB): never built in memory.
+            fields: dict[str, Any] = {"description": item.alt_text} if item.alt_text else {}
+            fields["file"] = (item.filename, _SizedStream(stream, item.size), item.mime_type)
+            body = MultipartEncoder(fields=fields)
             # Not a create call for outcome purposes: an upload never attached to a status is
             # harmless (the server deletes it), so a lost answer is simply retried.
             answer = api.json(
                 "POST",
                 "/api/v2/media",
                 ok=(200, 202),  # 202: accepted, still processing
-                files={"file": (item.filename, stream, item.mime_type)},
-                data=data,
+                data=body,
+                headers={"Content-Type": body.content_type},
             )
         return schema.parse_media(answer)
 
@@ -355,6 +359,24 @@ class MastodonProvider(OAuth2Provider):
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+class _SizedStream:
+    """A media stream that says how many bytes are left, as the streaming multipart encoder asks
+    (not every storage's file object can tell); read in the encoder's small blocks. A stream that
+    ends early counts as finished, so a wrong size cannot keep the encoder waiting."""
+
+    def __init__(self, stream: Any, size: int) -> None:
+        self.stream, self.left = stream, size
+
+    @property
+    def len(self) -> int:
+        return self.left
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(self.left if size is None or size < 0 else min(size, self.left))
+        self.left = max(0, self.left - len(chunk)) if chunk else 0
+        return chunk
 
 
 def _public_base(instance_url: str) -> str:
