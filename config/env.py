@@ -77,3 +77,11 @@ def env_url(name: str, default: str | None, *, schemes: tuple[str, ...] = ("http
         allowed = " or ".join(schemes)
         raise EnvError(f"{name} must be an absolute {allowed} URL, not {value!r}")
     return value.rstrip("/")
+
+
+def env_client_credentials(prefix: str) -> tuple[str | None, str | None]:
+    """``<PREFIX>_CLIENT_ID`` and ``<PREFIX>_CLIENT_SECRET``: an OAuth client, both or neither."""
+    client_id, client_secret = env_str(f"{prefix}_CLIENT_ID"), env_str(f"{prefix}_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise EnvError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set together")
+    return client_id, client_secret

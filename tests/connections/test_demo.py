@@ -1,8 +1,8 @@
 import pytest
 
 from connections.errors import ErrorClass, ProviderError
-from connections.models import DemoPost
 from connections.providers.base import AccountState, ContentPart, PublishRequest
+from connections.providers.demo.models import DemoPost
 from connections.registry import get_provider
 from tests.connections.contract import Lost, ProviderContract, Refused, ThreadPlatform
 from tests.connections.publishing import find_main, publish_all
