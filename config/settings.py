@@ -2,7 +2,6 @@
 
 import os
 import secrets
-from importlib import import_module
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -10,7 +9,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import EnvError, env_bool, env_client_credentials, env_int, env_list, env_str, env_url
-from connections.registry import PROVIDERS, env_prefix, platform_packages_with
+from connections.registry import PROVIDERS, env_prefix, platform_packages_with, platform_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded default (SQLite file, generated keys, uploads); git-ignored.
@@ -329,8 +328,4 @@ PLATFORM_CREDENTIALS = {platform: env_client_credentials(env_prefix(platform)) f
 # and one with a conf.py adds the settings it reads from the environment: settings never name a
 # platform, so adding one stays one folder and one registry line.
 INSTALLED_APPS += platform_packages_with("apps")
-for _package in platform_packages_with("conf"):
-    for _name, _value in import_module(f"{_package}.conf").settings_from_env(testing=TESTING).items():
-        if not _name.isupper() or _name in globals():
-            raise ImproperlyConfigured(f"{_package}.conf may only add new upper-case settings, not {_name!r}")
-        globals()[_name] = _value
+globals().update(platform_settings(packages=platform_packages_with("conf"), testing=TESTING, taken=set(globals())))

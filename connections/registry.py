@@ -9,11 +9,14 @@ needs settings, and no provider code until a provider is asked for.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cache
+from importlib import import_module
 from importlib.util import find_spec
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
@@ -42,6 +45,20 @@ def platform_packages_with(module: str) -> list[str]:
     order. Looked up without importing it, so settings can ask before Django is set up."""
     packages = [platform_package(platform) for platform in PROVIDERS]
     return [package for package in packages if find_spec(f"{package}.{module}") is not None]
+
+
+def platform_settings(*, packages: list[str], testing: bool, taken: Collection[str]) -> dict[str, object]:
+    """The settings each package's ``conf.settings_from_env(testing=...)`` reads from the environment.
+
+    A platform may only add settings: one that would replace a setting already made (``taken``)
+    or another platform's is refused at start-up, so no package can quietly change SECRET_KEY."""
+    found: dict[str, object] = {}
+    for package in packages:
+        for name, value in import_module(f"{package}.conf").settings_from_env(testing=testing).items():
+            if not name.isupper() or name in taken or name in found:
+                raise ImproperlyConfigured(f"{package}.conf may only add new upper-case settings, not {name!r}")
+            found[name] = value
+    return found
 
 
 def env_prefix(platform: str) -> str:
