@@ -195,7 +195,7 @@ def test_connect_registers_the_app_and_stores_an_encrypted_working_token(team, s
     assert rules.max_image_bytes == limits["media_attachments"]["image_size_limit"]
     assert list(rules.accepted_mime_types) == limits["media_attachments"]["supported_mime_types"]
 
-    token = account.secrets["access_token"]
+    token = account.state().secrets["access_token"]
     assert token != alice["access_token"]  # a token of its own, minted by the code exchange
     assert read(server, "/api/v1/accounts/verify_credentials", token)["username"] == "alice"
     app = read(server, "/api/v1/apps/verify_credentials", token)  # the token belongs to our app
@@ -215,14 +215,17 @@ def test_connect_and_reconnect_through_the_pages(team, server, mastodon, alice):
     assert landed.redirect_chain[-1][0] == reverse("connections")
     account = SocialAccount.objects.get()
     assert account.username.encode() in landed.content
-    first_token = account.secrets["access_token"]
+    first_token = account.state().secrets["access_token"]
 
     again = client.post(reverse("connect", args=["mastodon"]) + f"?account={account.pk}")
     assert again.status_code == 302
     client.get(reverse("connect_callback", args=["mastodon"]), consent(server, again.url, "alice"))
     account = SocialAccount.objects.get()  # still one row
-    assert account.secrets["access_token"] != first_token
-    assert read(server, "/api/v1/accounts/verify_credentials", account.secrets["access_token"])["id"] == alice["id"]
+    assert account.state().secrets["access_token"] != first_token
+    assert (
+        read(server, "/api/v1/accounts/verify_credentials", account.state().secrets["access_token"])["id"]
+        == alice["id"]
+    )
 
 
 def test_the_registration_is_made_once_and_reused(team, server, mastodon, alice):
@@ -236,25 +239,25 @@ def test_the_registration_is_made_once_and_reused(team, server, mastodon, alice)
     assert InstanceApp.objects.filter(platform="mastodon").count() == 1
     assert first.pk != second.pk
     for account in (first, second):
-        app = read(server, "/api/v1/apps/verify_credentials", account.secrets["access_token"])
+        app = read(server, "/api/v1/apps/verify_credentials", account.state().secrets["access_token"])
         assert app["name"] == "Postwright"
 
 
-def test_account_check_reads_the_profile_from_the_server(connected, server):
-    token = connected.secrets["access_token"]
+def test_account_check_reads_the_profile_from_the_server(team, connected, server):
+    token = connected.state().secrets["access_token"]
     renamed = api(server, "PATCH", "/api/v1/accounts/update_credentials", token, data={"display_name": "Alice Renamed"})
     assert renamed.status_code == 200
-    account = services.account_check(account=connected)
+    account = services.account_check(actor=team.membership("editor"), account=connected)
     assert (account.display_name, account.username) == ("Alice Renamed", connected.username)
     assert account.status == SocialAccount.Status.ACTIVE
     assert account.last_checked_at is not None
 
 
-def test_a_token_the_server_does_not_know_is_auth_and_asks_for_a_reconnect(connected, mastodon, server, alice):
+def test_a_token_the_server_does_not_know_is_auth_and_asks_for_a_reconnect(team, connected, mastodon, server, alice):
     connected.secrets = {**connected.secrets, "access_token": "not-a-token-of-this-server"}
     connected.save()
     with pytest.raises(ProviderError) as caught:
-        services.account_check(account=connected)
+        services.account_check(actor=team.membership("editor"), account=connected)
     assert (caught.value.error_class, caught.value.status) == (ErrorClass.AUTH, 401)
     assert caught.value.message == "This method requires an authenticated user"  # the server's words
     connected.refresh_from_db()
@@ -269,9 +272,9 @@ def test_a_token_the_server_does_not_know_is_auth_and_asks_for_a_reconnect(conne
     assert statuses_of(server, alice) == []
 
 
-def test_disconnect_revokes_the_token_at_the_server(connected, server):
-    token = connected.secrets["access_token"]
-    services.account_disconnect(account=connected)
+def test_disconnect_revokes_the_token_at_the_server(team, connected, server):
+    token = connected.state().secrets["access_token"]
+    services.account_disconnect(actor=team.membership("admin"), account=connected)
     connected.refresh_from_db()
     assert (connected.status, connected.secrets) == (SocialAccount.Status.DISCONNECTED, {})
     assert api(server, "GET", "/api/v1/accounts/verify_credentials", token).status_code == 401
