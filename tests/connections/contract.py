@@ -27,6 +27,7 @@ from connections.providers.base import (
     AppCredentials,
     Connection,
     ContentPart,
+    PostMetrics,
     Provider,
     PublishRequest,
     TextRules,
@@ -226,6 +227,16 @@ class ProviderContract(PerPartScenarios):
         """Register responses for publishing a text post; return the expected platform post id."""
         raise _missing("mock_publish_text")
 
+    def mock_delete(self) -> tuple[str, Callable[[], bool]]:
+        """Register the answer to deleting a post (for providers declaring supports_delete);
+        return its platform id and a check that the platform was asked to remove it."""
+        raise _missing("mock_delete", " (the provider declares supports_delete)")
+
+    def mock_metrics(self) -> tuple[str, PostMetrics]:
+        """Register one post's counts in the platform's shape (for providers declaring
+        supports_metrics); return its platform id and the metrics they mean."""
+        raise _missing("mock_metrics", " (the provider declares supports_metrics)")
+
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
         """Serve ``platform`` in the provider's real request and response shapes: creating posts
         (raising Refused as the platform's content refusal, Lost as a lost answer) and, where the
@@ -235,8 +246,7 @@ class ProviderContract(PerPartScenarios):
     # --- the suite ----------------------------------------------------------------------------
 
     @pytest.fixture
-    def provider(self, db, settings) -> Provider:
-        settings.DEMO_NETWORK_ENABLED = True
+    def provider(self, db) -> Provider:
         return get_provider(self.provider_id)
 
     def test_registered_with_a_name(self, provider):
@@ -300,3 +310,17 @@ class ProviderContract(PerPartScenarios):
         )
         assert result.main.platform_post_id == expected_id
         assert result.main.url
+
+    def test_delete_reaches_the_platform(self, provider):
+        if not provider.supports_delete:
+            pytest.skip("no deletion")
+        post_id, removed = self.mock_delete()
+        provider.delete(account=self.account(), platform_post_id=post_id)
+        assert removed(), "delete must ask the platform to remove the post"
+
+    def test_metrics_are_read_per_post(self, provider):
+        if not provider.supports_metrics:
+            pytest.skip("no metrics")
+        post_id, expected = self.mock_metrics()
+        metrics = provider.fetch_metrics(account=self.account(), platform_post_ids=[post_id])
+        assert metrics == {post_id: expected}
