@@ -6,6 +6,7 @@ every registered platform. A scan keeps settings, templates and generic code fre
 """
 
 import ast
+import importlib
 import io
 import re
 import tokenize
@@ -17,7 +18,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import Resolver404, clear_url_caches, resolve
 
+import config.urls
 from config.env import EnvError, env_client_credentials
 from connections.providers.demo.models import DemoPost
 from connections.registry import PROVIDERS, env_prefix, platform_package, platform_packages_with, platform_settings
@@ -185,3 +188,25 @@ def test_demo_posts_survive_the_move_to_the_demo_app():
     # The same content type row, relabelled: permissions and admin history keep pointing at it.
     assert ContentType.objects.get_for_model(DemoPost).pk == content_type.pk
     assert not ContentType.objects.filter(app_label="connections", model="demopost").exists()
+
+
+def test_a_platform_package_with_urls_is_routed(tmp_path, monkeypatch):
+    package = tmp_path / "urlnet_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "urls.py").write_text(
+        "from django.http import HttpResponse\nfrom django.urls import path\n\n"
+        'urlpatterns = [path("urlnet/<str:handle>/", lambda request, handle: HttpResponse(handle), name="urlnet")]\n'
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(PROVIDERS, "urlnet", ("Urlnet", "urlnet_pkg.provider.UrlnetProvider"))
+    try:
+        importlib.reload(config.urls)
+        clear_url_caches()
+        assert resolve("/urlnet/ada/").url_name == "urlnet"
+    finally:
+        monkeypatch.undo()
+        importlib.reload(config.urls)
+        clear_url_caches()
+    with pytest.raises(Resolver404):
+        resolve("/urlnet/ada/")
