@@ -183,7 +183,7 @@ class DemoProvider(Provider):
                 offset += len(chunk)
                 part.uploads.save(key, {"offset": offset})
 
-    def _create(self, account: AccountState, text: str, *, key: str, parent):
+    def _create(self, account: AccountState, text: str, *, key: str, parent: DemoPost | None) -> DemoPost:
         """Like a platform honouring an idempotency key: the same key returns the same post."""
         if key:
             existing = DemoPost.objects.filter(account_external_id=account.external_id, idempotency_key=key).first()
