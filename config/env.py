@@ -97,3 +97,11 @@ def env_file_load(path: Path) -> None:
         if not sep or not name.strip().isidentifier():
             raise EnvError(f"{path}, line {number}: expected NAME=value, not {line!r}")
         os.environ.setdefault(name.strip(), value.strip())
+
+
+def env_client_credentials(prefix: str) -> tuple[str | None, str | None]:
+    """``<PREFIX>_CLIENT_ID`` and ``<PREFIX>_CLIENT_SECRET``: an OAuth client, both or neither."""
+    client_id, client_secret = env_str(f"{prefix}_CLIENT_ID"), env_str(f"{prefix}_CLIENT_SECRET")
+    if bool(client_id) != bool(client_secret):
+        raise EnvError(f"{prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET must be set together")
+    return client_id, client_secret

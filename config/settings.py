@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import EnvError, env_bool, env_file_load, env_int, env_list, env_str, env_url
+from config.env import EnvError, env_bool, env_client_credentials, env_file_load, env_int, env_list, env_str, env_url
+from connections.registry import PROVIDERS, env_prefix, platform_packages_with, platform_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Runtime state of the embedded default (SQLite file, generated keys, uploads); git-ignored.
@@ -325,12 +326,13 @@ ALLOW_PRIVATE_NETWORK_URLS = env_bool("ALLOW_PRIVATE_NETWORK_URLS", DEBUG or TES
 if ALLOW_PRIVATE_NETWORK_URLS:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # lets OAuth run against http://127.0.0.1 peers
 CONNECT_SESSION_MINUTES = 30  # an abandoned connect attempt expires after this
-DEMO_NETWORK_ENABLED = env_bool("DEMO_NETWORK_ENABLED", True)
-DEMO_LATENCY_MS = env_int("DEMO_LATENCY_MS", 0 if TESTING else 400, minimum=0)
-DEMO_FAILURE_RATE = env_int("DEMO_FAILURE_PERCENT", 0 if TESTING else 5, minimum=0) / 100
-DEMO_VIDEO_PROCESSING_SECONDS = env_int("DEMO_VIDEO_PROCESSING_SECONDS", 0 if TESTING else 20, minimum=0)
-# Instance-wide OAuth clients, used when a workspace brings no keys of its own: <PLATFORM>_CLIENT_ID/_SECRET.
-PLATFORM_CREDENTIALS = {
-    platform: (env_str(f"{platform.upper()}_CLIENT_ID"), env_str(f"{platform.upper()}_CLIENT_SECRET"))
-    for platform in ("x", "linkedin", "facebook", "instagram", "threads", "tiktok", "youtube", "pinterest", "reddit")
-}
+# Instance-wide OAuth clients, used when a workspace brings no keys of its own: read as
+# <PLATFORM>_CLIENT_ID / <PLATFORM>_CLIENT_SECRET for every registered platform.
+PLATFORM_CREDENTIALS = {platform: env_client_credentials(env_prefix(platform)) for platform in PROVIDERS}
+
+# --- Platforms' own apps and settings ---------------------------------------------------------
+# A registered platform's package that has an apps.py (models, admin, migrations) is installed,
+# and one with a conf.py adds the settings it reads from the environment: settings never name a
+# platform, so adding one stays one folder and one registry line.
+INSTALLED_APPS += platform_packages_with("apps")
+globals().update(platform_settings(packages=platform_packages_with("conf"), testing=TESTING, taken=set(globals())))

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from connections.models import ConnectSession, DemoPost, Grant, InstanceApp, OAuthApp, SocialAccount
+from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
 
 # Encrypted fields are non-editable model fields, so no admin form or list ever renders them.
 
@@ -81,10 +81,3 @@ class ConnectSessionAdmin(admin.ModelAdmin):
     list_select_related = ["workspace", "created_by"]
     exclude = ["state"]  # the state is a one-time credential of the browser that started the attempt
     raw_id_fields = ["workspace", "created_by", "reconnect_account"]
-
-
-@admin.register(DemoPost)
-class DemoPostAdmin(admin.ModelAdmin):
-    list_display = ["post_id", "account_external_id", "created_at"]
-    search_fields = ["post_id", "account_external_id", "text"]
-    raw_id_fields = ["parent"]

@@ -4,29 +4,39 @@ from connections.http import NotAServerAddress, UnsafeURL, server_origin
 from connections.models import OAuthApp
 
 
-def normalise_server_url(value: str) -> str:
-    """Accept "mastodon.social", "https://mastodon.social/" or "@me@mastodon.social" alike."""
+def normalise_server_url(value: str, *, example: str = "") -> str:
+    """Accept "example.social", "https://example.social/" or "@me@example.social" alike."""
     value = value.strip()
     if "@" in value and "://" not in value:
         value = value.rsplit("@", 1)[1]
     try:
         return server_origin(value)
     except NotAServerAddress:
-        raise forms.ValidationError("Enter a server address such as mastodon.social.") from None
+        such_as = f" such as {example}" if example else " (its host name)"
+        raise forms.ValidationError(f"Enter a server address{such_as}.") from None
     except UnsafeURL as exc:
         raise forms.ValidationError(f"That server cannot be used: {exc}.") from None
 
 
 class InstanceForm(forms.Form):
+    """The server of a federated platform; ``example`` is the provider's ``instance_example``."""
+
     instance = forms.CharField(
         label="Server",
         max_length=255,
-        help_text="The address of your server, e.g. mastodon.social.",
-        widget=forms.TextInput(attrs={"placeholder": "mastodon.social", "autofocus": True}),
+        help_text="The address of your server.",
+        widget=forms.TextInput(attrs={"autofocus": True}),
     )
 
+    def __init__(self, *args, example: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.example = example
+        if example:
+            self.fields["instance"].help_text = f"The address of your server, e.g. {example}."
+            self.fields["instance"].widget.attrs["placeholder"] = example
+
     def clean_instance(self) -> str:
-        return normalise_server_url(self.cleaned_data["instance"])
+        return normalise_server_url(self.cleaned_data["instance"], example=self.example)
 
 
 class OAuthAppForm(forms.ModelForm):

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import WorkspaceOwned
-from connections.providers.base import AccountState, PublishedItem
+from connections.providers.base import AccountState
 from connections.registry import platform_choices
 from connections.vault import EncryptedJSONField, EncryptedTextField
 
@@ -155,10 +155,6 @@ class SocialAccount(WorkspaceOwned):
         )
 
 
-def new_demo_post_id() -> str:
-    return secrets.token_hex(8)
-
-
 def new_state() -> str:
     return secrets.token_urlsafe(32)
 
@@ -199,30 +195,3 @@ class ConnectSession(WorkspaceOwned):
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
-
-
-class DemoPost(models.Model):
-    """The Demo network's own storage: what a real platform would hold on its side."""
-
-    account_external_id = models.CharField(max_length=255)
-    post_id = models.CharField(max_length=32, unique=True, default=new_demo_post_id)
-    idempotency_key = models.CharField(max_length=255)
-    text = models.TextField()
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account_external_id", "idempotency_key"], name="demo_idempotency")
-        ]
-
-    def __str__(self) -> str:
-        return f"demo post {self.post_id}"
-
-    @property
-    def url(self) -> str:
-        return f"{settings.SITE_URL}/demo/{self.account_external_id}/{self.post_id}"
-
-    @staticmethod
-    def as_item(post: "DemoPost") -> PublishedItem:
-        return PublishedItem(platform_post_id=post.post_id, url=post.url)

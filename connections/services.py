@@ -330,7 +330,7 @@ def connect_finish(*, session: ConnectSession, connections: list[Connection]) ->
 def connect_with_form(
     *, actor: Actor | Membership, provider: Provider, data: Mapping[str, Any], tenant_id: str = ""
 ) -> SocialAccount:
-    """Connect by credentials (Bluesky app password) or instantly (the demo network)."""
+    """Connect by credentials (an app password) or instantly (a platform that needs nothing)."""
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.")
     try:
         connection = provider.connect_with_form(data=data)
@@ -614,7 +614,12 @@ def account_refresh(*, account_id: int) -> SocialAccount:
 def account_check(*, actor: Actor | Membership, account: SocialAccount) -> SocialAccount:
     """Prove the credentials work now (the Accounts page's "Check" button)."""
     _require(actor, Capability.EDIT_CONTENT, "Only editors and above can check accounts.", account)
-    provider = get_provider(account.platform)
+    try:
+        provider = get_provider(account.platform)
+    except KeyError:
+        raise ProviderError(ErrorClass.CONFIG, "This platform is not offered here any more.", code="disabled") from None
+    if not provider.supports_check:
+        raise ProviderError(ErrorClass.CONFIG, f"{provider.name} offers no way to check an account.", code="no_check")
     try:
         profile = call_with_account(account=account, operation=lambda state: provider.check(
             app=_app_for(account, provider), account=state

@@ -19,7 +19,7 @@ from connections.errors import ConnectError, ProviderError
 from connections.forms import InstanceForm, OAuthAppForm
 from connections.models import ConnectSession, OAuthApp, SocialAccount
 from connections.providers.base import ConnectMethod, Provider
-from connections.registry import enabled_providers, get_provider
+from connections.registry import enabled_providers, get_provider, starter_hints
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +40,16 @@ def account_list(request: HttpRequest) -> HttpResponse:
         .order_by("platform", "username")
     )
     _mark_siblings(accounts)
+    providers = enabled_providers()
+    checkable = {provider.id for provider in providers if provider.supports_check}
+    for account in accounts:
+        account.can_check = account.platform in checkable
     platforms = [
         {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
-        for provider in enabled_providers()
+        for provider in providers
     ]
-    return render(request, "connections/account_list.html", {"accounts": accounts, "platforms": platforms})
+    context = {"accounts": accounts, "platforms": platforms, "starter_hints": [] if accounts else starter_hints()}
+    return render(request, "connections/account_list.html", context)
 
 
 def _mark_siblings(accounts: list[SocialAccount]) -> None:
@@ -68,7 +73,10 @@ def connect(request: HttpRequest, platform: str) -> HttpResponse:
     if provider.connect_method == ConnectMethod.OAUTH2:
         return _connect_oauth(request, provider, tenant_id, reconnect)
     form_class = provider.connect_form_class()
-    form = form_class(request.POST or None, initial=_reconnect_initial(reconnect)) if form_class else None
+    initial = (
+        provider.connect_initial(username=reconnect.username, instance_url=reconnect.instance_url) if reconnect else {}
+    )
+    form = form_class(request.POST or None, initial=initial) if form_class else None
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
             account = services.connect_with_form(
@@ -100,19 +108,13 @@ def _reconnect_target(request: HttpRequest, provider: Provider) -> SocialAccount
     return get_workspace_object_or_404(request, of_provider, capability=Capability.MANAGE_CONNECTIONS, pk=account_id)
 
 
-def _reconnect_initial(account: SocialAccount | None) -> dict:
-    if account is None:
-        return {}
-    return {"identifier": account.username, "service_url": account.instance_url, "instance": account.instance_url}
-
-
 def _connect_oauth(
     request: HttpRequest, provider: Provider, tenant_id: str, reconnect: SocialAccount | None
 ) -> HttpResponse:
     form = None
     instance_url = reconnect.instance_url if reconnect else ""
     if provider.asks_for_instance and not instance_url:
-        form = InstanceForm(request.POST or None)
+        form = InstanceForm(request.POST or None, example=provider.instance_example)
         if request.method != "POST" or not form.is_valid():
             context = {"provider": provider, "form": form, "reconnect": reconnect}
             return render(request, "connections/connect_form.html", context, status=400 if form.errors else 200)

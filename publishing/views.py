@@ -20,7 +20,7 @@ from accounts.roles import Capability, role_allows
 from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
-from connections.registry import get_provider
+from connections.registry import get_provider, starter_hints
 from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
@@ -174,7 +174,8 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
         }
         for platform in sorted({account.platform for account in accounts})
     ]  # fmt: skip
-    return {"form": form, "post": post, "accounts": accounts, "platforms": platforms}
+    hints = [] if accounts else starter_hints()
+    return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints}
 
 
 def _save(actor: Membership, form: ComposerForm, post: Post | None) -> Post:

@@ -13,7 +13,7 @@ from gunicorn.glogging import Logger
 from accounts.management.commands import runstack
 from config.env import EnvError, env_file_load
 from config.gunicorn_logging import QuietStaticLogger
-from connections.models import DemoPost
+from connections.providers.demo.models import DemoPost
 from publishing import engine
 from publishing.models import Post
 from publishing.services import PartInput, PostInput, When, post_create

@@ -276,7 +276,26 @@ class PostMetrics:
 
 
 class Provider:
-    """Base for platforms. Subclasses set the class attributes and override what they support."""
+    """Base for platforms. Subclasses set the class attributes and override what they support.
+
+    Everything platform-specific lives in the subclass and its package, so generic code (views,
+    templates, settings) never names a platform: it reads these attributes instead.
+
+    Capabilities are declared, never discovered by catching NotImplementedError: generic code
+    asks the ``supports_*`` flag (or ``connect_method`` / ``asks_for_instance``) before calling
+    the operation it guards, and a provider that lacks one leaves the flag False:
+
+    - ``connect_method`` OAUTH2: ``authorization_url``, ``exchange_code``, ``fetch_profile``;
+      FORM or INSTANT: ``connect_with_form`` (with ``connect_form_class`` when the user types
+      anything); ``asks_for_instance``: ``register_app``
+    - ``supports_check``: ``check`` (the Accounts page's "Check" button)
+    - ``supports_refresh``: ``refresh``; ``supports_revoke``: ``revoke``
+    - ``supports_lookup``: ``find_part`` (reconciling an unknown outcome)
+    - ``supports_delete``: ``delete``; ``supports_metrics``: ``fetch_metrics``
+
+    ``text_rules`` and ``publish_part`` are not optional: a platform Postwright cannot publish
+    to does not belong in the registry.
+    """
 
     id: ClassVar[str]
     name: ClassVar[str]
@@ -286,10 +305,10 @@ class Provider:
     # Whether the user names a server (Mastodon instance, self-hosted PDS) before connecting.
     asks_for_instance: ClassVar[bool] = False
     supports_pkce: ClassVar[bool] = True
+    supports_check: ClassVar[bool] = False  # check() proves the stored credentials still work
     supports_revoke: ClassVar[bool] = False
     supports_refresh: ClassVar[bool] = False
     supports_idempotency_key: ClassVar[bool] = False
-    # Capabilities are declared, never discovered by catching NotImplementedError.
     supports_lookup: ClassVar[bool] = False  # find_part can tell whether a part landed
     supports_delete: ClassVar[bool] = False
     supports_metrics: ClassVar[bool] = False
@@ -303,8 +322,25 @@ class Provider:
     # Per-post choices the composer offers for this platform: (option name, label, choices).
     # Values reach PublishRequest.options; the provider validates them again.
     composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
+    # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
+    badge: ClassVar[str] = ""  # a short tag beside the name on the Accounts page ("demo")
+    connect_intro: ClassVar[str] = ""  # a paragraph above the connect form or the consent button
+    # One sentence for empty Accounts and Compose pages suggesting where to start, for platforms
+    # that need no setup at all.
+    starter_hint: ClassVar[str] = ""
+    # For asks_for_instance platforms: a well-known server, shown as the example to type.
+    instance_example: ClassVar[str] = ""
+
+    def is_enabled(self) -> bool:
+        """Whether the instance offers this platform; one a setting can switch off overrides it."""
+        return True
+
+    def connect_initial(self, *, username: str, instance_url: str) -> dict[str, str]:
+        """Reconnecting: the connect form's initial values for the account being renewed (its
+        handle and server), named as this provider's ``connect_form_class`` names its fields."""
+        return {}
 
     # --- Connect: OAuth 2.0 -------------------------------------------------------------------
 

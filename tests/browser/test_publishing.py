@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from connections.models import DemoPost, SocialAccount
+from connections.models import SocialAccount
+from connections.providers.demo.models import DemoPost
 from publishing.models import Post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

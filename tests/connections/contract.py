@@ -3,7 +3,12 @@
 A subclass names its provider and supplies recorded platform responses (in the platforms' real
 shapes, from ../shared/reference/) through the ``mock_*`` hooks; the suite then runs the same
 connect, health-check, refresh, revoke, error-classification and publish tests on every
-platform. Hooks a platform cannot support are left as they are and their tests skip.
+platform, and the per-part scenarios through ``install_thread_platform``.
+
+What a test covers follows the provider's declarations, never what happens to be implemented:
+a test skips only where the provider declares it lacks the capability (``supports_refresh =
+False``), and a declared capability whose hook the subclass does not supply fails, naming the
+hook, so a new platform cannot pass the suite by leaving hooks out.
 """
 
 import itertools
@@ -21,6 +26,7 @@ from connections.providers.base import (
     AppCredentials,
     Connection,
     ContentPart,
+    PostMetrics,
     Provider,
     PublishRequest,
     TextRules,
@@ -83,10 +89,7 @@ class PerPartScenarios:
     @pytest.fixture
     def thread(self, provider, team, django_capture_on_commit_callbacks, monkeypatch):
         platform = ThreadPlatform()
-        try:
-            self.install_thread_platform(platform, monkeypatch)
-        except NotImplementedError:
-            pytest.skip(f"{self.provider_id} does not serve a thread platform")
+        self.install_thread_platform(platform, monkeypatch)
         return _ThreadRun(self, team, platform, django_capture_on_commit_callbacks)
 
     def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, thread):
@@ -186,6 +189,10 @@ class _ThreadRun:
         self.claim_due()
 
 
+def _missing(hook: str, why: str = "") -> AssertionError:
+    return AssertionError(f"the provider's contract test class must supply {hook}(){why}")
+
+
 class ProviderContract(PerPartScenarios):
     provider_id: str
 
@@ -193,21 +200,23 @@ class ProviderContract(PerPartScenarios):
 
     def connect(self) -> list[Connection]:
         """Mock the connect step's responses and perform it (code exchange or credential form)."""
-        raise NotImplementedError
+        raise _missing("connect")
 
     def account(self) -> AccountState:
         """A connected account's state as stored after ``connect``."""
-        raise NotImplementedError
+        raise _missing("account")
 
     def mock_check(self) -> None:
-        raise NotImplementedError
+        """Register a successful check response (for providers declaring supports_check)."""
+        raise _missing("mock_check", " (the provider declares supports_check)")
 
     def mock_refresh(self) -> None:
-        """Register a successful refresh response (only for providers that refresh)."""
-        raise NotImplementedError
+        """Register a successful refresh response (for providers declaring supports_refresh)."""
+        raise _missing("mock_refresh", " (the provider declares supports_refresh)")
 
     def mock_revoke(self) -> None:
-        raise NotImplementedError
+        """Register the revocation response (for providers declaring supports_revoke)."""
+        raise _missing("mock_revoke", " (the provider declares supports_revoke)")
 
     def error_cases(self) -> list[tuple[str, Callable[[], None], ErrorClass]]:
         """(label, register a failing response for the check call, expected class)."""
@@ -215,26 +224,29 @@ class ProviderContract(PerPartScenarios):
 
     def mock_publish_text(self) -> str:
         """Register responses for publishing a text post; return the expected platform post id."""
-        raise NotImplementedError
+        raise _missing("mock_publish_text")
+
+    def mock_delete(self) -> tuple[str, Callable[[], bool]]:
+        """Register the answer to deleting a post (for providers declaring supports_delete);
+        return its platform id and a check that the platform was asked to remove it."""
+        raise _missing("mock_delete", " (the provider declares supports_delete)")
+
+    def mock_metrics(self) -> tuple[str, PostMetrics]:
+        """Register one post's counts in the platform's shape (for providers declaring
+        supports_metrics); return its platform id and the metrics they mean."""
+        raise _missing("mock_metrics", " (the provider declares supports_metrics)")
 
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
         """Serve ``platform`` in the provider's real request and response shapes: creating posts
         (raising Refused as the platform's content refusal, Lost as a lost answer) and, where the
         provider declares supports_lookup, whatever its find_part reads."""
-        raise NotImplementedError
+        raise _missing("install_thread_platform")
 
     # --- the suite ----------------------------------------------------------------------------
 
     @pytest.fixture
-    def provider(self, db, settings) -> Provider:
-        settings.DEMO_NETWORK_ENABLED = True
+    def provider(self, db) -> Provider:
         return get_provider(self.provider_id)
-
-    def _require(self, hook: Callable) -> None:
-        try:
-            hook()
-        except NotImplementedError:
-            pytest.skip(f"{self.provider_id} does not supply {hook.__name__}")
 
     def test_registered_with_a_name(self, provider):
         assert provider.id == self.provider_id
@@ -249,25 +261,29 @@ class ProviderContract(PerPartScenarios):
             assert connection.secrets, "an account without secrets cannot act"
 
     def test_check_returns_the_profile(self, provider):
-        self._require(self.mock_check)
+        if not provider.supports_check:
+            pytest.skip("no check")
+        self.mock_check()
         profile = provider.check(app=APP, account=self.account())
         assert profile.username
 
     def test_refresh_returns_new_tokens(self, provider):
         if not provider.supports_refresh:
             pytest.skip("no refresh")
-        self._require(self.mock_refresh)
+        self.mock_refresh()
         tokens = provider.refresh(app=APP, account=self.account())
         assert tokens.access_token
 
     def test_revoke_calls_the_platform(self, provider):
         if not provider.supports_revoke:
             pytest.skip("no revocation")
-        self._require(self.mock_revoke)
+        self.mock_revoke()
         provider.revoke(app=APP, account=self.account())
         assert responses.calls, "revoke must reach the platform"
 
     def test_errors_are_classified(self, provider):
+        if not provider.supports_check:
+            pytest.skip("the cases are played through check(), which this provider does not offer")
         cases = self.error_cases()
         if not cases:
             pytest.skip("no recorded error cases")
@@ -280,18 +296,12 @@ class ProviderContract(PerPartScenarios):
             assert caught.value.message, f"{label}: the platform's message must be kept"
 
     def test_text_rules(self, provider):
-        try:
-            rules = provider.text_rules(account=self.account())
-        except NotImplementedError:
-            pytest.skip("no text rules yet")
+        rules = provider.text_rules(account=self.account())  # not optional: the composer checks them
         assert isinstance(rules, TextRules)
         assert rules.max_length > 0
 
     def test_publish_text(self, provider):
-        try:
-            expected_id = self.mock_publish_text()
-        except NotImplementedError:
-            pytest.skip("publishing not recorded yet")
+        expected_id = self.mock_publish_text()
         result = publish_all(
             provider,
             account=self.account(),
@@ -299,3 +309,17 @@ class ProviderContract(PerPartScenarios):
         )
         assert result.main.platform_post_id == expected_id
         assert result.main.url
+
+    def test_delete_reaches_the_platform(self, provider):
+        if not provider.supports_delete:
+            pytest.skip("no deletion")
+        post_id, removed = self.mock_delete()
+        provider.delete(account=self.account(), platform_post_id=post_id)
+        assert removed(), "delete must ask the platform to remove the post"
+
+    def test_metrics_are_read_per_post(self, provider):
+        if not provider.supports_metrics:
+            pytest.skip("no metrics")
+        post_id, expected = self.mock_metrics()
+        metrics = provider.fetch_metrics(account=self.account(), platform_post_ids=[post_id])
+        assert metrics == {post_id: expected}

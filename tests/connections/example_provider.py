@@ -22,6 +22,7 @@ class ExampleOAuthProvider(OAuth2Provider):
     token_url = f"{BASE}/token"
     revoke_url = f"{BASE}/revoke"
     userinfo_path: ClassVar[str] = "/me"
+    supports_check = True
     supports_refresh = True
     supports_revoke = True
     default_scopes = ("openid", "offline_access", "profile")

@@ -17,7 +17,7 @@ from responses import matchers
 from connections import services
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.models import Grant, SocialAccount
-from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
+from connections.providers.base import AccountState, ContentPart, MediaItem, PostMetrics, PublishRequest
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
 from tests.connections.contract import LOST, Lost, ProviderContract, Refused, ThreadPlatform
@@ -229,6 +229,22 @@ class TestBlueskyProvider(ProviderContract):
         rkey = tid.rkey_for("t-1")
         mock_create(rkey)
         return rkey_uri(rkey)
+
+    def mock_delete(self):
+        responses.add(
+            responses.POST, xrpc(PDS, "com.atproto.repo.deleteRecord"), json={"commit": {"cid": "c", "rev": "r"}}
+        )
+        rkey = "3lbx7qz2abc2k"
+        return rkey_uri(
+            rkey
+        ), lambda: bodies("deleteRecord") == [{"repo": DID, "collection": "app.bsky.feed.post", "rkey": rkey}]
+
+    def mock_metrics(self):
+        uri = rkey_uri("3lbx7qz2abc2k")
+        post = {"uri": uri, "cid": "c", "author": {"did": DID}, "record": {}, "replyCount": 2, "repostCount": 5,
+                "likeCount": 17, "quoteCount": 1, "indexedAt": "2026-01-01T12:00:00.000Z"}  # fmt: skip
+        responses.add(responses.GET, xrpc(APPVIEW, "app.bsky.feed.getPosts"), json={"posts": [post]})
+        return uri, PostMetrics(likes=17, reposts=5, replies=2, quotes=1, impressions=None)
 
 
 @pytest.fixture

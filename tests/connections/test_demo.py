@@ -1,8 +1,12 @@
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
-from connections.models import DemoPost
 from connections.providers.base import AccountState, ContentPart, PublishRequest
+from connections.providers.demo.models import DemoPost
+from connections.providers.demo.provider import growing_metrics
 from connections.registry import get_provider
 from tests.connections.contract import Lost, ProviderContract, Refused, ThreadPlatform
 from tests.connections.publishing import find_main, publish_all
@@ -10,6 +14,10 @@ from tests.connections.publishing import find_main, publish_all
 
 class TestDemoProvider(ProviderContract):
     provider_id = "demo"
+
+    @pytest.fixture(autouse=True)
+    def _offered(self, settings):
+        settings.DEMO_NETWORK_ENABLED = True  # whatever the environment running the suite says
 
     def connect(self):
         return [get_provider("demo").connect_with_form(data={"identifier": "ada", "display_name": "Ada"})]
@@ -22,6 +30,17 @@ class TestDemoProvider(ProviderContract):
 
     def mock_publish_text(self) -> str:
         return "ignored"
+
+    def mock_delete(self):
+        post = DemoPost.objects.create(account_external_id="ada", idempotency_key="d-1", text="Gone soon")
+        return post.post_id, lambda: not DemoPost.objects.filter(pk=post.pk).exists()
+
+    def mock_metrics(self):
+        post = DemoPost.objects.create(account_external_id="ada", idempotency_key="m-1", text="Counted")
+        # A month old: its reach has levelled off, so the counts do not move while the test runs.
+        DemoPost.objects.filter(pk=post.pk).update(created_at=timezone.now() - timedelta(days=30))
+        post.refresh_from_db()
+        return post.post_id, growing_metrics(post.post_id, post.created_at)
 
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
         """The Demo network keeps its posts in DemoPost; the scenario's platform decides each create."""

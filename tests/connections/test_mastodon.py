@@ -23,7 +23,15 @@ import requests
 import responses
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import AccountState, ContentPart, MediaItem, Pending, PublishRequest, TokenSet
+from connections.providers.base import (
+    AccountState,
+    ContentPart,
+    MediaItem,
+    Pending,
+    PostMetrics,
+    PublishRequest,
+    TokenSet,
+)
 from connections.providers.mastodon.client import parse_reset
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
 from connections.registry import get_provider
@@ -159,6 +167,20 @@ class TestMastodonProvider(ProviderContract):
     def mock_publish_text(self) -> str:
         responses.add(responses.POST, STATUSES, json=payload("status"))
         return "109876543210"
+
+    def mock_delete(self):
+        responses.add(responses.DELETE, f"{STATUSES}/109876543210", json={**payload("status"), "text": "Hello"})
+        return (
+            "109876543210",
+            lambda: (
+                [(c.request.method, c.request.url) for c in responses.calls] == [("DELETE", f"{STATUSES}/109876543210")]
+            ),
+        )
+
+    def mock_metrics(self):
+        counts = {"favourites_count": 12, "reblogs_count": 3, "replies_count": 2}
+        responses.add(responses.GET, f"{STATUSES}/s1", json=status("s1", **counts))
+        return "s1", PostMetrics(likes=12, reposts=3, replies=2, quotes=0, impressions=None)
 
 
 # --- Focused tests ------------------------------------------------------------------------------

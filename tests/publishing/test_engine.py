@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from connections.models import DemoPost, SocialAccount
+from connections.models import SocialAccount
+from connections.providers.demo.models import DemoPost
 from publishing import engine
 from publishing.models import Post, Target
 from publishing.services import PartInput, PostInput, When, post_cancel, post_create, target_retry

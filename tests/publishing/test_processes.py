@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.health import DISPATCHER
 from accounts.models import Heartbeat
 from connections import vault
-from connections.models import DemoPost
+from connections.providers.demo.models import DemoPost
 from publishing.models import Post, Target
 from publishing.services import PartInput, PostInput, When, post_create
 

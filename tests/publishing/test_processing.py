@@ -8,8 +8,8 @@ import responses
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from connections.models import DemoPost
 from connections.providers.demo import provider as demo_module
+from connections.providers.demo.models import DemoPost
 from events.models import Event
 from publishing import engine
 from publishing.media import media_store

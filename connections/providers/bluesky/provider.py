@@ -74,6 +74,7 @@ class BlueskyProvider(Provider):
     connect_method = ConnectMethod.FORM
     needs_app_credentials = False
     supports_pkce = False
+    supports_check = True
     supports_refresh = True
     supports_revoke = False  # app passwords cannot be revoked through the API: disconnect wipes them
     # Access JWTs last about 2 hours and the health job runs every 5 minutes: refreshing in the
@@ -87,6 +88,9 @@ class BlueskyProvider(Provider):
 
     def connect_form_class(self) -> type[forms.Form]:
         return BlueskyConnectForm
+
+    def connect_initial(self, *, username: str, instance_url: str) -> dict[str, str]:
+        return {"identifier": username, "service_url": instance_url}
 
     def connect_with_form(self, *, data: Mapping[str, Any]) -> Connection:
         service = _service_url(str(data.get("service_url") or ""))

@@ -35,6 +35,7 @@ from connections.providers.base import (
     PublishRequest,
     TextRules,
 )
+from connections.providers.demo.models import DemoPost
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 
 FORCED = {
@@ -62,14 +63,27 @@ class DemoProvider(Provider):
     name = "Demo network"
     connect_method = ConnectMethod.INSTANT
     needs_app_credentials = False
+    supports_check = True
     supports_revoke = False
     supports_idempotency_key = True
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    badge = "demo"
+    connect_intro = (
+        'The Demo network is built in: nothing leaves this server. Posts "publish" with realistic '
+        "delays and the occasional failure, and gather growing metrics."
+    )
+    starter_hint = "The Demo network needs nothing and lets you try everything."
+
+    def is_enabled(self) -> bool:
+        return settings.DEMO_NETWORK_ENABLED
 
     def connect_form_class(self) -> type[forms.Form]:
         return DemoConnectForm
+
+    def connect_initial(self, *, username: str, instance_url: str) -> dict[str, str]:
+        return {"identifier": username.lstrip("@")}
 
     def connect_with_form(self, *, data: Mapping[str, Any]) -> Connection:
         handle = slugify(data.get("identifier") or "demo-creator")
@@ -122,8 +136,6 @@ class DemoProvider(Provider):
     def publish_part(
         self, *, account: AccountState, request: PublishRequest, part: PartRequest
     ) -> PublishedItem | Pending:
-        from connections.models import DemoPost
-
         self._latency()
         self._maybe_fail(part.content.text)
         pending = self._upload_videos(part)
@@ -171,10 +183,8 @@ class DemoProvider(Provider):
                 offset += len(chunk)
                 part.uploads.save(key, {"offset": offset})
 
-    def _create(self, account: AccountState, text: str, *, key: str, parent):
+    def _create(self, account: AccountState, text: str, *, key: str, parent: DemoPost | None) -> DemoPost:
         """Like a platform honouring an idempotency key: the same key returns the same post."""
-        from connections.models import DemoPost
-
         if key:
             existing = DemoPost.objects.filter(account_external_id=account.external_id, idempotency_key=key).first()
             if existing:
@@ -191,19 +201,13 @@ class DemoProvider(Provider):
             return DemoPost.objects.get(account_external_id=account.external_id, idempotency_key=key)
 
     def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
-        from connections.models import DemoPost
-
         post = DemoPost.objects.filter(account_external_id=account.external_id, idempotency_key=part.key).first()
         return DemoPost.as_item(post) if post else None
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:
-        from connections.models import DemoPost
-
         DemoPost.objects.filter(account_external_id=account.external_id, post_id=platform_post_id).delete()
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
-        from connections.models import DemoPost
-
         posts = DemoPost.objects.filter(account_external_id=account.external_id, post_id__in=list(platform_post_ids))
         return {post.post_id: growing_metrics(post.post_id, post.created_at) for post in posts}
 

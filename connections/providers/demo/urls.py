@@ -2,8 +2,10 @@ from django.urls import path
 
 from connections.providers.demo import views
 
+# Routed from the site root (config/urls.py includes every platform package's urls): the paths
+# are the ones DemoPost.url and the demo profile links build.
 urlpatterns = [
-    path("<slug:handle>/", views.demo_profile, name="demo_profile"),
-    path("<slug:handle>/<str:post_id>", views.demo_post, name="demo_post"),
-    path("<slug:handle>/<str:post_id>/", views.demo_post),
+    path("demo/<slug:handle>/", views.demo_profile, name="demo_profile"),
+    path("demo/<slug:handle>/<str:post_id>", views.demo_post, name="demo_post"),
+    path("demo/<slug:handle>/<str:post_id>/", views.demo_post),
 ]

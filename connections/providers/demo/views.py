@@ -9,7 +9,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from connections.models import DemoPost, SocialAccount
+from connections.models import SocialAccount
+from connections.providers.demo.models import DemoPost
 
 PROFILE_POSTS = 50
 MAX_THREAD_DEPTH = 30  # the composer allows 20 replies and a first comment

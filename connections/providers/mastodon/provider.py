@@ -83,6 +83,8 @@ class MastodonProvider(OAuth2Provider):
     id = "mastodon"
     name = "Mastodon"
     asks_for_instance = True
+    instance_example = "mastodon.social"
+    supports_check = True
     supports_pkce = True  # S256 since Mastodon 4.3; older servers ignore the challenge
     supports_revoke = True
     supports_refresh = False  # Mastodon tokens do not expire
