@@ -11,7 +11,8 @@ import random
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.conf import settings
@@ -36,6 +37,9 @@ from connections.providers.base import (
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+
+if TYPE_CHECKING:  # imported where used at run time: connections.models imports this package
+    from connections.models import DemoPost
 
 FORCED = {
     "#fail-content": ProviderError(
@@ -171,7 +175,7 @@ class DemoProvider(Provider):
                 offset += len(chunk)
                 part.uploads.save(key, {"offset": offset})
 
-    def _create(self, account: AccountState, text: str, *, key: str, parent):
+    def _create(self, account: AccountState, text: str, *, key: str, parent: "DemoPost | None") -> "DemoPost":
         """Like a platform honouring an idempotency key: the same key returns the same post."""
         from connections.models import DemoPost
 
@@ -208,7 +212,7 @@ class DemoProvider(Provider):
         return {post.post_id: growing_metrics(post.post_id, post.created_at) for post in posts}
 
 
-def growing_metrics(post_id: str, created_at) -> PostMetrics:
+def growing_metrics(post_id: str, created_at: datetime) -> PostMetrics:
     """Deterministic per post, rising quickly at first and then levelling off, like real reach."""
     seed = int(hashlib.sha256(post_id.encode()).hexdigest()[:8], 16)
     hours = max(0.0, (timezone.now() - created_at).total_seconds() / 3600)
