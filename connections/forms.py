@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from connections.http import NotAServerAddress, UnsafeURL, server_origin
@@ -29,7 +31,7 @@ class InstanceForm(forms.Form):
         return normalise_server_url(self.cleaned_data["instance"])
 
 
-class OAuthAppForm(forms.ModelForm):
+class OAuthAppForm(forms.ModelForm[OAuthApp]):
     client_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
@@ -42,12 +44,12 @@ class OAuthAppForm(forms.ModelForm):
 
     field_order = ["client_id", "client_secret", "scopes"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_saved_secret = bool(self.instance.pk and self.instance.client_secret)
 
     def clean_client_secret(self) -> str:
-        secret = self.cleaned_data["client_secret"].strip()
+        secret: str = self.cleaned_data["client_secret"].strip()
         if not secret and not self.has_saved_secret:
             raise forms.ValidationError("Paste the client secret from the platform's developer console.")
         return secret
