@@ -45,9 +45,11 @@ browser:
 peers:
 	bash tests/peers/install.sh
 
-lint:
+# ruff, then mypy over the files [tool.mypy] lists in pyproject.toml (its cache: .mypy_cache/).
+lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format:
 	$(VENV)/bin/ruff check --fix .

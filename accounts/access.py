@@ -6,19 +6,39 @@ inside them, a role too low for the action is a 403.
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TypeVar
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django_htmx.middleware import HtmxDetails
 
-from accounts.models import Membership
+from accounts.models import Membership, User, Workspace
 from accounts.roles import Capability, role_allows
 
 M = TypeVar("M", bound=models.Model)
+
+
+class AuthedRequest(HttpRequest):
+    """A request as a view behind ``login_required`` sees it, with what the middleware sets on it
+    (CurrentWorkspaceMiddleware, django-htmx's). For annotations only: Django builds the request."""
+
+    user: User
+    membership: Membership | None
+    workspace: Workspace | None
+    zone: ZoneInfo
+    htmx: HtmxDetails
+
+
+class MemberRequest(AuthedRequest):
+    """Behind ``workspace_required``: the requester is a member of the current workspace."""
+
+    membership: Membership
+    workspace: Workspace
 
 
 def get_workspace_object_and_membership_or_404(
@@ -27,7 +47,7 @@ def get_workspace_object_and_membership_or_404(
     *,
     capability: Capability = Capability.VIEW,
     workspace_path: str = "workspace",
-    **lookup,
+    **lookup: Any,
 ) -> tuple[M, Membership]:
     """Fetch an object whose workspace is one the requester belongs to, then check the role.
 
@@ -40,9 +60,9 @@ def get_workspace_object_and_membership_or_404(
         raise Http404
     try:
         obj = queryset.get(**{f"{workspace_path}__memberships__user": request.user}, **lookup)
-    except (queryset.model.DoesNotExist, ValueError, TypeError, OverflowError, ValidationError):
+    except (ObjectDoesNotExist, ValueError, TypeError, OverflowError, ValidationError):
         raise Http404 from None
-    owner = obj
+    owner: Any = obj  # the object, then each step of workspace_path
     for step in workspace_path.split("__")[:-1]:
         owner = getattr(owner, step)
     membership = Membership.objects.select_related("workspace", "user").get(
@@ -59,20 +79,23 @@ def get_workspace_object_or_404(
     *,
     capability: Capability = Capability.VIEW,
     workspace_path: str = "workspace",
-    **lookup,
+    **lookup: Any,
 ) -> M:
     return get_workspace_object_and_membership_or_404(
         request, model, capability=capability, workspace_path=workspace_path, **lookup
     )[0]
 
 
-def workspace_required(capability: Capability = Capability.VIEW) -> Callable:
+_View = Callable[..., HttpResponse]
+
+
+def workspace_required(capability: Capability = Capability.VIEW) -> Callable[[_View], _View]:
     """Decorate a view that works on the current workspace: login, a workspace, a role."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: _View) -> _View:
         @login_required
         @wraps(view)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.membership is None:
                 messages.info(request, "Create a workspace to get started.")
                 return redirect("workspace_create")

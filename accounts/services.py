@@ -238,9 +238,10 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     invitation.save(update_fields=["accepted_at"])
     user.current_workspace = invitation.workspace
     user.save(update_fields=["current_workspace"])
-    if Membership.objects.filter(workspace=invitation.workspace, user_id=invitation.invited_by_id).exists():
+    inviter = invitation.invited_by  # None once the inviter's user is deleted
+    if inviter is not None and Membership.objects.filter(workspace=invitation.workspace, user=inviter).exists():
         notify(
-            user=invitation.invited_by,
+            user=inviter,
             workspace=invitation.workspace,
             title=f"{user.email} joined {invitation.workspace.name}",
             level=Notification.Level.SUCCESS,

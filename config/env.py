@@ -7,6 +7,7 @@ Each reader also accepts a ``NAME_FILE`` variant (Docker/Kubernetes secrets) hol
 
 import os
 from pathlib import Path
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -31,6 +32,11 @@ def _raw(name: str) -> str | None:
     return value.strip()
 
 
+# A default that is a string gives a string, so settings such as SITE_URL need no None check.
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
     return default if value is None else value
@@ -68,6 +74,10 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+@overload
+def env_url(name: str, default: str, *, schemes: tuple[str, ...] = ...) -> str: ...
+@overload
+def env_url(name: str, default: None, *, schemes: tuple[str, ...] = ...) -> str | None: ...
 def env_url(name: str, default: str | None, *, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
     value = env_str(name, default)
     if value is None:

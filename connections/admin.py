@@ -1,16 +1,23 @@
+from typing import TypedDict
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django_stubs_ext import WithAnnotations
 
 from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
+
+
+class _Counted(TypedDict):
+    account_count: int  # GrantAdmin.get_queryset's annotation
+
 
 # Encrypted fields are non-editable model fields, so no admin form or list ever renders them.
 
 
-class GrantAccountsInline(admin.TabularInline):
+class GrantAccountsInline(admin.TabularInline[SocialAccount, Grant]):
     model = SocialAccount
-    fields = ["platform", "username", "status", "last_checked_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("platform", "username", "status", "last_checked_at")
     extra = 0
     can_delete = False
     show_change_link = True
@@ -20,7 +27,7 @@ class GrantAccountsInline(admin.TabularInline):
 
 
 @admin.register(Grant)
-class GrantAdmin(admin.ModelAdmin):
+class GrantAdmin(admin.ModelAdmin[Grant]):
     list_display = ["__str__", "platform", "workspace", "status", "account_count", "expires_at", "last_refreshed_at"]
     list_filter = ["platform", "status"]
     search_fields = ["workspace__name", "accounts__username", "created_by__email"]
@@ -37,15 +44,16 @@ class GrantAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Grant]:
-        return super().get_queryset(request).annotate(account_count=Count("accounts"))
+        counted: QuerySet[Grant] = super().get_queryset(request).annotate(account_count=Count("accounts"))
+        return counted
 
     @admin.display(description="Accounts", ordering="account_count")
-    def account_count(self, grant: Grant) -> int:
+    def account_count(self, grant: "WithAnnotations[Grant, _Counted]") -> int:
         return grant.account_count
 
 
 @admin.register(SocialAccount)
-class SocialAccountAdmin(admin.ModelAdmin):
+class SocialAccountAdmin(admin.ModelAdmin[SocialAccount]):
     list_display = ["username", "platform", "workspace", "status", "grant", "token_expires_at", "last_checked_at"]
     list_filter = ["platform", "status"]
     search_fields = ["username", "display_name", "external_id", "workspace__name", "tenant_id"]
@@ -58,7 +66,7 @@ class SocialAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(OAuthApp)
-class OAuthAppAdmin(admin.ModelAdmin):
+class OAuthAppAdmin(admin.ModelAdmin[OAuthApp]):
     list_display = ["platform", "workspace", "client_id", "updated_at"]
     list_filter = ["platform"]
     search_fields = ["workspace__name", "client_id"]
@@ -67,14 +75,14 @@ class OAuthAppAdmin(admin.ModelAdmin):
 
 
 @admin.register(InstanceApp)
-class InstanceAppAdmin(admin.ModelAdmin):
+class InstanceAppAdmin(admin.ModelAdmin[InstanceApp]):
     list_display = ["platform", "instance_url", "client_id", "created_at"]
     list_filter = ["platform"]
     search_fields = ["instance_url"]
 
 
 @admin.register(ConnectSession)
-class ConnectSessionAdmin(admin.ModelAdmin):
+class ConnectSessionAdmin(admin.ModelAdmin[ConnectSession]):
     list_display = ["platform", "workspace", "created_by", "status", "created_at", "expires_at"]
     list_filter = ["platform", "status"]
     search_fields = ["workspace__name", "created_by__email", "tenant_id"]

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from connections.http import NotAServerAddress, UnsafeURL, server_origin
@@ -28,7 +30,7 @@ class InstanceForm(forms.Form):
         widget=forms.TextInput(attrs={"autofocus": True}),
     )
 
-    def __init__(self, *args, example: str = "", **kwargs) -> None:
+    def __init__(self, *args: Any, example: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.example = example
         if example:
@@ -39,7 +41,7 @@ class InstanceForm(forms.Form):
         return normalise_server_url(self.cleaned_data["instance"], example=self.example)
 
 
-class OAuthAppForm(forms.ModelForm):
+class OAuthAppForm(forms.ModelForm[OAuthApp]):
     client_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
@@ -52,12 +54,12 @@ class OAuthAppForm(forms.ModelForm):
 
     field_order = ["client_id", "client_secret", "scopes"]
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.has_saved_secret = bool(self.instance.pk and self.instance.client_secret)
 
     def clean_client_secret(self) -> str:
-        secret = self.cleaned_data["client_secret"].strip()
+        secret: str = self.cleaned_data["client_secret"].strip()
         if not secret and not self.has_saved_secret:
             raise forms.ValidationError("Paste the client secret from the platform's developer console.")
         return secret

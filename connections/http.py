@@ -16,6 +16,7 @@ import logging
 import re
 import socket
 from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -63,14 +64,23 @@ class _GuardedAdapter(HTTPAdapter):
     Session.resolve_redirects calls ``send`` for every hop, so every hop is vetted.
     """
 
-    def send(self, request: PreparedRequest, **kwargs) -> Response:
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = DEFAULT_TIMEOUT
+    def send(
+        self,
+        request: PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> Response:
         if not settings.ALLOW_PRIVATE_NETWORK_URLS:
             request = _pin(request)
-        return super().send(request, **kwargs)
+        timeout = DEFAULT_TIMEOUT if timeout is None else timeout
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
-    def build_connection_pool_key_attributes(self, request: PreparedRequest, verify, cert=None):
+    def build_connection_pool_key_attributes(
+        self, request: PreparedRequest, verify: bool | str, cert: str | tuple[str, str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         address = getattr(request, "_postwright_address", None)
         if address:
@@ -101,14 +111,14 @@ def vetted_address(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError):
         raise RefusedAddress(f"{host} does not resolve") from None
-    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     # All of them, not just the one we pick: a mixed answer is a rebinding attempt.
     if not addresses or not all(is_public_address(address) for address in addresses):
         raise RefusedAddress(f"{host} points to a private or local address")
     return str(addresses[0])
 
 
-def _log_response(response: requests.Response, *args, **kwargs) -> None:
+def _log_response(response: requests.Response, *args: object, **kwargs: object) -> None:
     log.info(
         "%s %s -> %s in %.0f ms",
         response.request.method,
@@ -118,7 +128,10 @@ def _log_response(response: requests.Response, *args, **kwargs) -> None:
     )
 
 
-def configure(session: requests.Session) -> requests.Session:
+_AnySession = TypeVar("_AnySession", bound=requests.Session)
+
+
+def configure(session: _AnySession) -> _AnySession:
     """Give any requests.Session (ours or an OAuth library's) our timeouts, UA and logging."""
     adapter = _GuardedAdapter(max_retries=0)  # retries are decided by the caller, never blindly
     session.mount("https://", adapter)

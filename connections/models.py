@@ -125,31 +125,35 @@ class SocialAccount(WorkspaceOwned):
     @property
     def token_expires_at(self) -> datetime | None:
         """The consent's expiry: read from the grant, never stored twice."""
-        return self.grant.expires_at if self.grant_id else None
+        grant = self.grant  # no query when grant_id is None
+        return grant.expires_at if grant is not None else None
 
     @property
     def problem(self) -> str:
         """What to show beside the status: this account's own error, else its grant's."""
-        return self.last_error or (self.grant.last_error if self.grant_id else "")
+        grant = self.grant
+        return self.last_error or (grant.last_error if grant is not None else "")
 
     def state(self) -> AccountState:
         """The account as providers see it: the grant's secrets overlaid by the account's own."""
-        grant_secrets = self.grant.secrets if self.grant_id else {}
+        grant = self.grant
+        grant_secrets = grant.secrets if grant is not None else {}
         return AccountState(
             external_id=self.external_id,
             username=self.username,
             secrets={**grant_secrets, **self.secrets},
             instance_url=self.instance_url,
             extra=dict(self.extra),
-            account_keys=frozenset(self.secrets) if self.grant_id else None,
+            account_keys=frozenset(self.secrets) if grant is not None else None,
         )
 
     def grant_state(self) -> AccountState:
         """The consent alone, for grant-level calls (refresh, revoke): no per-account token mixed in."""
+        grant = self.grant
         return AccountState(
             external_id=self.external_id,
             username=self.username,
-            secrets=dict(self.grant.secrets) if self.grant_id else dict(self.secrets),
+            secrets=dict(grant.secrets) if grant is not None else dict(self.secrets),
             instance_url=self.instance_url,
             extra=dict(self.extra),
         )
@@ -159,7 +163,7 @@ def new_state() -> str:
     return secrets.token_urlsafe(32)
 
 
-def connect_session_expiry():
+def connect_session_expiry() -> datetime:
     return timezone.now() + timedelta(minutes=settings.CONNECT_SESSION_MINUTES)
 
 

@@ -73,7 +73,8 @@ def _all() -> dict[str, tuple[str, str]]:
 
 @cache
 def _load(path: str) -> Provider:
-    return import_string(path)()
+    provider: Provider = import_string(path)()  # the registry names only Provider subclasses
+    return provider
 
 
 def get_provider(platform: str) -> Provider:

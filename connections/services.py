@@ -15,12 +15,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
-from accounts.models import Membership, User, Workspace
+from accounts.models import Membership, User, Workspace, WorkspaceOwned
 from accounts.roles import Capability, Role
 from accounts.services import notify
 from connections.errors import ConnectError, ErrorClass, ProviderError
@@ -95,7 +94,7 @@ def forget_instance_app(*, platform: str, instance_url: str) -> None:
 # --- Actors -----------------------------------------------------------------------------------
 
 
-def _require(who: Actor | Membership, capability: Capability, message: str, *owned: Model) -> Actor:
+def _require(who: Actor | Membership, capability: Capability, message: str, *owned: WorkspaceOwned) -> Actor:
     """The actor, once it may act here: the capability, and every object in its own workspace."""
     actor = as_actor(who)
     actor.require(capability, message)
@@ -107,7 +106,6 @@ def _require(who: Actor | Membership, capability: Capability, message: str, *own
 
 def _account_event(account: SocialAccount, type: str, *, user: User | None = None) -> None:
     """An account.* event, written in the caller's transaction; small, and never a secret."""
-    who = {"actor_user_id": user.pk, "actor_label": user.display_name} if user is not None else {}
     event_emit(
         EventSpec(
             workspace_id=account.workspace_id,
@@ -115,7 +113,8 @@ def _account_event(account: SocialAccount, type: str, *, user: User | None = Non
             subject_type="account",
             subject_id=account.pk,
             payload={"account_id": account.pk, "platform": account.platform, "username": account.username},
-            **who,
+            actor_user_id=user.pk if user is not None else None,
+            actor_label=user.display_name if user is not None else "",
         )
     )
 
@@ -234,7 +233,7 @@ def _reconnecting(session: ConnectSession, connections: list[Connection]) -> lis
     if account is None:
         return []
     siblings = {(account.platform, account.external_id)}
-    if account.grant_id:
+    if account.grant is not None:
         siblings |= set(
             account.grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).values_list(
                 "platform", "external_id"
@@ -372,7 +371,8 @@ def _previous_refresh_token(*, workspace: Workspace, platform: str, connections:
         .select_related("grant")
         .order_by("-grant__created_at")
     )
-    return next((a.grant.secrets["refresh_token"] for a in previous if a.grant.secrets.get("refresh_token")), None)
+    grants = (a.grant for a in previous if a.grant is not None)  # all of them: the filter joins on grant
+    return next((g.secrets["refresh_token"] for g in grants if g.secrets.get("refresh_token")), None)
 
 
 @transaction.atomic
@@ -646,7 +646,8 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
     grant once on AUTH, and mark the grant "needs reconnect" when that does not help.
     Publishing uses this too."""
     _load_grant(account)
-    refresher = get_provider(account.grant.platform) if account.grant_id else get_provider(account.platform)
+    grant = account.grant
+    refresher = get_provider(grant.platform if grant is not None else account.platform)
     state = account.state()
     try:
         result = operation(state)
@@ -654,11 +655,11 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
         _store_state(account, state)
         if exc.error_class != ErrorClass.AUTH:
             raise
-        if not refresher.supports_refresh or not account.grant_id:
+        if not refresher.supports_refresh or grant is None:
             account_mark_needs_reconnect(account=account, reason=exc.message)
             raise
-        seen = account.grant.secrets.get("access_token")
-        account.grant = grant_refresh(grant_id=account.grant_id, seen_access_token=seen)  # marks itself if refused
+        seen = grant.secrets.get("access_token")
+        account.grant = grant_refresh(grant_id=grant.pk, seen_access_token=seen)  # marks itself if refused
         state = account.state()
         try:
             result = operation(state)
@@ -729,7 +730,12 @@ def refresh_expiring_tokens() -> dict[str, int]:
             provider = get_provider(platform)
         except KeyError:
             continue
-        if not provider.supports_refresh or expires_at - now > timedelta(seconds=provider.refresh_margin_s):
+        # expires_at is never None here (the filter says so); the check is for the type checker.
+        if (
+            not provider.supports_refresh
+            or expires_at is None
+            or expires_at - now > timedelta(seconds=provider.refresh_margin_s)
+        ):
             continue
         try:
             grant_refresh(grant_id=pk)

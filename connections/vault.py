@@ -9,7 +9,7 @@ In development and tests a key is generated into a git-ignored file so a first r
 import json
 import logging
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -79,51 +79,66 @@ def reencrypt(ciphertext: str) -> str:
         raise VaultError from None
 
 
-class EncryptedJSONField(models.TextField):
-    """A dict of secrets, stored as one Fernet token. Never shown in forms or the admin."""
+_Value = TypeVar("_Value")
 
-    description = "Encrypted JSON"
 
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("default", dict)
+class _EncryptedField(models.TextField[_Value, _Value]):
+    """One Fernet token in a text column. Never shown in forms, the admin or serializers."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("blank", True)
         kwargs["editable"] = False
         super().__init__(*args, **kwargs)
 
-    def deconstruct(self):
+    def deconstruct(self) -> Any:
         name, path, args, kwargs = super().deconstruct()
         kwargs.pop("editable", None)
         return name, path, args, kwargs
 
-    def from_db_value(self, value: str | None, expression, connection) -> dict[str, Any]:
+    def value_to_string(self, obj: models.Model) -> str:
+        return "(encrypted)"  # dumpdata and serializers never see plaintext
+
+
+class EncryptedJSONField(_EncryptedField[dict[str, Any]]):
+    """A dict of secrets, stored as one Fernet token."""
+
+    description = "Encrypted JSON"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default", dict)
+        super().__init__(*args, **kwargs)
+
+    def from_db_value(self, value: str | None, expression: object, connection: object) -> dict[str, Any]:
         if not value:
             return {}
-        return json.loads(decrypt(value))
+        return _json_dict(decrypt(value))
 
     def to_python(self, value: Any) -> dict[str, Any]:
         if isinstance(value, dict):
             return value
         if not value:
             return {}
-        return json.loads(decrypt(value))
+        return _json_dict(decrypt(value))
 
     def get_prep_value(self, value: dict[str, Any] | None) -> str:
         return encrypt(json.dumps(value or {}, sort_keys=True))
 
-    def value_to_string(self, obj: models.Model) -> str:
-        return "(encrypted)"  # dumpdata and serializers never see plaintext
+
+def _json_dict(text: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(text)  # only get_prep_value wrote it: always a dict
+    return loaded
 
 
-class EncryptedTextField(EncryptedJSONField):
+class EncryptedTextField(_EncryptedField[str]):
     """A single secret string (e.g. an OAuth client secret)."""
 
     description = "Encrypted text"
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("default", "")
         super().__init__(*args, **kwargs)
 
-    def from_db_value(self, value: str | None, expression, connection) -> str:
+    def from_db_value(self, value: str | None, expression: object, connection: object) -> str:
         return decrypt(value) if value else ""
 
     def to_python(self, value: Any) -> str:

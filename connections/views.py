@@ -8,6 +8,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import (
+    AuthedRequest,
+    MemberRequest,
     get_workspace_object_and_membership_or_404,
     get_workspace_object_or_404,
     workspace_required,
@@ -32,7 +34,7 @@ def _provider_or_404(platform: str) -> Provider:
 
 
 @workspace_required()
-def account_list(request: HttpRequest) -> HttpResponse:
+def account_list(request: MemberRequest) -> HttpResponse:
     accounts = list(
         SocialAccount.objects.filter(workspace=request.workspace)
         .select_related("grant")
@@ -43,7 +45,7 @@ def account_list(request: HttpRequest) -> HttpResponse:
     providers = enabled_providers()
     checkable = {provider.id for provider in providers if provider.supports_check}
     for account in accounts:
-        account.can_check = account.platform in checkable
+        account.can_check = account.platform in checkable  # type: ignore[attr-defined]  # for the template only
     platforms = [
         {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
         for provider in providers
@@ -60,12 +62,13 @@ def _mark_siblings(accounts: list[SocialAccount]) -> None:
             connected[account.grant_id] = connected.get(account.grant_id, 0) + 1
     for account in accounts:
         mine = account.status != SocialAccount.Status.DISCONNECTED
-        account.siblings = connected.get(account.grant_id, 0) - 1 if mine and account.grant_id else 0
+        siblings = connected.get(account.grant_id, 0) - 1 if mine and account.grant_id else 0
+        account.siblings = siblings  # type: ignore[attr-defined]  # for the template; not a field
 
 
 @workspace_required(Capability.MANAGE_CONNECTIONS)
 @require_http_methods(["GET", "POST"])
-def connect(request: HttpRequest, platform: str) -> HttpResponse:
+def connect(request: MemberRequest, platform: str) -> HttpResponse:
     """Start connecting: a server or credential form where the platform needs one, else straight to consent."""
     provider = _provider_or_404(platform)
     tenant_id = request.POST.get("tenant_id", "")[:255]
@@ -109,7 +112,7 @@ def _reconnect_target(request: HttpRequest, provider: Provider) -> SocialAccount
 
 
 def _connect_oauth(
-    request: HttpRequest, provider: Provider, tenant_id: str, reconnect: SocialAccount | None
+    request: MemberRequest, provider: Provider, tenant_id: str, reconnect: SocialAccount | None
 ) -> HttpResponse:
     form = None
     instance_url = reconnect.instance_url if reconnect else ""
@@ -142,7 +145,7 @@ def _connect_oauth(
 
 
 @login_required
-def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
+def connect_callback(request: AuthedRequest, platform: str) -> HttpResponse:
     provider = _provider_or_404(platform)
     try:
         session = services.connect_callback(user=request.user, provider=provider, params=request.GET)
@@ -157,7 +160,7 @@ def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
+def connect_select(request: AuthedRequest, session_id: int) -> HttpResponse:
     session, membership = get_workspace_object_and_membership_or_404(
         request,
         ConnectSession.objects.filter(created_by=request.user),
@@ -185,7 +188,7 @@ def connect_select(request: HttpRequest, session_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_disconnect(request: AuthedRequest, account_id: int) -> HttpResponse:
     account, membership = get_workspace_object_and_membership_or_404(
         request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id
     )
@@ -196,7 +199,7 @@ def account_disconnect(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def account_check(request: HttpRequest, account_id: int) -> HttpResponse:
+def account_check(request: AuthedRequest, account_id: int) -> HttpResponse:
     account, membership = get_workspace_object_and_membership_or_404(
         request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id
     )
@@ -213,7 +216,7 @@ def account_check(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @workspace_required(Capability.MANAGE_CONNECTIONS)
 @require_http_methods(["GET", "POST"])
-def app_settings(request: HttpRequest, platform: str) -> HttpResponse:
+def app_settings(request: MemberRequest, platform: str) -> HttpResponse:
     """Bring your own keys: this workspace's OAuth client for a platform."""
     provider = _provider_or_404(platform)
     if not provider.needs_app_credentials or provider.asks_for_instance:

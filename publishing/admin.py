@@ -5,21 +5,28 @@ from django.http import HttpRequest
 from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, RateBudget, Target, TargetPart
 
 
-class PostContentInline(admin.StackedInline):
+class PostContentInline(admin.StackedInline[PostContent, Post]):
     model = PostContent
     extra = 0
 
 
-class TargetInline(admin.TabularInline):
+class TargetInline(admin.TabularInline[Target, Post]):
     model = Target
     extra = 0
-    fields = ["account", "status", "due_at", "attempts", "platform_post_id", "error_class", "error_message"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "account",
+        "status",
+        "due_at",
+        "attempts",
+        "platform_post_id",
+        "error_class",
+        "error_message",
+    )
     can_delete = False
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(admin.ModelAdmin[Post]):
     list_display = ["id", "workspace", "author", "status", "scheduled_at", "created_at"]
     list_filter = ["status"]
     search_fields = ["contents__text", "workspace__name", "author__email"]
@@ -31,24 +38,33 @@ class PostAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
         # The main text in the same query, so each row's __str__ needs none of its own.
         main = PostContent.objects.filter(post=OuterRef("pk"), kind=PostContent.Kind.MAIN).values("text")[:1]
-        return super().get_queryset(request).annotate(main_text=Subquery(main))
+        with_text: QuerySet[Post] = super().get_queryset(request).annotate(main_text=Subquery(main))
+        return with_text
 
 
-class TargetPartInline(admin.TabularInline):
+class TargetPartInline(admin.TabularInline[TargetPart, Target]):
     """Read-only: parts move only through the engine's state graph (publishing/states.py)."""
 
     model = TargetPart
     extra = 0
-    fields = ["position", "kind", "status", "attempts", "platform_post_id", "url", "error_message", "landed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "position",
+        "kind",
+        "status",
+        "attempts",
+        "platform_post_id",
+        "url",
+        "error_message",
+        "landed_at",
+    )
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Target | None = None) -> bool:
         return False
 
 
 @admin.register(Target)
-class TargetAdmin(admin.ModelAdmin):
+class TargetAdmin(admin.ModelAdmin[Target]):
     list_display = ["id", "post", "account", "status", "due_at", "attempts", "error_class", "finished_at"]
     list_filter = ["status", "error_class", "account__platform"]
     search_fields = ["platform_post_id", "account__username", "error_message"]
@@ -67,7 +83,7 @@ class TargetAdmin(admin.ModelAdmin):
 
 
 @admin.register(Media)
-class MediaAdmin(admin.ModelAdmin):
+class MediaAdmin(admin.ModelAdmin[Media]):
     list_display = ["original_name", "workspace", "mime_type", "size", "width", "height", "created_at"]
     list_filter = ["mime_type"]
     search_fields = ["original_name", "sha256", "workspace__name"]
@@ -77,7 +93,7 @@ class MediaAdmin(admin.ModelAdmin):
 
 
 @admin.register(PostingSlot)
-class PostingSlotAdmin(admin.ModelAdmin):
+class PostingSlotAdmin(admin.ModelAdmin[PostingSlot]):
     list_display = ["account", "weekday", "time"]
     list_filter = ["weekday"]
     raw_id_fields = ["account"]
@@ -88,7 +104,7 @@ class PostingSlotAdmin(admin.ModelAdmin):
 
 
 @admin.register(RateBudget)
-class RateBudgetAdmin(admin.ModelAdmin):
+class RateBudgetAdmin(admin.ModelAdmin[RateBudget]):
     list_display = ["key", "next_at"]
     search_fields = ["key"]
 

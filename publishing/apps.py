@@ -2,7 +2,7 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 
 
-def ensure_schedules(sender, **kwargs) -> None:
+def ensure_schedules(sender: object, **kwargs: object) -> None:
     from django_q.models import Schedule
 
     # Chunked uploads nobody finished: their part files would otherwise fill the disk.

@@ -40,9 +40,8 @@ class AccountCheck:
 
 
 def part_label(part: PartInput, index: int) -> str:
-    return {PostContent.Kind.MAIN: "Post", PostContent.Kind.FIRST_COMMENT: "First comment"}.get(
-        part.kind, f"Reply {index}"
-    )
+    labels: dict[str, str] = {PostContent.Kind.MAIN: "Post", PostContent.Kind.FIRST_COMMENT: "First comment"}
+    return labels.get(part.kind, f"Reply {index}")
 
 
 def check_account(

@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import transaction
@@ -45,7 +45,7 @@ MEDIA_LANE = "media"
 
 def backoff_seconds(attempt: int) -> float:
     """30 s, 1, 2, 4, 8 min ... capped at an hour, with jitter so retries do not stampede."""
-    base = min(30 * 2 ** max(0, attempt - 1), 3600)
+    base: int = min(30 * 2 ** max(0, attempt - 1), 3600)  # int ** int is Any to mypy (it may be a float)
     return base * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
 
 
@@ -354,7 +354,15 @@ def _wait_at_platform(run: _Run, part: TargetPart, pending: Pending) -> None:
         )
 
 
-def _error_fields(error: ProviderError) -> dict[str, str]:
+class _ErrorFields(TypedDict):
+    """The error columns a target and a part share, passed to the moves as fields."""
+
+    error_class: str
+    error_code: str
+    error_message: str
+
+
+def _error_fields(error: ProviderError) -> _ErrorFields:
     return {"error_class": error.error_class.value, "error_code": error.code[:100], "error_message": error.message}
 
 
@@ -389,7 +397,7 @@ def _fail_target(run: _Run, error: ProviderError, *, part: TargetPart | None) ->
     landed = [p for p in run.parts if p.status == P.PUBLISHED]
     if part is not None and landed:
         message = f"Posted; {part.label} refused: {message}. Retry sends only what did not go out."
-    fields = {**_error_fields(error), "error_message": message}
+    fields: _ErrorFields = {**_error_fields(error), "error_message": message}
     with transaction.atomic():
         if part is not None:
             part_move(part, P.FAILED, target=target, **_error_fields(error))
@@ -407,7 +415,7 @@ def _record_crash(target: Target, exc: Exception) -> None:
     looked up, never resent blindly, and the target is given up after PUBLISH_MAX_ATTEMPTS runs."""
     log.exception("publishing target %s failed unexpectedly", target.id)
     message = f"Internal error while publishing ({type(exc).__name__}); checking whether the post went out."
-    fields = {"error_class": ErrorClass.TRANSIENT.value, "error_code": "crash", "error_message": message}
+    fields: _ErrorFields = {"error_class": ErrorClass.TRANSIENT.value, "error_code": "crash", "error_message": message}
     with transaction.atomic():
         for part in TargetPart.objects.filter(target=target, status=P.SENDING):
             part_move(part, P.UNKNOWN, target=target, **fields)

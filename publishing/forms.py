@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.datastructures import MultiValueDict
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
@@ -42,6 +43,8 @@ class IdListField(forms.Field):
 
 
 class ComposerForm(forms.Form):
+    # Bound to request.POST (unbound: Django's empty MultiValueDict): repeated inputs are read with getlist.
+    data: MultiValueDict[str, str]
     WHEN = [("now", "Publish now"), ("schedule", "Schedule"), ("queue", "Add to queue"), ("draft", "Save draft")]
 
     accounts = IdListField(required=False)
@@ -53,7 +56,7 @@ class ComposerForm(forms.Form):
     # Seconds allowed: posts go out on the second, so the author may say which one.
     time = forms.TimeField(required=False, widget=forms.TimeInput(attrs={"type": "time", "step": "1"}))
 
-    def __init__(self, *args, workspace: Workspace, zone: ZoneInfo | None = None, **kwargs) -> None:
+    def __init__(self, *args: Any, workspace: Workspace, zone: ZoneInfo | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.workspace = workspace
         # The zone the author reads and types times in (theirs or the workspace's).
@@ -78,15 +81,15 @@ class ComposerForm(forms.Form):
     def _cleaned(self, name: str, default: Any) -> Any:
         return getattr(self, "cleaned_data", {}).get(name) or default
 
-    def overrides(self) -> dict:
+    def overrides(self) -> dict[str, Any]:
         """Per platform of the picked accounts: replacement text and the platform's own options."""
         ids = self._cleaned("accounts", [])
         platforms = SocialAccount.objects.filter(workspace=self.workspace, id__in=ids).values_list(
             "platform", flat=True
         )
-        result = {}
+        result: dict[str, Any] = {}
         for platform in sorted(set(platforms)):
-            override = {}
+            override: dict[str, Any] = {}
             text = self.data.get(f"override_{platform}", "").strip()
             if text:
                 override["text"] = text
@@ -116,8 +119,9 @@ class ComposerForm(forms.Form):
         # Typed without a scheme ("example.com/a"): the author means the web address.
         return f"https://{link}" if link and "://" not in link else link
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data  # what Form.clean returns, typed without its Optional
         kind = data.get("when")
         if kind in ("now", "queue", "draft"):
             self.timing = {"now": When.now, "queue": When.next_slot, "draft": When.draft}[kind]()
@@ -125,7 +129,7 @@ class ComposerForm(forms.Form):
             self.timing = self._scheduled(data)
         return data
 
-    def _scheduled(self, data: dict) -> When | None:
+    def _scheduled(self, data: dict[str, Any]) -> When | None:
         if not data.get("date") or not data.get("time"):
             if not self.has_error("date") and not self.has_error("time"):
                 self.add_error("date", "Pick a date and a time.")
@@ -164,7 +168,8 @@ class ComposerForm(forms.Form):
         match = PART.match(path)
         if match and int(match[1]) < len(parts):
             kind = parts[int(match[1])].kind
-            return {PostContent.Kind.MAIN: "text", PostContent.Kind.FIRST_COMMENT: "first_comment"}.get(kind)
+            fields: dict[str, str] = {PostContent.Kind.MAIN: "text", PostContent.Kind.FIRST_COMMENT: "first_comment"}
+            return fields.get(kind)
         return None
 
 

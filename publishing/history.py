@@ -1,7 +1,9 @@
 """A post's history in words, from the event outbox: "scheduled by Ana · queued · published"."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from events.models import Event
 from publishing.models import Post, Target
@@ -38,7 +40,7 @@ class HistoryEntry:
     actor: str
 
 
-def _part_label(payload: dict) -> str:
+def _part_label(payload: Mapping[str, Any]) -> str:
     position, kind = payload.get("position", 0), payload.get("kind", "main")
     if kind == "reply":
         return f"reply {position}"
@@ -52,7 +54,7 @@ def post_history(post: Post, targets: list[Target]) -> list[HistoryEntry]:
     for event in events.only("type", "payload", "actor_label", "created_at")[:HISTORY_LIMIT]:
         payload = event.payload or {}
         text = WORDS[event.type].format(
-            account=accounts.get(payload.get("target_id"), "an account"),
+            account=accounts.get(payload.get("target_id", 0), "an account"),  # 0: no target has it
             reason=(payload.get("reason") or "waiting for the platform").rstrip("."),
             part=_part_label(payload),
         )

@@ -10,7 +10,7 @@ without it), not facts about the person or the place.
 import io
 import math
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from PIL import Image, ImageOps
@@ -40,8 +40,11 @@ def image_clean(source: IO[bytes]) -> EncodedImage:
     source.seek(0)
     with Image.open(source) as image:
         fmt = image.format
+        if fmt not in KEEP_INFO:  # media_store let only these through; say so to any other caller
+            raise ValidationError(f"A {fmt} image cannot be cleaned; use JPEG, PNG, GIF or WebP.")
         animated = getattr(image, "n_frames", 1) > 1
         orientation = image.getexif().get(0x0112, 1)
+        frames: Image.Image
         if animated:
             # GIF and WebP animations carry no orientation; re-saving every frame drops the rest.
             frames = image
@@ -59,7 +62,7 @@ def image_clean(source: IO[bytes]) -> EncodedImage:
     return EncodedImage(out.getvalue(), FORMAT_MIMES[fmt], width, height)
 
 
-def _options(image: Image.Image, fmt: str, *, transposed: bool) -> dict:
+def _options(image: Image.Image, fmt: str, *, transposed: bool) -> dict[str, Any]:
     if fmt == "JPEG":
         # Untouched pixels keep the original's quantisation tables: no visible generation loss.
         return {"quality": 92, "optimize": True} if transposed else {"quality": "keep", "subsampling": "keep"}
@@ -87,21 +90,22 @@ def image_fit(
     if fmt == "JPEG" and image.mode == "RGBA":
         image = image.convert("RGB")
     scale = min(1.0, math.sqrt(max_pixels / (image.width * image.height))) if max_pixels else 1.0
+    byte_limit = max_bytes or math.inf  # no limit: the first encoding fits
     for _attempt in range(12):
         size = (max(1, int(image.width * scale)), max(1, int(image.height * scale)))
         resized = image.resize(size, Image.Resampling.LANCZOS) if size != image.size else image
         for quality in (88, 80, 72) if fmt != "PNG" else (None,):
             data = _encode(resized, fmt, quality, icc)
-            if not max_bytes or len(data) <= max_bytes:
+            if len(data) <= byte_limit:
                 return EncodedImage(data, FORMAT_MIMES[fmt], *size)
         # Bytes shrink roughly with the pixel count: aim a little under the limit next time.
-        scale *= min(0.9, math.sqrt(max_bytes / len(data)) * 0.95)
+        scale *= min(0.9, math.sqrt(byte_limit / len(data)) * 0.95)
     raise ValidationError("This image cannot be made small enough for the platform's limit.")
 
 
 def _encode(image: Image.Image, fmt: str, quality: int | None, icc: bytes | None) -> bytes:
     out = io.BytesIO()
-    options: dict = {"optimize": True} if fmt in ("PNG", "JPEG") else {}
+    options: dict[str, Any] = {"optimize": True} if fmt in ("PNG", "JPEG") else {}
     if quality is not None:
         options["quality"] = quality
     if icc:

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
@@ -64,7 +65,7 @@ class PostInput:
     account_ids: list[int]
     link: str = ""
     # Per platform: {"mastodon": {"text": "...", "options": {"visibility": "unlisted"}}}
-    overrides: dict = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
     when: When = field(default_factory=When.draft)  # nothing goes out unless the caller says so
 
 

@@ -5,10 +5,13 @@ get a cover frame (see video.py). A platform whose rules say ``fits`` gets a re-
 (a MediaRendition), made the first time a post needs it.
 """
 
+from __future__ import annotations  # File[bytes] is a type checker's generic only
+
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -36,12 +39,12 @@ MAX_PIXELS = 50_000_000  # refuse decompression bombs before any platform sees t
 
 @dataclass
 class _Inspected:
-    fields: dict
-    content: File
+    fields: dict[str, Any]
+    content: File[bytes]
     cover: bytes | None = None
 
 
-def _inspect_image(upload: File, name: str) -> tuple[str, int, int] | None:
+def _inspect_image(upload: File[bytes], name: str) -> tuple[str, int, int] | None:
     """The real type and size, read from the file itself rather than trusting its name;
     None when Pillow does not recognise it at all (it may be a video)."""
     try:
@@ -61,7 +64,7 @@ def _inspect_image(upload: File, name: str) -> tuple[str, int, int] | None:
     return IMAGE_TYPES[kind], width, height
 
 
-def _inspect(upload: File, name: str, size: int) -> _Inspected:
+def _inspect(upload: File[bytes], name: str, size: int) -> _Inspected:
     image = _inspect_image(upload, name)
     if image is not None:
         if size > settings.MEDIA_MAX_IMAGE_BYTES:
@@ -83,7 +86,7 @@ def _inspect(upload: File, name: str, size: int) -> _Inspected:
     return _Inspected(fields, upload, video.cover_jpeg)
 
 
-def _looks_like_video(upload: File) -> bool:
+def _looks_like_video(upload: File[bytes]) -> bool:
     """ISO media (MP4, MOV) or Matroska (WebM) by their first bytes, so a random file is refused
     as what it is before FFmpeg guesses at it."""
     head = upload.read(12)
@@ -91,7 +94,7 @@ def _looks_like_video(upload: File) -> bool:
     return head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip") or head[:4] == b"\x1a\x45\xdf\xa3"
 
 
-def _checksum(upload: File) -> str:
+def _checksum(upload: File[bytes]) -> str:
     digest = hashlib.sha256()
     for chunk in upload.chunks():
         digest.update(chunk)
@@ -99,7 +102,7 @@ def _checksum(upload: File) -> str:
     return digest.hexdigest()
 
 
-def media_store(*, actor: Actor | Membership, upload: File, name: str = "") -> Media:
+def media_store(*, actor: Actor | Membership, upload: File[bytes], name: str = "") -> Media:
     """Validate and store a file; the same file uploaded again returns the stored one.
     A file that is refused leaves nothing behind."""
     actor = as_actor(actor)
@@ -144,11 +147,11 @@ def media_thumb_url(media: Media) -> str:
 # --- Fitting copies ------------------------------------------------------------------------
 
 
-def _needs_fitting(media: Media, rule: FormatRule | None) -> bool:
-    if rule is None or not rule.fits or media.kind != Media.Kind.IMAGE:
+def _needs_fitting(media: Media, rule: FormatRule) -> bool:
+    if not rule.fits or media.kind != Media.Kind.IMAGE:
         return False
-    too_heavy = bool(rule.max_bytes) and media.size > rule.max_bytes
-    too_big = bool(rule.max_pixels) and (media.width or 0) * (media.height or 0) > rule.max_pixels
+    too_heavy = bool(rule.max_bytes and media.size > rule.max_bytes)
+    too_big = bool(rule.max_pixels and (media.width or 0) * (media.height or 0) > rule.max_pixels)
     return too_heavy or too_big or media.mime_type not in rule.mime_types
 
 
@@ -160,7 +163,7 @@ def _rendition_key(rule: FormatRule) -> str:
 def media_rendition_for(*, media: Media, rule: FormatRule | None) -> MediaRendition | None:
     """The copy of an image that fits the rule's limits, made once and reused; None when the
     original already fits (or the rule asks for no fitting)."""
-    if not _needs_fitting(media, rule):
+    if rule is None or not _needs_fitting(media, rule):
         return None
     key = _rendition_key(rule)
     found = MediaRendition.objects.filter(media=media, key=key).first()
@@ -189,11 +192,14 @@ def storage_read_range(name: str, offset: int, length: int) -> bytes:
         # django-storages' S3File downloads the whole object on first read: ask for the range instead.
         from storages.utils import clean_name
 
-        key = storage._normalize_name(clean_name(name))  # the object key S3Storage itself uses
-        return bucket.Object(key).get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+        # The object key S3Storage itself uses; a bucket means default_storage is an S3Storage.
+        key = storage._normalize_name(clean_name(name))  # type: ignore[attr-defined]  # S3Storage's own method
+        body: bytes = bucket.Object(key).get(Range=f"bytes={offset}-{offset + length - 1}")["Body"].read()
+        return body
     with storage.open(name, "rb") as stream:
         stream.seek(offset)
-        return stream.read(length)
+        data: bytes = stream.read(length)
+        return data
 
 
 def media_item(media: Media, *, alt_text: str = "", rule: FormatRule | None = None) -> MediaItem:

@@ -46,7 +46,8 @@ def month_grid(day: date) -> list[list[date]]:
     first = day.replace(day=1)
     start = first - timedelta(days=first.weekday())
     next_month = (first + timedelta(days=32)).replace(day=1)
-    weeks, cursor = [], start
+    weeks: list[list[date]] = []
+    cursor = start
     while cursor < next_month or cursor.weekday() != 0:
         if cursor.weekday() == 0:
             weeks.append([])

@@ -7,6 +7,7 @@ it collects every problem rather than stopping at the first, so the author fixes
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -22,7 +23,7 @@ from publishing.scheduling import check_schedulable, next_queue_slot
 
 MAX_REPLIES = 20
 MAX_LINK = 2000
-MAX_ALT_TEXT = ContentMedia._meta.get_field("alt_text").max_length
+MAX_ALT_TEXT: int = ContentMedia._meta.get_field("alt_text").max_length or 0  # a CharField's is always set
 OVERRIDE_KEYS = {"text", "options"}
 K = PostContent.Kind
 
@@ -122,13 +123,13 @@ def _link(link: str) -> list[Problem]:
     return []
 
 
-def _override_text(overrides: dict, platform: str) -> str:
+def _override_text(overrides: dict[str, Any], platform: str) -> str:
     override = overrides.get(platform)
     text = override.get("text", "") if isinstance(override, dict) else ""
     return text if isinstance(text, str) else ""
 
 
-def _overrides(overrides: dict, accounts: list[SocialAccount]) -> list[Problem]:
+def _overrides(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list[Problem]:
     if not isinstance(overrides, dict):
         return [Problem("overrides", "Give per-platform settings as an object keyed by platform.", "invalid")]
     chosen = {account.platform for account in accounts}
@@ -144,7 +145,7 @@ def _overrides(overrides: dict, accounts: list[SocialAccount]) -> list[Problem]:
     return problems
 
 
-def _override(platform: str, override: dict) -> list[Problem]:
+def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
     path = f"overrides.{platform}"
     if not isinstance(override.get("text", ""), str):
         return [Problem(f"{path}.text", "The replacement text must be text.", "invalid")]

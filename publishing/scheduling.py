@@ -51,7 +51,7 @@ def next_queue_slot(
     taken = set(
         Target.objects.filter(account__in=accounts, due_at__gte=after, due_at__lt=after + timedelta(days=60))
         .exclude(status=Target.Status.CANCELED)
-        .exclude(post_id=ignore_post)
+        .exclude(post_id=ignore_post or 0)  # 0: no post has it, so nothing is left out
         .values_list("due_at", flat=True)
     )
     local_start = after.astimezone(zone)

@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
@@ -130,13 +131,13 @@ def _write_parts(post: Post, parts: list[PartInput]) -> None:
         )
 
 
-def _target_fields(when: datetime | None) -> dict:
+def _target_fields(when: datetime | None) -> dict[str, Any]:
     if when is None:
         return {"status": S.DRAFT, "due_at": None, "next_attempt_at": None}
     return {"status": S.SCHEDULED, "due_at": when, "next_attempt_at": when}
 
 
-def _targets_schedule(targets, when: datetime | None, *, actor: Actor, **extra: Any) -> None:
+def _targets_schedule(targets: QuerySet[Target], when: datetime | None, *, actor: Actor, **extra: Any) -> None:
     """Targets to a draft or to a time: a status change through the graph where there is one,
     and the new time on every row."""
     fields = {**_target_fields(when), **extra}
@@ -244,7 +245,7 @@ def post_reschedule(*, actor: Actor | Membership, post: Post, at: datetime) -> P
     actor = _editor(actor)
     _own(actor, post)
     moment, problems = at_problems(at, path="at")
-    if problems:
+    if problems or moment is None:  # at_problems gives a moment exactly when it finds no problem
         raise problems_error(problems)
     return _move(actor, post, _pending(post), moment, WhenKind.AT)
 

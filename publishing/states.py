@@ -53,8 +53,8 @@ def sources_of(edges: Mapping[str, frozenset[str]], to: str) -> frozenset[str]:
     return frozenset(source for source, targets in edges.items() if to in targets)
 
 
-TARGET_SOURCES = {status: sources_of(TARGET_EDGES, status) for status in T}
-PART_SOURCES = {status: sources_of(PART_EDGES, status) for status in P}
+TARGET_SOURCES: dict[str, frozenset[str]] = {status: sources_of(TARGET_EDGES, status) for status in T}
+PART_SOURCES: dict[str, frozenset[str]] = {status: sources_of(PART_EDGES, status) for status in P}
 
 
 def _allowed(sources: frozenset[str], only_from: Iterable[str] | None) -> list[str]:

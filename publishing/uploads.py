@@ -10,7 +10,7 @@ import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import Protocol
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,13 @@ from accounts.roles import Capability, role_allows
 from connections.providers.media_rules import format_bytes
 from publishing.media import media_store
 from publishing.models import Media, MediaUpload
+
+
+class Readable(Protocol):
+    """A chunk's body: a file, or the request itself (HttpRequest reads as a stream)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
 
 CONTENT_RANGE = re.compile(r"bytes (\d{1,15})-(\d{1,15})/(\d{1,15})")
 ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm")
@@ -89,7 +96,7 @@ def parse_content_range(value: str, *, size: int) -> tuple[int, int]:
 
 
 def upload_write_chunk(
-    *, actor: Membership, upload: MediaUpload, content_range: str, body: IO[bytes], length: int | None
+    *, actor: Membership, upload: MediaUpload, content_range: str, body: Readable, length: int | None
 ) -> int:
     """Append one chunk at the current offset; returns the new offset. A chunk that starts
     elsewhere, or arrives short (a dropped connection), changes nothing."""
@@ -123,7 +130,7 @@ def upload_write_chunk(
     return upload.offset
 
 
-def _write_at(path: Path, offset: int, body: IO[bytes], expected: int) -> int:
+def _write_at(path: Path, offset: int, body: Readable, expected: int) -> int:
     """Copy up to ``expected`` bytes into the part file at ``offset``; on a short body, cut the
     file back so the next attempt starts clean."""
     received = 0

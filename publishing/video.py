@@ -56,7 +56,8 @@ def _inspect(container: av.container.InputContainer, name: str) -> VideoInfo:
     width, height = stream.codec_context.width, stream.codec_context.height
     if rotation in (90, 270):
         width, height = height, width
-    cover = frame.to_image().rotate(frame.rotation, expand=True) if rotation else frame.to_image()
+    still: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]  # PyAV's stub leaves it unannotated
+    cover = still.rotate(frame.rotation, expand=True) if rotation else still
     return VideoInfo(
         mime_type=mime_type, container=kind, video_codec=stream.codec_context.name,
         audio_codec=audio.codec_context.name if audio else "", duration_s=_duration(container, stream),
@@ -76,7 +77,9 @@ def _container(container: av.container.InputContainer, video_codec: str) -> tupl
     return "", ""
 
 
-def _cover_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str):
+def _cover_frame(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream, name: str
+) -> av.VideoFrame:
     """A frame about a second in (the very first is often black), else the first one."""
     try:
         frame = next(container.decode(stream), None)

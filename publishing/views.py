@@ -1,6 +1,9 @@
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,12 +12,19 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
+from accounts.access import (
+    AuthedRequest,
+    MemberRequest,
+    get_workspace_object_and_membership_or_404,
+    get_workspace_object_or_404,
+    workspace_required,
+)
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from accounts.templatetags.when import moment
@@ -38,7 +48,7 @@ from publishing.queries import (
 from publishing.scheduling import local_to_utc
 
 
-def _parse_day(value: str | None, zone) -> date:
+def _parse_day(value: str | None, zone: ZoneInfo) -> date:
     """A day from the query string; today when missing, malformed or outside a sane range."""
     today = timezone.localdate(timezone=zone)
     try:
@@ -49,7 +59,7 @@ def _parse_day(value: str | None, zone) -> date:
 
 
 @workspace_required()
-def calendar(request: HttpRequest) -> HttpResponse:
+def calendar(request: MemberRequest) -> HttpResponse:
     zone = request.zone
     day = _parse_day(request.GET.get("date"), zone)
     view = "week" if request.GET.get("view") == "week" else "month"
@@ -80,7 +90,7 @@ PAGE_SIZE = 50
 
 
 @workspace_required()
-def post_list(request: HttpRequest) -> HttpResponse:
+def post_list(request: MemberRequest) -> HttpResponse:
     zone = request.zone
     posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
     status = request.GET.get("status", "")
@@ -110,7 +120,7 @@ def post_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def post_detail(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_detail(request: AuthedRequest, post_id: int) -> HttpResponse:
     post = get_workspace_object_or_404(request, Post.objects.select_related("author"), pk=post_id)
     targets = _targets_with_parts(post)
     contents = post.contents.prefetch_related("attachments__media")
@@ -141,7 +151,7 @@ def _should_poll(post: Post) -> bool:
 
 
 @login_required
-def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_targets(request: AuthedRequest, post_id: int) -> HttpResponse:
     """The targets table alone: the post page polls it while the post is on its way."""
     post = get_workspace_object_or_404(request, Post, pk=post_id)
     targets = _targets_with_parts(post)
@@ -158,7 +168,7 @@ def post_targets(request: HttpRequest, post_id: int) -> HttpResponse:
     return response
 
 
-def _composer_context(form: ComposerForm, post: Post | None = None) -> dict:
+def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str, Any]:
     accounts = list(form.account_choices())
     saved = post.overrides if post else {}
     platforms = [
@@ -184,7 +194,7 @@ def _save(actor: Membership, form: ComposerForm, post: Post | None) -> Post:
     return services.post_update(actor=actor, post=post, data=form.post_input())
 
 
-def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], list[dict]]:
+def _typed_or_saved(form: ComposerForm, post: Post | None) -> tuple[list[str], list[dict[str, Any]]]:
     """Replies and main-post attachments to show: what the author typed when the form comes back
     with errors (nothing typed is lost), else what the post being edited has saved."""
     if form.is_bound:
@@ -226,7 +236,7 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
 
 
 def _saved_message(post: Post) -> str:
-    if post.status == Post.Status.DRAFT:
+    if post.status == Post.Status.DRAFT or post.scheduled_at is None:  # only a draft has no time
         return "Draft saved."
     if post.scheduled_at <= timezone.now():
         return "Publishing now — follow it below."
@@ -235,12 +245,12 @@ def _saved_message(post: Post) -> str:
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_http_methods(["GET", "POST"])
-def compose(request: HttpRequest) -> HttpResponse:
+def compose(request: MemberRequest) -> HttpResponse:
     form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone)
     return _compose_response(request, request.membership, form, None)
 
 
-def _initial_data(post: Post) -> dict:
+def _initial_data(post: Post) -> dict[str, Any]:
     contents = list(post.contents.all())
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     comment = next((c.text for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), "")
@@ -259,7 +269,7 @@ def _initial_data(post: Post) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_edit(request: AuthedRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
@@ -269,7 +279,7 @@ def post_edit(request: HttpRequest, post_id: int) -> HttpResponse:
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
-def compose_check(request: HttpRequest) -> HttpResponse:
+def compose_check(request: MemberRequest) -> HttpResponse:
     """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
     form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
@@ -280,7 +290,7 @@ def compose_check(request: HttpRequest) -> HttpResponse:
     return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
 
 
-def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
+def _act_on_post(request: AuthedRequest, post_id: int, action: Callable[[Membership, Post], None]) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
@@ -296,15 +306,15 @@ def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_cancel(request: HttpRequest, post_id: int) -> HttpResponse:
-    def cancel(actor, post):
+def post_cancel(request: AuthedRequest, post_id: int) -> HttpResponse:
+    def cancel(actor: Membership, post: Post) -> None:
         services.post_cancel(actor=actor, post=post)
         messages.success(request, "Canceled. Nothing more will be published for this post.")
 
     return _act_on_post(request, post_id, cancel)
 
 
-def _target_action(request: HttpRequest, target_id: int, action, done: str) -> HttpResponse:
+def _target_action(request: AuthedRequest, target_id: int, action: Callable[..., object], done: str) -> HttpResponse:
     target, membership = get_workspace_object_and_membership_or_404(
         request, Target.objects.select_related("account"), capability=Capability.EDIT_CONTENT, pk=target_id
     )
@@ -318,17 +328,17 @@ def _target_action(request: HttpRequest, target_id: int, action, done: str) -> H
 
 @login_required
 @require_POST
-def target_retry(request: HttpRequest, target_id: int) -> HttpResponse:
+def target_retry(request: AuthedRequest, target_id: int) -> HttpResponse:
     return _target_action(request, target_id, services.target_retry, "Retrying now.")
 
 
 @login_required
 @require_POST
-def target_mark_published(request: HttpRequest, target_id: int) -> HttpResponse:
+def target_mark_published(request: AuthedRequest, target_id: int) -> HttpResponse:
     return _target_action(request, target_id, services.target_mark_published, "Marked as published.")
 
 
-def _media_json(item: Media) -> dict:
+def _media_json(item: Media) -> dict[str, Any]:
     return {
         "id": item.pk, "name": item.original_name, "kind": item.kind, "url": media_thumb_url(item),
         "width": item.width, "height": item.height, "size": item.size, "duration_s": item.duration_s,
@@ -338,7 +348,7 @@ def _media_json(item: Media) -> dict:
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
-def media_upload(request: HttpRequest) -> HttpResponse:
+def media_upload(request: MemberRequest) -> HttpResponse:
     """One request per file (small images, scripts); the browser uses the chunked endpoints."""
     upload = request.FILES.get("file")
     if upload is None:
@@ -350,7 +360,7 @@ def media_upload(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_media_json(item))
 
 
-def _upload_json(upload: MediaUpload) -> dict:
+def _upload_json(upload: MediaUpload) -> dict[str, Any]:
     return {
         "id": str(upload.pk), "name": upload.name, "size": upload.size, "offset": upload.offset,
         "chunk_size": settings.MEDIA_UPLOAD_CHUNK_BYTES,
@@ -361,7 +371,7 @@ def _upload_json(upload: MediaUpload) -> dict:
 
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
-def media_upload_create(request: HttpRequest) -> HttpResponse:
+def media_upload_create(request: MemberRequest) -> HttpResponse:
     """Start a chunked upload: name, size and type of the file, as form fields or JSON."""
     try:
         data = json.loads(request.body) if request.content_type == "application/json" else request.POST
@@ -385,7 +395,7 @@ def _refused(exc: uploads.ChunkRefused) -> JsonResponse:
 
 @login_required
 @require_http_methods(["GET", "PUT", "PATCH", "DELETE"])
-def media_upload_chunks(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+def media_upload_chunks(request: AuthedRequest, upload_id: uuid.UUID) -> HttpResponse:
     """GET: how many bytes the server has (to resume); PUT or PATCH: the next chunk, placed by
     its Content-Range; DELETE: give up."""
     upload, membership = get_workspace_object_and_membership_or_404(
@@ -411,7 +421,7 @@ def media_upload_chunks(request: HttpRequest, upload_id: uuid.UUID) -> HttpRespo
 
 @login_required
 @require_POST
-def media_upload_finish(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+def media_upload_finish(request: AuthedRequest, upload_id: uuid.UUID) -> HttpResponse:
     upload, membership = get_workspace_object_and_membership_or_404(
         request, MediaUpload, capability=Capability.EDIT_CONTENT, pk=upload_id
     )
@@ -425,13 +435,13 @@ def media_upload_finish(request: HttpRequest, upload_id: uuid.UUID) -> HttpRespo
 
 
 @login_required
-def media_preview(request: HttpRequest, media_id: int) -> HttpResponse:
+def media_preview(request: AuthedRequest, media_id: int) -> HttpResponseBase:
     item = get_workspace_object_or_404(request, Media, pk=media_id)
     return FileResponse(item.file.open("rb"), content_type=item.mime_type)
 
 
 @login_required
-def media_cover(request: HttpRequest, media_id: int) -> HttpResponse:
+def media_cover(request: AuthedRequest, media_id: int) -> HttpResponseBase:
     """A video's cover frame (an image's own file: one URL works for every thumbnail)."""
     item = get_workspace_object_or_404(request, Media, pk=media_id)
     if not item.cover:
@@ -442,7 +452,7 @@ def media_cover(request: HttpRequest, media_id: int) -> HttpResponse:
 
 
 @require_GET
-def media_signed(request: HttpRequest, token: str) -> HttpResponse:
+def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
     """Public but unguessable and expiring: for platforms that fetch media by URL."""
     try:
         item = media_from_token(token)
@@ -454,7 +464,7 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @workspace_required()
-def media_library(request: HttpRequest) -> HttpResponse:
+def media_library(request: MemberRequest) -> HttpResponse:
     items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
     template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
     can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
@@ -464,7 +474,7 @@ def media_library(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
+def post_reschedule(request: AuthedRequest, post_id: int) -> HttpResponse:
     """Drag and drop on the calendar: a new day (keeping the time of day) or a new date and time."""
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
@@ -489,7 +499,7 @@ def post_reschedule(request: HttpRequest, post_id: int) -> HttpResponse:
 
 
 @workspace_required()
-def queue_slots(request: HttpRequest) -> HttpResponse:
+def queue_slots(request: MemberRequest) -> HttpResponse:
     """Each account's weekly posting slots: "Add to queue" takes the next free one."""
     accounts = (
         SocialAccount.objects.filter(workspace=request.workspace)
@@ -502,7 +512,7 @@ def queue_slots(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def queue_slot_add(request: HttpRequest, account_id: int) -> HttpResponse:
+def queue_slot_add(request: AuthedRequest, account_id: int) -> HttpResponse:
     account, membership = get_workspace_object_and_membership_or_404(
         request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id
     )
@@ -518,7 +528,7 @@ def queue_slot_add(request: HttpRequest, account_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def queue_slot_remove(request: HttpRequest, slot_id: int) -> HttpResponse:
+def queue_slot_remove(request: AuthedRequest, slot_id: int) -> HttpResponse:
     slot, membership = get_workspace_object_and_membership_or_404(
         request, PostingSlot.objects.select_related("account"), capability=Capability.EDIT_CONTENT,
         pk=slot_id, workspace_path="account__workspace",

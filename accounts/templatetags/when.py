@@ -1,5 +1,6 @@
 """Dates, times and durations the way a person says them, in the request's time zone."""
 
+from collections.abc import Sized
 from datetime import datetime, timedelta
 
 from django import template
@@ -64,6 +65,6 @@ def duration(value: timedelta | None) -> str:
 
 
 @register.filter
-def sub_count(total: int, shown) -> int:
+def sub_count(total: int, shown: Sized) -> int:
     """How many are left after those shown: "+{{ total|sub_count:posts }} more"."""
     return total - len(shown)

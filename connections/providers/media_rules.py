@@ -8,7 +8,7 @@ photo that is merely too heavy. Messages use the platform's own names ("Instagra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 IMAGE = "image"
@@ -169,9 +169,9 @@ def _fps(rule: FormatRule, item: MediaFacts) -> str | None:
     return f"up to {rule.max_fps:g} fps; {item.name} is {item.fps:.3g} fps."
 
 
-def _either(labels) -> str:
-    labels = list(dict.fromkeys(labels))
-    return labels[0] if len(labels) == 1 else f"{', '.join(labels[:-1])} or {labels[-1]}"
+def _either(labels: Iterable[str]) -> str:
+    unique = list(dict.fromkeys(labels))
+    return unique[0] if len(unique) == 1 else f"{', '.join(unique[:-1])} or {unique[-1]}"
 
 
 def _ratio(value: float) -> str:

@@ -139,7 +139,10 @@ class OAuth2Provider(Provider):
         hint = "refresh_token" if account.secrets.get("refresh_token") else "access_token"
         with self.oauth_session(app) as session:
             try:
-                response = session.revoke_token(revoke_url, token=token, token_type_hint=hint, allow_redirects=False)
+                # types-Authlib leaves revoke_token unannotated; it returns the requests Response.
+                response: http.Response = session.revoke_token(  # type: ignore[no-untyped-call]
+                    revoke_url, token=token, token_type_hint=hint, allow_redirects=False
+                )
             except http.RequestException as exc:
                 raise http.transport_error(exc, create_call=False) from None
         if response.status_code >= 500:

@@ -3,6 +3,7 @@
 from allauth.mfa.models import Authenticator
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
+from django.db.models import Field, Model
 
 from accounts.mfa import authenticator_secrets_map
 from connections.models import ConnectSession, Grant, InstanceApp, OAuthApp, SocialAccount
@@ -30,7 +31,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=500, help="Rows read per query (default 500).")
 
-    def handle(self, *args, batch_size: int, **options) -> None:
+    def handle(self, *args: str, batch_size: int, **options: object) -> None:
         try:
             for model, field in ENCRYPTED:
                 self._rotate(model, field, batch_size)
@@ -39,11 +40,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None  # rows done so far stay done; re-run once fixed
         self.stdout.write(self.style.SUCCESS("All secrets are encrypted under the newest key."))
 
-    def _rotate(self, model, field: str, batch_size: int) -> None:
+    def _rotate(self, model: type[Model], field: str, batch_size: int) -> None:
         # Work on the raw ciphertext so nothing is decrypted into Python objects we might log.
         table = model._meta.db_table
-        column = model._meta.get_field(field).column
-        total = model.objects.count()
+        found = model._meta.get_field(field)
+        if not isinstance(found, Field):  # ENCRYPTED names columns; a relation here is a bug in that list
+            raise CommandError(f"{model.__name__}.{field} is not a column")
+        column = found.column
+        total = model._default_manager.count()
         done, last_pk = 0, 0
         quote = connection.ops.quote_name
         while True:

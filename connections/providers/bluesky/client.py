@@ -71,8 +71,7 @@ def _error_body(response: Response) -> tuple[str, str]:
         body = None
     if not isinstance(body, dict):
         return "", f"Bluesky answered HTTP {response.status_code}"
-    name = body.get("error") if isinstance(body.get("error"), str) else ""
-    message = body.get("message") if isinstance(body.get("message"), str) else ""
+    name, message = optional_str(body, "error"), optional_str(body, "message")
     return name, message or name or f"Bluesky answered HTTP {response.status_code}"
 
 
@@ -96,6 +95,12 @@ def require_str(data: Mapping[str, Any], key: str, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise malformed(what)
     return value
+
+
+def optional_str(data: Mapping[str, Any], key: str) -> str:
+    """An optional text field: its value, or "" when it is absent or not text."""
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
 
 
 # --- Plain XRPC ----------------------------------------------------------------------------------
@@ -170,7 +175,7 @@ class SessionTokens:
             refresh_jwt=require_str(data, "refreshJwt", what),
             pds_endpoint=pds_endpoint(data.get("didDoc")),
             active=active if isinstance(active, bool) else True,
-            status=data.get("status") if isinstance(data.get("status"), str) else "",
+            status=optional_str(data, "status"),
         )
 
     def as_secrets(self) -> dict[str, str]:

@@ -69,7 +69,7 @@ class BlueskyConnectForm(forms.Form):
 
     def clean_app_password(self) -> str:
         # Generated app passwords are lower case; people retyping one sometimes use capitals.
-        password = self.cleaned_data["app_password"].strip().lower()
+        password: str = self.cleaned_data["app_password"].strip().lower()
         if not APP_PASSWORD.match(password):
             raise forms.ValidationError(
                 "That is not an app password. Create one in Bluesky under Settings → Privacy and security → "

@@ -48,6 +48,7 @@ from connections.providers.bluesky.client import (
     jwt_claims,
     jwt_expiry,
     malformed,
+    optional_str,
     require_str,
 )
 from connections.providers.bluesky.forms import (
@@ -226,8 +227,7 @@ def _profile(pds: Xrpc, tokens: SessionTokens) -> Profile:
     except ProviderError as exc:
         log.info("no Bluesky profile for %s (%s); using the handle", tokens.did, exc.code or exc.error_class)
     else:
-        display_name = data.get("displayName") if isinstance(data.get("displayName"), str) else ""
-        avatar = data.get("avatar") if isinstance(data.get("avatar"), str) else ""
+        display_name, avatar = optional_str(data, "displayName"), optional_str(data, "avatar")
     return Profile(
         external_id=tokens.did,
         username=tokens.handle,

@@ -48,7 +48,8 @@ def upload_blob(client: AccountClient, data: bytes, mime_type: str) -> dict[str,
     answer = client.procedure("com.atproto.repo.uploadBlob", data=data, content_type=mime_type)
     blob = answer.get("blob")
     ref = blob.get("ref") if isinstance(blob, dict) else None
-    if not isinstance(ref, dict) or not isinstance(ref.get("$link"), str) or blob.get("$type") != "blob":
+    well_formed = isinstance(ref, dict) and isinstance(ref.get("$link"), str)
+    if not isinstance(blob, dict) or not well_formed or blob.get("$type") != "blob":
         raise malformed("uploadBlob")
     return blob
 

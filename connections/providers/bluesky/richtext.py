@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 try:  # Unicode's extended grapheme clusters, as the PDS counts them (Intl.Segmenter).
     import regex as _regex
 except ImportError:  # pragma: no cover - exercised through _approx_graphemes directly
-    _regex = None
+    _regex = None  # type: ignore[assignment]  # a module or nothing; the check below tells which
 
 MAX_GRAPHEMES = 300
 MAX_BYTES = 3000

@@ -11,6 +11,7 @@ import random
 import secrets
 import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -37,6 +38,13 @@ from connections.providers.base import (
 )
 from connections.providers.demo.models import DemoPost
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+
+
+def _setting(name: str) -> Any:
+    # The Demo network's settings come from its conf.py at start-up (see connections.registry),
+    # so they are not attributes the settings type knows of.
+    return getattr(settings, name)
+
 
 FORCED = {
     "#fail-content": ProviderError(
@@ -77,7 +85,7 @@ class DemoProvider(Provider):
     starter_hint = "The Demo network needs nothing and lets you try everything."
 
     def is_enabled(self) -> bool:
-        return settings.DEMO_NETWORK_ENABLED
+        return bool(_setting("DEMO_NETWORK_ENABLED"))
 
     def connect_form_class(self) -> type[forms.Form]:
         return DemoConnectForm
@@ -121,7 +129,7 @@ class DemoProvider(Provider):
     # --- Publishing ---------------------------------------------------------------------------
 
     def _latency(self) -> None:
-        base = settings.DEMO_LATENCY_MS / 1000
+        base = float(_setting("DEMO_LATENCY_MS")) / 1000
         if base:
             time.sleep(random.uniform(base * 0.5, base * 1.5))  # noqa: S311 - simulation, not security
 
@@ -129,7 +137,7 @@ class DemoProvider(Provider):
         for word, error in FORCED.items():
             if word in text:
                 raise error
-        if random.random() < settings.DEMO_FAILURE_RATE:  # noqa: S311
+        if random.random() < float(_setting("DEMO_FAILURE_RATE")):  # noqa: S311
             error_class = random.choice(RANDOM_FAILURES)  # noqa: S311
             raise ProviderError(error_class, f"Demo network: a simulated {error_class.value} failure.", code="random")
 
@@ -159,7 +167,7 @@ class DemoProvider(Provider):
             return None
         for item in videos:
             self._upload_chunks(part, item)
-        ready_at = float(part.state.get("ready_at") or time.time() + settings.DEMO_VIDEO_PROCESSING_SECONDS)
+        ready_at = float(part.state.get("ready_at") or time.time() + float(_setting("DEMO_VIDEO_PROCESSING_SECONDS")))
         if time.time() < ready_at:
             return Pending(
                 reason="Demo network is processing the video",
@@ -212,7 +220,7 @@ class DemoProvider(Provider):
         return {post.post_id: growing_metrics(post.post_id, post.created_at) for post in posts}
 
 
-def growing_metrics(post_id: str, created_at) -> PostMetrics:
+def growing_metrics(post_id: str, created_at: datetime) -> PostMetrics:
     """Deterministic per post, rising quickly at first and then levelling off, like real reach."""
     seed = int(hashlib.sha256(post_id.encode()).hexdigest()[:8], 16)
     hours = max(0.0, (timezone.now() - created_at).total_seconds() / 3600)

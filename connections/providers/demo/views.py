@@ -17,6 +17,8 @@ MAX_THREAD_DEPTH = 30  # the composer allows 20 replies and a first comment
 
 
 def _account_or_404(request: HttpRequest, handle: str) -> SocialAccount:
+    if not request.user.is_authenticated:  # login_required says so; this tells the type checker
+        raise Http404("No such Demo network account here.")
     account = (
         SocialAccount.objects.filter(platform="demo", external_id=handle, workspace__memberships__user=request.user)
         .defer("secrets")

@@ -104,8 +104,9 @@ def error_message(response: http.Response) -> str:
         data = None
     if isinstance(data, dict):
         for key in ("error_description", "error"):
-            if isinstance(data.get(key), str) and data[key].strip():
-                return data[key].strip()[:MAX_MESSAGE]
+            words = data.get(key)
+            if isinstance(words, str) and words.strip():
+                return words.strip()[:MAX_MESSAGE]
     return f"HTTP {response.status_code} {response.reason or ''}".strip()
 
 

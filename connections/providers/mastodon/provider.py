@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 from urllib.parse import quote
 
 from django.conf import settings
@@ -368,7 +368,7 @@ class _SizedStream:
     (not every storage's file object can tell); read in the encoder's small blocks. A stream that
     ends early counts as finished, so a wrong size cannot keep the encoder waiting."""
 
-    def __init__(self, stream: Any, size: int) -> None:
+    def __init__(self, stream: IO[bytes], size: int) -> None:
         self.stream, self.left = stream, size
 
     @property

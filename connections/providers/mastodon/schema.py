@@ -45,7 +45,7 @@ def _text(data: Mapping[str, Any], key: str, what: str, *, required: bool = Fals
 
 
 def _count(data: Mapping[str, Any], key: str, what: str) -> int:
-    value = data.get(key, 0)  # absent on servers that predate the counter (quotes_count)
+    value: object = data.get(key, 0)  # absent on servers that predate the counter (quotes_count)
     if isinstance(value, bool) or not isinstance(value, int):
         raise malformed(what, f"{key} is not a number")
     return value

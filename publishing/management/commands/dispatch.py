@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-sleep", type=float, default=0.5, help="Longest pause between passes, seconds.")
         parser.add_argument("--once", action="store_true", help="Run one pass and exit (for cron or debugging).")
 
-    def handle(self, *args, batch: int, max_sleep: float, once: bool, **options) -> None:
+    def handle(self, *args: str, batch: int, max_sleep: float, once: bool, **options: object) -> None:
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)

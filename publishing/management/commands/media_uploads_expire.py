@@ -15,6 +15,6 @@ class Command(BaseCommand):
             help="Idle for this long counts as abandoned (default: MEDIA_UPLOAD_EXPIRE_HOURS).",
         )  # fmt: skip
 
-    def handle(self, *args, hours: int, **options) -> None:
+    def handle(self, *args: str, hours: int, **options: object) -> None:
         removed = uploads_expire(older_than=timedelta(hours=max(1, hours)))
         self.stdout.write(f"Removed {removed} abandoned upload(s).")
