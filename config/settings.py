@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "publishing",
     "analytics",
     "events",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -326,6 +327,14 @@ if ALLOW_PRIVATE_NETWORK_URLS:
     os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # lets OAuth run against http://127.0.0.1 peers
 CONNECT_SESSION_MINUTES = 30  # an abandoned connect attempt expires after this
 DEMO_NETWORK_ENABLED = env_bool("DEMO_NETWORK_ENABLED", True)
+
+# --- Webhooks -------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)  # per attempt; the spec says <= 15
+# Disable an endpoint once this many events in a row exhausted their retries, or once it has
+# failed without a single success for this many days; its owners and admins are emailed.
+WEBHOOK_DISABLE_AFTER_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_EVENTS", 5, minimum=1)
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=2)  # > the 1.5-day retries
 DEMO_LATENCY_MS = env_int("DEMO_LATENCY_MS", 0 if TESTING else 400, minimum=0)
 DEMO_FAILURE_RATE = env_int("DEMO_FAILURE_PERCENT", 0 if TESTING else 5, minimum=0) / 100
 DEMO_VIDEO_PROCESSING_SECONDS = env_int("DEMO_VIDEO_PROCESSING_SECONDS", 0 if TESTING else 20, minimum=0)
