@@ -62,7 +62,7 @@ def test_urls_that_cannot_receive_webhooks_in_production_are_refused(team, setti
 
 
 def test_unknown_event_types_are_refused(team, receiver):
-    with pytest.raises(ValidationError, match="Unknown event type: post.exploded"):
+    with pytest.raises(ValidationError, match=r"Unknown event type: post\.exploded"):
         services.endpoint_create(actor=team.membership("admin"), url=receiver.url, event_types=["post.exploded"])
 
 
