@@ -143,20 +143,20 @@ def deliveries_claim(
     token = uuid.uuid4().hex
     until = now + lease()
     with transaction.atomic():
+        # SKIP LOCKED (PostgreSQL) keeps senders off each other's rows; the update's own WHERE
+        # re-checks that each row is still due, so a row another sender claimed meanwhile (its
+        # next_attempt_at pushed a lease ahead) is left alone on every database.
         candidates = list(
             due.select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "id")
-            .values_list("id", "next_attempt_at")[:limit]
+            .values_list("id", flat=True)[:limit]
         )
-        if connection.features.has_select_for_update_skip_locked:
-            # The rows are locked by us: a plain update cannot race.
-            Delivery.objects.filter(id__in=[c[0] for c in candidates]).update(next_attempt_at=until, claim_token=token)
-        else:
-            for pk, at in candidates:  # no row locks (SQLite): compare-and-set each row
-                Delivery.objects.filter(pk=pk, status__in=DUE, next_attempt_at=at).update(
-                    next_attempt_at=until, claim_token=token
-                )
-    return list(Delivery.objects.filter(claim_token=token).select_related("endpoint"))
+        due.filter(id__in=candidates).update(next_attempt_at=until, claim_token=token)
+    claimed = list(Delivery.objects.filter(claim_token=token).select_related("endpoint"))
+    shared: dict[int, Endpoint] = {}
+    for delivery in claimed:  # one Endpoint object per endpoint, so the batch shares its state
+        delivery.endpoint = shared.setdefault(delivery.endpoint_id, delivery.endpoint)
+    return claimed
 
 
 # --- Attempts ---------------------------------------------------------------------------------
@@ -200,14 +200,22 @@ def headers_for(delivery: Delivery, at: datetime) -> dict[str, str]:
     }
 
 
+MAX_DRAINED = 64 * 1024  # read a small answer to the end so its connection is reused
+
+
 def _excerpt(response: http.Response) -> str:
+    kept, seen = b"", 0
     try:
-        chunk = next(response.iter_content(EXCERPT_CHARS * 4), b"")
+        for chunk in response.iter_content(8192):
+            seen += len(chunk)
+            kept += chunk[: max(0, EXCERPT_CHARS * 4 - len(kept))]
+            if seen > MAX_DRAINED:
+                break  # a huge answer: drop the connection rather than read it all
     except http.RequestException:
-        chunk = b""
+        pass
     finally:
         response.close()
-    return chunk.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
+    return kept.decode("utf-8", errors="replace")[:EXCERPT_CHARS]
 
 
 def delivery_attempt(delivery: Delivery) -> Attempt:
@@ -244,36 +252,73 @@ def _next_delay(step: int, retry_after: float | None) -> float:
     return delay
 
 
-def delivery_record(delivery: Delivery, attempt: Attempt) -> str | None:
-    """Store an attempt's outcome and decide what comes next; returns the new status, or None
-    when this sender's claim was lost (its lease ran out and another sender took the row)."""
-    fields: dict = {
-        "attempts": [*delivery.attempts, attempt.log_entry()][-ATTEMPTS_KEPT:],
-        "attempt_count": delivery.attempt_count + 1,
-        "last_attempt_at": attempt.at,
-        "claim_token": "",
-    }
-    step = delivery.schedule_step + 1
+RECORDED_FIELDS = ["attempts", "attempt_count", "last_attempt_at", "claim_token", "status", "next_attempt_at",
+                   "schedule_step"]  # fmt: skip
+
+
+def _outcome(delivery: Delivery, attempt: Attempt) -> None:
+    """Apply an attempt to the delivery in memory: its log, and what comes next."""
+    delivery.attempts = [*delivery.attempts, attempt.log_entry()][-ATTEMPTS_KEPT:]
+    delivery.attempt_count += 1
+    delivery.last_attempt_at = attempt.at
+    delivery.claim_token = ""
+    delivery.schedule_step += 1
     if attempt.ok:
-        fields.update(status=Delivery.Status.SUCCEEDED, next_attempt_at=None, schedule_step=step)
-    elif attempt.status == 410 or step >= len(SCHEDULE):
-        fields.update(status=Delivery.Status.GAVE_UP, next_attempt_at=None, schedule_step=step)
+        delivery.status, delivery.next_attempt_at = Delivery.Status.SUCCEEDED, None
+    elif attempt.status == 410 or delivery.schedule_step >= len(SCHEDULE):
+        delivery.status, delivery.next_attempt_at = Delivery.Status.GAVE_UP, None
     else:
-        delay = _next_delay(step, attempt.retry_after)
-        fields.update(
-            status=Delivery.Status.FAILED, next_attempt_at=attempt.at + timedelta(seconds=delay), schedule_step=step
-        )
+        delay = _next_delay(delivery.schedule_step, attempt.retry_after)
+        delivery.status, delivery.next_attempt_at = Delivery.Status.FAILED, attempt.at + timedelta(seconds=delay)
+
+
+def deliveries_record(outcomes: list[tuple[Delivery, Attempt]]) -> list[str | None]:
+    """Store attempts' outcomes in one transaction; for each, the new status, or None when this
+    sender's claim was lost (its lease ran out and another sender took the row)."""
+    if not outcomes:
+        return []
     with transaction.atomic():
-        if not Delivery.objects.filter(pk=delivery.pk, claim_token=delivery.claim_token).update(**fields):
-            return None
-        _endpoint_bookkeeping(delivery, attempt, gave_up=fields["status"] == Delivery.Status.GAVE_UP)
-    return fields["status"]
+        # Lock the rows we still hold (PostgreSQL), so no other sender can take one mid-write.
+        held = set(
+            Delivery.objects.select_for_update()
+            .filter(pk__in=[d.pk for d, _ in outcomes], claim_token__in={d.claim_token for d, _ in outcomes})
+            .values_list("pk", "claim_token")
+        )
+        mine = [(d, a) for d, a in outcomes if (d.pk, d.claim_token) in held]
+        for delivery, attempt in mine:
+            _outcome(delivery, attempt)
+        _write(d for d, _ in mine)
+        for delivery, attempt in mine:
+            _endpoint_bookkeeping(delivery, attempt, gave_up=delivery.status == Delivery.Status.GAVE_UP)
+    kept = {d.pk for d, _ in mine}
+    return [d.status if d.pk in kept else None for d, _ in outcomes]
+
+
+def _write(deliveries: Iterable[Delivery]) -> None:
+    """One prepared UPDATE run for every row (executemany): bulk_update's CASE expressions cost
+    more to build than the sends they record."""
+    fields = [Delivery._meta.get_field(name) for name in RECORDED_FIELDS]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(d, field.attname), connection) for field in fields] + [d.pk] for d in deliveries
+    ]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+def delivery_record(delivery: Delivery, attempt: Attempt) -> str | None:
+    return deliveries_record([(delivery, attempt)])[0]
 
 
 def _endpoint_bookkeeping(delivery: Delivery, attempt: Attempt, *, gave_up: bool) -> None:
     endpoints = Endpoint.objects.filter(pk=delivery.endpoint_id)
     if attempt.ok:
-        endpoints.exclude(failure_streak=0, failing_since=None).update(failure_streak=0, failing_since=None)
+        if delivery.endpoint.failure_streak or delivery.endpoint.failing_since:
+            endpoints.update(failure_streak=0, failing_since=None)
+            delivery.endpoint.failure_streak, delivery.endpoint.failing_since = 0, None  # shared by the batch
         return
     if attempt.status == 410:
         endpoint_disable(endpoint=delivery.endpoint, reason="The endpoint answered 410 Gone.")
@@ -335,9 +380,9 @@ class PassResult:
 def deliveries_send(deliveries: list[Delivery], *, pool: ThreadPoolExecutor | None = None) -> PassResult:
     """Attempt claimed deliveries (in the pool's threads when given) and record each outcome."""
     result = PassResult()
-    attempts = pool.map(delivery_attempt, deliveries) if pool else map(delivery_attempt, deliveries)
-    for delivery, attempt in zip(deliveries, attempts, strict=True):
-        status = delivery_record(delivery, attempt)
+    attempts = list(pool.map(delivery_attempt, deliveries) if pool else map(delivery_attempt, deliveries))
+    # All outcomes in one transaction: one commit per batch, not per delivery (SQLite's fsync).
+    for status in deliveries_record(list(zip(deliveries, attempts, strict=True))):
         result.sent += 1
         if status == Delivery.Status.SUCCEEDED:
             result.succeeded += 1

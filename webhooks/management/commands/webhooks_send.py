@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, close_old_connections, connection, reset_queries
 
 from webhooks import sender
 
@@ -37,6 +37,7 @@ class Command(BaseCommand):
                 try:
                     if not connection.in_atomic_block:  # inside a test's transaction there is nothing to recycle
                         close_old_connections()
+                    reset_queries()  # DEBUG keeps every query in memory; a loop must not
                     result = sender.sender_pass(batch=batch, pool=pool)
                     busy = result.sent >= batch or result.fanned_out > 0
                     pause = 0 if busy else sender.next_due_in(horizon=max_sleep)
