@@ -102,7 +102,7 @@ def seed(receiver_url: str):
     workspace = workspace_create(owner=owner, name="Bench")
     from accounts.models import Membership
 
-    endpoint, secret = endpoint_create(actor=Membership.objects.get(user=owner), url=receiver_url)
+    _endpoint, secret = endpoint_create(actor=Membership.objects.get(user=owner), url=receiver_url)
     return workspace, secret
 
 
@@ -110,8 +110,8 @@ def write_events(workspace, n: int, rate: float) -> dict[str, float]:
     """Write n events in transactions of 20 at about ``rate`` per second; returns id -> commit time."""
     from django.db import transaction
 
-    from events.services import EventSpec, events_emit
     from events.models import Event
+    from events.services import EventSpec, events_emit
 
     written: dict[str, float] = {}
     batch, started = 20, time.monotonic()
@@ -137,7 +137,7 @@ def write_events(workspace, n: int, rate: float) -> dict[str, float]:
 
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else 0.0
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def main() -> None:

@@ -149,6 +149,8 @@ def endpoint_send_test(*, actor: Actor | Membership, endpoint: Endpoint) -> Deli
     """Send a ``webhook.test`` event now (in this request) and return its delivery with the attempt."""
     actor = _admin(actor)
     _own(actor, endpoint)
+    if not endpoint.enabled:
+        raise ValidationError("Enable the endpoint first: a disabled endpoint receives nothing.")
     now = timezone.now()
     message_id = new_event_id()
     payload = {"type": TEST_TYPE, "timestamp": iso(now), "data": {"endpoint_id": endpoint.pk, "message_id": message_id}}
@@ -156,8 +158,7 @@ def endpoint_send_test(*, actor: Actor | Membership, endpoint: Endpoint) -> Deli
         workspace=actor.workspace, endpoint=endpoint, event=None, message_id=message_id, event_type=TEST_TYPE,
         body=sender._json(payload), next_attempt_at=now, created_at=now,
     )  # fmt: skip
-    if endpoint.enabled:
-        sender.deliveries_send(sender.deliveries_claim(ids=[delivery.pk], limit=1))
+    sender.deliveries_send(sender.deliveries_claim(ids=[delivery.pk], limit=1))
     delivery.refresh_from_db()
     return delivery
 

@@ -113,14 +113,20 @@ def webhook_deliveries_partial(request: HttpRequest, endpoint: Endpoint, members
 @require_POST
 def webhook_test(request: HttpRequest, endpoint_id: int) -> HttpResponse:
     endpoint, membership = _endpoint(request, endpoint_id)
-    delivery = services.endpoint_send_test(actor=membership, endpoint=endpoint)
-    if not endpoint.enabled:
-        messages.warning(request, "The endpoint is disabled: enable it to send the test event.")
-    elif delivery.status == Delivery.Status.SUCCEEDED:
+    try:
+        delivery = services.endpoint_send_test(actor=membership, endpoint=endpoint)
+    except ValidationError as exc:
+        messages.error(request, _first_error(exc))
+    else:
+        _tell_test_outcome(request, delivery)
+    return _back(request, endpoint, membership)
+
+
+def _tell_test_outcome(request: HttpRequest, delivery: Delivery) -> None:
+    if delivery.status == Delivery.Status.SUCCEEDED:
         messages.success(request, "Test event delivered.")
     else:
         messages.error(request, "The test event was not accepted; see the attempt below.")
-    return _back(request, endpoint, membership)
 
 
 @require_POST

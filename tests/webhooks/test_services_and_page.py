@@ -178,3 +178,18 @@ def test_retention_deletes_finished_logs_older_than_the_setting(team, endpoint, 
     left = Delivery.objects.all()
     assert {d.status for d in left if d.event_id != recent.pk} == {Delivery.Status.FAILED}
     assert left.filter(event=recent).exists()
+
+
+def test_a_disabled_endpoint_gets_no_test_event(team, endpoint, receiver):
+    services.endpoint_update(actor=team.membership("admin"), endpoint=endpoint, enabled=False)
+    response = team.client("admin").post(reverse("webhook_test", args=[endpoint.pk]), headers={"HX-Request": "true"})
+    assert "Enable the endpoint first" in response.content.decode()
+    assert receiver.received == []
+    assert not Delivery.objects.exists()
+
+
+def test_the_sender_command_delivers_in_one_pass(team, endpoint, receiver, capsys):
+    event = emit(team.workspace)
+    call_command("webhooks_send", "--once")
+    assert receiver.ids() == [event.public_id]
+    assert "queued 1, sent 1: 1 delivered, 0 failed" in capsys.readouterr().out
