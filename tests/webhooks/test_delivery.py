@@ -43,13 +43,14 @@ def test_an_event_is_delivered_signed_with_standard_webhooks_headers(team, endpo
 
 def test_internal_events_and_unsubscribed_types_are_not_sent(team, endpoint, receiver):
     endpoint_update(actor=team.membership("admin"), endpoint=endpoint, event_types=["post.failed"])
-    emit(team.workspace, "part.published")  # internal only
+    internal = emit(team.workspace, "part.published")  # internal only
+    OutboxCursor.objects.update(seq=internal.seq - 1)  # PostgreSQL's sequence outlives earlier tests
     emit(team.workspace, "post.published")  # not subscribed
     emit(team.workspace, "post.failed")
-    emit(team.other_workspace, "post.failed")  # another workspace's event
+    last = emit(team.other_workspace, "post.failed")  # another workspace's event
     run_pass()
     assert [json.loads(r.body)["type"] for r in receiver.received] == ["post.failed"]
-    assert OutboxCursor.objects.get().seq == max(Delivery.objects.values_list("event__seq", flat=True)) + 1
+    assert OutboxCursor.objects.get().seq == last.seq  # past everything read, sent or not
 
 
 def test_both_secrets_verify_for_24_hours_after_a_rotation_then_only_the_new_one(team, endpoint, receiver):
