@@ -10,6 +10,7 @@
    redirects never followed) in worker threads; outcomes are recorded by the claiming sender only.
 """
 
+import json
 import logging
 import random
 import threading
@@ -88,7 +89,7 @@ def _deliveries_for(events: list[Event]) -> list[Delivery]:
         if not endpoints.get(event.workspace_id):
             continue
         public_type, payload = public_message(event)  # type: ignore[misc]
-        body = _json(payload)
+        body = message_body(payload)
         for endpoint in endpoints[event.workspace_id]:
             # An endpoint hears what happens after it was created, not the workspace's history.
             if endpoint.created_at <= event.created_at and endpoint.wants(public_type):
@@ -103,9 +104,8 @@ def _delivery(endpoint: Endpoint, event: Event, public_type: str, body: str) -> 
     )  # fmt: skip
 
 
-def _json(payload: dict) -> str:
-    import json
-
+def message_body(payload: dict) -> str:
+    """The exact bytes sent (and signed): compact JSON, stored on the delivery for every retry."""
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 

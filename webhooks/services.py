@@ -156,7 +156,7 @@ def endpoint_send_test(*, actor: Actor | Membership, endpoint: Endpoint) -> Deli
     payload = {"type": TEST_TYPE, "timestamp": iso(now), "data": {"endpoint_id": endpoint.pk, "message_id": message_id}}
     delivery = Delivery.objects.create(
         workspace=actor.workspace, endpoint=endpoint, event=None, message_id=message_id, event_type=TEST_TYPE,
-        body=sender._json(payload), next_attempt_at=now, created_at=now,
+        body=sender.message_body(payload), next_attempt_at=now, created_at=now,
     )  # fmt: skip
     sender.deliveries_send(sender.deliveries_claim(ids=[delivery.pk], limit=1))
     delivery.refresh_from_db()
