@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "publishing",
     "analytics",
     "events",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -342,3 +343,11 @@ PLATFORM_CREDENTIALS = {platform: env_client_credentials(env_prefix(platform)) f
 # platform, so adding one stays one folder and one registry line.
 INSTALLED_APPS += platform_packages_with("apps")
 globals().update(platform_settings(packages=platform_packages_with("conf"), testing=TESTING, taken=set(globals())))
+
+# --- Webhooks -------------------------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)  # per attempt; the spec says <= 15
+# Disable an endpoint once this many events in a row exhausted their retries, or once it has
+# failed without a single success for this many days; its owners and admins are emailed.
+WEBHOOK_DISABLE_AFTER_EVENTS = env_int("WEBHOOK_DISABLE_AFTER_EVENTS", 5, minimum=1)
+WEBHOOK_DISABLE_AFTER_DAYS = env_int("WEBHOOK_DISABLE_AFTER_DAYS", 5, minimum=1)
+WEBHOOK_DELIVERY_RETENTION_DAYS = env_int("WEBHOOK_DELIVERY_RETENTION_DAYS", 30, minimum=2)  # > the 1.5-day retries

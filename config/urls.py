@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("connections/", include("connections.urls")),
     path("analytics/", include("analytics.urls")),
+    path("settings/webhooks/", include("webhooks.urls")),
     path("", include("publishing.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,0 +1,101 @@
+"""The public event types and how the outbox's internal events map onto them.
+
+Internal events are many and fine-grained (every part's every state); the public catalogue is the
+small, stable set developers subscribe to. Each public payload is small on purpose: ids and the
+changed state, so consumers fetch the rest and never act on stale copies.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from events.models import Event
+
+PUBLIC_TYPES: dict[str, str] = {
+    "post.scheduled": "A post got a time to publish (first time or a new time).",
+    "post.published": "Every target of a post published.",
+    "post.partially_published": "Some targets of a post published, others failed.",
+    "post.failed": "No target of a post published.",
+    "post.canceled": "A scheduled post was canceled.",
+    "post.target.published": "A post landed on one account.",
+    "post.target.failed": "A post failed on one account.",
+    "account.connected": "A social account was connected (or reconnected).",
+    "account.disconnected": "A social account was disconnected.",
+    "account.token_expired": "A social account's login stopped working and needs reconnecting.",
+    "account.expires_soon": "A social account's login expires soon.",
+    "media.ready": "An uploaded media file finished processing.",
+}
+TEST_TYPE = "webhook.test"  # sent only on request, to one endpoint
+
+
+def _pick(payload: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {key: payload[key] for key in keys if key in payload}
+
+
+def _post(event: Event) -> dict[str, Any]:
+    return {"post_id": event.post_id, "status": event.type.removeprefix("post.")}
+
+
+def _scheduled(event: Event) -> dict[str, Any]:
+    data = {"post_id": event.post_id, "status": "scheduled", **_pick(event.payload, "scheduled_at")}
+    if "previous" in event.payload:
+        data["previous_scheduled_at"] = event.payload["previous"]
+    return data
+
+
+def _target(event: Event) -> dict[str, Any]:
+    data = {"post_id": event.post_id, "target_id": event.subject_id, "status": event.type.removeprefix("target.")}
+    return data | _pick(event.payload, "platform_post_id", "url", "error")
+
+
+def _account(status: str) -> Callable[[Event], dict[str, Any]]:
+    def data(event: Event) -> dict[str, Any]:
+        return {"account_id": event.subject_id, "status": status} | _pick(event.payload, "platform", "username")
+
+    return data
+
+
+def _media(event: Event) -> dict[str, Any]:
+    return {"media_id": event.subject_id, "status": "ready"} | _pick(event.payload, "kind", "mime_type")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    public_type: str
+    data: Callable[[Event], dict[str, Any]]
+
+
+INTERNAL: dict[str, Mapping] = {
+    "post.scheduled": Mapping("post.scheduled", _scheduled),
+    "post.rescheduled": Mapping("post.scheduled", _scheduled),
+    "post.published": Mapping("post.published", _post),
+    "post.partially_published": Mapping("post.partially_published", _post),
+    "post.failed": Mapping("post.failed", _post),
+    "post.canceled": Mapping("post.canceled", _post),
+    "target.published": Mapping("post.target.published", _target),
+    "target.failed": Mapping("post.target.failed", _target),
+    "account.connected": Mapping("account.connected", _account("connected")),
+    "account.reconnected": Mapping("account.connected", _account("connected")),
+    "account.disconnected": Mapping("account.disconnected", _account("disconnected")),
+    "account.needs_reconnect": Mapping("account.token_expired", _account("needs_reconnect")),
+    "account.expires_soon": Mapping("account.expires_soon", _account("expires_soon")),
+    "media.ready": Mapping("media.ready", _media),
+}
+INTERNAL_TYPES = tuple(INTERNAL)  # what fan-out reads from the outbox
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def public_message(event: Event) -> tuple[str, dict[str, Any]] | None:
+    """(public type, Standard Webhooks payload) for an outbox event, or None if it is internal only."""
+    mapping = INTERNAL.get(event.type)
+    if mapping is None:
+        return None
+    return mapping.public_type, {
+        "type": mapping.public_type,
+        "timestamp": iso(event.created_at),
+        "data": mapping.data(event),
+    }
