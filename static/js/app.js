@@ -20,6 +20,19 @@
     }
   } catch (error) { /* an old browser without Intl: the server's default (UTC) stands */ }
 
+  // Phones: the menu button folds the navigation (CSS shows it open when this never ran).
+  document.documentElement.classList.add("js");
+  function setUpMenu() {
+    var toggle = document.querySelector(".nav-toggle");
+    var sidebar = document.getElementById("sidebar");
+    if (!toggle || !sidebar) return;
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = sidebar.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   // (a) Django's CSRF token on every htmx request.
   document.addEventListener("htmx:configRequest", function (event) {
     var token = csrfToken();
@@ -152,10 +165,11 @@
     });
   }
 
+  function ready() { enhanceMessages(document); setUpMenu(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { enhanceMessages(document); });
+    document.addEventListener("DOMContentLoaded", ready);
   } else {
-    enhanceMessages(document);
+    ready();
   }
   // Fires for every piece of content htmx adds, including out-of-band swaps.
   document.addEventListener("htmx:load", function (event) { enhanceMessages(event.target); });
