@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
+from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from accounts.templatetags.when import moment
@@ -279,10 +280,12 @@ def compose_check(request: HttpRequest) -> HttpResponse:
     return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
 
 
-def _act_on_post(request: HttpRequest, post_id: int, action) -> HttpResponse:
+def _act_on_post(request: HttpRequest, post_id: int, action, *, confirm: dict | None = None) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
+    if confirm and (ask := confirmation_page(request, back=reverse("post_detail", args=[post.pk]), **confirm)):
+        return ask
     try:
         action(membership, post)
     except (ValidationError, PermissionDenied) as exc:
@@ -300,7 +303,30 @@ def post_cancel(request: HttpRequest, post_id: int) -> HttpResponse:
         services.post_cancel(actor=actor, post=post)
         messages.success(request, "Canceled. Nothing more will be published for this post.")
 
-    return _act_on_post(request, post_id, cancel)
+    ask = {"title": "Cancel this post?", "button": "Cancel post",
+           "message": "Nothing more of it will be published. You can restore it as a draft afterwards."}  # fmt: skip
+    return _act_on_post(request, post_id, cancel, confirm=ask)
+
+
+@login_required
+@require_POST
+def post_restore(request: HttpRequest, post_id: int) -> HttpResponse:
+    def restore(actor, post):
+        services.post_restore(actor=actor, post=post)
+        messages.success(request, "Restored as a draft. Pick a time to schedule it again.")
+
+    return _act_on_post(request, post_id, restore)
+
+
+@login_required
+@require_POST
+def post_duplicate(request: HttpRequest, post_id: int) -> HttpResponse:
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    copy = services.post_duplicate(actor=membership, post=post)
+    messages.success(request, "Copied as a new draft: change what you like, then schedule it.")
+    return redirect("post_edit", post_id=copy.pk)
 
 
 def _target_action(request: HttpRequest, target_id: int, action, done: str) -> HttpResponse:

@@ -12,8 +12,12 @@ EMOJI = re.compile("[\U0001f300-\U0001faff\u2600-\u27bf]")
 
 def test_icon_renders_inline_decorative_svg():
     html = Template('{% icon "bell" 18 %}').render(Context())
-    assert html.startswith('<svg class="icon"') and 'aria-hidden="true"' in html and 'width="18"' in html
-    assert "<path" in html and "@license" not in html and html.endswith("</svg>")
+    assert html.startswith('<svg class="icon"')
+    assert 'aria-hidden="true"' in html
+    assert 'width="18"' in html
+    assert "<path" in html
+    assert "@license" not in html
+    assert html.endswith("</svg>")
 
 
 @pytest.mark.parametrize("name", ["no-such-icon", "../secrets"])
