@@ -26,13 +26,6 @@ def _first_error(exc: ValidationError | PermissionDenied) -> str:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # Without a workspace the page still shows pending invitations beside "create one".
-    context = {"invitations": services.invitations_for_user(request.user)}
-    return render(request, "accounts/dashboard.html", context)
-
-
-@login_required
 def workspace_list(request: HttpRequest) -> HttpResponse:
     memberships = request.user.memberships.select_related("workspace").order_by("workspace__name")
     return render(request, "accounts/workspace_list.html", {"memberships": memberships})

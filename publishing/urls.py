@@ -4,6 +4,7 @@ from config import converters  # noqa: F401 - registers <id:...>
 from publishing import views
 
 urlpatterns = [
+    path("", views.home, name="dashboard"),
     path("calendar/", views.calendar, name="calendar"),
     path("posts/", views.post_list, name="posts"),
     path("posts/new/", views.compose, name="compose"),

@@ -15,9 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import get_workspace_object_and_membership_or_404, get_workspace_object_or_404, workspace_required
+from accounts.actors import Actor
 from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
+from accounts.services import invitations_for_user
 from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
@@ -25,6 +27,7 @@ from connections.registry import get_provider
 from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
+from publishing.home import home_for
 from publishing.inputs import problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
@@ -37,6 +40,16 @@ from publishing.queries import (
     posts_for_display,
 )
 from publishing.scheduling import local_to_utc
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The home page: pending invitations for anyone; for a member, what goes out next, what needs
+    them, account health and the first steps left."""
+    context = {"invitations": invitations_for_user(request.user)}
+    if request.membership is not None:
+        context["home"] = home_for(actor=Actor.of(request.membership))
+    return render(request, "accounts/dashboard.html", context)
 
 
 def _parse_day(value: str | None, zone) -> date:
