@@ -4,7 +4,6 @@ from accounts import views
 from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
     path("workspaces/", views.workspace_list, name="workspace_list"),
     path("workspaces/new/", views.workspace_create, name="workspace_create"),
     path("workspaces/<id:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),

@@ -4,16 +4,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services
 from accounts.access import get_workspace_object_and_membership_or_404, workspace_required
 from accounts.adapters import INVITATION_SESSION_KEY
+from accounts.confirm import confirmation_page
 from accounts.forms import InvitationForm, PreferencesForm, RoleForm, WorkspaceForm
 from accounts.health import process_health
 from accounts.models import Invitation, Membership, Notification, hash_token
-from accounts.roles import Capability, assignable_roles
+from accounts.roles import Capability, assignable_roles, role_allows
 from accounts.timezones import browser_zone
 
 
@@ -21,13 +23,6 @@ def _first_error(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return exc.messages[0]
     return str(exc) or "You do not have permission to do that."
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    # Without a workspace the page still shows pending invitations beside "create one".
-    context = {"invitations": services.invitations_for_user(request.user)}
-    return render(request, "accounts/dashboard.html", context)
 
 
 @login_required
@@ -195,6 +190,12 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     membership, actor = get_workspace_object_and_membership_or_404(
         request, Membership.objects.select_related("user", "workspace"), pk=membership_id
     )
+    leaving = membership.user_id == request.user.pk
+    if not leaving and not role_allows(actor.role, Capability.MANAGE_MEMBERS):
+        raise PermissionDenied  # no confirm step for what the service would refuse anyway
+    ask = confirmation_page(request, **_remove_question(membership, leaving=leaving))
+    if ask:
+        return ask
     try:
         services.membership_remove(actor=actor, membership=membership)
     except (ValidationError, PermissionDenied) as exc:
@@ -205,6 +206,15 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
         return redirect("dashboard")
     messages.success(request, f"{membership.user.email} was removed from {membership.workspace.name}.")
     return redirect("members")
+
+
+def _remove_question(membership: Membership, *, leaving: bool) -> dict:
+    workspace = membership.workspace.name
+    if leaving:
+        return {"title": f"Leave {workspace}?", "button": "Leave", "back": reverse("members"),
+                "message": "You lose access to its posts and accounts until someone invites you again."}  # fmt: skip
+    return {"title": f"Remove {membership.user.email}?", "button": "Remove", "back": reverse("members"),
+            "message": f"They will lose access to {workspace} until someone invites them again."}  # fmt: skip
 
 
 def _answer_invitation(request: HttpRequest, invitation: Invitation) -> HttpResponse | None:

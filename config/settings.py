@@ -109,7 +109,7 @@ TEMPLATES = [
                 "accounts.context_processors.shell",
             ],
             # clock, moment, from_now: every page shows times the same way.
-            "builtins": ["accounts.templatetags.when"],
+            "builtins": ["accounts.templatetags.when", "accounts.templatetags.icons"],
         },
     },
 ]

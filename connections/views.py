@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import (
@@ -15,6 +16,7 @@ from accounts.access import (
     workspace_required,
 )
 from accounts.actors import Actor
+from accounts.confirm import confirmation_page
 from accounts.roles import Capability
 from connections import services
 from connections.errors import ConnectError, ProviderError
@@ -192,6 +194,12 @@ def account_disconnect(request: AuthedRequest, account_id: int) -> HttpResponse:
     account, membership = get_workspace_object_and_membership_or_404(
         request, SocialAccount, capability=Capability.MANAGE_CONNECTIONS, pk=account_id
     )
+    ask = confirmation_page(
+        request, title=f"Disconnect {account.username}?", button="Disconnect", back=reverse("connections"),
+        message="Its scheduled posts will not go out and its login is revoked. Published posts stay in your history.",
+    )  # fmt: skip
+    if ask:
+        return ask
     services.account_disconnect(actor=Actor.of(membership), account=account)
     messages.success(request, f"Disconnected {account.username}. Its published posts stay in your history.")
     return redirect("connections")

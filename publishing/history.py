@@ -17,6 +17,8 @@ WORDS = {
     "post.rescheduled": "rescheduled",
     "post.draft_saved": "saved as a draft",
     "post.canceled": "canceled",
+    "post.duplicated": "copied from another post",
+    "post.restored": "restored as a draft",
     "post.published": "published everywhere",
     "post.partially_published": "partly published",
     "post.failed": "failed",

@@ -283,6 +283,60 @@ def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
     return post
 
 
+@transaction.atomic
+def post_duplicate(*, actor: Actor | Membership, post: Post) -> Post:
+    """A draft copy of any post (published, failed or canceled too): its parts in order with their
+    media and alt texts, its link and per-platform overrides, one draft target per account that is
+    still connected. Nothing is checked against the rules yet: the copy is a draft to edit."""
+    actor = _editor(actor)
+    _own(actor, post)
+    copy = Post.objects.create(
+        workspace=actor.workspace, author=actor.user, link=post.link, overrides=post.overrides, scheduled_at=None
+    )
+    for content in post.contents.prefetch_related("attachments").order_by("position"):
+        new = PostContent.objects.create(post=copy, kind=content.kind, position=content.position, text=content.text)
+        ContentMedia.objects.bulk_create(
+            ContentMedia(content=new, media_id=a.media_id, position=a.position, alt_text=a.alt_text)
+            for a in content.attachments.all()
+        )
+    accounts = list(
+        SocialAccount.objects.filter(targets__post=post)
+        .exclude(status=SocialAccount.Status.DISCONNECTED)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .distinct()
+    )
+    lane = lane_for(copy)
+    Target.objects.bulk_create(
+        Target(workspace=actor.workspace, post=copy, account_id=account_id, lane=lane, **_target_fields(None))
+        for account_id in accounts
+    )
+    post_rollup(post_id=copy.id, actor=actor)
+    _emit(actor, copy, "post.duplicated", duplicate_of=post.pk, accounts=accounts)
+    _emit(actor, copy, "post.draft_saved")
+    copy.refresh_from_db()
+    return copy
+
+
+@transaction.atomic
+def post_restore(*, actor: Actor | Membership, post: Post) -> Post:
+    """A canceled post back as a draft (canceled -> draft in the state graph): nothing is
+    scheduled again until someone picks a time."""
+    actor = _editor(actor)
+    _own(actor, post)
+    targets = list(Target.objects.select_for_update().filter(post=post))
+    if not targets or any(t.status != S.CANCELED for t in targets):
+        raise problems_error([Problem("", "Only a canceled post can be restored as a draft.", "not_canceled")])
+    fields = _target_fields(None)
+    targets_move(Target.objects.filter(post=post), fields.pop("status"), only_from=[S.CANCELED], actor=actor, **fields)
+    post.scheduled_at = None
+    post.save(update_fields=["scheduled_at", "updated_at"])
+    post_rollup(post_id=post.id, actor=actor)
+    _emit(actor, post, "post.restored")
+    post.refresh_from_db()
+    return post
+
+
 # --- Queue slots ----------------------------------------------------------------------------
 
 SLOT_MESSAGE = "Viewers cannot change queue slots."

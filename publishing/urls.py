@@ -4,6 +4,7 @@ from config import converters  # noqa: F401 - registers <id:...>
 from publishing import views
 
 urlpatterns = [
+    path("", views.home, name="dashboard"),
     path("calendar/", views.calendar, name="calendar"),
     path("posts/", views.post_list, name="posts"),
     path("posts/new/", views.compose, name="compose"),
@@ -12,6 +13,8 @@ urlpatterns = [
     path("posts/<id:post_id>/edit/", views.post_edit, name="post_edit"),
     path("posts/<id:post_id>/targets/", views.post_targets, name="post_targets"),
     path("posts/<id:post_id>/cancel/", views.post_cancel, name="post_cancel"),
+    path("posts/<id:post_id>/restore/", views.post_restore, name="post_restore"),
+    path("posts/<id:post_id>/duplicate/", views.post_duplicate, name="post_duplicate"),
     path("posts/<id:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
     path("queue/", views.queue_slots, name="queue_slots"),
     path("queue/<id:account_id>/add/", views.queue_slot_add, name="queue_slot_add"),

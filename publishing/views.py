@@ -25,8 +25,11 @@ from accounts.access import (
     get_workspace_object_or_404,
     workspace_required,
 )
+from accounts.actors import Actor
+from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
+from accounts.services import invitations_for_user
 from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
@@ -34,6 +37,7 @@ from connections.registry import get_provider, starter_hints
 from publishing import services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
+from publishing.home import home_for
 from publishing.inputs import problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
@@ -46,6 +50,16 @@ from publishing.queries import (
     posts_for_display,
 )
 from publishing.scheduling import local_to_utc
+
+
+@login_required
+def home(request: AuthedRequest) -> HttpResponse:
+    """The home page: pending invitations for anyone; for a member, what goes out next, what needs
+    them, account health and the first steps left."""
+    context: dict[str, Any] = {"invitations": invitations_for_user(request.user)}
+    if request.membership is not None:
+        context["home"] = home_for(actor=Actor.of(request.membership))
+    return render(request, "accounts/dashboard.html", context)
 
 
 def _parse_day(value: str | None, zone: ZoneInfo) -> date:
@@ -290,10 +304,18 @@ def compose_check(request: MemberRequest) -> HttpResponse:
     return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
 
 
-def _act_on_post(request: AuthedRequest, post_id: int, action: Callable[[Membership, Post], None]) -> HttpResponse:
+def _act_on_post(
+    request: AuthedRequest,
+    post_id: int,
+    action: Callable[[Membership, Post], object],
+    *,
+    confirm: dict[str, str] | None = None,
+) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
+    if confirm and (ask := confirmation_page(request, back=reverse("post_detail", args=[post.pk]), **confirm)):
+        return ask
     try:
         action(membership, post)
     except (ValidationError, PermissionDenied) as exc:
@@ -311,7 +333,30 @@ def post_cancel(request: AuthedRequest, post_id: int) -> HttpResponse:
         services.post_cancel(actor=actor, post=post)
         messages.success(request, "Canceled. Nothing more will be published for this post.")
 
-    return _act_on_post(request, post_id, cancel)
+    ask = {"title": "Cancel this post?", "button": "Cancel post",
+           "message": "Nothing more of it will be published. You can restore it as a draft afterwards."}  # fmt: skip
+    return _act_on_post(request, post_id, cancel, confirm=ask)
+
+
+@login_required
+@require_POST
+def post_restore(request: AuthedRequest, post_id: int) -> HttpResponse:
+    def restore(actor: Membership, post: Post) -> None:
+        services.post_restore(actor=actor, post=post)
+        messages.success(request, "Restored as a draft. Pick a time to schedule it again.")
+
+    return _act_on_post(request, post_id, restore)
+
+
+@login_required
+@require_POST
+def post_duplicate(request: AuthedRequest, post_id: int) -> HttpResponse:
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    copy = services.post_duplicate(actor=membership, post=post)
+    messages.success(request, "Copied as a new draft: change what you like, then schedule it.")
+    return redirect("post_edit", post_id=copy.pk)
 
 
 def _target_action(request: AuthedRequest, target_id: int, action: Callable[..., object], done: str) -> HttpResponse:

@@ -13,6 +13,8 @@ from accounts.models import Invitation, Membership
 from accounts.roles import Role
 from tests.fixtures import assert_role_gate, login, make_user
 
+CONFIRM = {"confirm": "1"}  # the confirm step every remove and leave passes (accounts/confirm.py)
+
 
 @pytest.fixture(autouse=True)
 def _send_on_commit(django_capture_on_commit_callbacks, monkeypatch):
@@ -189,7 +191,7 @@ def test_last_owner_cannot_be_demoted_or_leave(team):
     with pytest.raises(services.ValidationError, match="last owner cannot leave"):
         services.membership_remove(actor=owner, membership=owner)
     client = team.client("owner")
-    refused = client.post(reverse("member_remove", args=[owner.pk]))
+    refused = client.post(reverse("member_remove", args=[owner.pk]), CONFIRM)
     assert refused.status_code == 400
     assert b"last owner cannot leave" in refused.content
     assert Membership.objects.filter(pk=owner.pk).exists()
@@ -199,7 +201,7 @@ def test_with_a_second_owner_the_first_can_leave(team):
     owner = team.membership("owner")
     admin = team.membership("admin")
     services.membership_change_role(actor=owner, membership=admin, role=Role.OWNER)
-    response = team.client("owner").post(reverse("member_remove", args=[owner.pk]))
+    response = team.client("owner").post(reverse("member_remove", args=[owner.pk]), CONFIRM)
     assert response.status_code == 302
     assert not Membership.objects.filter(pk=owner.pk).exists()
     team.users["owner"].refresh_from_db()
@@ -212,20 +214,20 @@ def test_remove_member_gate(team):
     assert team.client("editor").post(url).status_code == 403
     assert Membership.objects.filter(pk=viewer.pk).exists()
     assert team.client("outsider").post(url).status_code == 404
-    team.client("admin").post(url)
+    team.client("admin").post(url, CONFIRM)
     assert not Membership.objects.filter(pk=viewer.pk).exists()
 
 
 def test_viewer_can_leave(team):
     viewer = team.membership("viewer")
-    team.client("viewer").post(reverse("member_remove", args=[viewer.pk]))
+    team.client("viewer").post(reverse("member_remove", args=[viewer.pk]), CONFIRM)
     assert not Membership.objects.filter(pk=viewer.pk).exists()
 
 
 def test_admin_cannot_remove_an_owner(team):
     owner = team.membership("owner")
     services.membership_change_role(actor=owner, membership=team.membership("editor"), role=Role.OWNER)
-    assert team.client("admin").post(reverse("member_remove", args=[owner.pk])).status_code == 403
+    assert team.client("admin").post(reverse("member_remove", args=[owner.pk]), CONFIRM).status_code == 403
     assert Membership.objects.filter(pk=owner.pk).exists()
 
 

@@ -20,6 +20,19 @@
     }
   } catch (error) { /* an old browser without Intl: the server's default (UTC) stands */ }
 
+  // Phones: the menu button folds the navigation (CSS shows it open when this never ran).
+  document.documentElement.classList.add("js");
+  function setUpMenu() {
+    var toggle = document.querySelector(".nav-toggle");
+    var sidebar = document.getElementById("sidebar");
+    if (!toggle || !sidebar) return;
+    toggle.hidden = false;
+    toggle.addEventListener("click", function () {
+      var open = sidebar.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
   // (a) Django's CSRF token on every htmx request.
   document.addEventListener("htmx:configRequest", function (event) {
     var token = csrfToken();
@@ -152,10 +165,47 @@
     });
   }
 
+  // Destructive buttons: <form data-confirm="Question?" data-confirm-button="Cancel post">. The
+  // dialog adds confirm=1; without it the server answers with a page that asks the same.
+  var confirmDialog = null;
+  function askToConfirm(form) {
+    if (!confirmDialog) {
+      confirmDialog = document.createElement("dialog");
+      confirmDialog.className = "confirm-dialog";
+      confirmDialog.setAttribute("aria-labelledby", "confirm-dialog-text");
+      confirmDialog.innerHTML = '<form method="dialog" class="stack"><p id="confirm-dialog-text"></p>' +
+        '<div class="row"><button value="yes" class="btn btn-danger"></button>' +
+        '<button value="no" class="btn btn-secondary">Go back</button></div></form>';
+      document.body.appendChild(confirmDialog);
+    }
+    confirmDialog.querySelector("p").textContent = form.dataset.confirm;
+    var yes = confirmDialog.querySelector('button[value="yes"]');
+    yes.textContent = form.dataset.confirmButton || "Confirm";
+    confirmDialog.onclose = function () {
+      if (confirmDialog.returnValue !== "yes") return;
+      var field = document.createElement("input");
+      field.type = "hidden";
+      field.name = "confirm";
+      field.value = "1";
+      form.appendChild(field);
+      form.submit();
+    };
+    confirmDialog.returnValue = "";
+    confirmDialog.showModal();
+    confirmDialog.querySelector('button[value="no"]').focus(); // the safe choice has the focus
+  }
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset || !form.dataset.confirm || typeof HTMLDialogElement === "undefined") return;
+    event.preventDefault();
+    askToConfirm(form);
+  });
+
+  function ready() { enhanceMessages(document); setUpMenu(); }
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { enhanceMessages(document); });
+    document.addEventListener("DOMContentLoaded", ready);
   } else {
-    enhanceMessages(document);
+    ready();
   }
   // Fires for every piece of content htmx adds, including out-of-band swaps.
   document.addEventListener("htmx:load", function (event) { enhanceMessages(event.target); });

@@ -241,7 +241,7 @@ def test_disconnect_revokes_wipes_and_keeps_the_row(team):
     account = _connected(team)
     responses.add(responses.POST, f"{BASE}/revoke", body="")
     url = reverse("account_disconnect", args=[account.pk])
-    assert_role_gate(team, url, lowest="admin", method="post")
+    assert_role_gate(team, url, lowest="admin", method="post", data={"confirm": "1"})
     account.refresh_from_db()
     assert account.status == SocialAccount.Status.DISCONNECTED
     assert (account.secrets, account.grant.secrets, account.grant.status) == ({}, {}, Grant.Status.REVOKED)
@@ -252,7 +252,7 @@ def test_disconnect_revokes_wipes_and_keeps_the_row(team):
 def test_disconnect_still_wipes_when_the_platform_is_down(team):
     account = _connected(team)
     responses.add(responses.POST, f"{BASE}/revoke", status=503)
-    team.client("admin").post(reverse("account_disconnect", args=[account.pk]))
+    team.client("admin").post(reverse("account_disconnect", args=[account.pk]), {"confirm": "1"})
     account.refresh_from_db()
     assert (account.status, account.grant.secrets) == (SocialAccount.Status.DISCONNECTED, {})
 

@@ -169,7 +169,7 @@ def test_disconnect_revokes_on_the_server(team, registered):
     client.get(CALLBACK, {"code": "c0de", "state": params["state"]})
     account = SocialAccount.objects.get()
     responses.add(responses.POST, f"{INSTANCE}/oauth/revoke", json={})
-    client.post(reverse("account_disconnect", args=[account.pk]))
+    client.post(reverse("account_disconnect", args=[account.pk]), {"confirm": "1"})
     revoke = parse_qs(responses.calls[-1].request.body)
     assert revoke["token"] == [payload("token")["access_token"]]
     assert revoke["client_id"] == [payload("app")["client_id"]]

@@ -89,7 +89,7 @@ def test_connect_refresh_and_revoke(team, peer):
 
     # Disconnect revokes at the server: the grant's refresh token is dead afterwards.
     revoked = account.state()
-    client.post(reverse("account_disconnect", args=[account.pk]))
+    client.post(reverse("account_disconnect", args=[account.pk]), {"confirm": "1"})
     with pytest.raises(ProviderError) as caught:
         provider.refresh(app=app, account=revoked)
     assert caught.value.error_class == ErrorClass.AUTH

@@ -4,6 +4,9 @@
 #   npm       the Node peers' packages (package-lock.json, exactly) into node_modules/
 #   mastodon  mastodon-mock (mastodon-mock.txt, exactly) into a virtual environment of its own,
 #             mastodon-mock/, so FastAPI and friends never enter the project's environment
+#   axe       axe-core (axe/package-lock.json, exactly) into axe/node_modules/, for the browser
+#             suite's accessibility checks; its own folder, so adding or bumping it never
+#             reinstalls (and recompiles) the Node peers above
 # With no argument, both. Each does nothing when its marker for the same lock file (and Node or
 # Python version) is already there. Exits non-zero on any failure.
 set -euo pipefail
@@ -106,13 +109,36 @@ install_mastodon() {
   say "mastodon-mock installed in $((SECONDS - start)) s ($(du -sh "$venv" | cut -f1))"
 }
 
+install_axe() {
+  command -v npm >/dev/null 2>&1 || die "npm is not on PATH (apt-get install npm)"
+  dir="$target/axe"
+  key="$( (cat "$here/axe/package-lock.json" "$here/axe/package.json") | sha256sum | cut -c1-16)"
+  marker="$dir/.installed-$key"
+  mkdir -p "$dir"
+  exec 7>"$target/.install-axe.lock"
+  command -v flock >/dev/null 2>&1 && flock 7
+
+  if [ -f "$marker" ] && [ -f "$dir/node_modules/axe-core/axe.min.js" ]; then
+    say "axe-core up to date in $dir"
+    return 0
+  fi
+  say "installing axe-core into $dir (about 3 MB, a few seconds)..."
+  rm -f "$dir"/.installed-*
+  cp "$here/axe/package.json" "$here/axe/package-lock.json" "$dir/"
+  (cd "$dir" && npm ci --no-audit --no-fund --no-update-notifier --loglevel=error) || die "npm ci failed in $dir"
+  [ -f "$dir/node_modules/axe-core/axe.min.js" ] || die "axe-core installed without axe.min.js ($dir)"
+  touch "$marker"
+  say "axe-core installed in $dir"
+}
+
 # Each part in a subshell: its install lock is released as soon as it is done.
 components=("$@")
-[ ${#components[@]} -gt 0 ] || components=(npm mastodon)
+[ ${#components[@]} -gt 0 ] || components=(npm mastodon axe)
 for component in "${components[@]}"; do
   case "$component" in
     npm) (install_npm) ;;
     mastodon) (install_mastodon) ;;
-    *) die "unknown part '$component' (expected: npm, mastodon)" ;;
+    axe) (install_axe) ;;
+    *) die "unknown part '$component' (expected: npm, mastodon, axe)" ;;
   esac
 done

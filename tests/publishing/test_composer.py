@@ -147,7 +147,9 @@ def test_post_pages_are_scoped(team, demo_accounts):
     post = Post.objects.get()
     assert_role_gate(team, reverse("post_detail", args=[post.pk]), lowest="viewer")
     assert_role_gate(team, reverse("post_edit", args=[post.pk]), lowest="editor")
-    assert_role_gate(team, reverse("post_cancel", args=[post.pk]), lowest="editor", method="post")
+    assert_role_gate(
+        team, reverse("post_cancel", args=[post.pk]), lowest="editor", method="post", data={"confirm": "1"}
+    )
     post.refresh_from_db()
     assert post.status == Post.Status.CANCELED
 

@@ -1,0 +1,20 @@
+"""A confirm step for actions that destroy or cut off (cancel, disconnect, leave, remove).
+
+The button's form posts without ``confirm=1``; static/js/app.js asks in a dialog and adds it.
+Without script, or for a hand-made POST, the server answers with a page that asks instead, so no
+request is ever a one-click destroy. Views call this after their access checks (an outsider still
+gets 404, a viewer 403) and before the service.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+CONFIRM_FIELD = "confirm"
+
+
+def confirmation_page(request: HttpRequest, *, title: str, message: str, button: str, back: str) -> HttpResponse | None:
+    """None when the request carries the confirmation; else the page that asks for it."""
+    if request.POST.get(CONFIRM_FIELD) == "1":
+        return None
+    context = {"title": title, "message": message, "button": button, "back": back, "action": request.path}
+    return render(request, "confirm.html", context)
