@@ -10,6 +10,7 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("analytics/", include("analytics.urls")),
     path("demo/", include("connections.providers.demo.urls")),
+    path("", include("api.urls")),
     path("", include("publishing.urls")),
     path("", include("accounts.urls")),
 ]
