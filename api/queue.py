@@ -78,11 +78,11 @@ def add_slots(request: HttpRequest, data: SlotsIn) -> HttpResponse:
 
 
 @router.delete("/slots/{slot_id}", response={204: None, ERRORS: ProblemOut}, summary="Remove a posting slot")
-def remove_slot(request: HttpRequest, slot_id: Id) -> tuple[int, None]:
+def remove_slot(request: HttpRequest, slot_id: Id) -> HttpResponse:
     principal = principal_of(request)
     slot = PostingSlot.objects.select_related("account").get(pk=slot_id, account__workspace=principal.actor.workspace)
     services.posting_slot_remove(actor=principal.actor, slot=slot)
-    return 204, None
+    return HttpResponse(status=204)
 
 
 @router.get("/next-slot", response={200: NextSlotOut, READ_ERRORS: ProblemOut}, summary="The next free slot")

@@ -33,6 +33,13 @@ def _expiry(day, zone) -> datetime | None:
     return None if day is None else datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
 
 
+def _show(form: ApiKeyForm, exc: ValidationError) -> None:
+    """The service's errors beside the form's fields (it names the expiry expires_at)."""
+    for name, messages in exc.message_dict.items():
+        name = "expires_on" if name == "expires_at" else name
+        form.add_error(name if name in form.fields else None, messages)
+
+
 def _context(request: HttpRequest, form: ApiKeyForm, token: str = "") -> dict:
     keys = ApiKey.objects.filter(workspace=request.membership.workspace).select_related("created_by")
     return {"form": form, "keys": keys, "token": token}
@@ -54,7 +61,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
                 )  # fmt: skip
                 form = ApiKeyForm()
             except ValidationError as exc:
-                form.add_error(None, exc)
+                _show(form, exc)
         if not token:
             status = 400
     template = "api/partials/keys_panel.html" if request.htmx else "api/keys.html"
