@@ -7,6 +7,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.roles import Role
 from accounts.services import notify
 from events.services import EventSpec, actor_fields, events_emit
@@ -84,7 +85,7 @@ def tell_author(*, target_id: int) -> None:
         _tell(user, target)
 
 
-def _told(post: Post) -> list:
+def _told(post: Post) -> list[User]:
     """The author; for a post made through the API (no author), the workspace's admins and owners.
     An author who left the workspace no longer hears about its posts."""
     members = post.workspace.memberships.select_related("user")
@@ -93,7 +94,7 @@ def _told(post: Post) -> list:
     return [m.user for m in members.filter(user_id=post.author_id)]
 
 
-def _tell(author, target: Target) -> None:
+def _tell(author: User, target: Target) -> None:
     account = target.account
     if target.status == S.UNKNOWN:
         title = f"Could not confirm your post to {account.username}"

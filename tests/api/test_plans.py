@@ -75,3 +75,27 @@ def test_connected_accounts(team, demo_accounts):
     account_save(workspace=team.workspace, platform="demo", connection=again, user=None)
     page = team.client("admin").post("/connections/connect/demo/", {"identifier": "gamma", "display_name": "g"})
     assert b"allows 2 connected accounts" in page.content
+
+
+def test_operators_edit_limits_in_admin_and_keys_show_no_hash(team):
+    from django.urls import reverse
+
+    from accounts.models import User
+    from api.models import ApiKey
+    from tests.api.conftest import make_key
+    from tests.fixtures import login
+
+    make_key(team.workspace)
+    client = login(User.objects.create_superuser(email="root@example.com", password="x"))
+    free = Plan.objects.get(name="Free")
+    page = client.get(reverse("admin:accounts_plan_change", args=[free.pk]))
+    assert page.status_code == 200
+    fields = {f.name: getattr(free, f.name) for f in Plan._meta.fields if f.name != "id"}
+    response = client.post(reverse("admin:accounts_plan_change", args=[free.pk]), {**fields, "members": 3})
+    assert response.status_code == 302
+    assert plan_of(team.workspace).members == 3
+    key = ApiKey.objects.get()
+    assert client.get(reverse("admin:api_apikey_changelist")).status_code == 200
+    change = client.get(reverse("admin:api_apikey_change", args=[key.pk])).content.decode()
+    assert key.prefix in change
+    assert key.key_hash not in change
