@@ -50,6 +50,10 @@ def test_scheduled_posts_a_month(api, keys, team, demo_accounts):
     problem = assert_problem(api.post("/posts", keys.write, body), 403, "POSTWRIGHT/PLAN_LIMIT")
     assert problem["detail"] == message
     assert problem["errors"][0]["field"] == "publish_now"
+    form = {"accounts": [demo_accounts[0].id], "text": "x", "when": "schedule", "date": "2031-05-01", "time": "08:00"}
+    composer = team.client("editor").post("/posts/new/", form)
+    assert composer.status_code == 400
+    assert message.encode() in composer.content
 
 
 def test_members_count_pending_invitations(team):
