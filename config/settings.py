@@ -314,7 +314,6 @@ PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SEC
 API_IDEMPOTENCY_RETENTION_HOURS = env_int("API_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=24)
 # Where requests per API key are counted across web processes; empty: the database.
 API_RATE_LIMIT_REDIS_URL = env_url("API_RATE_LIMIT_REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
-API_PAGE_SIZE_MAX = 100
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
