@@ -2,7 +2,7 @@ from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from accounts.models import Heartbeat, Invitation, Membership, Notification, User, Workspace
+from accounts.models import Heartbeat, Invitation, Membership, Notification, Plan, User, Workspace
 
 
 class MembershipInline(admin.TabularInline):
@@ -28,11 +28,22 @@ class UserAdmin(BaseUserAdmin):
     raw_id_fields = ["current_workspace"]
 
 
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    """Operators set each plan's limits here; an empty limit is no limit. The services read them."""
+
+    list_display = ["name", "is_default", "connected_accounts", "members", "scheduled_posts_per_month",
+                    "api_requests_per_minute", "webhook_endpoints"]  # fmt: skip
+    list_editable = ["connected_accounts", "members", "scheduled_posts_per_month", "api_requests_per_minute",
+                     "webhook_endpoints"]  # fmt: skip
+
+
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "timezone", "member_count", "created_at"]
+    list_display = ["name", "timezone", "plan", "member_count", "created_at"]
     search_fields = ["name", "memberships__user__email"]
-    list_filter = ["timezone"]
+    list_filter = ["timezone", "plan"]
+    list_select_related = ["plan"]
     inlines = [MembershipInline]
 
     @admin.display(description="Members")

@@ -77,8 +77,33 @@ class User(AbstractBaseUser, PermissionsMixin):
         return "".join(word[0] for word in words[:2]).upper() or "?"
 
 
+class Plan(models.Model):
+    """What a workspace may use. Operators edit the limits in Django admin; empty means no limit.
+
+    The services check these (see accounts/plans.py), so the dashboard and the API refuse the same
+    things with the same words."""
+
+    name = models.CharField(max_length=50, unique=True)
+    is_default = models.BooleanField(default=False, help_text="Given to workspaces that have no plan of their own.")
+    connected_accounts = models.PositiveIntegerField(null=True, blank=True)
+    members = models.PositiveIntegerField(null=True, blank=True)
+    scheduled_posts_per_month = models.PositiveIntegerField(null=True, blank=True)
+    api_requests_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    webhook_endpoints = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
+    plan = models.ForeignKey(
+        Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="workspaces",
+        help_text="Empty: the default plan.",
+    )  # fmt: skip
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.models import Invitation, Membership, Notification, User, Workspace
+from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role, assignable_roles
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,9 @@ def invitation_create(*, actor: Actor | Membership, email: str, role: str) -> tu
     workspace = actor.workspace
     if Membership.objects.filter(workspace=workspace, user__email__iexact=email).exists():
         raise ValidationError({"email": f"{email} is already a member of {workspace.name}."})
+    # Pending invitations count: each may become a member. Renewing one for this address does not.
+    others = Invitation.objects.pending().filter(workspace=workspace).exclude(email__iexact=email).count()
+    plan_require_room(workspace=workspace, limit="members", used=workspace.memberships.count() + others, field="email")
     # Inviting again replaces the earlier link rather than piling up live tokens.
     Invitation.objects.pending().filter(workspace=workspace, email__iexact=email).update(revoked_at=timezone.now())
     token, token_hash = Invitation.new_token()

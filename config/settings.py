@@ -75,10 +75,12 @@ INSTALLED_APPS = [
     "analytics",
     "events",
     "webhooks",
+    "api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "api.middleware.RequestIdMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -91,6 +93,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.CurrentWorkspaceMiddleware",
     "connections.middleware.VaultErrorMiddleware",
+    "api.middleware.ApiProblemMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -313,6 +316,12 @@ PUBLISH_MEDIA_CLUSTER = env_str("PUBLISH_MEDIA_CLUSTER", "media") or None
 PUBLISH_MEDIA_LANE_BYTES = env_int("PUBLISH_MEDIA_LANE_BYTES", 20_000_000, minimum=0)
 # The longest a target waiting at the platform goes between checks, whatever the provider asks.
 PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SECONDS", 300, minimum=1)
+
+# --- Developer API -------------------------------------------------------------------------
+# How long an Idempotency-Key's response is kept for replay (at least the 24 h clients expect).
+API_IDEMPOTENCY_RETENTION_HOURS = env_int("API_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=24)
+# Where requests per API key are counted across web processes; empty: the database.
+API_RATE_LIMIT_REDIS_URL = env_url("API_RATE_LIMIT_REDIS_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

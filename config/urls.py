@@ -12,6 +12,7 @@ urlpatterns = [
     path("connections/", include("connections.urls")),
     path("analytics/", include("analytics.urls")),
     path("settings/webhooks/", include("webhooks.urls")),
+    path("", include("api.urls")),
     path("", include("publishing.urls")),
     path("", include("accounts.urls")),
 ]

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.models import Membership, User, Workspace, WorkspaceOwned
+from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role
 from accounts.services import notify
 from connections.errors import ConnectError, ErrorClass, ProviderError
@@ -133,6 +134,8 @@ def connect_start(
     """Begin an OAuth connect: returns the platform's consent URL to redirect the browser to."""
     owned = [reconnect_account] if reconnect_account is not None else []
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.", *owned)
+    if reconnect_account is None:
+        _require_account_room(actor.workspace)  # refused before the consent page, not after it
     if actor.user is None:
         raise ConnectError("A platform's consent page needs a signed-in member to come back to.")
     app = app_credentials_for(workspace=actor.workspace, provider=provider, instance_url=instance_url)
@@ -400,6 +403,7 @@ def account_save(
     created = account is None
     previous_grant_id = None if account is None else account.grant_id
     if account is None:
+        _require_account_room(workspace)
         account = SocialAccount(workspace=workspace, platform=account_platform, external_id=profile.external_id)
     account.username = profile.username
     account.display_name = profile.display_name
@@ -419,6 +423,15 @@ def account_save(
         _grant_retire_if_unused(grant_id=previous_grant_id)
     _account_event(account, "account.connected" if created else "account.reconnected", user=user)
     return account
+
+
+def _require_account_room(workspace: Workspace) -> None:
+    """The plan's connected-accounts limit, said as a ConnectError: every connect view shows those."""
+    used = SocialAccount.objects.filter(workspace=workspace).exclude(status=SocialAccount.Status.DISCONNECTED).count()
+    try:
+        plan_require_room(workspace=workspace, limit="connected_accounts", used=used)
+    except ValidationError as exc:
+        raise ConnectError(exc.messages[0]) from None
 
 
 def _grant_retire_if_unused(*, grant_id: int) -> None:

@@ -67,6 +67,9 @@ class PostInput:
     # Per platform: {"mastodon": {"text": "...", "options": {"visibility": "unlisted"}}}
     overrides: dict[str, Any] = field(default_factory=dict)
     when: When = field(default_factory=When.draft)  # nothing goes out unless the caller says so
+    # The API's tags for products that embed Postwright; None on an edit keeps what the post has.
+    tenant_id: str | None = None
+    external_ref: str | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,10 @@ class Post(WorkspaceOwned):
     link = models.URLField(max_length=2000, blank=True)
     # Per platform: {"bluesky": {"text": "...", "options": {...}}}; text replaces the main text.
     overrides = models.JSONField(default=dict, blank=True)
+    # Set through the API by products that embed Postwright: their own user id and their own
+    # reference for the post, so they can find it again without keeping our ids.
+    tenant_id = models.CharField(max_length=255, blank=True, db_index=True)
+    external_ref = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,6 +7,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
+from accounts.models import User
+from accounts.roles import Role
 from accounts.services import notify
 from events.services import EventSpec, actor_fields, events_emit
 from publishing.models import Post, Target
@@ -75,13 +77,24 @@ def _post_event(post: Post, status: str, actor: Any) -> EventSpec:
 def tell_author(*, target_id: int) -> None:
     """A failed or unknown target: the author hears why and what to do, in-app and by email."""
     target = (
-        Target.objects.select_related("post__author", "post__workspace", "account")
+        Target.objects.select_related("post__workspace", "account")
         .defer("account__secrets")  # nothing here needs them, and a key problem must not stop the notice
         .get(id=target_id)
     )
-    author = target.post.author
-    if author is None or not target.post.workspace.memberships.filter(user=author).exists():
-        return  # an author who left the workspace no longer hears about its posts
+    for user in _told(target.post):
+        _tell(user, target)
+
+
+def _told(post: Post) -> list[User]:
+    """The author; for a post made through the API (no author), the workspace's admins and owners.
+    An author who left the workspace no longer hears about its posts."""
+    members = post.workspace.memberships.select_related("user")
+    if post.author_id is None:
+        return [m.user for m in members.filter(role__in=[Role.ADMIN, Role.OWNER])]
+    return [m.user for m in members.filter(user_id=post.author_id)]
+
+
+def _tell(author: User, target: Target) -> None:
     account = target.account
     if target.status == S.UNKNOWN:
         title = f"Could not confirm your post to {account.username}"

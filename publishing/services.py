@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.models import Membership
+from accounts.plans import plan_require_room
 from accounts.roles import Capability
 from connections.models import SocialAccount
 from events.services import EventSpec, actor_fields, event_emit
@@ -162,9 +163,11 @@ def post_create(*, actor: Actor | Membership, data: PostInput) -> Post:
     time, or in the accounts' next free queue slot."""
     actor = _editor(actor)
     plan = _checked(actor, data)
+    if plan.due_at is not None:
+        _require_post_room(actor)
     post = Post.objects.create(
         workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides,
-        scheduled_at=plan.due_at,
+        scheduled_at=plan.due_at, tenant_id=data.tenant_id or "", external_ref=data.external_ref or "",
     )  # fmt: skip
     _write_parts(post, data.parts)
     lane = lane_for(post)
@@ -177,6 +180,13 @@ def post_create(*, actor: Actor | Membership, data: PostInput) -> Post:
     _emit_when(actor, post, data.when.kind, plan.due_at, previous=None)
     post.refresh_from_db()
     return post
+
+
+def _require_post_room(actor: Actor) -> None:
+    """The plan's scheduled posts a month: posts written this (UTC) month that were not left as drafts."""
+    month_start = timezone.now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    used = Post.objects.filter(workspace=actor.workspace, created_at__gte=month_start, scheduled_at__isnull=False)
+    plan_require_room(workspace=actor.workspace, limit="scheduled_posts_per_month", used=used.count(), field="when")
 
 
 def _lock_editable_targets(post: Post) -> list[Target]:
@@ -202,7 +212,10 @@ def post_update(*, actor: Actor | Membership, post: Post, data: PostInput) -> Po
     accounts = {a.id: a for a in plan.accounts}
     _write_parts(post, data.parts)
     post.link, post.overrides, post.scheduled_at = data.link, data.overrides, plan.due_at
-    post.save(update_fields=["link", "overrides", "scheduled_at", "updated_at"])
+    # None leaves them as they are: the dashboard's form does not carry them.
+    post.tenant_id = post.tenant_id if data.tenant_id is None else data.tenant_id
+    post.external_ref = post.external_ref if data.external_ref is None else data.external_ref
+    post.save(update_fields=["link", "overrides", "scheduled_at", "tenant_id", "external_ref", "updated_at"])
     Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
     TargetPart.objects.filter(target__post=post).delete()  # nothing landed: parts are rebuilt from the edit
     existing, lane = {t.account_id for t in targets}, lane_for(post)

@@ -96,6 +96,8 @@ def _signed_in_pages(team, demo_accounts, a_post) -> list[str]:
         reverse("workspace_create"),
         reverse("workspace_settings"),
         reverse("members"),
+        reverse("api_keys"),
+        reverse("api_docs"),
         reverse("notifications"),
         reverse("calendar"),
         reverse("calendar") + "?view=week",

@@ -5,6 +5,9 @@ A delivery keeps the exact body it sends, so every retry and replay sends the sa
 the same ``webhook-id`` (the event's public id): receivers deduplicate on it.
 """
 
+from datetime import datetime
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -45,7 +48,7 @@ class Endpoint(WorkspaceOwned):
     def wants(self, public_type: str) -> bool:
         return not self.event_types or public_type in self.event_types
 
-    def signing_secrets(self, now=None) -> list[str]:
+    def signing_secrets(self, now: datetime | None = None) -> list[str]:
         now = now or timezone.now()
         secrets = [self.secret]
         if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
@@ -92,7 +95,7 @@ class Delivery(WorkspaceOwned):
         return f"{self.event_type} {self.message_id} -> {self.endpoint_id} ({self.status})"
 
     @property
-    def last_attempt(self) -> dict | None:
+    def last_attempt(self) -> dict[str, Any] | None:
         return self.attempts[-1] if self.attempts else None
 
 

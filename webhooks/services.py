@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.models import Membership
+from accounts.plans import plan_require_room
 from accounts.roles import Capability
 from connections import http
 from events.models import new_event_id
@@ -21,7 +22,7 @@ from webhooks.models import Delivery, Endpoint
 from webhooks.signing import secret_new
 
 ROTATION_OVERLAP = timedelta(hours=24)  # both secrets sign for this long after a rotation
-MAX_ENDPOINTS = 20  # per workspace; plans may lower it
+MAX_ENDPOINTS = 20  # per workspace, whatever the plan allows (a plan may allow fewer)
 
 
 def _admin(who: Actor | Membership) -> Actor:
@@ -76,7 +77,9 @@ def endpoint_create(
     """A new endpoint and its signing secret, which is returned this once and never again."""
     actor = _admin(actor)
     url, chosen = endpoint_url_check(url), event_types_check(event_types)
-    if Endpoint.objects.filter(workspace=actor.workspace).count() >= MAX_ENDPOINTS:
+    used = Endpoint.objects.filter(workspace=actor.workspace).count()
+    plan_require_room(workspace=actor.workspace, limit="webhook_endpoints", used=used, field="url")
+    if used >= MAX_ENDPOINTS:
         raise ValidationError(f"A workspace can have {MAX_ENDPOINTS} webhook endpoints at most.")
     secret = secret_new()
     endpoint = Endpoint.objects.create(

@@ -193,3 +193,17 @@ def test_the_sender_command_delivers_in_one_pass(team, endpoint, receiver, capsy
     call_command("webhooks_send", "--once")
     assert receiver.ids() == [event.public_id]
     assert "queued 1, sent 1: 1 delivered, 0 failed" in capsys.readouterr().out
+
+
+def test_the_plan_limits_webhook_endpoints_with_its_own_words(team, receiver):
+    from accounts.plans import plan_of
+
+    plan = plan_of(team.workspace)
+    plan.webhook_endpoints = 1
+    plan.save()
+    admin = team.membership("admin")
+    services.endpoint_create(actor=admin, url=receiver.url)
+    with pytest.raises(ValidationError) as caught:
+        services.endpoint_create(actor=admin, url=receiver.url + "second")
+    assert f"The {plan.name} plan allows 1" in str(caught.value)
+    assert Endpoint.objects.count() == 1
