@@ -236,15 +236,17 @@ class _Run:
             root=root,
             parent=self.landed(parent_position) if part.position else None,
             state=dict(part.state or {}),
-            uploads=PartUploads(part),
+            uploads=PartUploads(part, target=self.target),
         )
 
 
 class PartUploads:
-    """The engine's UploadStore: upload sessions survive crashes and deploys (see UploadSession)."""
+    """The engine's UploadStore: upload sessions survive crashes and deploys (see UploadSession).
+    Saving is also proof of life: an upload that makes progress renews its target's lease, so a
+    1 GB video is not taken for a dead worker at PUBLISH_DEADLINE_SECONDS."""
 
-    def __init__(self, part: TargetPart) -> None:
-        self.part = part
+    def __init__(self, part: TargetPart, *, target: Target | None = None) -> None:
+        self.part, self.target = part, target
 
     def load(self, key: str) -> dict[str, Any] | None:
         row = UploadSession.objects.filter(part=self.part, key=key).first()
@@ -252,6 +254,9 @@ class PartUploads:
 
     def save(self, key: str, state: Mapping[str, Any]) -> None:
         UploadSession.objects.update_or_create(part=self.part, key=key, defaults={"state": dict(state)})
+        if self.target is not None:
+            lease = timezone.now() + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
+            Target.objects.filter(id=self.target.id, status=S.PUBLISHING).update(lease_expires_at=lease)
 
 
 def parts_ensure(target: Target, request: PublishRequest) -> list[TargetPart]:
