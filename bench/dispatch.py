@@ -49,7 +49,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due; 0 = one instant")
     parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request (default 100)")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates answered 503 (default 0)")
-    parser.add_argument("--workers", type=int, default=8, help="django-q2 worker processes (default 8)")
+    parser.add_argument("--workers", type=int, default=4, help="django-q2 worker processes (default 4)")
+    parser.add_argument("--batch", type=int, default=8, help="targets per task, sent concurrently (default 8)")
     parser.add_argument("--parts", type=int, default=1, help="parts per post: the main one plus replies (default 1)")
     parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--videos", type=int, default=0, help="extra posts with a video each (default 0)")
@@ -88,14 +89,20 @@ def setup_django(args: argparse.Namespace) -> None:
     from cryptography.fernet import Fernet
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    # DEBUG off, as in production (DEBUG records every query); keys made per run for the tokens
-    # the run itself creates, handed to the dispatcher and workers through the environment.
+    # DEBUG off, as in production (DEBUG records every query), with keys of the bench's own for
+    # the fake tokens it creates, handed to the dispatcher and workers through the environment.
     os.environ.setdefault("DEBUG", "false")
     os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("POSTWRIGHT_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    key_file = ROOT / ".local" / "bench_encryption_key"  # kept: the next run deletes this one's rows
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    os.environ.setdefault("POSTWRIGHT_ENCRYPTION_KEYS", key_file.read_text().strip())
     os.environ.setdefault("ALLOW_PRIVATE_NETWORK_URLS", "true")  # the fake platform is on loopback
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["BENCH_WORKERS"] = str(args.workers)
+    os.environ["BENCH_BATCH"] = str(args.batch)
     os.environ["Q_MEDIA_WORKERS"] = str(args.media_workers)
     # A queue of its own per run: no stray worker from an earlier run can take these tasks.
     os.environ["BENCH_RUN_ID"] = uuid.uuid4().hex[:8]
@@ -377,12 +384,13 @@ def main() -> None:
     first_due = min(due.timestamp() for _key, due, _status in targets)
     span = (arrivals[-1] - first_due) if arrivals else float("inf")
     throughput = len(arrivals) / span if span > 0 else 0.0
-    direct = direct_ceiling(args.targets, args.workers, args.latency_ms)
+    direct = direct_ceiling(args.targets, args.workers * args.batch, args.latency_ms)
     server.shutdown()
     result = {
         "targets": args.targets,
         "spread_s": args.spread,
         "workers": args.workers,
+        "batch": args.batch,
         "latency_ms": args.latency_ms,
         "broker": "orm" if args.redis_url == "orm" else "redis",
         "published": len(published_keys),

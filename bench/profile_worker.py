@@ -29,9 +29,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"))
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--batch", type=int, default=8, help="targets per task (PUBLISH_BATCH_SIZE)")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--queries", action="store_true", help="list the query shapes per target")
+    parser.add_argument("--threads", action="store_true", help="deliver a batch in threads, as workers do")
     args = parser.parse_args()
-    args.workers, args.spread, args.videos, args.video_mb = 1, 0, 0, 0
+    args.workers, args.spread, args.media_workers = 1, 0, 1
     from bench import dispatch
 
     if args.database_url:
@@ -54,13 +57,20 @@ def main() -> None:
     while engine.targets_claim_due(limit=200):
         pass
     claim_cpu = time.process_time() - claim_started
-    profiler = cProfile.Profile()
+    if not args.threads:  # the batch's targets one after the other, so the profile sees them all
+
+        class Inline:
+            map = staticmethod(map)
+
+        engine._pool = Inline
+    profiler = cProfile.Profile(time.process_time)  # CPU, not wall time: the machine is shared
     started = time.process_time()
     with CaptureQueriesContext(connection) as queries:
         if not args.no_profile:
             profiler.enable()
-        for target_id, _lane in claimed:
-            engine.target_publish(target_id=target_id)
+        ids = [target_id for target_id, _lane in claimed]
+        for i in range(0, len(ids), args.batch):
+            engine.targets_publish(target_ids=ids[i : i + args.batch])
         profiler.disable()
     cpu = time.process_time() - started
     n = max(1, len(claimed))
@@ -68,6 +78,13 @@ def main() -> None:
     print(f"claim: {claim_cpu * 1000 / n:.2f} ms CPU per target")
     print(f"publish: {cpu * 1000 / n:.2f} ms CPU per target (profiler on: {not args.no_profile}), "
           f"{len(queries) / n:.1f} queries per target")  # fmt: skip
+    if args.queries:
+        import collections
+        import re
+
+        shapes = collections.Counter(re.sub(r"\b\d+\b|'[^']*'", "?", q["sql"])[:150] for q in queries.captured_queries)
+        for shape, count in shapes.most_common(40):
+            print(f"{count / n:6.2f}  {shape}")
     if not args.no_profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.top)
     server.shutdown()

@@ -285,6 +285,9 @@ WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=
 PUBLISH_QUEUE_LEASE_SECONDS = env_int("PUBLISH_QUEUE_LEASE_SECONDS", 300, minimum=10)  # claimed, not started
 PUBLISH_DEADLINE_SECONDS = env_int("PUBLISH_DEADLINE_SECONDS", 600, minimum=30)  # started, no answer
 PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
+# Targets per worker task, published concurrently (one thread each): requests in flight are
+# Q_WORKERS x this. Each thread holds a database connection.
+PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 1_000_000_000, minimum=1)  # video
 MEDIA_MAX_IMAGE_BYTES = env_int("MEDIA_MAX_IMAGE_BYTES", 50_000_000, minimum=1)
 # Browser uploads arrive in chunks of this size; the part files wait here until finished.
