@@ -288,6 +288,9 @@ PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
 # Targets per worker task, published concurrently (one thread each): requests in flight are
 # Q_WORKERS x this. Each thread holds a database connection.
 PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
+# The dispatcher's shortest pause between passes (milliseconds): what falls due meanwhile is
+# claimed together, so a post is at most this late for the dispatcher's sake.
+PUBLISH_DISPATCH_MIN_SLEEP_SECONDS = env_int("PUBLISH_DISPATCH_MIN_SLEEP_MS", 200, minimum=0) / 1000
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 1_000_000_000, minimum=1)  # video
 MEDIA_MAX_IMAGE_BYTES = env_int("MEDIA_MAX_IMAGE_BYTES", 50_000_000, minimum=1)
 # Browser uploads arrive in chunks of this size; the part files wait here until finished.
