@@ -19,6 +19,7 @@ Q_CLUSTER = {
     **Q_CLUSTER,  # noqa: F405
     "name": f"bench-{RUN_ID}",  # a queue of its own per run
     "workers": int(os.environ.get("BENCH_WORKERS", 8)),
+    "queue_limit": int(os.environ.get("BENCH_WORKERS", 8)),
     "timeout": 30,
     "retry": 40,
     "save_limit": -1,  # no success rows: the benchmark measures dispatch, not result storage

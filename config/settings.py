@@ -255,6 +255,10 @@ REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
 Q_CLUSTER = {
     "name": "postwright",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # Tasks a cluster takes off the broker ahead of its workers (django-q2's default is workers
+    # squared). A crash loses those with it until their leases lapse; a task is a whole batch, so
+    # one waiting per worker keeps them busy without putting more at risk.
+    "queue_limit": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": 120,
     "retry": 180,  # must exceed timeout, or a slow task is handed to a second worker
     "max_attempts": 1,
