@@ -339,6 +339,8 @@ def main() -> None:
     server, ledger = serve(latency_ms=args.latency_ms, fault_rate=args.fault_rate, processing_s=args.processing_s)
     os.environ["BENCH_PLATFORM_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
     reset_state(args)
+    for i in range(args.videos):  # written (once) before the clock starts: it can take a while
+        video_file(i, args.video_mb)
     warmup = 8.0  # let the cluster and dispatcher start before the first target is due
     start = datetime.now(UTC) + timedelta(seconds=warmup)
     create_targets(args.targets, args.spread, start, args.parts, args.videos, args.video_mb)
