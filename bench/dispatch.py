@@ -202,6 +202,19 @@ def create_targets(n: int, spread: float, start: datetime, parts: int, videos: i
     create_videos(workspace, user, account, videos, video_mb, start)
 
 
+def shift_dues(start: datetime) -> datetime:
+    """Move every due time so the first is ``start``: creating 10,000 targets takes longer than
+    the warm-up, and the clock must not start while they are still being written."""
+    from django.db.models import F, Min
+
+    from publishing.models import Post, Target
+
+    delta = start - Target.objects.aggregate(first=Min("due_at"))["first"]
+    Target.objects.update(due_at=F("due_at") + delta, next_attempt_at=F("next_attempt_at") + delta)
+    Post.objects.update(scheduled_at=F("scheduled_at") + delta)
+    return start
+
+
 def start_process(name: str, env: dict) -> subprocess.Popen:
     """The dispatcher, the main worker cluster, or the media cluster ("media")."""
     if name == "media":
@@ -342,8 +355,8 @@ def main() -> None:
     for i in range(args.videos):  # written (once) before the clock starts: it can take a while
         video_file(i, args.video_mb)
     warmup = 8.0  # let the cluster and dispatcher start before the first target is due
-    start = datetime.now(UTC) + timedelta(seconds=warmup)
-    create_targets(args.targets, args.spread, start, args.parts, args.videos, args.video_mb)
+    create_targets(args.targets, args.spread, datetime.now(UTC), args.parts, args.videos, args.video_mb)
+    start = shift_dues(datetime.now(UTC) + timedelta(seconds=warmup))
     print(f"{args.targets} targets due from {start:%H:%M:%S} over {args.spread:g}s; "
           f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
 
