@@ -11,8 +11,14 @@ throughput is compared with. The last line printed is one JSON object.
     .venv/bin/python bench/dispatch.py --targets 1000 --spread 0
     .venv/bin/python bench/dispatch.py --targets 300 --spread 20 --kill-workers
     .venv/bin/python bench/dispatch.py --targets 300 --parts 3 --spread 30 --kill-workers
+    .venv/bin/python bench/dispatch.py --targets 1000 --spread 60 --videos 20 --video-mb 200 --kill-workers
 
 Duplicates and losses are counted per part on the fake platform (each part has its own key).
+With --videos, that many more posts carry a video of --video-mb MB (media lane, its own
+cluster), uploaded in chunks to the fake platform, which then processes each for
+--processing-s seconds; lateness is measured on the text targets only.
+CPU per target counts the dispatcher and every worker from the first due time on (their
+start-up is reported apart, as startup_cpu_s).
 """
 
 import argparse
@@ -43,9 +49,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due; 0 = one instant")
     parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request (default 100)")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates answered 503 (default 0)")
-    parser.add_argument("--workers", type=int, default=8, help="django-q2 worker processes (default 8)")
+    parser.add_argument("--workers", type=int, default=4, help="django-q2 worker processes (default 4)")
+    parser.add_argument("--batch", type=int, default=8, help="targets per task, sent concurrently (default 8)")
     parser.add_argument("--parts", type=int, default=1, help="parts per post: the main one plus replies (default 1)")
     parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
+    parser.add_argument("--videos", type=int, default=0, help="extra posts with a video each (default 0)")
+    parser.add_argument("--video-mb", type=int, default=200, help="size of each video in MB (default 200)")
+    parser.add_argument("--processing-s", type=float, default=30, help="platform processing time per video")
+    parser.add_argument("--media-workers", type=int, default=2, help="workers of the media cluster (default 2)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
                         help="django-q2 broker; 'orm' uses the database instead")  # fmt: skip
@@ -73,9 +84,26 @@ def hold_bench_lock(url: str):
 
 
 def setup_django(args: argparse.Namespace) -> None:
+    import secrets
+
+    from cryptography.fernet import Fernet
+
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
+    # DEBUG off, as in production (DEBUG records every query), with keys of the bench's own for
+    # the fake tokens it creates, handed to the dispatcher and workers through the environment.
+    os.environ.setdefault("DEBUG", "false")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    key_file = ROOT / ".local" / "bench_encryption_key"  # kept: the next run deletes this one's rows
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    os.environ.setdefault("POSTWRIGHT_ENCRYPTION_KEYS", key_file.read_text().strip())
+    os.environ.setdefault("ALLOW_PRIVATE_NETWORK_URLS", "true")  # the fake platform is on loopback
     os.environ["DATABASE_URL"] = args.database_url
     os.environ["BENCH_WORKERS"] = str(args.workers)
+    os.environ["BENCH_BATCH"] = str(args.batch)
+    os.environ["Q_MEDIA_WORKERS"] = str(args.media_workers)
     # A queue of its own per run: no stray worker from an earlier run can take these tasks.
     os.environ["BENCH_RUN_ID"] = uuid.uuid4().hex[:8]
     if args.redis_url != "orm":
@@ -96,10 +124,11 @@ def reset_state(args: argparse.Namespace) -> None:
 
     from accounts.models import Heartbeat, User, Workspace
     from connections.models import SocialAccount
-    from publishing.models import Post, Target
+    from publishing.models import Media, Post, Target
 
     Target.objects.all().delete()
     Post.objects.all().delete()
+    Media.objects.all().delete()  # the rows only: the video files are kept for the next run
     SocialAccount.objects.filter(platform="benchnet").delete()
     Workspace.objects.filter(name="bench").delete()
     User.objects.filter(email="bench@example.com").delete()
@@ -112,7 +141,40 @@ def reset_state(args: argparse.Namespace) -> None:
         redis.Redis.from_url(args.redis_url).flushdb()
 
 
-def create_targets(n: int, spread: float, start: datetime, parts: int) -> None:
+def video_file(index: int, megabytes: int) -> str:
+    """A stored file of that size (kept between runs: writing gigabytes is slow). Its bytes are
+    not a real video: the fake platform only counts them."""
+    from django.core.files.storage import default_storage
+
+    name = f"bench/video-{megabytes}mb-{index}.mp4"
+    path = Path(default_storage.path(name))
+    if not path.exists() or path.stat().st_size != megabytes * 1024 * 1024:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        block = os.urandom(1024 * 1024)
+        with path.open("wb") as out:
+            for i in range(megabytes):
+                out.write(i.to_bytes(8, "big") + block[8:])
+    return name
+
+
+def create_videos(workspace, user, account, n: int, megabytes: int, start: datetime) -> None:
+    """Posts with one video each, due over the first five seconds: the worst time for text."""
+    from publishing.models import ContentMedia, Media, Post, PostContent, Target
+
+    for i in range(n):
+        due = start + timedelta(seconds=5 * i / max(1, n))
+        post = Post.objects.create(workspace=workspace, author=user, status="scheduled", scheduled_at=due)
+        content = PostContent.objects.create(post=post, text=f"bench video {i}", position=0, kind="main")
+        media = Media.objects.create(
+            workspace=workspace, file=video_file(i, megabytes), kind="video", sha256=f"{i:064x}",
+            original_name=f"video-{i}.mp4", mime_type="video/mp4", size=megabytes * 1024 * 1024,
+        )  # fmt: skip
+        ContentMedia.objects.create(content=content, media=media)
+        Target.objects.create(workspace=workspace, post=post, account=account, status="scheduled", due_at=due,
+                              next_attempt_at=due, lane="media")  # fmt: skip
+
+
+def create_targets(n: int, spread: float, start: datetime, parts: int, videos: int = 0, video_mb: int = 0) -> None:
     from accounts.models import User
     from accounts.services import workspace_create
     from connections.models import SocialAccount
@@ -137,10 +199,27 @@ def create_targets(n: int, spread: float, start: datetime, parts: int) -> None:
         Target(workspace=workspace, post=post, account=account, status="scheduled", due_at=due, next_attempt_at=due)
         for post, due in zip(posts, dues, strict=True)
     )
+    create_videos(workspace, user, account, videos, video_mb, start)
+
+
+def shift_dues(start: datetime) -> datetime:
+    """Move every due time so the first is ``start``: creating 10,000 targets takes longer than
+    the warm-up, and the clock must not start while they are still being written."""
+    from django.db.models import F, Min
+
+    from publishing.models import Post, Target
+
+    delta = start - Target.objects.aggregate(first=Min("due_at"))["first"]
+    Target.objects.update(due_at=F("due_at") + delta, next_attempt_at=F("next_attempt_at") + delta)
+    Post.objects.update(scheduled_at=F("scheduled_at") + delta)
+    return start
 
 
 def start_process(name: str, env: dict) -> subprocess.Popen:
-    argv = [sys.executable, str(ROOT / "manage.py"), name]
+    """The dispatcher, the main worker cluster, or the media cluster ("media")."""
+    if name == "media":
+        env = {**env, "Q_CLUSTER_NAME": f"media-{env['BENCH_RUN_ID']}"}
+    argv = [sys.executable, str(ROOT / "manage.py"), "qcluster" if name == "media" else name]
     return subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -183,10 +262,43 @@ def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Eve
     dispatcher, and start a new one, as a supervisor would. Killing single processes inside a
     django-q2 cluster can wedge its internal queues, which is a worse model of a real crash."""
     while not stop.wait(random.uniform(2.0, 5.0)):  # noqa: S311
-        name = "qcluster" if random.random() < 0.7 else "dispatch"  # noqa: S311
+        roll = random.random()  # noqa: S311
+        name = "qcluster" if roll < 0.6 else "dispatch" if roll < 0.8 or "media" not in processes else "media"
         crash(processes[name])
         processes[name] = start_process(name, env)
-        kills.append("worker" if name == "qcluster" else "dispatcher")
+        kills.append({"qcluster": "worker", "dispatch": "dispatcher", "media": "media_worker"}[name])
+
+
+def proc_figures(pid: int) -> tuple[float, float]:
+    """(RSS in MB, CPU seconds so far) of one process, from /proc; zeros once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0, 0.0
+    rss_kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return rss_kb / 1024, (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Watcher:
+    """Polls every worker's RSS (peak kept), and the CPU the process trees have used so far."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen]) -> None:
+        self.processes, self.peak_rss_mb, self.stop = processes, 0.0, threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def trees(self) -> list[int]:
+        return [pid for p in list(self.processes.values()) for pid in [p.pid, *descendants(p.pid)]]
+
+    def cpu_s(self) -> float:
+        return sum(proc_figures(pid)[1] for pid in self.trees())
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.25):
+            for name in ("qcluster", "media"):
+                if name in self.processes:
+                    for pid in descendants(self.processes[name].pid):
+                        self.peak_rss_mb = max(self.peak_rss_mb, proc_figures(pid)[0])
 
 
 def wait_for_terminal(deadline: float) -> int:
@@ -237,55 +349,67 @@ def main() -> None:
     from bench.fakeplatform import serve
     from publishing.models import Target
 
-    server, ledger = serve(latency_ms=args.latency_ms, fault_rate=args.fault_rate)
+    server, ledger = serve(latency_ms=args.latency_ms, fault_rate=args.fault_rate, processing_s=args.processing_s)
     os.environ["BENCH_PLATFORM_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
     reset_state(args)
+    for i in range(args.videos):  # written (once) before the clock starts: it can take a while
+        video_file(i, args.video_mb)
     warmup = 8.0  # let the cluster and dispatcher start before the first target is due
-    start = datetime.now(UTC) + timedelta(seconds=warmup)
-    create_targets(args.targets, args.spread, start, args.parts)
+    create_targets(args.targets, args.spread, datetime.now(UTC), args.parts, args.videos, args.video_mb)
+    start = shift_dues(datetime.now(UTC) + timedelta(seconds=warmup))
     print(f"{args.targets} targets due from {start:%H:%M:%S} over {args.spread:g}s; "
           f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
 
     env = {**os.environ}
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    processes = {name: start_process(name, env) for name in ("qcluster", "dispatch")}
+    names = ("qcluster", "dispatch", "media") if args.videos else ("qcluster", "dispatch")
+    processes = {name: start_process(name, env) for name in names}
+    watcher = Watcher(processes)
     stop, kills = threading.Event(), []
     chaos_thread = None
     if args.kill_workers:
         chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills), daemon=True)
         time.sleep(warmup / 2)
         chaos_thread.start()
+    time.sleep(max(0.0, start.timestamp() - time.time()))
+    startup_cpu_s = watcher.cpu_s()  # start-up is not per target: counted apart
     remaining = wait_for_terminal(start.timestamp() + args.spread + args.timeout)
     stop.set()
     if chaos_thread:
         chaos_thread.join()
+    watcher.stop.set()
     stop_all(processes.values())
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     # Dispatcher and workers (the cluster waits for its workers, so theirs is included); a
     # process killed by --kill-workers takes its figures with it, so that run under-counts.
-    cpu_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    cpu_total_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    cpu_s = cpu_total_s - startup_cpu_s
 
     from bench.fakeplatform import part_keys
 
-    targets = list(Target.objects.values_list("idempotency_key", "due_at", "status"))
+    videos = list(Target.objects.filter(lane="media").values_list("idempotency_key", "status"))
+    targets = list(Target.objects.filter(lane="default").values_list("idempotency_key", "due_at", "status"))
     lateness = [ledger.arrivals[key] - due.timestamp() for key, due, status in targets if key in ledger.arrivals]
     published_keys = {key for key, _due, status in targets if status == "published"}
     expected_parts = [part for key, _due, _status in targets for part in part_keys(key, args.parts)]
     lost = sum(1 for key in expected_parts if key not in ledger.arrivals)
     lost += sum(1 for key, _due, status in targets if status != "published" and key in ledger.arrivals)
-    arrivals = sorted(ledger.arrivals.values())
+    lost += sum(1 for key, status in videos if key not in ledger.arrivals or status != "published")
+    arrivals = sorted(ledger.arrivals[key] for key in expected_parts if key in ledger.arrivals)
     first_due = min(due.timestamp() for _key, due, _status in targets)
     span = (arrivals[-1] - first_due) if arrivals else float("inf")
     throughput = len(arrivals) / span if span > 0 else 0.0
-    direct = direct_ceiling(args.targets, args.workers, args.latency_ms)
+    direct = direct_ceiling(args.targets, args.workers * args.batch, args.latency_ms)
     server.shutdown()
     result = {
         "targets": args.targets,
         "spread_s": args.spread,
         "workers": args.workers,
+        "batch": args.batch,
         "latency_ms": args.latency_ms,
         "broker": "orm" if args.redis_url == "orm" else "redis",
         "published": len(published_keys),
+        "videos": args.videos,
         "lateness_p50_s": round(percentile(lateness, 50), 3),
         "lateness_p95_s": round(percentile(lateness, 95), 3),
         "lateness_p99_s": round(percentile(lateness, 99), 3),
@@ -297,10 +421,18 @@ def main() -> None:
         "parts_created": len(ledger.creates),
         "duplicates": ledger.duplicates,
         "cpu_ms_per_target": round(cpu_s * 1000 / max(1, len(published_keys)), 2),
+        "startup_cpu_s": round(startup_cpu_s, 2),
         "lost": lost,
         "unfinished": remaining,
-        "kills": {"worker": kills.count("worker"), "dispatcher": kills.count("dispatcher")},
-    }
+        "kills": {"worker": kills.count("worker"), "dispatcher": kills.count("dispatcher"),
+                  "media_worker": kills.count("media_worker")},
+        "videos_published": sum(1 for key, status in videos if status == "published" and key in ledger.video_posts),
+        "video_bytes_sent": ledger.bytes_received,
+        "video_bytes_total": args.videos * args.video_mb * 1024 * 1024,
+        "video_bytes_again": ledger.bytes_again,
+        "worker_peak_rss_mb": round(watcher.peak_rss_mb, 1),
+        "load_avg": [round(x, 2) for x in os.getloadavg()],
+    }  # fmt: skip
     print(f"lateness p50 {result['lateness_p50_s']}s  p95 {result['lateness_p95_s']}s  p99 {result['lateness_p99_s']}s")
     print(f"throughput {result['throughput_per_s']}/s vs direct {result['direct_throughput_per_s']}/s "
           f"(ratio {result['ratio']}); duplicates {result['duplicates']}; lost {result['lost']}")  # fmt: skip

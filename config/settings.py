@@ -271,6 +271,10 @@ REDIS_URL = env_url("REDIS_URL", None, schemes=("redis", "rediss", "unix"))
 Q_CLUSTER = {
     "name": "postwright",
     "workers": env_int("Q_WORKERS", 2, minimum=1),
+    # Tasks a cluster takes off the broker ahead of its workers (django-q2's default is workers
+    # squared). A crash loses those with it until their leases lapse; a task is a whole batch, so
+    # one waiting per worker keeps them busy without putting more at risk.
+    "queue_limit": env_int("Q_WORKERS", 2, minimum=1),
     "timeout": 120,
     "retry": 180,  # must exceed timeout, or a slow task is handed to a second worker
     "max_attempts": 1,
@@ -303,6 +307,12 @@ WORKER_START_GRACE_SECONDS = env_int("WORKER_START_GRACE_SECONDS", 0 if TESTING 
 PUBLISH_QUEUE_LEASE_SECONDS = env_int("PUBLISH_QUEUE_LEASE_SECONDS", 300, minimum=10)  # claimed, not started
 PUBLISH_DEADLINE_SECONDS = env_int("PUBLISH_DEADLINE_SECONDS", 600, minimum=30)  # started, no answer
 PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
+# Targets per worker task, published concurrently (one thread each): requests in flight are
+# Q_WORKERS x this. Each thread holds a database connection.
+PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
+# The dispatcher's shortest pause between passes (milliseconds): what falls due meanwhile is
+# claimed together, so a post is at most this late for the dispatcher's sake.
+PUBLISH_DISPATCH_MIN_SLEEP_SECONDS = env_int("PUBLISH_DISPATCH_MIN_SLEEP_MS", 200, minimum=0) / 1000
 MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 1_000_000_000, minimum=1)  # video
 MEDIA_MAX_IMAGE_BYTES = env_int("MEDIA_MAX_IMAGE_BYTES", 50_000_000, minimum=1)
 # Browser uploads arrive in chunks of this size; the part files wait here until finished.

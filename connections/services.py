@@ -468,11 +468,14 @@ def _load_grant(account: SocialAccount) -> None:
         account.grant = Grant.objects.get(pk=account.grant_id)
 
 
-@transaction.atomic
 def _store_state(account: SocialAccount, state: AccountState) -> None:
     """Persist what a provider changed mid-call, each key where it lives (see AccountState)."""
-    if not state.secrets_changed:
-        return
+    if state.secrets_changed:  # most calls change nothing: no transaction to open and commit
+        _store_changed_state(account, state)
+
+
+@transaction.atomic
+def _store_changed_state(account: SocialAccount, state: AccountState) -> None:
     for_grant, for_account = state.changed_secrets()
     if for_account:
         account.secrets = {**account.secrets, **for_account}

@@ -14,14 +14,17 @@ when a create call may have landed without an answer. "queued" (claimed, never s
 
 import logging
 import random
-from collections.abc import Iterable, Mapping
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Case, F, When
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Case, F, When, prefetch_related_objects
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -30,11 +33,12 @@ from connections.models import SocialAccount
 from connections.providers.base import PartRequest, Pending, Provider, PublishedItem, PublishRequest, part_key
 from connections.registry import get_provider
 from connections.services import call_with_account, safe_url
-from publishing.models import Post, Target, TargetPart, UploadSession
+from events.services import EventSpec, events_emit
+from publishing.models import Post, PostContent, Target, TargetPart, UploadSession
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
-from publishing.rollup import post_rollup, tell_author
-from publishing.states import part_move, target_move, targets_move
+from publishing.rollup import post_rollup, posts_rollup, tell_author
+from publishing.states import part_move, parts_move, target_move, targets_move
 
 log = logging.getLogger(__name__)
 S = Target.Status
@@ -78,11 +82,19 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
 
 
 def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
+    """One task per batch of up to PUBLISH_BATCH_SIZE text targets (the task publishes them
+    concurrently); a media target travels alone, to the media cluster. No success rows: the
+    targets and their events are the record (save=False; failures are still kept)."""
+    text: list[int] = []
+    media: list[int] = []
     for target_id, lane in targets:
-        cluster = settings.PUBLISH_MEDIA_CLUSTER if lane == MEDIA_LANE else None
-        async_task(
-            "publishing.tasks.publish_target", target_id, task_name=f"publish-target-{target_id}", cluster=cluster
-        )
+        (media if lane == MEDIA_LANE else text).append(target_id)
+    size = settings.PUBLISH_BATCH_SIZE
+    batches: list[tuple[list[int], str | None]] = [(text[i : i + size], None) for i in range(0, len(text), size)]
+    batches += [([target_id], settings.PUBLISH_MEDIA_CLUSTER) for target_id in media]
+    for ids, cluster in batches:
+        async_task("publishing.tasks.publish_targets", ids, task_name=f"publish-targets-{ids[0]}-{len(ids)}",
+                   cluster=cluster, save=False)  # fmt: skip
 
 
 def next_due_in(*, horizon: float) -> float:
@@ -158,19 +170,38 @@ def enqueue_reconcile(target_ids: Iterable[int]) -> None:
 # --- Worker side ----------------------------------------------------------------------------
 
 
-def target_start(*, target: Target) -> bool:
-    """queued -> publishing, once. False when another worker (or a cancel) got there first.
-    A target resuming after waiting at the platform spends no attempt."""
+def _attempts_after_start(target: Target) -> int:
+    return target.attempts if target.resuming else target.attempts + 1
+
+
+def targets_start(*, targets: Sequence[Target]) -> list[Target]:
+    """queued -> publishing, once, for a batch in one conditional update; the targets that moved
+    (another worker or a cancel may have got to the others first). A target resuming after
+    waiting at the platform spends no attempt."""
+    if not targets:
+        return []
     now = timezone.now()
-    return target_move(
-        target,
-        S.PUBLISHING,
-        only_from=[S.QUEUED],
-        started_at=now,
-        attempts=Case(When(resuming=True, then=F("attempts")), default=F("attempts") + 1),
-        resuming=False,
-        lease_expires_at=now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS),
+    lease = now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
+    moved = set(
+        targets_move(
+            Target.objects.filter(id__in=[t.id for t in targets]),
+            S.PUBLISHING,
+            only_from=[S.QUEUED],
+            started_at=now,
+            attempts=Case(When(resuming=True, then=F("attempts")), default=F("attempts") + 1),
+            resuming=False,
+            lease_expires_at=lease,
+        )
     )
+    started = [t for t in targets if t.id in moved]
+    for target in started:  # what the update wrote, mirrored without reading the rows again
+        target.status, target.started_at, target.lease_expires_at = S.PUBLISHING, now, lease
+        target.attempts, target.resuming = _attempts_after_start(target), False
+    return started
+
+
+def target_start(*, target: Target) -> bool:
+    return bool(targets_start(targets=[target]))
 
 
 def _defer_for_pace(target: Target) -> bool:
@@ -185,27 +216,128 @@ def _defer_for_pace(target: Target) -> bool:
 
 
 def target_publish(*, target_id: int) -> None:
+    targets_publish(target_ids=[target_id])
+
+
+def targets_publish(*, target_ids: Sequence[int]) -> None:
+    """Publish a batch of claimed targets: started together, then delivered concurrently (one
+    thread each: their calls wait on the network, not the CPU), then their posts rolled up.
+    Each target still moves, and records each part as it lands, on its own."""
     # Secrets are left undecrypted until the target has started: a key problem must end in a
     # state (see _record_crash), not leave the target to be re-queued forever.
-    target = (
+    queued = list(
         Target.objects.select_related("post", "account", "account__workspace")
         .defer("account__secrets")
-        .filter(id=target_id, status=S.QUEUED)
-        .first()
+        .filter(id__in=target_ids, status=S.QUEUED)
+        .order_by()
     )
-    if target is None:
-        log.info("target %s is not queued any more; nothing to do", target_id)
+    order = {target_id: i for i, target_id in enumerate(target_ids)}
+    queued.sort(key=lambda t: order[t.id])  # as claimed (due first): pacing serves the earliest first
+    if len(queued) < len(target_ids):
+        log.info("%s of targets %s are not queued any more", len(target_ids) - len(queued), list(target_ids))
+    started = targets_start(targets=[t for t in queued if not _defer_for_pace(t)])
+    if not started:
         return
-    if _defer_for_pace(target) or not target_start(target=target):
-        return
-    target.refresh_from_db(fields=["attempts"])
+    post_ids = {t.post_id for t in started}
+    # A post whose first target starts is publishing: one conditional update, no lock needed.
+    Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
+    parts = _batch_prefetch(started)
+    if len(started) == 1 or connection.vendor == "sqlite":  # SQLite has one writer: no gain in threads
+        for target in started:
+            _publish_started(target, parts[target.id])
+    else:
+        list(_pool().map(_publish_in_thread, started, [parts[t.id] for t in started]))
+    posts_rollup(post_ids=post_ids)
+
+
+def _batch_prefetch(targets: Sequence[Target]) -> dict[int, list[TargetPart]]:
+    """What every target of the batch reads, in a few queries for all: the posts' contents and
+    media, the parts already recorded, and the accounts' secrets (now that they have started)."""
+    prefetch_related_objects([t.post for t in targets], "contents__attachments__media")
+    parts: dict[int, list[TargetPart]] = defaultdict(list)
+    for part in TargetPart.objects.filter(target_id__in=[t.id for t in targets]).order_by("target_id", "position"):
+        parts[part.target_id].append(part)
+    # First runs: every part row of the batch in one insert (parts_ensure checks them again).
+    new = [
+        TargetPart(target=target, position=position, kind=kind)
+        for target in targets
+        if not parts[target.id]
+        for position, kind in enumerate(_part_kinds(target.post))
+    ]
+    for part in TargetPart.objects.bulk_create(new):
+        parts[part.target_id].append(part)
+    _first_parts_sending(targets, parts)
     try:
-        # A post whose first target starts is publishing: one conditional update, no lock needed.
-        Post.objects.filter(id=target.post_id, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
-        _deliver(target)
+        secrets = dict(
+            SocialAccount.objects.filter(id__in={t.account_id for t in targets}).values_list("id", "secrets")
+        )
+    except Exception:  # a key that no longer decrypts: each target loads its own and ends in a state
+        log.warning("could not read the secrets of a batch's accounts at once; loading them one by one")
+        return parts
+    for target in targets:
+        target.account.secrets = dict(secrets[target.account_id])  # each target its own copy
+    return parts
+
+
+def _first_parts_sending(targets: Sequence[Target], parts: dict[int, list[TargetPart]]) -> None:
+    """Every target's next part -> sending, for the whole batch in one move (each part is still
+    recorded alone the moment it lands). A part resuming from processing spends no attempt."""
+    first = {}
+    for target in targets:
+        if target.account.status != SocialAccount.Status.ACTIVE:
+            continue  # _deliver fails it without sending anything
+        part = next((p for p in parts[target.id] if p.status != P.PUBLISHED), None)
+        if part is not None and part.status in (P.PENDING, P.PROCESSING):
+            first[part.id] = part
+    if not first:
+        return
+    moved = parts_move(
+        TargetPart.objects.filter(id__in=list(first)),
+        P.SENDING,
+        only_from=[P.PENDING, P.PROCESSING],
+        attempts=Case(When(status=P.PROCESSING, then=F("attempts")), default=F("attempts") + 1),
+    )
+    for part_id in moved:
+        part = first[part_id]
+        part.attempts = part.attempts if part.status == P.PROCESSING else part.attempts + 1
+        part.status = P.SENDING
+        part.sending_now = True  # moved by this run: _send_part sends it without moving it again
+
+
+def _part_kinds(post: Post) -> list[str]:
+    """The kinds of a post's parts in publishing order (as PublishRequest.parts lists them)."""
+    contents = list(post.contents.all())
+    kinds = [c.kind for c in contents if c.kind == PostContent.Kind.MAIN][:1]
+    kinds += [c.kind for c in contents if c.kind == PostContent.Kind.REPLY]
+    return kinds + [c.kind for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT][:1]
+
+
+_pool_lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """One pool per worker process, made after the fork, sized to a batch; its threads keep their
+    database connections between batches (CONN_MAX_AGE)."""
+    import os
+
+    with _pool_lock:
+        pool = _pools.get(os.getpid())
+        if pool is None:
+            pool = _pools[os.getpid()] = ThreadPoolExecutor(settings.PUBLISH_BATCH_SIZE, "publish")
+        return pool
+
+
+def _publish_in_thread(target: Target, parts: list[TargetPart]) -> None:
+    close_old_connections()  # this thread's connection, if it has outlived CONN_MAX_AGE or broke
+    _publish_started(target, parts)
+
+
+def _publish_started(target: Target, parts: list[TargetPart]) -> None:
+    try:
+        _deliver(target, parts)
     except Exception as exc:  # see _record_crash: no target may be left in a loop
         _record_crash(target, exc)
-    post_rollup(post_id=target.post_id)
 
 
 @dataclass
@@ -236,15 +368,17 @@ class _Run:
             root=root,
             parent=self.landed(parent_position) if part.position else None,
             state=dict(part.state or {}),
-            uploads=PartUploads(part),
+            uploads=PartUploads(part, target=self.target),
         )
 
 
 class PartUploads:
-    """The engine's UploadStore: upload sessions survive crashes and deploys (see UploadSession)."""
+    """The engine's UploadStore: upload sessions survive crashes and deploys (see UploadSession).
+    Saving is also proof of life: an upload that makes progress renews its target's lease, so a
+    1 GB video is not taken for a dead worker at PUBLISH_DEADLINE_SECONDS."""
 
-    def __init__(self, part: TargetPart) -> None:
-        self.part = part
+    def __init__(self, part: TargetPart, *, target: Target | None = None) -> None:
+        self.part, self.target = part, target
 
     def load(self, key: str) -> dict[str, Any] | None:
         row = UploadSession.objects.filter(part=self.part, key=key).first()
@@ -252,11 +386,15 @@ class PartUploads:
 
     def save(self, key: str, state: Mapping[str, Any]) -> None:
         UploadSession.objects.update_or_create(part=self.part, key=key, defaults={"state": dict(state)})
+        if self.target is not None:
+            lease = timezone.now() + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
+            Target.objects.filter(id=self.target.id, status=S.PUBLISHING).update(lease_expires_at=lease)
 
 
-def parts_ensure(target: Target, request: PublishRequest) -> list[TargetPart]:
-    """The target's part rows, made on its first run from what the post says."""
-    parts = list(TargetPart.objects.filter(target=target).order_by("position"))
+def parts_ensure(target: Target, request: PublishRequest, parts: list[TargetPart] | None = None) -> list[TargetPart]:
+    """The target's part rows (``parts``: as already read), made on its first run from what the post says."""
+    if parts is None:
+        parts = list(TargetPart.objects.filter(target=target).order_by("position"))
     wanted = request.parts()
     if len(parts) == len(wanted):
         return parts
@@ -268,11 +406,11 @@ def parts_ensure(target: Target, request: PublishRequest) -> list[TargetPart]:
     )
 
 
-def _deliver(target: Target) -> None:
+def _deliver(target: Target, parts: list[TargetPart] | None = None) -> None:
     account = target.account
     provider = get_provider(account.platform)
     request = build_request(target)
-    run = _Run(target=target, provider=provider, request=request, parts=parts_ensure(target, request))
+    run = _Run(target=target, provider=provider, request=request, parts=parts_ensure(target, request, parts))
     if account.status != SocialAccount.Status.ACTIVE:
         # Disconnected or waiting for a reconnect: fail now with the reason, touch nothing.
         error = ProviderError(
@@ -285,26 +423,30 @@ def _deliver(target: Target) -> None:
             continue
         if not _send_part(run, part):
             return  # waiting at the platform, retrying later, failed, or in doubt
+    if all(part.status == P.PUBLISHED for part in run.parts) and target.status == S.PUBLISHING:
+        _target_published(target)  # every part had landed before this run (the last one recorded it not)
+
+
+def _target_published(target: Target, events: list[EventSpec] | None = None, **fields: str) -> None:
+    """publishing -> published; ``fields`` carry the main post's id and link when it is the part
+    that just landed (one update for both)."""
+    fields.setdefault("platform_post_id", target.platform_post_id)
+    fields.setdefault("url", target.url)
     target_move(
-        target,
-        S.PUBLISHED,
-        only_from=[S.PUBLISHING],
-        finished_at=timezone.now(),
-        lease_expires_at=None,
-        status_reason="",
-        error_class="",
-        error_code="",
-        error_message="",
-        payload={"url": target.url, "platform_post_id": target.platform_post_id},
-    )
+        target, S.PUBLISHED, only_from=[S.PUBLISHING], finished_at=timezone.now(), lease_expires_at=None,
+        status_reason="", error_class="", error_code="", error_message="", events=events,
+        payload={"url": fields["url"], "platform_post_id": fields["platform_post_id"]}, **fields,
+    )  # fmt: skip
 
 
 def _send_part(run: _Run, part: TargetPart) -> bool:
     """Send one part; True when it landed (the caller goes on to the next one)."""
-    resuming = part.status == P.PROCESSING
-    attempts = part.attempts if resuming else part.attempts + 1
-    if not part_move(part, P.SENDING, target=run.target, attempts=attempts):
-        raise RuntimeError(f"part {part.id} of target {run.target.id} is {part.status}, not ready to send")
+    if not getattr(part, "sending_now", False):
+        resuming = part.status == P.PROCESSING
+        attempts = part.attempts if resuming else part.attempts + 1
+        if not part_move(part, P.SENDING, target=run.target, attempts=attempts):
+            raise RuntimeError(f"part {part.id} of target {run.target.id} is {part.status}, not ready to send")
+    part.sending_now = False
     account, provider, request = run.target.account, run.provider, run.request
     part_request = run.part_request(part)
     try:
@@ -320,21 +462,29 @@ def _send_part(run: _Run, part: TargetPart) -> bool:
     if isinstance(answer, Pending):
         _wait_at_platform(run, part, answer)
         return False
-    _record_landed(run.target, part, answer)
+    last = all(p.status == P.PUBLISHED for p in run.parts if p is not part)
+    _record_landed(run.target, part, answer, last=last)
     return True
 
 
-def _record_landed(target: Target, part: TargetPart, item: PublishedItem) -> None:
+def _record_landed(target: Target, part: TargetPart, item: PublishedItem, *, last: bool = False) -> None:
+    """The part is recorded the moment it lands; the last one also publishes its target, in
+    the same transaction."""
     url = safe_url(item.url, max_length=2000)
+    ids = {"platform_post_id": item.platform_post_id[:255], "url": url} if part.position == 0 else {}
+    events: list[EventSpec] = []  # the part's and the target's, written in one insert
     with transaction.atomic():
-        part_move(
+        moved = part_move(
             part, P.PUBLISHED, target=target, platform_post_id=item.platform_post_id[:255], url=url,
             facts=dict(item.extra), state={}, landed_at=timezone.now(), error_class="", error_code="",
-            error_message="", payload={"platform_post_id": item.platform_post_id, "url": url},
+            error_message="", payload={"platform_post_id": item.platform_post_id, "url": url}, events=events,
         )  # fmt: skip
-        if part.position == 0:
-            Target.objects.filter(id=target.id).update(platform_post_id=item.platform_post_id[:255], url=url)
-            target.platform_post_id, target.url = item.platform_post_id[:255], url
+        if moved and last and target.status == S.PUBLISHING:
+            _target_published(target, events, **ids)
+        elif ids:
+            Target.objects.filter(id=target.id).update(**ids)
+            target.platform_post_id, target.url = ids["platform_post_id"], ids["url"]
+        events_emit(events)
 
 
 def _wait_at_platform(run: _Run, part: TargetPart, pending: Pending) -> None:

@@ -1,5 +1,7 @@
 """What one account receives: the post's parts with that platform's overrides applied."""
 
+from django.db.models import prefetch_related_objects
+
 from connections.models import SocialAccount
 from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
 from connections.providers.media_rules import MediaRules
@@ -29,7 +31,9 @@ def _public_state(account: SocialAccount) -> AccountState:
 def build_request(target: Target) -> PublishRequest:
     post = target.post
     override = post.overrides.get(target.account.platform, {})
-    contents = list(post.contents.prefetch_related("attachments__media"))
+    if "contents" not in getattr(post, "_prefetched_objects_cache", {}):  # a worker's batch reads them at once
+        prefetch_related_objects([post], "contents__attachments__media")
+    contents = list(post.contents.all())
     rules = get_provider(target.account.platform).media_rules(account=_public_state(target.account))
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     replies = tuple(_part(c, rules) for c in contents if c.kind == PostContent.Kind.REPLY)

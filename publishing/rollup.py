@@ -1,5 +1,7 @@
 """A post's status follows its targets; failures and unknowns are told to the author."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -60,6 +62,29 @@ def post_rollup(*, post_id: int, actor: Any = None) -> str:
             if status in OUTCOMES:
                 events_emit([_post_event(post, status, actor)])
     return status
+
+
+def posts_rollup(*, post_ids: Iterable[int]) -> None:
+    """post_rollup for many posts at once (a worker's batch): a few queries for all of them.
+    Locked in id order, so two batches sharing posts cannot deadlock."""
+    ids = sorted(set(post_ids))
+    with transaction.atomic():
+        posts = list(
+            Post.objects.select_for_update().filter(id__in=ids).only("id", "workspace_id", "status").order_by("id")
+        )
+        statuses: dict[int, set[str]] = defaultdict(set)
+        for post_id, status, landed in Target.objects.filter(post_id__in=ids).values_list(
+            "post_id", "status", "platform_post_id"
+        ):
+            statuses[post_id].add(PARTLY if status == S.FAILED and landed else status)
+        changed: dict[str, list[Post]] = defaultdict(list)
+        for post in posts:
+            status = rolled_up_status(statuses[post.id])
+            if post.status != status:
+                changed[status].append(post)
+        for status, group in changed.items():
+            Post.objects.filter(id__in=[post.id for post in group]).update(status=status)
+        events_emit(_post_event(post, status, None) for status, group in changed.items() for post in group)
 
 
 def _post_event(post: Post, status: str, actor: Any) -> EventSpec:

@@ -73,15 +73,20 @@ def target_move(
     only_from: Iterable[str] | None = None,
     actor: Any = None,
     payload: Mapping[str, Any] | None = None,
+    events: list[EventSpec] | None = None,
     **fields: Any,
 ) -> bool:
     """Move one target to ``to`` if its current status allows it; False when it did not (another
-    worker, a cancel or a retry got there first). ``only_from`` narrows the allowed sources."""
+    worker, a cancel or a retry got there first). ``only_from`` narrows the allowed sources.
+    ``events``: append the event there, for the caller to write with others in its transaction."""
     sources = _allowed(TARGET_SOURCES[to], only_from)
-    with transaction.atomic():
+    if events is not None and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("collected events must be written in the transaction of the move")
+    with transaction.atomic(savepoint=False):  # no savepoint round trips inside a caller's transaction
         moved = Target.objects.filter(id=target.id, status__in=sources).update(status=to, **fields)
         if moved:
-            events_emit([_target_event(target.id, target.workspace_id, target.post_id, to, actor, payload)])
+            spec = _target_event(target.id, target.workspace_id, target.post_id, to, actor, payload)
+            _emit_or_collect(spec, events)
     if moved:
         target.status = to
         for name, value in fields.items():
@@ -107,7 +112,7 @@ def targets_move(
         # Most dispatcher passes find nothing to move: do not take a write lock to learn that
         # (on SQLite every transaction here begins IMMEDIATE, holding off the web server).
         return []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         rows = list(
             queryset.filter(status__in=sources).select_for_update().values_list("id", "workspace_id", "post_id")
         )
@@ -116,6 +121,13 @@ def targets_move(
         Target.objects.filter(id__in=[row[0] for row in rows], status__in=sources).update(status=to, **fields)
         events_emit(_target_event(id_, ws, post, to, actor, payload) for id_, ws, post in rows)
     return [row[0] for row in rows]
+
+
+def _emit_or_collect(spec: EventSpec, events: list[EventSpec] | None) -> None:
+    if events is None:
+        events_emit([spec])
+    else:
+        events.append(spec)
 
 
 def _target_event(
@@ -132,6 +144,47 @@ def _target_event(
     )
 
 
+def parts_move(
+    queryset: QuerySet[TargetPart],
+    to: str,
+    *,
+    only_from: Iterable[str] | None = None,
+    payload: Mapping[str, Any] | None = None,
+    **fields: Any,
+) -> list[int]:
+    """Move every part of ``queryset`` whose status allows it (as targets_move); the ids moved."""
+    sources = _allowed(PART_SOURCES[to], only_from)
+    with transaction.atomic(savepoint=False):
+        rows = list(
+            queryset.filter(status__in=sources)
+            .select_for_update(of=("self",))
+            .values_list("id", "target_id", "position", "kind", "target__workspace_id", "target__post_id")
+        )
+        if not rows:
+            return []
+        TargetPart.objects.filter(id__in=[row[0] for row in rows], status__in=sources).update(status=to, **fields)
+        events_emit(
+            _part_event(id_, target_id, workspace_id, post_id, position, kind, to, None, payload)
+            for id_, target_id, position, kind, workspace_id, post_id in rows
+        )
+    return [row[0] for row in rows]
+
+
+def _part_event(
+    part_id: int, target_id: int, workspace_id: int, post_id: int, position: int, kind: str, to: str,
+    actor: Any, payload: Mapping[str, Any] | None,
+) -> EventSpec:  # fmt: skip
+    return EventSpec(
+        workspace_id=workspace_id,
+        type=f"part.{to}",
+        subject_type="part",
+        subject_id=part_id,
+        post_id=post_id,
+        payload={"target_id": target_id, "position": position, "kind": kind, **(payload or {})},
+        **actor_fields(actor),
+    )
+
+
 def part_move(
     part: TargetPart,
     to: str,
@@ -140,23 +193,19 @@ def part_move(
     only_from: Iterable[str] | None = None,
     actor: Any = None,
     payload: Mapping[str, Any] | None = None,
+    events: list[EventSpec] | None = None,
     **fields: Any,
 ) -> bool:
     """Move one part along PART_EDGES (same rules as target_move); the event names its target."""
     sources = _allowed(PART_SOURCES[to], only_from)
-    with transaction.atomic():
+    if events is not None and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("collected events must be written in the transaction of the move")
+    with transaction.atomic(savepoint=False):
         moved = TargetPart.objects.filter(id=part.id, status__in=sources).update(status=to, **fields)
         if moved:
-            spec = EventSpec(
-                workspace_id=target.workspace_id,
-                type=f"part.{to}",
-                subject_type="part",
-                subject_id=part.id,
-                post_id=target.post_id,
-                payload={"target_id": target.id, "position": part.position, "kind": part.kind, **(payload or {})},
-                **actor_fields(actor),
-            )
-            events_emit([spec])
+            spec = _part_event(part.id, target.id, target.workspace_id, target.post_id, part.position, part.kind,
+                               to, actor, payload)  # fmt: skip
+            _emit_or_collect(spec, events)
     if moved:
         part.status = to
         for name, value in fields.items():

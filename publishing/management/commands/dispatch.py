@@ -10,6 +10,7 @@ import signal
 import time
 from types import FrameType
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
@@ -25,13 +26,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch", type=int, default=200, help="Targets claimed per pass (default 200).")
         parser.add_argument("--max-sleep", type=float, default=0.5, help="Longest pause between passes, seconds.")
+        parser.add_argument(
+            "--min-sleep", type=float, default=settings.PUBLISH_DISPATCH_MIN_SLEEP_SECONDS,
+            help="Shortest pause between passes that claimed less than a full batch, seconds.",
+        )  # fmt: skip
         parser.add_argument("--once", action="store_true", help="Run one pass and exit (for cron or debugging).")
 
-    def handle(self, *args: str, batch: int, max_sleep: float, once: bool, **options: object) -> None:
+    def handle(self, *args: str, batch: int, max_sleep: float, min_sleep: float, once: bool, **options: object) -> None:
         self.running = True
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
-        last_housekeeping = 0.0
+        last_housekeeping = last_reconcile = 0.0
         self.stdout.write(f"dispatcher started (batch {batch}, max sleep {max_sleep}s)")
         while self.running:
             try:
@@ -44,8 +49,15 @@ class Command(BaseCommand):
                     heartbeat_record(DISPATCHER)
                     last_housekeeping = time.monotonic()
                 claimed = engine.targets_claim_due(limit=batch)
-                reconciling = engine.targets_claim_reconcile()
-                pause = engine.next_due_in(horizon=max_sleep) if len(claimed) < batch else 0
+                reconciling = []
+                if time.monotonic() - last_reconcile > 1:  # look-ups are never urgent to the millisecond
+                    reconciling = engine.targets_claim_reconcile()
+                    last_reconcile = time.monotonic()
+                pause: float = 0
+                if len(claimed) < batch:
+                    # A pause of at least min_sleep gathers what falls due meanwhile into one claim
+                    # and full task batches, instead of a pass (and a task) per target.
+                    pause = max(min_sleep, engine.next_due_in(horizon=max_sleep))
             except DatabaseError:
                 # A restarting or briefly locked database must not end the dispatcher.
                 log.exception("dispatcher pass failed; retrying in a second")
@@ -57,7 +69,7 @@ class Command(BaseCommand):
             if once:
                 break
             if pause:
-                time.sleep(max(0.02, pause))
+                time.sleep(pause)
         self.stdout.write("dispatcher stopped")
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
