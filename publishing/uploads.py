@@ -78,15 +78,16 @@ def upload_create(*, actor: Membership, name: str, size: int, mime_type: str) ->
                               "or a video (MP4, MOV, WebM).")  # fmt: skip
     if not s3_uploads.s3_enabled() and not free_space_ok(size):
         raise ValidationError(f"The server has no room for {format_bytes(size)} right now; try again later.")
-    upload = MediaUpload.objects.create(
-        workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user
-    )
+    upload = MediaUpload(workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user)
     if s3_uploads.s3_enabled():
-        # The key is final (a video is kept where it landed), in the library's own folders.
+        # Started before the row exists, so a row always has its multipart upload (a failure
+        # in between leaves a stray that expiry aborts). The key is final, in the library's own
+        # folders: a video is kept where it lands.
         upload.s3_key = timezone.now().strftime(f"{S3_PREFIX}%Y/%m/") + f"{upload.pk.hex[:16]}-{name[-80:]}"
         upload.s3_upload_id = s3_uploads.multipart_create(key=upload.s3_key, content_type=mime_type)
-        upload.save(update_fields=["s3_key", "s3_upload_id"])
+        upload.save(force_insert=True)
         return upload
+    upload.save(force_insert=True)
     path = part_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
