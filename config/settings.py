@@ -317,6 +317,10 @@ MEDIA_MAX_UPLOAD_BYTES = env_int("MEDIA_MAX_UPLOAD_BYTES", 1_000_000_000, minimu
 MEDIA_MAX_IMAGE_BYTES = env_int("MEDIA_MAX_IMAGE_BYTES", 50_000_000, minimum=1)
 # Browser uploads arrive in chunks of this size; the part files wait here until finished.
 MEDIA_UPLOAD_CHUNK_BYTES = env_int("MEDIA_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024, minimum=64 * 1024)
+# With S3 each chunk becomes one part of a multipart upload, and S3 refuses parts (but the last)
+# under 5 MiB, so a smaller chunk would fail at the very end of a long upload: refuse it now.
+if S3_BUCKET and MEDIA_UPLOAD_CHUNK_BYTES < 5 * 1024 * 1024:
+    raise EnvError("MEDIA_UPLOAD_CHUNK_BYTES must be at least 5242880 (5 MiB) when S3_BUCKET is set")
 MEDIA_UPLOAD_TEMP_DIR = Path(env_str("MEDIA_UPLOAD_TEMP_DIR", str(LOCAL_DIR / "uploads")))
 MEDIA_UPLOAD_EXPIRE_HOURS = env_int("MEDIA_UPLOAD_EXPIRE_HOURS", 24, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000

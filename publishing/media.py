@@ -102,9 +102,11 @@ def _checksum(upload: File[bytes]) -> str:
     return digest.hexdigest()
 
 
-def media_store(*, actor: Actor | Membership, upload: File[bytes], name: str = "") -> Media:
+def media_store(*, actor: Actor | Membership, upload: File[bytes], name: str = "", stored_name: str = "") -> Media:
     """Validate and store a file; the same file uploaded again returns the stored one.
-    A file that is refused leaves nothing behind."""
+    A file that is refused leaves nothing behind. ``stored_name``: the upload is already in
+    storage under that name (an S3 multipart upload), so a file kept as it is (a video) stays
+    there rather than being copied; the caller removes it if the Media names another file."""
     actor = as_actor(actor)
     actor.require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
     name = PurePath(name or upload.name or "upload").name[:255]
@@ -117,7 +119,10 @@ def media_store(*, actor: Actor | Membership, upload: File[bytes], name: str = "
     inspected = _inspect(upload, name, upload.size)
     media = Media(workspace=actor.workspace, sha256=sha256, original_name=name, uploaded_by=actor.user,
                   **inspected.fields)  # fmt: skip
-    media.file.save(f"{sha256[:16]}-{name[-80:]}", inspected.content, save=False)
+    if stored_name and inspected.content is upload:
+        media.file.name = stored_name
+    else:
+        media.file.save(f"{sha256[:16]}-{name[-80:]}", inspected.content, save=False)
     if inspected.cover:
         media.cover.save(f"{sha256[:16]}.jpg", ContentFile(inspected.cover), save=False)
     try:

@@ -144,13 +144,17 @@ class MediaRendition(models.Model):
 
 
 class MediaUpload(WorkspaceOwned):
-    """A chunked upload in progress: the bytes so far live in a part file until it is finished."""
+    """A chunked upload in progress: the bytes so far live in a part file until it is finished,
+    or, with S3 storage, in the parts of an S3 multipart upload (``s3_key``, ``s3_upload_id``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=255)
     size = models.PositiveBigIntegerField()
     mime_type = models.CharField(max_length=100)
     offset = models.PositiveBigIntegerField(default=0)  # bytes received, in order, without a gap
+    s3_key = models.CharField(max_length=400, blank=True)  # where the finished object lands
+    s3_upload_id = models.CharField(max_length=1024, blank=True)  # S3's ids are opaque and can be long
+    s3_parts = models.JSONField(default=dict, blank=True)  # {"part number": "ETag"}, for CompleteMultipartUpload
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

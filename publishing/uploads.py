@@ -4,13 +4,17 @@ The protocol is ours and small, in the shape of Google's resumable uploads rathe
 create (name, size, type) -> PUT chunks with ``Content-Range: bytes first-last/total`` -> ask
 the offset after a reload or a dropped connection -> finish, which inspects and stores. Bytes
 accumulate in a part file on local disk; finishing hands it to ``media_store`` like any upload.
+
+With S3 storage (``S3_BUCKET``) no byte touches the disk: each chunk is one part of an S3
+multipart upload (s3_uploads.py), numbered from its offset, and finishing completes the upload
+and inspects the object through ranged reads.
 """
 
 import re
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -20,6 +24,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from connections.providers.media_rules import format_bytes
+from publishing import s3_uploads
 from publishing.media import media_store
 from publishing.models import Media, MediaUpload
 
@@ -35,6 +40,7 @@ ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/m
 # Browsers leave the type empty or generic for files the OS does not know: finish inspects anyway.
 UNKNOWN_TYPES = ("", "application/octet-stream")
 COPY_BUFFER = 1024 * 1024
+S3_PREFIX = "media/"  # Media.file's own upload_to folder
 
 
 class ChunkRefused(Exception):
@@ -70,11 +76,18 @@ def upload_create(*, actor: Membership, name: str, size: int, mime_type: str) ->
     if mime_type not in ACCEPTED_TYPES + UNKNOWN_TYPES:
         raise ValidationError(f"{name} is {mime_type}; upload an image (JPEG, PNG, GIF, WebP) "
                               "or a video (MP4, MOV, WebM).")  # fmt: skip
-    if not free_space_ok(size):
+    if not s3_uploads.s3_enabled() and not free_space_ok(size):
         raise ValidationError(f"The server has no room for {format_bytes(size)} right now; try again later.")
-    upload = MediaUpload.objects.create(
-        workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user
-    )
+    upload = MediaUpload(workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user)
+    if s3_uploads.s3_enabled():
+        # Started before the row exists, so a row always has its multipart upload (a failure
+        # in between leaves a stray that expiry aborts). The key is final, in the library's own
+        # folders: a video is kept where it lands.
+        upload.s3_key = timezone.now().strftime(f"{S3_PREFIX}%Y/%m/") + f"{upload.pk.hex[:16]}-{name[-80:]}"
+        upload.s3_upload_id = s3_uploads.multipart_create(key=upload.s3_key, content_type=mime_type)
+        upload.save(force_insert=True)
+        return upload
+    upload.save(force_insert=True)
     path = part_path(upload)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.touch()
@@ -116,18 +129,63 @@ def upload_write_chunk(
     if length is not None and length != expected:
         raise ChunkRefused(f"The body is {length} bytes but Content-Range names {expected}.", status=400,
                            offset=upload.offset)  # fmt: skip
-    received = _write_at(part_path(upload), first, body, expected)
+    changes: dict[str, object] = {}
+    if upload.s3_upload_id:
+        changes["s3_parts"] = _put_part(upload, first, last, body)
+    else:
+        received = _write_at(part_path(upload), first, body, expected)
+        _require_whole(received, expected, first)
+    moved = MediaUpload.objects.filter(pk=upload.pk, offset=first).update(
+        offset=last + 1, updated_at=timezone.now(), **changes
+    )
+    if not moved:  # another request for the same bytes won the race
+        upload.refresh_from_db()
+        raise ChunkRefused(f"Send from byte {upload.offset}.", status=409, offset=upload.offset)
+    upload.offset = last + 1
+    if "s3_parts" in changes:
+        upload.s3_parts = changes["s3_parts"]
+    return upload.offset
+
+
+def _require_whole(received: int, expected: int, first: int) -> None:
     if received != expected:
         raise ChunkRefused(
             f"The chunk ended after {received} of {expected} bytes (the connection dropped?); "
             f"send from byte {first} again.", status=400, offset=first,
         )  # fmt: skip
-    moved = MediaUpload.objects.filter(pk=upload.pk, offset=first).update(offset=last + 1, updated_at=timezone.now())
-    if not moved:  # another request for the same bytes won the race
-        upload.refresh_from_db()
-        raise ChunkRefused(f"Send from byte {upload.offset}.", status=409, offset=upload.offset)
-    upload.offset = last + 1
-    return upload.offset
+
+
+def _put_part(upload: MediaUpload, first: int, last: int, body: Readable) -> dict[str, str]:
+    """Send one chunk to S3 as the part its offset names; returns the parts with its ETag.
+
+    S3 refuses parts under 5 MiB except the last, so every chunk but the last must be the full
+    chunk size (settings refuse a chunk size under 5 MiB with S3). Then chunk n always starts at
+    byte n * chunk size, and a chunk sent again after a lost reply replaces the same part."""
+    step = settings.MEDIA_UPLOAD_CHUNK_BYTES
+    expected = last - first + 1
+    if expected != step and last != upload.size - 1:
+        raise ChunkRefused(f"Every chunk but the last must be {step} bytes; this one is {expected}.",
+                           status=400, offset=upload.offset)  # fmt: skip
+    data = _read_body(body, expected)
+    _require_whole(len(data), expected, first)
+    number = first // step + 1
+    etag = s3_uploads.multipart_put_part(key=upload.s3_key, upload_id=upload.s3_upload_id, number=number, data=data)
+    return {**upload.s3_parts, str(number): etag}
+
+
+def _read_body(body: Readable, expected: int) -> bytes:
+    """At most one chunk (MEDIA_UPLOAD_CHUNK_BYTES) in memory: S3 needs a part's length up front."""
+    pieces, received = [], 0
+    try:
+        while received < expected:
+            piece = body.read(min(COPY_BUFFER, expected - received))
+            if not piece:
+                break
+            pieces.append(piece)
+            received += len(piece)
+    except OSError:  # the client went away mid-body
+        return b""
+    return b"".join(pieces)
 
 
 def _write_at(path: Path, offset: int, body: Readable, expected: int) -> int:
@@ -161,6 +219,8 @@ def upload_finish(*, actor: Membership, upload: MediaUpload) -> Media:
     if upload.offset != upload.size:
         raise ChunkRefused(f"{upload.offset} of {upload.size} bytes have arrived; send the rest first.",
                            status=409, offset=upload.offset)  # fmt: skip
+    if upload.s3_upload_id:
+        return _finish_s3(actor, upload)
     path = part_path(upload)
     try:
         with path.open("rb") as part:
@@ -171,8 +231,32 @@ def upload_finish(*, actor: Membership, upload: MediaUpload) -> Media:
         upload_discard(upload=upload)
 
 
+def _finish_s3(actor: Membership, upload: MediaUpload) -> Media:
+    """Complete the multipart upload, then inspect the object where it is (ranged reads: PyAV
+    and Pillow seek in a RangeReader). The object stays only if the Media keeps it (a video not
+    seen before); a refused, cleaned (image) or duplicate file leaves nothing in the bucket."""
+    key, media = upload.s3_key, None
+    try:
+        s3_uploads.multipart_complete(key=key, upload_id=upload.s3_upload_id, parts=upload.s3_parts)
+    except s3_uploads.UploadGone:
+        upload_discard(upload=upload)
+        raise ChunkRefused("This upload has expired; start it again.", status=410, offset=0) from None
+    MediaUpload.objects.filter(pk=upload.pk).update(s3_upload_id="")  # nothing left to abort
+    try:
+        reader = cast("IO[bytes]", s3_uploads.RangeReader(key=key, size=upload.size))
+        media = media_store(actor=actor, upload=File(reader, name=upload.name), name=upload.name, stored_name=key)
+        return media
+    finally:
+        if media is None or media.file.name != key:
+            s3_uploads.object_delete(key=key)
+        MediaUpload.objects.filter(pk=upload.pk).delete()
+
+
 def upload_discard(*, upload: MediaUpload) -> None:
-    part_path(upload).unlink(missing_ok=True)
+    if upload.s3_upload_id:
+        s3_uploads.multipart_abort(key=upload.s3_key, upload_id=upload.s3_upload_id)
+    else:
+        part_path(upload).unlink(missing_ok=True)
     MediaUpload.objects.filter(pk=upload.pk).delete()
 
 
@@ -183,6 +267,8 @@ def uploads_expire(*, older_than: timedelta) -> int:
     stale = list(MediaUpload.objects.filter(updated_at__lt=cutoff))
     for upload in stale:
         upload_discard(upload=upload)
+    if s3_uploads.s3_enabled():
+        _abort_stray_multiparts(before=cutoff)
     folder = Path(settings.MEDIA_UPLOAD_TEMP_DIR)
     if folder.is_dir():
         known = {upload.pk.hex for upload in MediaUpload.objects.only("id")}
@@ -190,6 +276,14 @@ def uploads_expire(*, older_than: timedelta) -> int:
             if path.stem not in known and path.stat().st_mtime < cutoff.timestamp():
                 path.unlink(missing_ok=True)
     return len(stale)
+
+
+def _abort_stray_multiparts(*, before: datetime) -> None:
+    """Multipart uploads S3 still holds with no MediaUpload left (a crash between the two)."""
+    known = set(MediaUpload.objects.exclude(s3_upload_id="").values_list("s3_upload_id", flat=True))
+    for key, upload_id in s3_uploads.multipart_stale(prefix=S3_PREFIX, before=before):
+        if upload_id not in known:
+            s3_uploads.multipart_abort(key=key, upload_id=upload_id)
 
 
 def uploads_expire_task() -> int:

@@ -86,9 +86,22 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
 
 
 def test_s3_storage_needs_its_library(tmp_path):
+    # The test extra installs django-storages; a package of the same name that fails to import
+    # stands in for an install without the s3 extra.
+    (tmp_path / "hide" / "storages").mkdir(parents=True)
+    (tmp_path / "hide" / "storages" / "__init__.py").write_text("raise ImportError('not installed')\n")
     result = _manage(
         "check", DEBUG="true", S3_BUCKET="media", POSTWRIGHT_LOCAL_DIR=str(tmp_path),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", PYTHONPATH=str(tmp_path / "hide"),
     )  # fmt: skip
     assert result.returncode != 0
     assert "S3_BUCKET is set but django-storages is missing" in result.stderr
+
+
+def test_s3_needs_chunks_of_at_least_5_mib(tmp_path):
+    env = {"DEBUG": "true", "S3_BUCKET": "media", "POSTWRIGHT_LOCAL_DIR": str(tmp_path),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}  # fmt: skip
+    refused = _manage("check", MEDIA_UPLOAD_CHUNK_BYTES=str(4 * 1024 * 1024), **env)
+    assert refused.returncode != 0
+    assert "MEDIA_UPLOAD_CHUNK_BYTES must be at least 5242880 (5 MiB) when S3_BUCKET is set" in refused.stderr
+    assert _manage("check", **env).returncode == 0, "the default 8 MiB chunk is fine"
