@@ -242,7 +242,9 @@ def targets_publish(*, target_ids: Sequence[int]) -> None:
     # A post whose first target starts is publishing: one conditional update, no lock needed.
     Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
     parts = _batch_prefetch(started)
-    if len(started) == 1 or connection.vendor == "sqlite":  # SQLite has one writer: no gain in threads
+    # Threads use connections of their own: pointless on SQLite (one writer), and blind to this
+    # connection's uncommitted work when the batch runs inside a transaction (tests, sync mode).
+    if len(started) == 1 or connection.vendor == "sqlite" or connection.in_atomic_block:
         for target in started:
             _publish_started(target, parts[target.id])
     else:
@@ -360,13 +362,17 @@ class _Run:
         root = self.landed(0) if part.position else None
         # A reply answers the part before it; the first comment answers the main post.
         parent_position = part.position - 1 if kind == "reply" else 0
+        parent = self.landed(parent_position) if part.position else None
+        if part.position and (root is None or parent is None or not parent.platform_post_id):
+            # Never post a reply without the post it answers: it would go out on its own.
+            raise RuntimeError(f"part {part.position} of target {self.target.id} has no landed post to answer")
         return PartRequest(
             index=part.position,
             kind=kind,
             content=content,
             key=part_key(self.request.idempotency_key, part.position),
             root=root,
-            parent=self.landed(parent_position) if part.position else None,
+            parent=parent,
             state=dict(part.state or {}),
             uploads=PartUploads(part, target=self.target),
         )
@@ -463,28 +469,36 @@ def _send_part(run: _Run, part: TargetPart) -> bool:
         _wait_at_platform(run, part, answer)
         return False
     last = all(p.status == P.PUBLISHED for p in run.parts if p is not part)
-    _record_landed(run.target, part, answer, last=last)
-    return True
+    return _record_landed(run.target, part, answer, last=last)
 
 
-def _record_landed(target: Target, part: TargetPart, item: PublishedItem, *, last: bool = False) -> None:
+def _record_landed(
+    target: Target, part: TargetPart, item: PublishedItem, *, last: bool = False, found: bool = False
+) -> bool:
     """The part is recorded the moment it lands; the last one also publishes its target, in
-    the same transaction."""
+    the same transaction. False when the part had moved on meanwhile (this run lost its lease
+    and another took over): nothing is written, and the caller must stop."""
     url = safe_url(item.url, max_length=2000)
     ids = {"platform_post_id": item.platform_post_id[:255], "url": url} if part.position == 0 else {}
     events: list[EventSpec] = []  # the part's and the target's, written in one insert
     with transaction.atomic():
+        # This run's own part lands from "sending"; one found by reconciliation, from "unknown".
         moved = part_move(
-            part, P.PUBLISHED, target=target, platform_post_id=item.platform_post_id[:255], url=url,
+            part, P.PUBLISHED, target=target, only_from=[P.UNKNOWN if found else P.SENDING],
+            platform_post_id=item.platform_post_id[:255], url=url,
             facts=dict(item.extra), state={}, landed_at=timezone.now(), error_class="", error_code="",
             error_message="", payload={"platform_post_id": item.platform_post_id, "url": url}, events=events,
         )  # fmt: skip
-        if moved and last and target.status == S.PUBLISHING:
+        if not moved:
+            log.warning("part %s of target %s moved on while it was being sent; this run stops", part.id, target.id)
+            return False
+        if last and target.status == S.PUBLISHING:
             _target_published(target, events, **ids)
         elif ids:
             Target.objects.filter(id=target.id).update(**ids)
             target.platform_post_id, target.url = ids["platform_post_id"], ids["url"]
         events_emit(events)
+    return True
 
 
 def _wait_at_platform(run: _Run, part: TargetPart, pending: Pending) -> None:
@@ -621,7 +635,7 @@ def _reconcile(target: Target) -> None:
         _ask_author(target, exc.message)
         return
     if found is not None:
-        _record_landed(target, in_doubt, found)
+        _record_landed(target, in_doubt, found, found=True)
         _resume_or_give_up(target, parts, None)
     else:
         _resume_or_give_up(target, parts, in_doubt)

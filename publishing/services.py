@@ -25,7 +25,7 @@ from publishing.composer import AccountCheck
 from publishing.inputs import Attachment as Attachment  # re-exported: callers build their input from here
 from publishing.inputs import PartInput, PostInput, Problem, WhenKind, problems_error
 from publishing.inputs import When as When
-from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, Target, TargetPart
+from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, Target, TargetPart, UploadSession
 from publishing.rollup import post_rollup
 from publishing.rules import Plan, at_problems, post_plan
 from publishing.scheduling import next_queue_slot
@@ -391,8 +391,11 @@ def target_retry(*, actor: Actor | Membership, target: Target) -> Target:
     if target.account.status != SocialAccount.Status.ACTIVE:
         raise ValidationError(f"Reconnect {target.account.username} first, then retry.")
     for part in TargetPart.objects.filter(target=target, status__in=[P.FAILED, P.UNKNOWN]):
+        # A fresh start for what did not go out: a stale resume state (media the platform has
+        # long deleted, a processing clock that ran out) would fail the retry the same way.
         part_move(part, P.PENDING, target=target, actor=actor, attempts=0, error_class="", error_code="",
-                  error_message="")  # fmt: skip
+                  error_message="", state={})  # fmt: skip
+        UploadSession.objects.filter(part=part).delete()
     target_move(target, S.SCHEDULED, only_from=[S.FAILED, S.UNKNOWN], actor=actor, next_attempt_at=timezone.now(),
                 attempts=0, finished_at=None, error_class="", error_code="", error_message="")  # fmt: skip
     post_rollup(post_id=target.post_id, actor=actor)

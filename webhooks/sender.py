@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,8 +63,11 @@ def lease() -> timedelta:
 
 
 def _cursor() -> OutboxCursor:
+    # Normally made by the migration; made here too (a flushed database, a restored dump), just
+    # below the oldest event the outbox still holds, so long-gone seqs are not taken for gaps.
+    oldest = Event.objects.aggregate(oldest=Min("seq"))["oldest"]
     try:
-        return OutboxCursor.objects.get_or_create(name=CURSOR)[0]
+        return OutboxCursor.objects.get_or_create(name=CURSOR, defaults={"seq": (oldest or 1) - 1})[0]
     except IntegrityError:  # another sender created it a moment ago
         return OutboxCursor.objects.get(name=CURSOR)
 

@@ -155,3 +155,44 @@ def test_the_post_page_tells_the_history_and_the_parts(team, demo_accounts, run)
     assert "Posted; reply 1 refused: Demo network: this post breaks the demo rules." in page
     assert "Reply 1:" in page
     assert "The post:" in page
+
+
+def test_a_run_that_lost_its_part_meanwhile_stops_and_sends_no_reply(team, demo_accounts, run, monkeypatch):
+    """A worker whose lease lapsed mid-call (recovery moved its part on) must not record the
+    part, nor send the next part without the post it answers."""
+    from connections.providers.demo.provider import DemoProvider
+
+    real = DemoProvider.publish_part
+
+    def slow_then_answer(self, *, account, request, part):
+        answer = real(self, account=account, request=request, part=part)
+        if part.index == 0:  # meanwhile the dispatcher took the lapsed lease for a dead worker
+            TargetPart.objects.filter(position=0).update(status=TargetPart.Status.UNKNOWN)
+        return answer
+
+    monkeypatch.setattr(DemoProvider, "publish_part", slow_then_answer)
+    data = PostInput(parts=[PartInput(text="Main"), PartInput(text="Reply", kind="reply")],
+                     account_ids=[demo_accounts[0].id], when=When.now())  # fmt: skip
+    post = post_create(actor=team.membership("editor"), data=data)
+    run(engine.targets_claim_due)
+    assert list(DemoPost.objects.values_list("text", flat=True)) == ["Main"]
+    main = TargetPart.objects.get(position=0)
+    assert (main.status, main.platform_post_id) == (TargetPart.Status.UNKNOWN, "")  # left to reconciliation
+    assert TargetPart.objects.get(position=1).status == TargetPart.Status.PENDING
+    assert post.targets.get().status != S.PUBLISHED
+
+
+def test_retry_starts_what_did_not_go_out_afresh(team, demo_accounts, run):
+    data = PostInput(parts=[PartInput(text="x #fail-content")], account_ids=[demo_accounts[0].id], when=When.now())
+    post = post_create(actor=team.membership("editor"), data=data)
+    run(engine.targets_claim_due)
+    target = post.targets.get()
+    part = TargetPart.objects.get(target=target)
+    TargetPart.objects.filter(pk=part.pk).update(state={"media_ids": ["gone"], "since": 0})
+    UploadSession.objects.create(part=part, key="video", state={"offset": 10})
+    from publishing.services import target_retry
+
+    target_retry(actor=team.membership("editor"), target=target)
+    part.refresh_from_db()
+    assert (part.status, part.state, part.attempts) == (TargetPart.Status.PENDING, {}, 0)
+    assert not UploadSession.objects.filter(part=part).exists()

@@ -36,3 +36,11 @@ def emit(workspace, type_: str = "post.published", *, subject_id: int = 7, **pay
 def run_pass():
     """One sender pass, sequential (no thread pool): fan out, claim, send, record."""
     return sender.sender_pass()
+
+
+@pytest.fixture(autouse=True)
+def _outbox_cursor(db):
+    """The cursor row the migration makes: a transactional test elsewhere may have flushed it."""
+    from webhooks import sender as webhook_sender
+
+    webhook_sender._cursor()

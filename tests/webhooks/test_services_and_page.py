@@ -196,11 +196,11 @@ def test_the_sender_command_delivers_in_one_pass(team, endpoint, receiver, capsy
 
 
 def test_the_plan_limits_webhook_endpoints_with_its_own_words(team, receiver):
-    from accounts.plans import plan_of
+    from accounts.models import Plan
 
-    plan = plan_of(team.workspace)
-    plan.webhook_endpoints = 1
-    plan.save()
+    plan = Plan.objects.create(name="Tiny", webhook_endpoints=1)
+    team.workspace.plan = plan
+    team.workspace.save()
     admin = team.membership("admin")
     services.endpoint_create(actor=admin, url=receiver.url)
     with pytest.raises(ValidationError) as caught:
