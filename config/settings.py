@@ -325,6 +325,8 @@ MEDIA_UPLOAD_TEMP_DIR = Path(env_str("MEDIA_UPLOAD_TEMP_DIR", str(LOCAL_DIR / "u
 MEDIA_UPLOAD_EXPIRE_HOURS = env_int("MEDIA_UPLOAD_EXPIRE_HOURS", 24, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 PUBLISH_RECONCILE_INTERVAL_SECONDS = env_int("PUBLISH_RECONCILE_INTERVAL_SECONDS", 120, minimum=5)
+# A look-up the platform keeps failing (an outage) is retried this long, then the author is asked.
+PUBLISH_RECONCILE_GIVE_UP_SECONDS = env_int("PUBLISH_RECONCILE_GIVE_UP_SECONDS", 6 * 3600, minimum=60)
 # Where targets with video or large files run (a django-q2 cluster name; empty: the main cluster).
 PUBLISH_MEDIA_CLUSTER = env_str("PUBLISH_MEDIA_CLUSTER", "media") or None
 PUBLISH_MEDIA_LANE_BYTES = env_int("PUBLISH_MEDIA_LANE_BYTES", 20_000_000, minimum=0)

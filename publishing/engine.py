@@ -630,15 +630,23 @@ def _reconcile(target: Target) -> None:
             operation=lambda state: provider.find_part(account=state, request=request, part=part_request),
         )
     except ProviderError as exc:
-        if exc.retryable:
+        if exc.retryable and not _looked_long_enough(target):
             return  # the dispatcher looks again at next_attempt_at
-        _ask_author(target, exc.message)
+        _ask_author(target, f"{provider.name} could not tell whether {in_doubt.label} went out ({exc.message}).")
         return
     if found is not None:
         _record_landed(target, in_doubt, found, found=True)
         _resume_or_give_up(target, parts, None)
     else:
         _resume_or_give_up(target, parts, in_doubt)
+
+
+def _looked_long_enough(target: Target) -> bool:
+    """A platform that keeps failing the look-up: after PUBLISH_RECONCILE_GIVE_UP_SECONDS the
+    author is asked, rather than the target waiting unknown for ever."""
+    started = target.started_at
+    limit = timedelta(seconds=settings.PUBLISH_RECONCILE_GIVE_UP_SECONDS)
+    return started is not None and timezone.now() - started > limit
 
 
 def _resume_or_give_up(target: Target, parts: list[TargetPart], not_found: TargetPart | None) -> None:

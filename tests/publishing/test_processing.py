@@ -196,3 +196,28 @@ def test_retry_starts_what_did_not_go_out_afresh(team, demo_accounts, run):
     part.refresh_from_db()
     assert (part.status, part.state, part.attempts) == (TargetPart.Status.PENDING, {}, 0)
     assert not UploadSession.objects.filter(part=part).exists()
+
+
+def test_a_lookup_the_platform_keeps_failing_ends_by_asking_the_author(
+    team, demo_accounts, run, monkeypatch, settings, time_machine
+):
+    from connections.errors import ErrorClass, ProviderError
+    from connections.providers.demo.provider import DemoProvider
+
+    def down(self, **kwargs):
+        raise ProviderError(ErrorClass.TRANSIENT, "Demo network is down.", status=503)
+
+    time_machine.move_to(timezone.now(), tick=False)
+    data = PostInput(parts=[PartInput(text="lost #fail-unknown")], account_ids=[demo_accounts[0].id], when=When.now())
+    post = post_create(actor=team.membership("editor"), data=data)
+    run(engine.targets_claim_due)
+    monkeypatch.setattr(DemoProvider, "find_part", down)
+    target = post.targets.get()
+    run(engine.targets_claim_reconcile)
+    target.refresh_from_db()
+    assert target.next_attempt_at is not None  # an outage: look again later
+    time_machine.shift(settings.PUBLISH_RECONCILE_GIVE_UP_SECONDS + 1)
+    run(engine.targets_claim_reconcile)
+    target.refresh_from_db()
+    assert (target.status, target.next_attempt_at) == (S.UNKNOWN, None)
+    assert "could not tell whether the post went out (Demo network is down.)" in target.error_message

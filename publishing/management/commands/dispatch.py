@@ -64,6 +64,10 @@ class Command(BaseCommand):
                 close_old_connections()
                 time.sleep(1)
                 continue
+            except Exception:  # a broker that is down (enqueueing after commit), or a bug: keep going
+                log.exception("dispatcher pass failed unexpectedly; retrying in a second")
+                time.sleep(1)
+                continue
             if claimed or reconciling:
                 self.stdout.write(f"queued {len(claimed)} target(s), reconciling {len(reconciling)}")
             if once:
