@@ -147,6 +147,12 @@ class SocialAccount(WorkspaceOwned):
             account_keys=frozenset(self.secrets) if grant is not None else None,
         )
 
+    def public_state(self) -> AccountState:
+        """The account without its secrets: enough for rules that read only what its server said
+        (instance limits), and nothing is decrypted or read from the grant to build it."""
+        return AccountState(external_id=self.external_id, username=self.username, secrets={},
+                            instance_url=self.instance_url, extra=dict(self.extra))  # fmt: skip
+
     def grant_state(self) -> AccountState:
         """The consent alone, for grant-level calls (refresh, revoke): no per-account token mixed in."""
         grant = self.grant

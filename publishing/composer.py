@@ -50,7 +50,7 @@ def check_account(
     """Lengths, media counts, types and sizes for one account. ``media`` holds only the workspace's
     own files: an unknown attachment is reported once, by the caller, not once per account."""
     provider = get_provider(account.platform)
-    state = account.state()
+    state = account.public_state()  # the live check runs per keystroke: no secret decrypted
     rules = provider.text_rules(account=state)
     media_rules = provider.media_rules(account=state)
     checks: list[PartCheck] = []

@@ -61,6 +61,8 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
     each after commit. Safe with many dispatchers: locked rows are skipped (PostgreSQL) and the
     move re-checks the status."""
     now = timezone.now()
+    if not Target.objects.filter(status__in=DUE_STATES, next_attempt_at__lte=now).exists():
+        return []  # most passes: no write transaction (on SQLite it would hold off the web server)
     with transaction.atomic():
         due = list(
             Target.objects.select_for_update(skip_locked=True)

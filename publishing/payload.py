@@ -2,8 +2,7 @@
 
 from django.db.models import prefetch_related_objects
 
-from connections.models import SocialAccount
-from connections.providers.base import AccountState, ContentPart, MediaItem, PublishRequest
+from connections.providers.base import ContentPart, MediaItem, PublishRequest
 from connections.providers.media_rules import MediaRules
 from connections.registry import get_provider
 from publishing.media import media_item
@@ -21,20 +20,13 @@ def _part(content: PostContent, rules: MediaRules, text: str | None = None) -> C
     return ContentPart(text=content.text if text is None else text, media=attachments)
 
 
-def _public_state(account: SocialAccount) -> AccountState:
-    # Media rules read only what the account says of its server (instance limits): no secret is
-    # decrypted to build a request's media.
-    return AccountState(external_id=account.external_id, username=account.username, secrets={},
-                        instance_url=account.instance_url, extra=dict(account.extra))  # fmt: skip
-
-
 def build_request(target: Target) -> PublishRequest:
     post = target.post
     override = post.overrides.get(target.account.platform, {})
     if "contents" not in getattr(post, "_prefetched_objects_cache", {}):  # a worker's batch reads them at once
         prefetch_related_objects([post], "contents__attachments__media")
     contents = list(post.contents.all())
-    rules = get_provider(target.account.platform).media_rules(account=_public_state(target.account))
+    rules = get_provider(target.account.platform).media_rules(account=target.account.public_state())
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     replies = tuple(_part(c, rules) for c in contents if c.kind == PostContent.Kind.REPLY)
     comment = next((c for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), None)

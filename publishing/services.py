@@ -43,10 +43,6 @@ def _editor(who: Actor | Membership, message: str = "Viewers cannot write posts.
     return actor
 
 
-def _require_editor(actor: Actor | Membership) -> None:
-    _editor(actor)
-
-
 def _own(actor: Actor, post: Post) -> None:
     # Views fetch through the requester's workspaces already; the API and tasks may not.
     if post.workspace_id != actor.workspace.pk:

@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import IO, Protocol, cast
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.utils import timezone
 
+from accounts.actors import Actor, as_actor
 from accounts.models import Membership
-from accounts.roles import Capability, role_allows
+from accounts.roles import Capability
 from connections.providers.media_rules import format_bytes
 from publishing import s3_uploads
 from publishing.media import media_store
@@ -51,9 +52,8 @@ class ChunkRefused(Exception):
         self.message, self.status, self.offset = message, status, offset
 
 
-def _require_editor(actor: Membership) -> None:
-    if not role_allows(actor.role, Capability.EDIT_CONTENT):
-        raise PermissionDenied("Viewers cannot upload media.")
+def _require_editor(actor: Actor | Membership) -> None:
+    as_actor(actor).require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
 
 
 def part_path(upload: MediaUpload) -> Path:
