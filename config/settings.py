@@ -332,6 +332,9 @@ PUBLISH_MEDIA_CLUSTER = env_str("PUBLISH_MEDIA_CLUSTER", "media") or None
 PUBLISH_MEDIA_LANE_BYTES = env_int("PUBLISH_MEDIA_LANE_BYTES", 20_000_000, minimum=0)
 # The longest a target waiting at the platform goes between checks, whatever the provider asks.
 PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SECONDS", 300, minimum=1)
+# How long a part may wait for the platform to finish processing (a video, a container) before
+# it fails with that reason: a day covers a long video at YouTube or TikTok.
+PUBLISH_MAX_PROCESSING_SECONDS = env_int("PUBLISH_MAX_PROCESSING_SECONDS", 24 * 3600, minimum=60)
 
 # --- Developer API -------------------------------------------------------------------------
 # How long an Idempotency-Key's response is kept for replay (at least the 24 h clients expect).

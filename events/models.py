@@ -4,6 +4,7 @@ Webhook deliveries (the REST API issue) and the post page's history read from he
 the delivery cursor (monotonic per database); ``public_id`` is the stable id clients see.
 """
 
+import base64
 import secrets
 import time
 
@@ -16,12 +17,13 @@ from accounts.models import WorkspaceOwned
 def new_event_id() -> str:
     """evt_ + a time-ordered 26-character id (48 bits of milliseconds, 80 random bits, base32)."""
     value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
-    alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(alphabet[digit])
-    return "evt_" + "".join(reversed(chars))
+    # 130 bits (two leading zeros, then the 128), five at a time from the top, by the stdlib's
+    # base32 (what a loop of divmods did, at a fraction of its cost), in our own alphabet.
+    return "evt_" + base64.b32encode((value << 6).to_bytes(17, "big"))[:26].decode().translate(_ALPHABET)
+
+
+# RFC 4648's base32 digits to ours (Crockford's, lower case): the same values, other symbols.
+_ALPHABET = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghjkmnpqrstvwxyz")
 
 
 class Event(WorkspaceOwned):

@@ -4,11 +4,14 @@ and nothing that happened goes unannounced."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
+from django.utils import timezone
 
-from events.models import Event
+from events.models import Event, new_event_id
 
 
 class ActorLike(Protocol):
@@ -57,11 +60,47 @@ def event_emit(spec: EventSpec) -> Event:
 
 
 def events_emit(specs: Iterable[EventSpec]) -> int:
-    rows = [spec.row() for spec in specs]
+    """Write the events in one INSERT. Built by hand, not by bulk_create: the engine writes a few
+    per post, and the ORM's insert machinery was a large share of a worker's CPU per post."""
+    now = timezone.now()
+    rows = [event_values(spec, now) for spec in specs]
     if rows:
         _require_transaction()
-        Event.objects.bulk_create(rows)
+        placeholders = ", ".join([EVENT_ROW_PLACEHOLDERS] * len(rows))
+        with connection.cursor() as cursor:
+            cursor.execute(f"{EVENT_INSERT} VALUES {placeholders}", [value for row in rows for value in row])
     return len(rows)
+
+
+def _event_fields() -> list[Field[Any, Any]]:
+    return [f for f in Event._meta.concrete_fields if f.attname != "seq"]
+
+
+# Identifiers from the model's metadata only; every value is a parameter.
+EVENT_FIELDS = _event_fields()
+EVENT_COLUMNS = [f.column for f in EVENT_FIELDS]
+EVENT_INSERT = "INSERT INTO {} ({})".format(
+    connection.ops.quote_name(Event._meta.db_table), ", ".join(connection.ops.quote_name(c) for c in EVENT_COLUMNS)
+)
+EVENT_ROW_PLACEHOLDERS = "(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"
+_PAYLOAD = Event._meta.get_field("payload")
+
+
+def event_values(spec: EventSpec, now: datetime) -> list[Any]:
+    """The INSERT values of one event, in EVENT_COLUMNS order, prepared for this connection."""
+    values = {
+        "workspace_id": spec.workspace_id,
+        "public_id": new_event_id(),
+        "type": spec.type,
+        "subject_type": spec.subject_type,
+        "subject_id": spec.subject_id,
+        "post_id": spec.post_id,
+        "actor_user_id": spec.actor_user_id,
+        "actor_label": spec.actor_label[:200],
+        "payload": _PAYLOAD.get_db_prep_save(dict(spec.payload), connection),
+        "created_at": connection.ops.adapt_datetimefield_value(now),
+    }
+    return [values[f.attname] for f in EVENT_FIELDS]
 
 
 def _fields(row: Event) -> dict[str, Any]:

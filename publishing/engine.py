@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 from django.conf import settings
@@ -33,12 +33,21 @@ from connections.models import SocialAccount
 from connections.providers.base import PartRequest, Pending, Provider, PublishedItem, PublishRequest, part_key
 from connections.registry import get_provider
 from connections.services import call_with_account, safe_url
-from events.services import EventSpec, events_emit
 from publishing.models import Post, PostContent, Target, TargetPart, UploadSession
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
 from publishing.rollup import post_rollup, posts_rollup, tell_author
-from publishing.states import part_move, parts_move, target_move, targets_move
+from publishing.states import (
+    Move,
+    moves_apply,
+    part_move,
+    part_move_planned,
+    parts_create,
+    parts_move,
+    target_move,
+    target_move_planned,
+    targets_move,
+)
 
 log = logging.getLogger(__name__)
 S = Target.Status
@@ -115,7 +124,14 @@ def targets_recover_stale() -> dict[str, int]:
     """Leases that lapsed. A queued target never reached the platform: back to the queue. A
     publishing one may have: the part that was being sent becomes unknown and is reconciled;
     if no part was in flight (the worker died between parts), it simply resumes."""
-    now = timezone.now()
+    with transaction.atomic():  # all or nothing: no part left unknown under a target still publishing
+        recovered, affected_posts = _recover_stale(timezone.now())
+    for post_id in affected_posts:
+        post_rollup(post_id=post_id)
+    return recovered
+
+
+def _recover_stale(now: datetime) -> tuple[dict[str, int], set[int]]:
     lapsed = Target.objects.filter(lease_expires_at__lt=now)
     affected_posts = set(lapsed.filter(status__in=[S.QUEUED, S.PUBLISHING]).values_list("post_id", flat=True))
     requeued = targets_move(
@@ -142,9 +158,7 @@ def targets_recover_stale() -> dict[str, int]:
         next_attempt_at=now,
         lease_expires_at=None,
     )
-    for post_id in affected_posts:
-        post_rollup(post_id=post_id)
-    return {"requeued": len(requeued), "unknown": len(unknown), "resumed": len(resumed)}
+    return {"requeued": len(requeued), "unknown": len(unknown), "resumed": len(resumed)}, affected_posts
 
 
 def targets_claim_reconcile(*, limit: int = 50) -> list[int]:
@@ -193,6 +207,7 @@ def targets_start(*, targets: Sequence[Target]) -> list[Target]:
             attempts=Case(When(resuming=True, then=F("attempts")), default=F("attempts") + 1),
             resuming=False,
             lease_expires_at=lease,
+            look_first=False,  # claimed for this worker: there are rows to move
         )
     )
     started = [t for t in targets if t.id in moved]
@@ -261,16 +276,18 @@ def _batch_prefetch(targets: Sequence[Target]) -> dict[int, list[TargetPart]]:
     parts: dict[int, list[TargetPart]] = defaultdict(list)
     for part in TargetPart.objects.filter(target_id__in=[t.id for t in targets]).order_by("target_id", "position"):
         parts[part.target_id].append(part)
-    # First runs: every part row of the batch in one insert (parts_ensure checks them again).
+    # First runs: every part row of the batch in one insert (parts_ensure checks them again),
+    # the main post born "sending" (so no second move), unless the account cannot send.
+    fresh = [target for target in targets if not parts[target.id]]
+    _first_parts_sending(targets, parts)  # targets resuming: their next part
     new = [
-        TargetPart(target=target, position=position, kind=kind)
-        for target in targets
-        if not parts[target.id]
+        TargetPart(target=target, position=position, kind=kind, **_born_sending(target, position))
+        for target in fresh
         for position, kind in enumerate(_part_kinds(target.post))
     ]
-    for part in TargetPart.objects.bulk_create(new):
+    for part in parts_create(new, {target.id: target for target in fresh}):
+        part.sending_now = part.status == P.SENDING  # moved by this run: _send_part sends it as it is
         parts[part.target_id].append(part)
-    _first_parts_sending(targets, parts)
     try:
         secrets = dict(
             SocialAccount.objects.filter(id__in={t.account_id for t in targets}).values_list("id", "secrets")
@@ -281,6 +298,12 @@ def _batch_prefetch(targets: Sequence[Target]) -> dict[int, list[TargetPart]]:
     for target in targets:
         target.account.secrets = dict(secrets[target.account_id])  # each target its own copy
     return parts
+
+
+def _born_sending(target: Target, position: int) -> dict[str, Any]:
+    if position or target.account.status != SocialAccount.Status.ACTIVE:
+        return {}  # _deliver fails an inactive account's target without sending anything
+    return {"status": P.SENDING, "attempts": 1}
 
 
 def _first_parts_sending(targets: Sequence[Target], parts: dict[int, list[TargetPart]]) -> None:
@@ -359,6 +382,9 @@ class _Run:
             return None
         return PublishedItem(platform_post_id=part.platform_post_id, url=part.url, extra=part.facts)
 
+    def _parent_label(self, position: int) -> str:
+        return self.parts[position].label if position < len(self.parts) else "the post before it"
+
     def part_request(self, part: TargetPart) -> PartRequest:
         kind, content = self.request.parts()[part.position]
         root = self.landed(0) if part.position else None
@@ -366,8 +392,14 @@ class _Run:
         parent_position = part.position - 1 if kind == "reply" else 0
         parent = self.landed(parent_position) if part.position else None
         if part.position and (root is None or parent is None or not parent.platform_post_id):
-            # Never post a reply without the post it answers: it would go out on its own.
-            raise RuntimeError(f"part {part.position} of target {self.target.id} has no landed post to answer")
+            # Never post a reply without the post it answers: it would go out on its own. (A
+            # part marked as published by hand has a link but no id to answer.)
+            raise ProviderError(
+                ErrorClass.CONFIG,
+                f"{part.label} was not sent: it must answer {self._parent_label(parent_position)}, whose id at "
+                f"{self.provider.name} Postwright does not know. Post it by hand, or duplicate the post",
+                code="no_parent",
+            )
         return PartRequest(
             index=part.position,
             kind=kind,
@@ -377,6 +409,7 @@ class _Run:
             parent=parent,
             state=dict(part.state or {}),
             uploads=PartUploads(part, target=self.target),
+            sent_after=self.target.started_at,
         )
 
 
@@ -435,14 +468,19 @@ def _deliver(target: Target, parts: list[TargetPart] | None = None) -> None:
         _target_published(target)  # every part had landed before this run (the last one recorded it not)
 
 
-def _target_published(target: Target, events: list[EventSpec] | None = None, **fields: str) -> None:
+def _target_published(target: Target) -> None:
+    """publishing -> published, for a target whose parts had all landed before this run."""
+    moves_apply([_target_published_planned(target)])
+
+
+def _target_published_planned(target: Target, *, after: Move | None = None, **fields: str) -> Move:
     """publishing -> published; ``fields`` carry the main post's id and link when it is the part
     that just landed (one update for both)."""
     fields.setdefault("platform_post_id", target.platform_post_id)
     fields.setdefault("url", target.url)
-    target_move(
-        target, S.PUBLISHED, only_from=[S.PUBLISHING], finished_at=timezone.now(), lease_expires_at=None,
-        status_reason="", error_class="", error_code="", error_message="", events=events,
+    return target_move_planned(
+        target, S.PUBLISHED, only_from=[S.PUBLISHING], after=after, finished_at=timezone.now(),
+        lease_expires_at=None, status_reason="", error_class="", error_code="", error_message="",
         payload={"url": fields["url"], "platform_post_id": fields["platform_post_id"]}, **fields,
     )  # fmt: skip
 
@@ -456,8 +494,8 @@ def _send_part(run: _Run, part: TargetPart) -> bool:
             raise RuntimeError(f"part {part.id} of target {run.target.id} is {part.status}, not ready to send")
     part.sending_now = False
     account, provider, request = run.target.account, run.provider, run.request
-    part_request = run.part_request(part)
     try:
+        part_request = run.part_request(part)
         answer = call_with_account(
             account=account,
             operation=lambda state: provider.publish_part(account=state, request=request, part=part_request),
@@ -478,41 +516,52 @@ def _record_landed(
     target: Target, part: TargetPart, item: PublishedItem, *, last: bool = False, found: bool = False
 ) -> bool:
     """The part is recorded the moment it lands; the last one also publishes its target, in
-    the same transaction. False when the part had moved on meanwhile (this run lost its lease
+    the same statement. False when the part had moved on meanwhile (this run lost its lease
     and another took over): nothing is written, and the caller must stop."""
     url = safe_url(item.url, max_length=2000)
     ids = {"platform_post_id": item.platform_post_id[:255], "url": url} if part.position == 0 else {}
-    events: list[EventSpec] = []  # the part's and the target's, written in one insert
-    with transaction.atomic():
-        # This run's own part lands from "sending"; one found by reconciliation, from "unknown".
-        moved = part_move(
-            part, P.PUBLISHED, target=target, only_from=[P.UNKNOWN if found else P.SENDING],
-            platform_post_id=item.platform_post_id[:255], url=url,
-            facts=dict(item.extra), state={}, landed_at=timezone.now(), error_class="", error_code="",
-            error_message="", payload={"platform_post_id": item.platform_post_id, "url": url}, events=events,
-        )  # fmt: skip
-        if not moved:
-            log.warning("part %s of target %s moved on while it was being sent; this run stops", part.id, target.id)
-            return False
-        if last and target.status == S.PUBLISHING:
-            _target_published(target, events, **ids)
-        elif ids:
-            Target.objects.filter(id=target.id).update(**ids)
-            target.platform_post_id, target.url = ids["platform_post_id"], ids["url"]
-        events_emit(events)
+    # This run's own part lands from "sending"; one found by reconciliation, from "unknown".
+    landing = part_move_planned(
+        part, P.PUBLISHED, target=target, only_from=[P.UNKNOWN if found else P.SENDING],
+        platform_post_id=item.platform_post_id[:255], url=url, facts=dict(item.extra), state={},
+        processing_since=None, landed_at=timezone.now(), error_class="", error_code="", error_message="",
+        payload={"platform_post_id": item.platform_post_id, "url": url},
+    )  # fmt: skip
+    moves, ids_after_landing = [landing], []
+    if last and target.status == S.PUBLISHING:
+        moves.append(_target_published_planned(target, after=landing, **ids))
+    elif ids:
+        ids_after_landing.append((landing, target, dict(ids)))
+    if not moves_apply(moves, fields_only=ids_after_landing)[0]:
+        log.warning("part %s of target %s moved on while it was being sent; this run stops", part.id, target.id)
+        return False
     return True
 
 
 def _wait_at_platform(run: _Run, part: TargetPart, pending: Pending) -> None:
-    """Free the worker: the dispatcher resumes the target when the platform should be done."""
+    """Free the worker: the dispatcher resumes the target when the platform should be done, unless
+    it has been at it for longer than PUBLISH_MAX_PROCESSING_SECONDS (then the part fails)."""
+    now = timezone.now()
+    since = part.processing_since or now
+    limit = settings.PUBLISH_MAX_PROCESSING_SECONDS
+    if (now - since).total_seconds() > limit:
+        hours = limit / 3600
+        error = ProviderError(
+            ErrorClass.CONTENT,
+            f"{pending.reason or run.provider.name + ' was still processing'}: still not done after "
+            f"{hours:g} hour{'s' if hours != 1 else ''}, so Postwright stopped waiting",
+            code="processing_timeout",
+        )
+        _fail_target(run, error, part=part)
+        return
     check_in = max(0.5, min(pending.check_in_s, settings.PUBLISH_MAX_PROCESSING_CHECK_SECONDS))
     with transaction.atomic():
-        part_move(part, P.PROCESSING, target=run.target, state=dict(pending.state))
+        part_move(part, P.PROCESSING, target=run.target, state=dict(pending.state), processing_since=since)
         target_move(
             run.target,
             S.PROCESSING,
             only_from=[S.PUBLISHING],
-            next_attempt_at=timezone.now() + timedelta(seconds=check_in),
+            next_attempt_at=now + timedelta(seconds=check_in),
             lease_expires_at=None,
             resuming=True,
             status_reason=pending.reason[:300],
@@ -625,8 +674,8 @@ def _reconcile(target: Target) -> None:
         return
     request = build_request(target)
     run = _Run(target=target, provider=provider, request=request, parts=parts)
-    part_request = run.part_request(in_doubt)
     try:
+        part_request = run.part_request(in_doubt)
         found = call_with_account(
             account=target.account,
             operation=lambda state: provider.find_part(account=state, request=request, part=part_request),
@@ -638,7 +687,7 @@ def _reconcile(target: Target) -> None:
         return
     if found is not None:
         _record_landed(target, in_doubt, found, found=True)
-        _resume_or_give_up(target, parts, None)
+        _resume_or_give_up(target, parts, None, progressed=True)
     else:
         _resume_or_give_up(target, parts, in_doubt)
 
@@ -651,14 +700,18 @@ def _looked_long_enough(target: Target) -> bool:
     return started is not None and timezone.now() - started > limit
 
 
-def _resume_or_give_up(target: Target, parts: list[TargetPart], not_found: TargetPart | None) -> None:
-    """After a look-up: everything landed -> published; else send the rest now, or give up."""
+def _resume_or_give_up(
+    target: Target, parts: list[TargetPart], not_found: TargetPart | None, *, progressed: bool = False
+) -> None:
+    """After a look-up: everything landed -> published; else send the rest now, or give up.
+    ``progressed``: the part in doubt was found, so the run that lost its answer did not fail and
+    the rest goes out whatever the target's attempts say (only runs that achieved nothing count)."""
     now = timezone.now()
     if parts and all(part.status == P.PUBLISHED for part in parts):
         target_move(target, S.PUBLISHED, only_from=[S.UNKNOWN], finished_at=now, next_attempt_at=None,
                     error_class="", error_code="", error_message="", lease_expires_at=None)  # fmt: skip
         return
-    spent = (not_found.attempts if not_found else target.attempts) >= settings.PUBLISH_MAX_ATTEMPTS
+    spent = not progressed and (not_found.attempts if not_found else target.attempts) >= settings.PUBLISH_MAX_ATTEMPTS
     with transaction.atomic():
         if spent:
             message = f"{target.error_message} It did not go out after {settings.PUBLISH_MAX_ATTEMPTS} attempts."

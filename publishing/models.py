@@ -265,6 +265,9 @@ class TargetPart(models.Model):
     facts = models.JSONField(default=dict, blank=True)  # what later parts need (Bluesky's cid)
     # Resume state of a Pending answer (container ids, media ids); it may name upload sessions.
     state = EncryptedJSONField()
+    # When the platform first answered "still working on it" for this attempt: the engine gives
+    # up after PUBLISH_MAX_PROCESSING_SECONDS rather than wait for ever.
+    processing_since = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_class = models.CharField(max_length=16, blank=True)
     error_code = models.CharField(max_length=100, blank=True)

@@ -7,18 +7,21 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import notify
 from events.services import EventSpec, actor_fields, events_emit
-from publishing.models import Post, Target
+from publishing.models import Post, Target, TargetPart
 
 S = Target.Status
 IN_FLIGHT = {S.QUEUED, S.PUBLISHING, S.PROCESSING, S.RETRY_WAIT, S.UNKNOWN}
-# A failed target whose main post landed (a reply or the first comment did not) counts as partly out.
+# A failed target whose main post landed (a reply or the first comment did not) counts as partly
+# out; so does one canceled after its main post landed (the rest will not follow, but it is live).
 PARTLY = "partly"
+PARTLY_FROM = {S.FAILED, S.CANCELED}
 # The services announce what people do (post.scheduled, post.canceled, ...); the roll-up announces
 # only the outcomes the engine reaches, so no change is announced twice.
 OUTCOMES = {Post.Status.PUBLISHED, Post.Status.PARTIAL, Post.Status.FAILED}
@@ -46,8 +49,17 @@ def rolled_up_status(statuses: set[str]) -> str:
 
 
 def _statuses(post_id: int) -> set[str]:
-    rows = Target.objects.filter(post_id=post_id).values_list("status", "platform_post_id")
-    return {PARTLY if status == S.FAILED and landed else status for status, landed in rows}
+    rows = Target.objects.filter(post_id=post_id).annotate(landed=_LANDED).values_list("status", "landed")
+    return {counted_status(status, landed) for status, landed in rows}
+
+
+# Some part of the target is live (its id known, or marked as published by hand).
+_LANDED = Exists(TargetPart.objects.filter(target=OuterRef("pk"), status=TargetPart.Status.PUBLISHED))
+
+
+def counted_status(status: str, landed: bool) -> str:
+    """How a target counts towards its post's status (PARTLY: something of it is live)."""
+    return PARTLY if status in PARTLY_FROM and landed else status
 
 
 def post_rollup(*, post_id: int, actor: Any = None) -> str:
@@ -73,10 +85,9 @@ def posts_rollup(*, post_ids: Iterable[int]) -> None:
             Post.objects.select_for_update().filter(id__in=ids).only("id", "workspace_id", "status").order_by("id")
         )
         statuses: dict[int, set[str]] = defaultdict(set)
-        for post_id, status, landed in Target.objects.filter(post_id__in=ids).values_list(
-            "post_id", "status", "platform_post_id"
-        ):
-            statuses[post_id].add(PARTLY if status == S.FAILED and landed else status)
+        rows = Target.objects.filter(post_id__in=ids).annotate(landed=_LANDED)
+        for post_id, status, landed in rows.values_list("post_id", "status", "landed"):
+            statuses[post_id].add(counted_status(status, landed))
         changed: dict[str, list[Post]] = defaultdict(list)
         for post in posts:
             status = rolled_up_status(statuses[post.id])
@@ -85,6 +96,18 @@ def posts_rollup(*, post_ids: Iterable[int]) -> None:
         for status, group in changed.items():
             Post.objects.filter(id__in=[post.id for post in group]).update(status=status)
         events_emit(_post_event(post, status, None) for status, group in changed.items() for post in group)
+
+
+def posts_settle(*, limit: int = 200) -> int:
+    """Posts that still say publishing though none of their targets is due or in flight (the
+    worker died after its targets landed, before its roll-up): rolled up now. The dispatcher runs
+    this with its housekeeping, so no post is left "publishing" for ever."""
+    busy = Target.objects.filter(post=OuterRef("pk"), status__in=[*IN_FLIGHT, S.SCHEDULED])
+    stuck = Post.objects.filter(status=Post.Status.PUBLISHING).exclude(Exists(busy))
+    ids = list(stuck.values_list("id", flat=True)[:limit])
+    if ids:
+        posts_rollup(post_ids=ids)
+    return len(ids)
 
 
 def _post_event(post: Post, status: str, actor: Any) -> EventSpec:

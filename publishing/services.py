@@ -390,7 +390,7 @@ def target_retry(*, actor: Actor | Membership, target: Target) -> Target:
         # A fresh start for what did not go out: a stale resume state (media the platform has
         # long deleted, a processing clock that ran out) would fail the retry the same way.
         part_move(part, P.PENDING, target=target, actor=actor, attempts=0, error_class="", error_code="",
-                  error_message="", state={})  # fmt: skip
+                  error_message="", state={}, processing_since=None)  # fmt: skip
         UploadSession.objects.filter(part=part).delete()
     target_move(target, S.SCHEDULED, only_from=[S.FAILED, S.UNKNOWN], actor=actor, next_attempt_at=timezone.now(),
                 attempts=0, finished_at=None, error_class="", error_code="", error_message="")  # fmt: skip

@@ -240,6 +240,9 @@ class PartRequest:
     parent: PublishedItem | None = None  # what this part replies to
     state: Mapping[str, Any] = field(default_factory=dict)
     uploads: UploadStore = field(default_factory=MemoryUploads, repr=False)
+    # When the engine's current run of the target began: for find_part, nothing the platform
+    # created before it (give or take clock skew) can be this part.
+    sent_after: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -61,7 +62,8 @@ class ThreadPlatform:
         if text in self.refuse_once:
             self.refuse_once.discard(text)
             raise Refused(f"{text!r} breaks the rules")
-        post = {"id": id_ or str(next(self._ids)), "text": text, "parent": parent, "key": key}
+        post = {"id": id_ or str(next(self._ids)), "text": text, "parent": parent, "key": key,
+                "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z")}  # the platform's clock  # fmt: skip
         self.posts.append(post)
         if text in self.lose_once:
             self.lose_once.discard(text)

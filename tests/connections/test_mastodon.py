@@ -12,6 +12,7 @@ import io
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from email.parser import BytesParser
 from email.policy import HTTP
 from pathlib import Path
@@ -143,7 +144,7 @@ class TestMastodonProvider(ProviderContract):
         def as_status(post: dict) -> dict:
             url = f"{INSTANCE}/@alice/{post['id']}"
             return {**payload("status"), "id": post["id"], "url": url, "content": f"<p>{post['text']}</p>",
-                    "in_reply_to_id": post["parent"]}  # fmt: skip
+                    "in_reply_to_id": post["parent"], "created_at": post["created_at"]}  # fmt: skip
 
         def create(request):
             body = json.loads(request.body)
@@ -708,6 +709,19 @@ def test_find_published_matches_the_text_among_recent_top_level_statuses(mastodo
 def test_find_published_returns_none_without_a_true_match(mastodon, request_):
     responses.add(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", json=payload("account_statuses"))
     assert find_main(mastodon, account=alice(), request=request_) is None
+
+
+@pytest.mark.parametrize(("sent_after", "found"), [
+    ("2026-01-01T12:04:00+00:00", True),  # the status is 4 min older than the run: clock skew allows it
+    ("2026-01-01T12:06:00+00:00", False),  # 6 min older: an earlier status with the same words
+    (None, True),
+])  # fmt: skip
+def test_find_published_skips_identical_statuses_older_than_the_run(mastodon, sent_after, found):
+    responses.add(responses.GET, f"{INSTANCE}/api/v1/accounts/109348123/statuses", json=payload("account_statuses"))
+    request = PublishRequest(main=ContentPart(LAUNCH), link=LAUNCH_LINK, idempotency_key="k")
+    after = datetime.fromisoformat(sent_after) if sent_after else None
+    item = mastodon.find_part(account=alice(), request=request, part=part_request(request, 0, [], sent_after=after))
+    assert (item is not None) is found
 
 
 def test_find_published_without_a_stored_account_id_uses_the_external_id(mastodon):

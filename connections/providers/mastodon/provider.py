@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import IO, Any, ClassVar
 from urllib.parse import quote
 
@@ -62,6 +63,8 @@ DEFAULT_MIME_TYPES = (
     "video/quicktime",
 )
 RECENT_STATUSES = 40  # the most Mastodon returns in one page
+# How far the instance's clock may be behind ours when find_part compares creation times.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 VERIFY_CREDENTIALS = "/api/v1/accounts/verify_credentials"
@@ -315,9 +318,10 @@ class MastodonProvider(OAuth2Provider):
         retention it could publish a duplicate. Reading is side-effect free.
 
         Limits: only the latest 40 statuses are searched (reconciliation runs soon after the
-        timeout); text is compared after reducing the HTML to plain text, so an identical earlier
-        status with the same number of attachments, answering the same status, would match;
-        statuses the server hides from the author's own timeline (direct messages) are not found.
+        timeout); text is compared after reducing the HTML to plain text. A status created before
+        the run that sent the part (less CLOCK_SKEW) is not it, so an identical earlier status does
+        not match; statuses the server hides from the author's own timeline (direct messages) are
+        not found.
         A miss within the hour is still safe: the engine then re-sends, and the same
         Idempotency-Key returns the existing status.
         """
@@ -328,7 +332,10 @@ class MastodonProvider(OAuth2Provider):
         path = f"/api/v1/accounts/{quote(_account_id(account), safe='')}/statuses"
         with self._account_api(account) as api:
             statuses = schema.parse_statuses(api.json("GET", path, params=params))
+        earliest = part.sent_after - CLOCK_SKEW if part.sent_after else None
         for status in statuses:
+            if earliest and status.created_at and status.created_at < earliest:
+                continue  # older than the attempt: an earlier status with the same words
             if (
                 status.in_reply_to_id == parent
                 and status.media_count == len(part.content.media)

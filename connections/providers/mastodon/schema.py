@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,6 +115,17 @@ class Status:
     reblogs: int
     replies: int
     quotes: int
+    created_at: datetime | None = None  # the server's clock; None when missing or unreadable
+
+
+def _created_at(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_status(data: Any) -> Status:
@@ -134,6 +146,7 @@ def parse_status(data: Any) -> Status:
         reblogs=_count(status, "reblogs_count", what),
         replies=_count(status, "replies_count", what),
         quotes=_count(status, "quotes_count", what),
+        created_at=_created_at(status.get("created_at")),
     )
 
 

@@ -16,6 +16,7 @@ from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.health import DISPATCHER, heartbeat_record
 from publishing import engine
+from publishing.rollup import posts_settle
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,9 @@ class Command(BaseCommand):
                     recovered = engine.targets_recover_stale()
                     if any(recovered.values()):
                         self.stdout.write(f"recovered stale targets: {recovered}")
+                    settled = posts_settle()
+                    if settled:
+                        self.stdout.write(f"rolled up {settled} post(s) whose worker stopped before it could")
                     heartbeat_record(DISPATCHER)
                     last_housekeeping = time.monotonic()
                 claimed = engine.targets_claim_due(limit=batch)
