@@ -100,7 +100,10 @@ def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
     media: list[int] = []
     for target_id, lane in targets:
         (media if lane == MEDIA_LANE else text).append(target_id)
-    size = settings.PUBLISH_BATCH_SIZE
+    # On SQLite a batch would be sent one target after another (one writer: no threads), so its
+    # last target would wait on every call before it, and a slow platform could run the task past
+    # django-q2's timeout with parts still marked sending: one target per task there.
+    size = 1 if connection.vendor == "sqlite" else settings.PUBLISH_BATCH_SIZE
     batches: list[tuple[list[int], str | None]] = [(text[i : i + size], None) for i in range(0, len(text), size)]
     batches += [([target_id], settings.PUBLISH_MEDIA_CLUSTER) for target_id in media]
     for ids, cluster in batches:

@@ -3,6 +3,7 @@
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from django.db import transaction
 from django.utils import timezone
 
@@ -61,14 +62,16 @@ def test_an_inactive_account_in_a_batch_fails_alone_and_sends_nothing(team, demo
     assert DemoPost.objects.count() == 1
 
 
-def test_batches_are_cut_to_size_and_media_travels_alone(settings, monkeypatch):
+@pytest.mark.parametrize(("vendor", "text_batches"), [("postgresql", [[1, 3], [4]]), ("sqlite", [[1], [3], [4]])])
+def test_batches_are_cut_to_size_and_media_travels_alone(settings, monkeypatch, vendor, text_batches):
+    """On SQLite (one writer, no threads) a batch would be sent one after another: one per task."""
     settings.PUBLISH_BATCH_SIZE = 2
+    monkeypatch.setattr(engine.connection, "vendor", vendor)
     sent = []
     monkeypatch.setattr(engine, "async_task", lambda func, ids, **kw: sent.append((ids, kw["cluster"], kw["save"])))
     engine.enqueue_publish([(1, "default"), (2, "media"), (3, "default"), (4, "default"), (5, "media")])
     assert sent == [
-        ([1, 3], None, False),
-        ([4], None, False),
+        *[(ids, None, False) for ids in text_batches],
         ([2], settings.PUBLISH_MEDIA_CLUSTER, False),
         ([5], settings.PUBLISH_MEDIA_CLUSTER, False),
     ]
