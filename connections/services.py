@@ -215,9 +215,12 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
                 session, f"{provider.name} no longer knows Postwright's app there. Please connect again."
             ) from None
         raise _fail(session, f"{provider.name} did not complete the connection: {exc.message}") from None
-    if not connections:
-        raise _fail(session, f"{provider.name} returned no account you can publish to.")
-    renewing = _reconnecting(session, connections)
+    choosable = [c for c in connections if not c.unavailable]
+    if not choosable:
+        reasons = "; ".join(dict.fromkeys(c.unavailable for c in connections))
+        detail = f": {reasons}" if reasons else "."
+        raise _fail(session, f"{provider.name} returned no account you can publish to{detail}")
+    renewing = _reconnecting(session, choosable)
     if renewing:
         connect_finish(session=session, connections=renewing)
     elif len(connections) == 1:
@@ -269,6 +272,7 @@ def _serialise(connection: Connection) -> dict[str, Any]:
         "expires_at": connection.expires_at.isoformat() if connection.expires_at else None,
         "instance_url": connection.instance_url,
         "extra": connection.extra,
+        "unavailable": connection.unavailable,
     }
 
 
@@ -282,12 +286,28 @@ def _deserialise(item: dict[str, Any]) -> Connection:
         expires_at=datetime.fromisoformat(item["expires_at"]) if item["expires_at"] else None,
         instance_url=item["instance_url"],
         extra=item["extra"],
+        unavailable=item.get("unavailable", ""),
     )
 
 
 def pending_choices(session: ConnectSession) -> list[dict[str, Any]]:
-    """The accounts waiting to be chosen, without their secrets (for the selection page)."""
-    return [item["profile"] for item in session.secrets.get("pending", [])]
+    """The accounts waiting to be chosen, without their secrets (for the selection page): each
+    profile with its platform's name and, for one that cannot be chosen, why not."""
+    return [
+        {
+            **item["profile"],
+            "platform_name": _platform_name(item.get("platform") or session.platform),
+            "unavailable": item.get("unavailable", ""),
+        }
+        for item in session.secrets.get("pending", [])
+    ]
+
+
+def _platform_name(platform: str) -> str:
+    try:
+        return get_provider(platform).name
+    except KeyError:
+        return platform
 
 
 @transaction.atomic
@@ -300,7 +320,7 @@ def connect_select(
     if session.status != ConnectSession.Status.SELECTING or session.expired:
         raise ConnectError("This selection has expired. Start the connection again.")
     pending = {item["profile"]["external_id"]: item for item in session.secrets.get("pending", [])}
-    chosen = [pending[i] for i in external_ids if i in pending]
+    chosen = [pending[i] for i in external_ids if i in pending and not pending[i].get("unavailable")]
     if not chosen:
         raise ConnectError("Choose at least one account to connect.")
     return connect_finish(session=session, connections=[_deserialise(item) for item in chosen])

@@ -73,7 +73,9 @@ class Connection:
     token); ``account_secrets`` are this account's alone (a Facebook Page token) and, when the
     account reads a key of the same name, win over the consent's. ``platform`` is set when a
     consent yields accounts of another platform than the provider that ran it (Instagram
-    accounts found through a Facebook login); empty means the provider's own.
+    accounts found through a Facebook login); empty means the provider's own. ``unavailable``
+    says why the account is shown on the selection page but cannot be chosen (a Page on which
+    the user may not publish); empty means it can be.
     """
 
     profile: Profile
@@ -84,6 +86,7 @@ class Connection:
     account_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
     platform: str = ""
     scope: str = ""
+    unavailable: str = ""
 
 
 @dataclass

@@ -1,0 +1,338 @@
+"""Facebook Pages (platforms-meta.md section 2), connected through Facebook Login.
+
+One consent yields every Page the user ticked, and the Instagram accounts linked to them (see
+``login``); each Page publishes with its own Page token. Parts: the main post is a text or
+link post, one photo, several photos in one post (unpublished photos, then ``attached_media``)
+or a video (Meta processes it: the part waits as Pending, polled, never slept on); thread
+replies and the first comment are comments (each reply answers the part before it).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+
+from connections.errors import ErrorClass, ProviderError
+from connections.providers.base import (
+    AccountState,
+    AppCredentials,
+    Connection,
+    MediaItem,
+    PartRequest,
+    Pending,
+    Profile,
+    Provider,
+    PublishedItem,
+    PublishRequest,
+    TextRules,
+    TokenSet,
+)
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.meta import login
+from connections.providers.meta.graph import Graph, required_id, text_field, usage_hold
+
+FACEBOOK = "https://www.facebook.com"
+MAX_TEXT = 63_206  # the figure Postiz uses [code, ?]
+PHOTO_BYTES = 4_000_000  # community guidance: keep photos under 4 MB, JPG or PNG [?]
+# Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
+# PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
+LOOKUP_WINDOW = timedelta(hours=12)
+VIDEO_WAITING = frozenset({"uploading", "upload_complete", "processing"})
+VIDEO_FAILED = {
+    "error": "Facebook could not process the video",
+    "upload_failed": "Facebook could not fetch the video",
+    "expired": "Facebook let the video upload expire",
+}
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, name)
+
+
+class MetaLoginProvider(Provider):
+    """What Facebook Pages and Instagram (through Facebook Login) share: the one consent, the
+    health check, pacing and the data-access lapse."""
+
+    supports_pkce = False
+    supports_check = True
+    supports_lookup = True
+    default_scopes = login.DEFAULT_SCOPES
+    developer_console_url = "https://developers.facebook.com/apps/"
+    # How often a processing video or container is looked at (the engine comes back; no worker
+    # waits), and how long Meta may take before the author is told.
+    check_delays_s: ClassVar[tuple[float, ...]] = (10, 20, 30, 60)
+    processing_limit_s: ClassVar[int] = 2 * 60 * 60
+
+    # --- Connect ---------------------------------------------------------------------------------
+
+    def authorization_url(
+        self, *, app: AppCredentials, redirect_uri: str, state: str, code_verifier: str | None, instance_url: str = ""
+    ) -> str:
+        login.require_public_site()
+        return login.dialog_url(
+            app=app, redirect_uri=redirect_uri, state=state, scopes=app.scopes or self.default_scopes
+        )
+
+    def exchange_code(
+        self, *, app: AppCredentials, code: str, redirect_uri: str, code_verifier: str | None, instance_url: str = ""
+    ) -> TokenSet:
+        return login.long_lived_token(app=app, code=code, redirect_uri=redirect_uri)
+
+    def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        return login.consent_connections(tokens=tokens, page_platform="facebook", instagram_platform="instagram")
+
+    def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
+        with Graph(tokens.access_token) as api:
+            me = api.get("me", fields="id,name")
+        return Profile(external_id=required_id(me, what="/me"), username=text_field(me, "name"))
+
+    def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
+        require_data_access(account)
+        with Graph.of(account.secrets) as api:
+            found = api.get(account.external_id, fields=self.check_fields)
+        return self.profile_of(found, account)
+
+    check_fields: ClassVar[str] = "id,name,username"
+
+    def profile_of(self, found: Any, account: AccountState) -> Profile:
+        name = text_field(found, "name")
+        return Profile(
+            external_id=required_id(found, what="the account check"),
+            username=text_field(found, "username") or name or account.username,
+            display_name=name,
+        )
+
+    # --- Pacing ----------------------------------------------------------------------------------
+
+    def paced(self, account: AccountState, part: PartRequest, budgets: list[str]) -> Pending | None:
+        """Before a create: wait while the app or this account is near Meta's limits, so the
+        user never sees "rate limited" (the answer's usage headers said so)."""
+        held = usage_hold(budgets)
+        if held is None:
+            return None
+        wait, percent = held
+        return Pending(
+            reason=f"Pacing: Meta reports {percent:.0f}% of its limit used; waiting before posting",
+            state=dict(part.state),
+            check_in_s=max(1.0, wait),
+        )
+
+    def still_processing(self, part: PartRequest, reason: str, **state: Any) -> Pending:
+        checks = int(part.state.get("checks", 0)) + 1
+        since = float(part.state.get("since") or time.time())
+        if time.time() - since > self.processing_limit_s:
+            hours = self.processing_limit_s // 3600
+            message = f"{reason} for over {hours} h; look at the account before publishing again."
+            raise ProviderError(ErrorClass.CONTENT, message, code="processing_timeout")
+        delay = self.check_delays_s[min(checks, len(self.check_delays_s)) - 1]
+        return Pending(reason=reason, state={**part.state, **state, "checks": checks, "since": since}, check_in_s=delay)
+
+
+def require_data_access(account: AccountState) -> None:
+    if login.data_access_lapsed(account.extra):
+        raise ProviderError(ErrorClass.AUTH, login.DATA_ACCESS_LAPSED, code="data_access_expired")
+
+
+def created_recently(value: str, *, now: datetime | None = None) -> bool:
+    """Graph times look like 2026-09-01T07:00:00+0000."""
+    try:
+        moment = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        return False
+    return moment >= (now or datetime.now(UTC)) - LOOKUP_WINDOW
+
+
+class FacebookProvider(MetaLoginProvider):
+    id = "facebook"
+    name = "Facebook Pages"
+    supports_delete = True
+    setup_steps = (
+        "Create a Meta app (type Business) with Facebook Login, set FACEBOOK_CLIENT_ID and FACEBOOK_CLIENT_SECRET, "
+        "and add SITE_URL/connections/callback/facebook/ as a valid OAuth redirect URI."
+    )
+    connect_intro = (
+        "Log in with Facebook and tick the Pages to publish to; Instagram professional accounts linked to them "
+        "are offered in the same step."
+    )
+
+    def text_rules(self, *, account: AccountState | None = None) -> TextRules:
+        return TextRules(
+            max_length=MAX_TEXT,
+            max_media=int(_setting("META_FB_PHOTOS_MAX")),
+            max_image_bytes=PHOTO_BYTES,
+            accepted_mime_types=("image/jpeg", "image/png", "video/mp4", "video/quicktime"),
+        )
+
+    def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
+        photos = FormatRule(
+            IMAGE,
+            "Facebook photos",
+            ("image/jpeg", "image/png"),
+            max_count=int(_setting("META_FB_PHOTOS_MAX")),
+            max_bytes=PHOTO_BYTES,
+            fits=True,
+        )
+        video = FormatRule(VIDEO, "Facebook video", ("video/mp4", "video/quicktime"))
+        return MediaRules(platform=self.name, formats=(photos, video))
+
+    # --- Publishing ------------------------------------------------------------------------------
+
+    def publish_part(
+        self, *, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
+        require_data_access(account)
+        with Graph.of(account.secrets) as api:
+            if "video_id" in part.state:
+                return self._video_status(api, account, part)
+            held = self.paced(account, part, [account.external_id])
+            if held is not None:
+                return held
+            if part.index == 0:
+                return self._main(api, account, request, part)
+            return self._comment(api, part)
+
+    def _main(
+        self, api: Graph, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
+        page = account.external_id
+        media = part.content.media
+        videos = [item for item in media if item.kind == "video"]
+        if videos:
+            if len(media) > 1:
+                raise ProviderError(
+                    ErrorClass.CONTENT, "A Facebook video post takes one video and nothing else.", code="one_video"
+                )
+            video = api.post(
+                f"{page}/videos", file_url=videos[0].public_url, description=main_text(request, part), create_call=True
+            )
+            video_id = required_id(video, what="the video upload", create_call=True)
+            return self.still_processing(part, "Facebook is processing the video", video_id=video_id)
+        if len(media) == 1:
+            photo = api.post(
+                f"{page}/photos", url=media[0].public_url, message=main_text(request, part), create_call=True
+            )
+            post_id = text_field(photo, "post_id") or required_id(photo, what="the photo post", create_call=True)
+            return PublishedItem(platform_post_id=post_id, url=f"{FACEBOOK}/{post_id}")
+        if media:
+            attached = {
+                f"attached_media[{i}]": {"media_fbid": self._unpublished_photo(api, page, item, part, i)}
+                for i, item in enumerate(media)
+            }
+            post = api.post(f"{page}/feed", message=main_text(request, part), create_call=True, **attached)
+        else:
+            post = api.post(
+                f"{page}/feed",
+                message=part.content.text,
+                link=request.link,
+                fields="id,permalink_url",
+                create_call=True,
+            )
+        post_id = required_id(post, what="the post", create_call=True)
+        return PublishedItem(platform_post_id=post_id, url=_permalink(post, post_id))
+
+    def _unpublished_photo(self, api: Graph, page: str, item: MediaItem, part: PartRequest, index: int) -> str:
+        """An unpublished photo to attach; kept in the upload store, so a retry attaches the same
+        one instead of uploading it again (an unattached one is never seen by anyone)."""
+        key = f"photo:{index}:{item.filename}:{item.size}"
+        stored = part.uploads.load(key)
+        if stored and stored.get("photo_id"):
+            return str(stored["photo_id"])
+        photo_id = required_id(api.post(f"{page}/photos", url=item.public_url, published=False), what="a photo upload")
+        part.uploads.save(key, {"photo_id": photo_id})
+        return photo_id
+
+    def _video_status(self, api: Graph, account: AccountState, part: PartRequest) -> PublishedItem | Pending:
+        """Read-only, so asking again is safe: the video was created once, on the first call."""
+        video_id = str(part.state["video_id"])
+        found = api.get(video_id, fields="status,permalink_url")
+        status = found.get("status", {}) if isinstance(found, dict) else {}
+        video_status = text_field(status, "video_status")
+        if video_status in VIDEO_FAILED:
+            raise ProviderError(ErrorClass.CONTENT, f"{VIDEO_FAILED[video_status]}.", code=f"video_{video_status}")
+        if video_status != "ready":
+            return self.still_processing(part, "Facebook is processing the video")
+        return PublishedItem(platform_post_id=video_id, url=_permalink(found, video_id))
+
+    def _comment(self, api: Graph, part: PartRequest) -> PublishedItem:
+        """A reply comments on the part before it, the first comment on the main post."""
+        parent = part.parent.platform_post_id if part.parent else ""
+        images = [item for item in part.content.media if item.kind == "image"]
+        comment = api.post(
+            f"{parent}/comments",
+            message=part.content.text,
+            attachment_url=images[0].public_url if images else None,
+            fields="id,permalink_url",
+            create_call=True,
+        )
+        comment_id = required_id(comment, what="the comment", create_call=True)
+        return PublishedItem(platform_post_id=comment_id, url=_permalink(comment, comment_id))
+
+    # --- After publishing ------------------------------------------------------------------------
+
+    def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
+        """A lost answer, looked up (never re-sent): the video the part started, else the Page's
+        published posts, or the parent's comments by the Page, with our text, made recently."""
+        with Graph.of(account.secrets) as api:
+            if part.state.get("video_id"):
+                return self._found_video(api, str(part.state["video_id"]))
+            if part.index == 0:
+                wanted = part.content.text if not part.content.media else main_text(request, part)
+                posts = api.pages(
+                    f"{account.external_id}/published_posts",
+                    limit_pages=2,
+                    fields="id,message,created_time,permalink_url",
+                    limit=25,
+                )
+                return _first_match(posts, wanted, author="")
+            parent = part.parent.platform_post_id if part.parent else ""
+            comments = api.pages(f"{parent}/comments", fields="id,message,from,created_time,permalink_url", limit=100)
+            return _first_match(comments, part.content.text, author=account.external_id)
+
+    def _found_video(self, api: Graph, video_id: str) -> PublishedItem | None:
+        try:
+            found = api.get(video_id, fields="status,permalink_url")
+        except ProviderError as exc:
+            if exc.code == "100/33":
+                return None
+            raise
+        return PublishedItem(platform_post_id=video_id, url=_permalink(found, video_id))
+
+    def delete(self, *, account: AccountState, platform_post_id: str) -> None:
+        with Graph.of(account.secrets) as api:
+            try:
+                api.delete(platform_post_id)
+            except ProviderError as exc:
+                if exc.code != "100/33":  # the object does not exist (any more): the goal is met
+                    raise
+
+
+def main_text(request: PublishRequest, part: PartRequest) -> str:
+    """A photo or video post has no link field: the link goes at the end of its text."""
+    text = part.content.text
+    if request.link and request.link not in text:
+        return f"{text}\n\n{request.link}".strip()
+    return text
+
+
+def _permalink(found: Any, object_id: str) -> str:
+    link = text_field(found, "permalink_url")
+    if link.startswith("/"):  # Reels and videos may answer a relative path [code, ?]
+        return FACEBOOK + link
+    return link if link.startswith("https://") else f"{FACEBOOK}/{object_id}"
+
+
+def _first_match(items: Any, text: str, *, author: str) -> PublishedItem | None:
+    for item in items:
+        if text_field(item, "message").strip() != text.strip() or not created_recently(
+            text_field(item, "created_time")
+        ):
+            continue
+        if author and text_field(item.get("from", {}), "id") != author:
+            continue
+        item_id = text_field(item, "id")
+        if item_id:
+            return PublishedItem(platform_post_id=item_id, url=_permalink(item, item_id))
+    return None
