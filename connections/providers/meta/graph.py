@@ -209,7 +209,7 @@ def usage_of(response: http.Response) -> Usage:
             values = [float(entry[k]) for k in ("call_count", "total_cputime", "total_time") if _number(entry.get(k))]
             percents[str(object_id)] = max([percents.get(str(object_id), 0.0), *values])
             minutes = entry.get("estimated_time_to_regain_access")
-            if _number(minutes) and float(minutes) > 0:  # minutes, not seconds
+            if isinstance(minutes, int | float) and _number(minutes) and minutes > 0:  # minutes, not seconds
                 regain = max(regain or 0.0, float(minutes) * 60)
     return Usage(percents=percents, regain_s=regain)
 

@@ -194,6 +194,7 @@ class InstagramProvider(MetaLoginProvider):
         return None
 
     def _child(self, api: Graph, ig: str, item: MediaItem) -> str:
+        fields: dict[str, Any]
         if item.kind == "video":
             fields = {"media_type": "VIDEO", "video_url": item.public_url, "is_carousel_item": True}
         else:

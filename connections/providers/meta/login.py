@@ -214,7 +214,8 @@ DATA_ACCESS_LAPSED = (
 
 def granted_permissions(api: Graph) -> tuple[set[str], set[str]]:
     """(granted, declined) from /me/permissions."""
-    granted, declined = set(), set()
+    granted: set[str] = set()
+    declined: set[str] = set()
     for item in api.pages("me/permissions"):
         name, status = text_field(item, "permission"), text_field(item, "status")
         (granted if status == "granted" else declined).add(name)
