@@ -415,6 +415,11 @@ class Provider:
             formats.append(FormatRule(VIDEO, f"{self.name} video", videos))
         return MediaRules(platform=self.name, formats=tuple(formats))
 
+    def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
+        """The media rules for a post with these per-post options (``composer_options``), for
+        platforms whose formats differ (an Instagram Story or Reel); by default ``media_rules``."""
+        return self.media_rules(account=account)
+
     def publish_part(
         self, *, account: AccountState, request: PublishRequest, part: PartRequest
     ) -> PublishedItem | Pending:

@@ -378,3 +378,140 @@ def test_media_rules_per_format():
     assert feed.rule_for("image").mime_types == ("image/jpeg",)
     assert provider.format_rules("reel").rule_for("image") is None
     assert provider.format_rules("story").rule_for("video").duration_range == (3, 60)
+
+
+# --- The format, chosen per post in the composer -------------------------------------------------
+
+
+def _saved_instagram(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+
+    state = ig_account()
+    connection = Connection(profile=Profile(external_id=state.external_id, username=state.username),
+                            secrets=dict(state.secrets), extra=dict(state.extra))  # fmt: skip
+    return account_save(workspace=team.workspace, platform="instagram", connection=connection, user=None)
+
+
+def _video_row(team, seconds: float):
+    from publishing.models import Media
+
+    return Media.objects.create(workspace=team.workspace, file="media/clip.mp4", sha256="v".ljust(64, "0"),
+                                original_name="clip.mp4", mime_type="video/mp4", size=5_000_000, kind="video",
+                                width=1080, height=1920, duration_s=seconds, video_codec="h264", audio_codec="aac",
+                                fps=30)  # fmt: skip
+
+
+def _input(account, media, fmt: str | None):
+    from publishing.inputs import Attachment, PartInput, PostInput, When
+
+    overrides = {"instagram": {"options": {"format": fmt}}} if fmt else {}
+    return PostInput(parts=[PartInput("Clip", attachments=(Attachment(media.id),))], account_ids=[account.id],
+                     overrides=overrides, when=When.draft())  # fmt: skip
+
+
+def test_the_composer_checks_the_chosen_formats_media_rules(team):
+    from publishing.services import post_validate
+
+    account, clip = _saved_instagram(team), _video_row(team, 90)
+    editor = team.membership("editor")
+    assert post_validate(actor=editor, data=_input(account, clip, None)) == [], "a 90 s video is a fine Reel"
+    assert post_validate(actor=editor, data=_input(account, clip, "reel")) == []
+    (problem,) = post_validate(actor=editor, data=_input(account, clip, "story"))
+    assert problem.field == "parts[0].attachments"
+    assert "Instagram Story videos: 3 s to 1 min" in problem.message
+    (bad,) = post_validate(actor=editor, data=_input(account, clip, "carousel"))
+    assert (bad.field, bad.code) == ("overrides.instagram.options.format", "option")
+
+
+def test_a_png_reaches_instagram_as_a_fitted_jpeg(team):
+    from PIL import Image
+
+    from publishing.media import media_item, media_store
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 600), "teal").save(buffer, "PNG")
+    from django.core.files.base import ContentFile
+
+    png = media_store(actor=team.membership("editor"), upload=ContentFile(buffer.getvalue(), name="logo.png"))
+    rule = get_provider("instagram").media_rules().rule_for("image")
+    from connections.providers.media_rules import media_problems
+    from publishing.media import media_facts
+
+    assert media_problems(get_provider("instagram").media_rules(), [media_facts(png)]) == []
+    item = media_item(png, rule=rule)
+    assert (item.mime_type, item.filename) == ("image/jpeg", "logo.jpg")
+
+
+# --- Through the engine -----------------------------------------------------------------------------
+
+
+def test_a_carousel_with_a_first_comment_publishes_to_a_page_and_its_instagram_account(
+    team, django_capture_on_commit_callbacks, time_machine
+):
+    from datetime import timedelta
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+    from PIL import Image
+
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing import engine
+    from publishing.inputs import Attachment, PartInput, PostInput, When
+    from publishing.media import media_store
+    from publishing.models import PostContent
+    from publishing.services import post_create
+    from tests.connections.meta_graph import PAGE_ID, page_account
+
+    time_machine.move_to(timezone.now(), tick=False)
+    editor = team.membership("editor")
+    page_state = page_account()
+    page = account_save(workspace=team.workspace, platform="facebook", user=None, connection=Connection(
+        profile=Profile(external_id=PAGE_ID, username="cutekitten"), secrets={"user_access_token": "EAAlonglived"},
+        account_secrets={k: v for k, v in page_state.secrets.items() if k != "user_access_token"},
+        extra=dict(page_state.extra)))  # fmt: skip
+    insta = _saved_instagram(team)
+    photos = []
+    for colour in ("red", "blue"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (500, 500), colour).save(buffer, "JPEG")
+        photos.append(media_store(actor=editor, upload=ContentFile(buffer.getvalue(), name=f"{colour}.jpg")))
+    parts = [PartInput("Two colours", attachments=tuple(Attachment(p.id) for p in photos)),
+             PartInput("Credits in here", kind=PostContent.Kind.FIRST_COMMENT)]  # fmt: skip
+    post = post_create(actor=editor, data=PostInput(parts=parts, account_ids=[page.id, insta.id], when=When.now()))
+    # Facebook: two unpublished photos, one post, one comment.
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/photos", json={"id": "p1"})
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/photos", json={"id": "p2"})
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/feed", json={"id": f"{PAGE_ID}_42"})
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}_42/comments", json={"id": f"{PAGE_ID}_42_1"})
+    # Instagram: two children, the second still processing at first.
+    quota(4)
+    for cid in ("child-1", "child-2", "parent-1"):
+        responses.add(responses.POST, MEDIA, json={"id": cid})
+    container_status("child-1", "FINISHED")
+    container_status("child-2", "IN_PROGRESS", "FINISHED")
+    container_status("parent-1", "FINISHED")
+    published("17920000000000042")
+    responses.add(responses.POST, f"{GRAPH}/17920000000000042/comments", json={"id": "17858893269000042"})
+
+    def claim():
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.targets_claim_due()
+
+    claim()
+    fb_target, ig_target = post.targets.get(account=page), post.targets.get(account=insta)
+    assert fb_target.status == "published"
+    assert ig_target.status == "processing"
+    assert "processing the carousel" in ig_target.status_reason
+    for _ in range(3):
+        time_machine.shift(timedelta(minutes=1))
+        claim()
+    ig_target.refresh_from_db()
+    assert ig_target.status == "published"
+    assert list(ig_target.parts.order_by("position").values_list("platform_post_id", flat=True)) == [
+        "17920000000000042", "17858893269000042"]  # fmt: skip
+    assert ig_target.url == "https://www.instagram.com/p/Cabc123/"
+    assert sum(c.request.url == PUBLISH for c in responses.calls) == 1
+    post.refresh_from_db()
+    assert post.status == "published"

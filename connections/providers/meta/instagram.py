@@ -16,6 +16,7 @@ rules (a Story's 60 s, a Reel's single video) are checked again here before anyt
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -79,6 +80,11 @@ class InstagramProvider(MetaLoginProvider):
     def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
         """The feed's rules (the composer's default format): one image, a Reel, or a carousel."""
         return self.format_rules("post")
+
+    def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
+        """The chosen format's rules, so the composer checks a Story's 60 s live."""
+        format_ = options.get("format")
+        return self.format_rules(format_ if isinstance(format_, str) and format_ in FORMATS else "post")
 
     def format_rules(self, format_: str) -> MediaRules:
         if format_ == "story":
