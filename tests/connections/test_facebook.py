@@ -10,7 +10,7 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PublishRequest
+from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
 from connections.providers.meta.graph import appsecret_proof, classify, hold_seconds, usage_of
 from connections.registry import get_provider
@@ -115,6 +115,48 @@ class TestFacebookProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.DELETE, f"{GRAPH}/{PAGE_ID}_555", json={"success": True})
         return f"{PAGE_ID}_555", lambda: [c.request.method for c in responses.calls] == ["DELETE"]
+
+    def mock_metrics(self):
+        responses.add(
+            responses.GET,
+            f"{GRAPH}/{PAGE_ID}_555/insights",
+            json={
+                "data": [
+                    {
+                        "name": "post_total_media_view_unique",
+                        "period": "lifetime",
+                        "values": [{"value": 321}],
+                        "title": "Viewers",
+                        "description": "...",
+                        "id": f"{PAGE_ID}_555/insights/post_total_media_view_unique/lifetime",
+                    },
+                    {
+                        "name": "post_reactions_by_type_total",
+                        "period": "lifetime",
+                        "values": [{"value": {"like": 10, "love": 2}}],
+                        "title": "Reactions",
+                        "description": "...",
+                        "id": f"{PAGE_ID}_555/insights/post_reactions_by_type_total/lifetime",
+                    },
+                    {
+                        "name": "post_clicks",
+                        "period": "lifetime",
+                        "values": [{"value": 7}],
+                        "title": "Clicks",
+                        "description": "...",
+                        "id": f"{PAGE_ID}_555/insights/post_clicks/lifetime",
+                    },
+                ],
+                "paging": {"cursors": {}},
+            },
+            match=[
+                responses.matchers.query_param_matcher(
+                    {"metric": "post_total_media_view_unique,post_reactions_by_type_total,post_clicks"},
+                    strict_match=False,
+                )
+            ],
+        )
+        return f"{PAGE_ID}_555", PostMetrics(likes=12, impressions=321, extra={"clicks": 7})
 
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
         graph = ThreadGraph(platform, owner=PAGE_ID, author_name="cutekitten")
@@ -531,3 +573,45 @@ def test_a_lost_post_is_found_among_the_pages_recent_published_posts_by_text(db)
 def test_deleting_a_post_that_is_already_gone_is_done(db):
     responses.add(responses.DELETE, f"{GRAPH}/{PAGE_ID}_1", json=error(100, 33, "Object does not exist"), status=400)
     get_provider("facebook").delete(account=page_account(), platform_post_id=f"{PAGE_ID}_1")
+
+
+def test_a_post_without_insights_yet_is_left_out_not_counted_as_zero(db):
+    responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}_1/insights", json={"data": [], "paging": {"cursors": {}}})
+    responses.add(
+        responses.GET, f"{GRAPH}/{PAGE_ID}_2/insights", json=error(100, 33, "Object does not exist"), status=400
+    )
+    found = get_provider("facebook").fetch_metrics(
+        account=page_account(), platform_post_ids=[f"{PAGE_ID}_1", f"{PAGE_ID}_2"]
+    )
+    assert found == {}
+
+
+def test_a_removed_metric_is_an_error_not_silence(db):
+    responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}_1/insights", json=error(100, message="Invalid metric"), status=400)
+    with pytest.raises(ProviderError):
+        get_provider("facebook").fetch_metrics(account=page_account(), platform_post_ids=[f"{PAGE_ID}_1"])
+
+
+def test_the_selection_page_shows_an_unchoosable_page_with_its_reason(team, settings, monkeypatch):
+    from django.urls import reverse
+
+    from connections.models import SocialAccount
+    from tests.connections.meta_graph import two_pages_one_instagram
+
+    settings.SITE_URL = "https://postwright.example"
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "facebook": ("client-123", APP_SECRET)}
+    monkeypatch.setattr(login, "_resolve", lambda host: ["93.184.216.34"])
+    client = team.client("admin")
+    started = client.post(reverse("connect", args=["facebook"]))
+    assert started.url.startswith("https://www.facebook.com/v25.0/dialog/oauth?")
+    state = parse_qs(urlsplit(started.url).query)["state"][0]
+    analyst = {"access_token": "EAABanalyst", "name": "Analyst Page", "id": "999", "tasks": ["ANALYZE"]}
+    mock_consent(pages=[*two_pages_one_instagram(), analyst])
+    selection = client.get(reverse("connect_callback", args=["facebook"]), {"code": "c", "state": state}).url
+    page = client.get(selection).content.decode()
+    assert 'value="999" disabled' in page
+    assert "Cannot be connected: your role on this Page does not allow creating content" in page
+    assert "Instagram · @kitten" in page
+    assert "EAAB" not in page, "no token reaches the browser"
+    client.post(selection, {"account": ["999", IG_ID]})
+    assert list(SocialAccount.objects.values_list("platform", "external_id")) == [("instagram", IG_ID)]

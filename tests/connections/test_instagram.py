@@ -10,7 +10,7 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PublishRequest
+from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform, _ThreadRun
 from tests.connections.meta_graph import (
@@ -160,6 +160,41 @@ class TestInstagramProvider(ProviderContract):
         container_status("c-1", "FINISHED")
         published()
         return "17920000000000001"
+
+    def mock_metrics(self):
+        names = {
+            "views": 900,
+            "reach": 640,
+            "likes": 51,
+            "comments": 4,
+            "saved": 9,
+            "shares": 3,
+            "total_interactions": 67,
+        }
+        responses.add(
+            responses.GET,
+            f"{GRAPH}/1792/insights",
+            json={
+                "data": [
+                    {
+                        "name": name,
+                        "period": "lifetime",
+                        "values": [{"value": value}],
+                        "title": name.title(),
+                        "description": "...",
+                        "id": f"1792/insights/{name}/lifetime",
+                    }
+                    for name, value in names.items()
+                ]
+            },
+            match=[
+                responses.matchers.query_param_matcher(
+                    {"metric": "views,reach,likes,comments,saved,shares,total_interactions"}, strict_match=False
+                )
+            ],
+        )
+        extra = {"reach": 640, "saved": 9, "shares": 3, "total_interactions": 67}
+        return "1792", PostMetrics(likes=51, replies=4, reposts=3, impressions=900, extra=extra)
 
     def test_publish_text(self, provider):
         """The contract's publish, with the photo every Instagram post needs."""
@@ -515,3 +550,9 @@ def test_a_carousel_with_a_first_comment_publishes_to_a_page_and_its_instagram_a
     assert sum(c.request.url == PUBLISH for c in responses.calls) == 1
     post.refresh_from_db()
     assert post.status == "published"
+
+
+def test_closed_story_insights_and_empty_data_are_left_out(db):
+    responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=error(10, message="Not enough viewers"), status=400)
+    responses.add(responses.GET, f"{GRAPH}/new-1/insights", json={"data": []})
+    assert get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["story-1", "new-1"]) == {}

@@ -28,6 +28,7 @@ from connections.providers.base import (
     PartKind,
     PartRequest,
     Pending,
+    PostMetrics,
     PublishedItem,
     PublishRequest,
     TextRules,
@@ -66,6 +67,21 @@ class InstagramProvider(MetaLoginProvider):
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
     )
     check_fields: ClassVar[str] = "id,username,name"
+    supports_metrics = True
+    # Story insights close after 24 h, and under 5 viewers they answer error 10.
+    no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
+    # Not impressions, plays or video_views: removed for every version (April 2025).
+    post_metrics = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
+
+    def metrics_from(self, values: dict[str, int]) -> PostMetrics:
+        extra = {name: values[name] for name in ("reach", "saved", "shares", "total_interactions") if name in values}
+        return PostMetrics(
+            likes=values.get("likes", 0),
+            replies=values.get("comments", 0),
+            reposts=values.get("shares", 0),
+            impressions=values.get("views"),
+            extra=extra,
+        )
 
     # --- Rules -----------------------------------------------------------------------------------
 
