@@ -335,6 +335,9 @@ class Provider:
     starter_hint: ClassVar[str] = ""
     # For asks_for_instance platforms: a well-known server, shown as the example to type.
     instance_example: ClassVar[str] = ""
+    # Accounts of this platform come only from another platform's consent (Instagram accounts
+    # found through a Facebook login): its id. The Accounts page then offers no consent of its own.
+    connected_through: ClassVar[str] = ""
 
     def is_enabled(self) -> bool:
         """Whether the instance offers this platform; one a setting can switch off overrides it."""

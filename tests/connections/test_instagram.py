@@ -556,3 +556,14 @@ def test_closed_story_insights_and_empty_data_are_left_out(db):
     responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=error(10, message="Not enough viewers"), status=400)
     responses.add(responses.GET, f"{GRAPH}/new-1/insights", json={"data": []})
     assert get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["story-1", "new-1"]) == {}
+
+
+def test_instagram_is_connected_through_facebook_not_on_its_own(team):
+    from django.urls import reverse
+
+    client = team.client("admin")
+    page = client.get(reverse("connections")).content.decode()
+    assert 'id="platform-facebook"' in page
+    assert 'id="platform-instagram"' not in page
+    response = client.post(reverse("connect", args=["instagram"]), follow=True)
+    assert b"Instagram accounts are connected through Facebook Pages" in response.content

@@ -63,6 +63,7 @@ class InstagramProvider(MetaLoginProvider):
         "Instagram professional accounts are connected through Facebook: connect Facebook Pages and choose the "
         "Instagram accounts linked to them in the same step."
     )
+    connected_through = "facebook"
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
     )
