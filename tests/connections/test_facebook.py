@@ -615,3 +615,55 @@ def test_the_selection_page_shows_an_unchoosable_page_with_its_reason(team, sett
     assert "EAAB" not in page, "no token reaches the browser"
     client.post(selection, {"account": ["999", IG_ID]})
     assert list(SocialAccount.objects.values_list("platform", "external_id")) == [("instagram", IG_ID)]
+
+
+# --- A login that cannot be refreshed -------------------------------------------------------------
+
+
+def test_admins_hear_a_week_before_a_facebook_login_lapses_then_it_needs_a_reconnect(
+    team, time_machine, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core import mail
+    from django.utils import timezone
+
+    from accounts.models import Notification
+    from connections.models import Grant, SocialAccount
+    from connections.services import warn_expiring_consents
+
+    time_machine.move_to(timezone.now(), tick=False)
+    grant = Grant.objects.create(
+        workspace=team.workspace,
+        platform="facebook",
+        secrets={"user_access_token": "u"},
+        expires_at=timezone.now() + timedelta(days=10),
+    )
+    for external_id, platform in ((PAGE_ID, "facebook"), (IG_ID, "instagram")):
+        SocialAccount.objects.create(
+            workspace=team.workspace, platform=platform, external_id=external_id, username=external_id, grant=grant
+        )
+    refreshable = Grant.objects.create(
+        workspace=team.workspace,
+        platform="oauth2-test",
+        secrets={"access_token": "a"},
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    SocialAccount.objects.create(
+        workspace=team.workspace, platform="oauth2-test", external_id="x", username="x", grant=refreshable
+    )
+    assert warn_expiring_consents() == {"warned": 0, "lapsed": 0}, "ten days out: not yet; refreshable: never"
+    time_machine.shift(timedelta(days=4))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert warn_expiring_consents() == {"warned": 1, "lapsed": 0}
+    (email,) = mail.outbox
+    assert "must be reconnected by" in email.subject
+    assert sorted(email.to) == sorted([team.users["owner"].email, team.users["admin"].email])
+    assert warn_expiring_consents() == {"warned": 0, "lapsed": 0}, "once, not every hour"
+    (title,) = set(Notification.objects.values_list("title", flat=True))
+    assert title.startswith("Facebook Pages login of 1234567890 and 1 other account must be reconnected by ")
+    assert Notification.objects.count() == 2  # the owner and the admin
+    time_machine.shift(timedelta(days=7))
+    assert warn_expiring_consents() == {"warned": 0, "lapsed": 1}
+    assert set(SocialAccount.objects.filter(grant=grant).values_list("status", flat=True)) == {"needs_reconnect"}
+    assert SocialAccount.objects.get(external_id="x").status == "active"

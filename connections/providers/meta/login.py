@@ -133,11 +133,16 @@ def long_lived_token(*, app: AppCredentials, code: str, redirect_uri: str) -> To
             },
         )
     token = str(long["access_token"])
-    expires_at = _in_seconds(long.get("expires_in"))
     facts = debug_token(app=app, token=token)
+    # The consent stops working at whichever comes first: the token's expiry or data access.
+    lapses = [
+        moment
+        for moment in (facts.expires_at or _in_seconds(long.get("expires_in")), facts.data_access_expires_at)
+        if moment is not None
+    ]
     return TokenSet(
         access_token=token,
-        expires_at=facts.expires_at or expires_at,
+        expires_at=min(lapses, default=None),
         extra={APP_SECRET_CARRIER: app.client_secret, "data_access_expires_at": _iso(facts.data_access_expires_at)},
     )
 
