@@ -667,3 +667,101 @@ def test_admins_hear_a_week_before_a_facebook_login_lapses_then_it_needs_a_recon
     assert warn_expiring_consents() == {"warned": 0, "lapsed": 1}
     assert set(SocialAccount.objects.filter(grant=grant).values_list("status", flat=True)) == {"needs_reconnect"}
     assert SocialAccount.objects.get(external_id="x").status == "active"
+
+
+# --- Reels and photo Stories ----------------------------------------------------------------------
+
+RUPLOAD = "https://rupload.facebook.com/video-upload/v25.0/reel_1"
+
+
+def reel_status(uploading: str, publishing: str = "not_started", video_status: str = "processing") -> dict:
+    return {
+        "id": "reel_1",
+        "status": {
+            "video_status": video_status,
+            "uploading_phase": {"status": uploading},
+            "processing_phase": {"status": "not_started"},
+            "publishing_phase": {"status": publishing},
+        },
+    }
+
+
+def test_a_reel_is_started_fetched_from_our_url_polled_then_finished_once(db):
+    provider, account = get_provider("facebook"), page_account()
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/video_reels", json={"video_id": "reel_1", "upload_url": RUPLOAD})
+    responses.add(responses.POST, RUPLOAD, json={"success": True})
+    request = PublishRequest(main=ContentPart("New reel", media=(video(),)), options={"format": "reel"})
+    first = provider.publish_part(account=account, request=request, part=part_request(request, 0, []))
+    assert isinstance(first, Pending)
+    assert first.state["reel_id"] == "reel_1"
+    upload = next(c for c in responses.calls if c.request.url == RUPLOAD)
+    assert upload.request.headers["file_url"] == "https://postwright.example/media/s/vid/"
+    assert upload.request.headers["Authorization"] == f"OAuth {PAGE_TOKEN}"
+    responses.add(responses.GET, f"{GRAPH}/reel_1", json=reel_status("in_progress"))
+    second = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=first.state)
+    )
+    assert isinstance(second, Pending)
+    responses.replace(responses.GET, f"{GRAPH}/reel_1", json=reel_status("completed"))
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/video_reels", json={"success": True})
+    done = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=second.state)
+    )
+    assert (done.platform_post_id, done.url) == ("reel_1", "https://www.facebook.com/reel/reel_1")
+    finish = form(responses.calls[-1])
+    assert (finish["upload_phase"], finish["video_state"], finish["video_id"], finish["description"]) == (
+        "finish",
+        "PUBLISHED",
+        "reel_1",
+        "New reel",
+    )
+
+
+def test_a_reel_whose_finish_answer_was_lost_is_found_by_its_publishing_phase(db):
+    request = PublishRequest(main=ContentPart("New reel", media=(video(),)), options={"format": "reel"})
+    responses.add(responses.GET, f"{GRAPH}/reel_1", json=reel_status("completed", publishing="in_progress"))
+    found = get_provider("facebook").find_part(
+        account=page_account(), request=request, part=part_request(request, 0, [], state={"reel_id": "reel_1"})
+    )
+    assert found is not None
+    assert found.url == "https://www.facebook.com/reel/reel_1"
+
+
+def test_a_reel_upload_url_elsewhere_is_never_sent_the_token(db):
+    responses.add(
+        responses.POST,
+        f"{GRAPH}/{PAGE_ID}/video_reels",
+        json={"video_id": "reel_1", "upload_url": "https://evil.example/upload"},
+    )
+    request = PublishRequest(main=ContentPart("New reel", media=(video(),)), options={"format": "reel"})
+    with pytest.raises(ProviderError):
+        get_provider("facebook").publish_part(
+            account=page_account(), request=request, part=part_request(request, 0, [])
+        )
+    assert len(responses.calls) == 1
+
+
+def test_a_photo_story_is_an_unpublished_photo_then_the_story(db):
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/photos", json={"id": "ph_1"})
+    responses.add(responses.POST, f"{GRAPH}/{PAGE_ID}/photo_stories", json={"success": True, "post_id": "st_1"})
+    request = PublishRequest(main=ContentPart("", media=(image(),)), options={"format": "story"})
+    result = publish_all(get_provider("facebook"), account=page_account(), request=request)
+    assert result.main.platform_post_id == "st_1"
+    assert (form(responses.calls[0])["published"], form(responses.calls[1])["photo_id"]) == ("false", "ph_1")
+
+
+def test_a_story_in_doubt_asks_the_author_rather_than_posting_again(db):
+    request = PublishRequest(main=ContentPart("", media=(image(),)), options={"format": "story"})
+    with pytest.raises(ProviderError) as caught:
+        get_provider("facebook").find_part(account=page_account(), request=request, part=part_request(request, 0, []))
+    assert not caught.value.retryable
+
+
+def test_facebook_formats_have_their_own_media_rules():
+    provider = get_provider("facebook")
+    reel = provider.format_media_rules(account=None, options={"format": "reel"})
+    assert reel.rule_for("video").duration_range == (3, 90)
+    assert reel.rule_for("image") is None
+    story = provider.format_media_rules(account=None, options={"format": "story"})
+    assert story.rule_for("video").unavailable
+    assert provider.format_media_rules(account=None, options={}) == provider.media_rules()

@@ -10,9 +10,10 @@ replies and the first comment are comments (each reply answers the part before i
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -42,7 +43,8 @@ PHOTO_BYTES = 4_000_000  # community guidance: keep photos under 4 MB, JPG or PN
 # Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
 # PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
 LOOKUP_WINDOW = timedelta(hours=12)
-VIDEO_WAITING = frozenset({"uploading", "upload_complete", "processing"})
+RUPLOAD_HOST = "rupload.facebook.com"
+FORMATS = ("post", "reel", "story")
 VIDEO_FAILED = {
     "error": "Facebook could not process the video",
     "upload_failed": "Facebook could not fetch the video",
@@ -220,6 +222,33 @@ class FacebookProvider(MetaLoginProvider):
             accepted_mime_types=("image/jpeg", "image/png", "video/mp4", "video/quicktime"),
         )
 
+    composer_options = (("format", "Format", (("post", "Post"), ("reel", "Reel"), ("story", "Photo Story"))),)
+
+    def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
+        format_ = options.get("format")
+        if format_ == "reel":
+            reel = FormatRule(
+                VIDEO,
+                "Facebook Reels",
+                ("video/mp4",),
+                duration_range=(3, 90),
+                max_fps=60,
+                video_codecs=("h264", "hevc"),
+                audio_codecs=("aac",),
+                recommended_aspect="9:16",
+            )
+            return MediaRules(platform=self.name, formats=(reel,))
+        if format_ == "story":
+            photo = FormatRule(IMAGE, "Facebook Stories", ("image/jpeg", "image/png"), max_bytes=PHOTO_BYTES, fits=True)
+            video = FormatRule(
+                VIDEO,
+                "Facebook video Stories",
+                ("video/mp4",),
+                unavailable="Postwright posts photo Stories only; choose Post or Reel for a video.",
+            )
+            return MediaRules(platform=self.name, formats=(photo, video))
+        return self.media_rules(account=account)
+
     def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
         photos = FormatRule(
             IMAGE,
@@ -238,15 +267,70 @@ class FacebookProvider(MetaLoginProvider):
         self, *, account: AccountState, request: PublishRequest, part: PartRequest
     ) -> PublishedItem | Pending:
         require_data_access(account)
+        format_ = _format(request) if part.index == 0 else "post"
         with Graph.of(account.secrets) as api:
+            if "reel_id" in part.state:
+                return self._reel_status(api, account, request, part)
             if "video_id" in part.state:
                 return self._video_status(api, account, part)
             held = self.paced(account, part, [account.external_id])
             if held is not None:
                 return held
+            if format_ == "reel":
+                return self._reel_start(api, account, part)
+            if format_ == "story":
+                return self._photo_story(api, account, part)
             if part.index == 0:
                 return self._main(api, account, request, part)
             return self._comment(api, part)
+
+    # --- Reels: start, Meta pulls the file from our URL, poll, finish -------------------------------
+
+    def _reel_start(self, api: Graph, account: AccountState, part: PartRequest) -> Pending:
+        """Nothing is visible until ``finish``: starting again after a failure is harmless."""
+        media = part.content.media
+        if len(media) != 1 or media[0].kind != "video":
+            raise ProviderError(ErrorClass.CONTENT, "A Facebook Reel is one video.", code="reel_media")
+        started = api.post(f"{account.external_id}/video_reels", upload_phase="start")
+        video_id, upload_url = text_field(started, "video_id"), text_field(started, "upload_url")
+        if not video_id or urlsplit(upload_url).hostname != RUPLOAD_HOST:
+            raise ProviderError(
+                ErrorClass.TRANSIENT, "Facebook's Reel start answer has no upload address.", code="malformed"
+            )
+        # A hosted file: Meta fetches it itself (the header file_url instead of the bytes).
+        api.call("POST", upload_url, headers={"Authorization": f"OAuth {api.token}", "file_url": media[0].public_url})
+        return self.still_processing(part, "Facebook is fetching the Reel", reel_id=video_id)
+
+    def _reel_status(
+        self, api: Graph, account: AccountState, request: PublishRequest, part: PartRequest
+    ) -> PublishedItem | Pending:
+        video_id = str(part.state["reel_id"])
+        status = _video_status_of(api, video_id)
+        video_status = text_field(status, "video_status")
+        if video_status in VIDEO_FAILED:
+            raise ProviderError(ErrorClass.CONTENT, f"{VIDEO_FAILED[video_status]}.", code=f"video_{video_status}")
+        if _phase(status, "uploading_phase") != "completed":
+            return self.still_processing(part, "Facebook is fetching the Reel")
+        api.post(
+            f"{account.external_id}/video_reels",
+            video_id=video_id,
+            upload_phase="finish",
+            video_state="PUBLISHED",
+            description=main_text(request, part),
+            create_call=True,
+        )
+        return PublishedItem(platform_post_id=video_id, url=f"{FACEBOOK}/reel/{video_id}")
+
+    # --- Photo Stories: an unpublished photo, then the story ----------------------------------------
+
+    def _photo_story(self, api: Graph, account: AccountState, part: PartRequest) -> PublishedItem:
+        media = part.content.media
+        if len(media) != 1 or media[0].kind != "image":
+            raise ProviderError(ErrorClass.CONTENT, "A Facebook Story here is one photo.", code="story_media")
+        photo_id = self._unpublished_photo(api, account.external_id, media[0], part, 0)
+        story = api.post(f"{account.external_id}/photo_stories", photo_id=photo_id, create_call=True)
+        story_id = text_field(story, "post_id") or required_id(story, what="the Story", create_call=True)
+        return PublishedItem(platform_post_id=story_id, url=f"{FACEBOOK}/{story_id}")
 
     def _main(
         self, api: Graph, account: AccountState, request: PublishRequest, part: PartRequest
@@ -337,8 +421,14 @@ class FacebookProvider(MetaLoginProvider):
         """A lost answer, looked up (never re-sent): the video the part started, else the Page's
         published posts, or the parent's comments by the Page, with our text, made recently."""
         with Graph.of(account.secrets) as api:
+            if part.state.get("reel_id"):
+                return self._found_reel(api, str(part.state["reel_id"]))
             if part.state.get("video_id"):
                 return self._found_video(api, str(part.state["video_id"]))
+            if part.index == 0 and _format(request) == "story":
+                # A Story has no text to match: asking the author is honest, re-sending is not.
+                message = "Facebook offers no way to look a Story up; check the Page's Stories."
+                raise ProviderError(ErrorClass.CONFIG, message, code="no_story_lookup")
             if part.index == 0:
                 wanted = part.content.text if not part.content.media else main_text(request, part)
                 posts = api.pages(
@@ -351,6 +441,12 @@ class FacebookProvider(MetaLoginProvider):
             parent = part.parent.platform_post_id if part.parent else ""
             comments = api.pages(f"{parent}/comments", fields="id,message,from,created_time,permalink_url", limit=100)
             return _first_match(comments, part.content.text, author=account.external_id)
+
+    def _found_reel(self, api: Graph, video_id: str) -> PublishedItem | None:
+        """``finish`` reached Meta when the Reel's publishing phase has begun."""
+        if _phase(_video_status_of(api, video_id), "publishing_phase") in ("in_progress", "completed"):
+            return PublishedItem(platform_post_id=video_id, url=f"{FACEBOOK}/reel/{video_id}")
+        return None
 
     def _found_video(self, api: Graph, video_id: str) -> PublishedItem | None:
         try:
@@ -368,6 +464,25 @@ class FacebookProvider(MetaLoginProvider):
             except ProviderError as exc:
                 if exc.code != "100/33":  # the object does not exist (any more): the goal is met
                     raise
+
+
+def _format(request: PublishRequest) -> str:
+    format_ = str((request.options or {}).get("format") or "post")
+    if format_ not in FORMATS:
+        raise ProviderError(
+            ErrorClass.CONTENT, f"Facebook has no format {format_!r}; use post, reel or story.", code="bad_option"
+        )
+    return format_
+
+
+def _video_status_of(api: Graph, video_id: str) -> dict[str, Any]:
+    found = api.get(video_id, fields="status")
+    status = found.get("status") if isinstance(found, dict) else None
+    return status if isinstance(status, dict) else {}
+
+
+def _phase(status: dict[str, Any], name: str) -> str:
+    return text_field(status.get(name), "status")
 
 
 def main_text(request: PublishRequest, part: PartRequest) -> str:
