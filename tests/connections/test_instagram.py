@@ -567,3 +567,22 @@ def test_instagram_is_connected_through_facebook_not_on_its_own(team):
     assert 'id="platform-instagram"' not in page
     response = client.post(reverse("connect", args=["instagram"]), follow=True)
     assert b"Instagram accounts are connected through Facebook Pages" in response.content
+
+
+def test_check_keeps_the_at_sign_the_account_was_connected_with(db):
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"id": IG_ID, "username": "kitten", "name": "Kitten"})
+    profile = get_provider("instagram").check(app=APP, account=ig_account())
+    assert (profile.username, profile.display_name) == ("@kitten", "Kitten")
+    assert form(responses.calls[0])["fields"] == "id,username,name"
+
+
+def test_a_reel_can_stay_out_of_the_feed(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "reel-1"})
+    container_status("reel-1", "IN_PROGRESS")
+    request = PublishRequest(
+        main=ContentPart("Reel", media=(video(),)), options={"format": "reel", "share_to_feed": "false"}
+    )
+    assert isinstance(_step(request), Pending)
+    created = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert created["share_to_feed"] == "false"

@@ -29,6 +29,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    Profile,
     PublishedItem,
     PublishRequest,
     TextRules,
@@ -66,8 +67,19 @@ class InstagramProvider(MetaLoginProvider):
     connected_through = "facebook"
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
+        ("share_to_feed", "Reels also in the feed", (("true", "Yes"), ("false", "No (Reels tab only)"))),
     )
     check_fields: ClassVar[str] = "id,username,name"
+
+    def profile_of(self, found: Any, account: AccountState) -> Profile:
+        """As connected: "@kitten", the Instagram way of naming an account."""
+        username = text_field(found, "username")
+        return Profile(
+            external_id=required_id(found, what="the account check"),
+            username=f"@{username}" if username else account.username,
+            display_name=text_field(found, "name") or username,
+        )
+
     supports_metrics = True
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
@@ -212,7 +224,8 @@ class InstagramProvider(MetaLoginProvider):
             children = ",".join(state["children"])
             created = api.post(f"{ig}/media", media_type="CAROUSEL", children=children, caption=caption)
         else:
-            created = api.post(f"{ig}/media", **_single_fields(format_, media[0], caption))
+            to_feed = format_ == "post" or (request.options or {}).get("share_to_feed", "true") != "false"
+            created = api.post(f"{ig}/media", **_single_fields(format_, media[0], caption, to_feed=to_feed))
         state["container"] = required_id(created, what="the media container")
         return None
 
@@ -386,13 +399,13 @@ def _facts(item: MediaItem) -> MediaFacts:
     )
 
 
-def _single_fields(format_: str, item: MediaItem, caption: str) -> dict[str, Any]:
+def _single_fields(format_: str, item: MediaItem, caption: str, *, to_feed: bool) -> dict[str, Any]:
     url_field = "video_url" if item.kind == "video" else "image_url"
     if format_ == "story":
         return {"media_type": "STORIES", url_field: item.public_url}  # Stories take no caption
     if item.kind == "video":
         # Every standalone video is a Reel since July 2023; a "post" video is shown in the feed too.
-        return {"media_type": "REELS", "video_url": item.public_url, "caption": caption, "share_to_feed": True}
+        return {"media_type": "REELS", "video_url": item.public_url, "caption": caption, "share_to_feed": to_feed}
     return {"image_url": item.public_url, "caption": caption, "alt_text": item.alt_text or None}
 
 
