@@ -586,3 +586,22 @@ def test_a_reel_can_stay_out_of_the_feed(db):
     assert isinstance(_step(request), Pending)
     created = form(next(c for c in responses.calls if c.request.url == MEDIA))
     assert created["share_to_feed"] == "false"
+
+
+def test_a_story_whose_publish_answer_was_lost_is_taken_as_published_from_its_container(db):
+    container_status("s-1", "PUBLISHED")
+    request = PublishRequest(main=ContentPart("", media=(image(),)), options={"format": "story"})
+    found = get_provider("instagram").find_part(
+        account=ig_account(), request=request, part=part_request(request, 0, [], state={"container": "s-1"})
+    )
+    assert found is not None
+    assert (found.platform_post_id, found.url) == ("s-1", "https://www.instagram.com/kitten/")
+    assert not any("/media?" in c.request.url for c in responses.calls), "no caption to match: not searched"
+
+
+def test_a_captionless_post_in_doubt_without_a_container_asks_the_author(db):
+    request = PublishRequest(main=ContentPart("", media=(image(),)))
+    with pytest.raises(ProviderError) as caught:
+        get_provider("instagram").find_part(account=ig_account(), request=request, part=part_request(request, 0, []))
+    assert not caught.value.retryable
+    assert not responses.calls

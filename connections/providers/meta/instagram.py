@@ -252,7 +252,7 @@ class InstagramProvider(MetaLoginProvider):
             return self._expired(part, state)
         if status_code == "PUBLISHED":
             # An earlier media_publish landed but its answer was lost: never publish twice.
-            found = self._recent_media(api, account, _caption(request, part))
+            found = self._landed(api, account, request, part, container)
             if found is None:
                 raise ProviderError(
                     ErrorClass.TRANSIENT,
@@ -311,10 +311,13 @@ class InstagramProvider(MetaLoginProvider):
         media (or the parent's comments) then say which post it became."""
         with Graph.of(account.secrets) as api:
             if part.index == 0:
-                container = part.state.get("container")
-                if container and _status(api, str(container))[0] != "PUBLISHED":
+                container = str(part.state.get("container") or "")
+                if container and _status(api, container)[0] != "PUBLISHED":
                     return None
-                return self._recent_media(api, account, _caption(request, part))
+                if not container and not _matchable(request, part):
+                    message = "Instagram offers no way to find a post without a caption; check the account."
+                    raise ProviderError(ErrorClass.CONFIG, message, code="no_lookup")
+                return self._landed(api, account, request, part, container)
             parent = part.parent.platform_post_id if part.parent else ""
             edge = "replies" if part.kind == PartKind.REPLY and part.index > 1 else "comments"
             username = account.username.lstrip("@")
@@ -326,6 +329,18 @@ class InstagramProvider(MetaLoginProvider):
                     return PublishedItem(
                         platform_post_id=text_field(comment, "id"), url=part.root.url if part.root else ""
                     )
+        return None
+
+    def _landed(
+        self, api: Graph, account: AccountState, request: PublishRequest, part: PartRequest, container: str
+    ) -> PublishedItem | None:
+        """The post a PUBLISHED container (or, without one, our caption) became. Stories and
+        captionless posts cannot be matched among recent media: Instagram's word that the
+        container was published is taken, and the container's id kept in place of the post's."""
+        if _matchable(request, part):
+            return self._recent_media(api, account, _caption(request, part))
+        if container:
+            return PublishedItem(platform_post_id=container, url=_profile_url(account), extra={"container": True})
         return None
 
     def _recent_media(self, api: Graph, account: AccountState, caption: str) -> PublishedItem | None:
@@ -357,6 +372,10 @@ def _format(request: PublishRequest) -> str:
             ErrorClass.CONTENT, f"Instagram has no format {format_!r}; use post, reel or story.", code="bad_option"
         )
     return format_
+
+
+def _matchable(request: PublishRequest, part: PartRequest) -> bool:
+    return _format(request) != "story" and bool(_caption(request, part).strip())
 
 
 def _caption(request: PublishRequest, part: PartRequest) -> str:
