@@ -765,3 +765,22 @@ def test_facebook_formats_have_their_own_media_rules():
     story = provider.format_media_rules(account=None, options={"format": "story"})
     assert story.rule_for("video").unavailable
     assert provider.format_media_rules(account=None, options={}) == provider.media_rules()
+
+
+def test_a_consent_with_no_page_to_publish_to_fails_saying_why(team, settings, monkeypatch):
+    from connections import services
+    from connections.models import ConnectSession, SocialAccount
+
+    settings.SITE_URL = "https://postwright.example"
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "facebook": ("client-123", APP_SECRET)}
+    monkeypatch.setattr(login, "_resolve", lambda host: ["93.184.216.34"])
+    admin = team.membership("admin")
+    url = services.connect_start(actor=admin, provider=get_provider("facebook"))
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    mock_consent(pages=[{"access_token": "EAABp", "name": "Analyst Page", "id": "999", "tasks": ["ANALYZE"]}])
+    with pytest.raises(ConnectError, match="no account you can publish to: your role on this Page does not allow"):
+        services.connect_callback(
+            user=admin.user, provider=get_provider("facebook"), params={"state": state, "code": "c"}
+        )
+    assert ConnectSession.objects.get().status == ConnectSession.Status.FAILED
+    assert not SocialAccount.objects.exists()
