@@ -19,8 +19,6 @@ import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from django.conf import settings
-
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     AccountState,
@@ -35,8 +33,8 @@ from connections.providers.base import (
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules, media_problems
-from connections.providers.meta.facebook import MetaLoginProvider, created_recently, require_data_access
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
+from connections.providers.meta.shared import MetaLoginProvider, created_recently, require_data_access, setting
 
 MAX_CAPTION = 2200
 MAX_HASHTAGS = 30
@@ -51,10 +49,6 @@ MAX_RECREATES = 2  # an expired container is made again, but not for ever
 FORMATS = ("post", "reel", "story")
 HASHTAG = re.compile(r"(?<![\w#])#\w+")
 MENTION = re.compile(r"(?<![\w@])@[\w.]+")
-
-
-def _setting(name: str) -> Any:
-    return getattr(settings, name)
 
 
 class InstagramProvider(MetaLoginProvider):
@@ -362,7 +356,7 @@ class InstagramProvider(MetaLoginProvider):
 
 
 def _carousel_max() -> int:
-    return int(_setting("META_IG_CAROUSEL_MAX"))
+    return int(setting("META_IG_CAROUSEL_MAX"))
 
 
 def _format(request: PublishRequest) -> str:
