@@ -49,7 +49,7 @@ class FacebookProvider(MetaLoginProvider):
     # Not the removed post_impressions* metrics (gone for all versions by 15 Jun 2026).
     post_metrics = ("post_total_media_view_unique", "post_reactions_by_type_total", "post_clicks")
     setup_steps = (
-        "Create a Meta app (type Business) with Facebook Login, set FACEBOOK_CLIENT_ID and FACEBOOK_CLIENT_SECRET, "
+        "Create a Meta app with Facebook Login, set FACEBOOK_CLIENT_ID and FACEBOOK_CLIENT_SECRET, "
         "and add SITE_URL/connections/callback/facebook/ as a valid OAuth redirect URI."
     )
     connect_intro = (
