@@ -203,8 +203,10 @@ def test_one_consent_yields_two_pages_and_their_instagram_account_with_page_toke
     assert "code=c0de" in short
     assert "client_secret=" in short
     assert "fb_exchange_token=EAAshort" in responses.calls[1].request.url
-    pages_call = next(c for c in responses.calls if "me/accounts" in c.request.url)
-    assert form(pages_call)["appsecret_proof"] == proof
+    first_page, second_page = [c for c in responses.calls if "me/accounts" in c.request.url]
+    assert form(first_page)["appsecret_proof"] == proof
+    assert parse_qs(urlsplit(second_page.request.url).query)["access_token"] == [USER_LONG], "the token once"
+    assert parse_qs(urlsplit(second_page.request.url).query)["after"] == ["MTM1"]
 
 
 def test_a_page_without_publishing_tasks_is_shown_but_not_choosable_with_its_instagram(db):

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -318,7 +318,7 @@ class Graph:
             following = data.get("paging", {}).get("next") if isinstance(data, dict) else None
             if not isinstance(following, str) or urlsplit(following).hostname != self.host:
                 return
-            data = self.call("GET", following, params=self.auth_params())
+            data = self.call("GET", _without_auth(following), params=self.auth_params())
 
     def call(self, method: str, url: str, *, create_call: bool = False, **kwargs: Any) -> Any:
         try:
@@ -333,6 +333,13 @@ class Graph:
         except ValueError:
             message = "Meta answered with something that is not JSON."
             raise ProviderError(ErrorClass.TRANSIENT, message, code="malformed", outcome_unknown=create_call) from None
+
+
+def _without_auth(url: str) -> str:
+    """A ``paging.next`` URL carries the token already; ours replaces it (never sent twice)."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key not in ("access_token", "appsecret_proof")]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _list(data: Any) -> list[Any]:
