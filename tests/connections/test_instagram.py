@@ -605,3 +605,63 @@ def test_a_captionless_post_in_doubt_without_a_container_asks_the_author(db):
         get_provider("instagram").find_part(account=ig_account(), request=request, part=part_request(request, 0, []))
     assert not caught.value.retryable
     assert not responses.calls
+
+
+def test_a_lost_media_publish_answer_is_reconciled_from_the_container_never_published_twice(
+    team, django_capture_on_commit_callbacks, time_machine
+):
+    import requests
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+    from PIL import Image
+
+    from publishing import engine
+    from publishing.inputs import Attachment, PartInput, PostInput, When
+    from publishing.media import media_store
+    from publishing.services import post_create
+
+    time_machine.move_to(timezone.now(), tick=False)
+    editor, insta = team.membership("editor"), _saved_instagram(team)
+    buffer = io.BytesIO()
+    Image.new("RGB", (500, 500), "green").save(buffer, "JPEG")
+    photo = media_store(actor=editor, upload=ContentFile(buffer.getvalue(), name="green.jpg"))
+    data = PostInput(
+        parts=[PartInput("Green", attachments=(Attachment(photo.id),))], account_ids=[insta.id], when=When.now()
+    )
+    post = post_create(actor=editor, data=data)
+    quota(1)
+    responses.add(responses.POST, MEDIA, json={"id": "c-9"})
+    container_status("c-9", "FINISHED")
+    responses.add(responses.POST, PUBLISH, body=requests.ReadTimeout("the answer was lost"))
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    target = post.targets.get()
+    assert target.status == "unknown"
+    responses.replace(
+        responses.GET, f"{GRAPH}/c-9", json={"id": "c-9", "status_code": "PUBLISHED", "status": "Published"}
+    )
+    responses.add(
+        responses.GET,
+        MEDIA,
+        json={
+            "data": [
+                {
+                    "id": "1799",
+                    "caption": "Green",
+                    "timestamp": graph_now(),
+                    "permalink": "https://www.instagram.com/p/Green/",
+                }
+            ],
+            "paging": {"cursors": {}},
+        },
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_reconcile()
+        engine.targets_claim_due()
+    target.refresh_from_db()
+    assert (target.status, target.platform_post_id, target.url) == (
+        "published",
+        "1799",
+        "https://www.instagram.com/p/Green/",
+    )
+    assert sum(c.request.url == PUBLISH for c in responses.calls) == 1
