@@ -665,3 +665,30 @@ def test_a_lost_media_publish_answer_is_reconciled_from_the_container_never_publ
         "https://www.instagram.com/p/Green/",
     )
     assert sum(c.request.url == PUBLISH for c in responses.calls) == 1
+
+
+def test_an_account_whose_page_is_near_its_limit_waits_before_creating(db):
+    from tests.connections.meta_graph import PAGE_ID
+
+    busy = {
+        PAGE_ID: [
+            {
+                "type": "pages",
+                "call_count": 99,
+                "total_cputime": 5,
+                "total_time": 5,
+                "estimated_time_to_regain_access": 3,
+            }
+        ]
+    }
+    responses.add(
+        responses.GET,
+        f"{GRAPH}/{IG_ID}",
+        json={"id": IG_ID, "username": "kitten"},
+        headers={"x-business-use-case-usage": json.dumps(busy)},
+    )
+    get_provider("instagram").check(app=APP, account=ig_account())
+    answer = _step(PublishRequest(main=ContentPart("Cat", media=(image(),))))
+    assert isinstance(answer, Pending)
+    assert answer.check_in_s == pytest.approx(180, abs=2), "Meta's own estimate: 3 minutes"
+    assert len(responses.calls) == 1

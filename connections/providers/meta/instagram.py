@@ -156,7 +156,7 @@ class InstagramProvider(MetaLoginProvider):
         with Graph.of(account.secrets) as api:
             if part.index == 0:
                 return self._main(api, account, request, part)
-            held = self.paced(account, part, [account.external_id])
+            held = self.paced(account, part, _budgets(account))
             return held if held is not None else self._comment(api, part)
 
     def _main(
@@ -167,7 +167,7 @@ class InstagramProvider(MetaLoginProvider):
         if "container" not in state:
             if not state:
                 _check_content(self.format_rules(format_), format_, part)
-                held = self.paced(account, part, [account.external_id]) or self._over_quota(api, account, part)
+                held = self.paced(account, part, _budgets(account)) or self._over_quota(api, account, part)
                 if held is not None:
                     return held
                 state["quota_checked"] = True
@@ -353,6 +353,12 @@ class InstagramProvider(MetaLoginProvider):
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+def _budgets(account: AccountState) -> list[str]:
+    """The Instagram account's own usage budget, and its Page's: the calls go with the Page token."""
+    page_id = account.extra.get("page_id")
+    return [account.external_id, *([page_id] if isinstance(page_id, str) and page_id else [])]
 
 
 def _carousel_max() -> int:
