@@ -815,8 +815,10 @@ def warn_expiring_consents() -> dict[str, int]:
             accounts = list(grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).order_by("pk"))
             if accounts:
                 title = f"{_accounts_named(accounts)} must be reconnected by {when}"
-                body = (f"{provider.name} logins cannot be renewed automatically. Reconnect before {when}, "
-                        "or scheduled posts to these accounts will fail from then on.")  # fmt: skip
+                body = (
+                    f"{provider.name} logins cannot be renewed automatically. Reconnect before {when}, "
+                    "or scheduled posts to these accounts will fail from then on."
+                )
                 _notify_admins(grant.workspace, title, body)
                 counts["warned"] += 1
     return counts

@@ -52,7 +52,7 @@ def post_plan(*, workspace: Workspace, data: PostInput, lock: bool = False, movi
             media,
             _override_text(data.overrides, account.platform),
             _override_options(data.overrides, account.platform),
-        )  # fmt: skip
+        )
         for account in accounts
     ]
     problems += [problem for check in checks for problem in check.problems]
