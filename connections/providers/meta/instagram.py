@@ -39,6 +39,7 @@ from connections.providers.meta.shared import MetaLoginProvider, created_recentl
 MAX_CAPTION = 2200
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
+MAX_ALT_TEXT = 1000
 IMAGE_BYTES = 8_000_000  # "8 MB"; decimal, the stricter reading
 REEL_BYTES = 300_000_000
 STORY_VIDEO_BYTES = 100_000_000
@@ -228,7 +229,8 @@ class InstagramProvider(MetaLoginProvider):
         if item.kind == "video":
             fields = {"media_type": "VIDEO", "video_url": item.public_url, "is_carousel_item": True}
         else:
-            fields = {"image_url": item.public_url, "is_carousel_item": True, "alt_text": item.alt_text or None}
+            # alt_text is documented for single images only: not sent where Meta might refuse it.
+            fields = {"image_url": item.public_url, "is_carousel_item": True}
         return required_id(api.post(f"{ig}/media", **fields), what="a carousel item")
 
     def _publish_when_ready(
@@ -425,7 +427,7 @@ def _single_fields(format_: str, item: MediaItem, caption: str, *, to_feed: bool
     if item.kind == "video":
         # Every standalone video is a Reel since July 2023; a "post" video is shown in the feed too.
         return {"media_type": "REELS", "video_url": item.public_url, "caption": caption, "share_to_feed": to_feed}
-    return {"image_url": item.public_url, "caption": caption, "alt_text": item.alt_text or None}
+    return {"image_url": item.public_url, "caption": caption, "alt_text": item.alt_text[:MAX_ALT_TEXT] or None}
 
 
 def _status(api: Graph, container: str) -> tuple[str, str]:
