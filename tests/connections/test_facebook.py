@@ -199,6 +199,7 @@ def test_one_consent_yields_two_pages_and_their_instagram_account_with_page_toke
     assert page.expires_at is not None
     assert page.expires_at.year == 2026
     assert not any(c.unavailable for c in found)
+    assert all(c.extra["declined_scopes"] == ["read_insights"] for c in found)
     short = responses.calls[0].request.url
     assert "code=c0de" in short
     assert "client_secret=" in short
@@ -786,3 +787,26 @@ def test_a_consent_with_no_page_to_publish_to_fails_saying_why(team, settings, m
         )
     assert ConnectSession.objects.get().status == ConnectSession.Status.FAILED
     assert not SocialAccount.objects.exists()
+
+
+def test_a_declined_permission_is_named_on_the_accounts_page_with_a_grant_it_reconnect(team):
+    from django.urls import reverse
+
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+
+    state = page_account(declined_scopes=["read_insights"])
+    account = account_save(
+        workspace=team.workspace,
+        platform="facebook",
+        user=None,
+        connection=Connection(
+            profile=Profile(external_id=PAGE_ID, username="cutekitten"),
+            secrets={"user_access_token": USER_LONG},
+            extra=dict(state.extra),
+        ),
+    )
+    page = team.client("admin").get(reverse("connections")).content.decode()
+    assert "Not granted: read_insights." in page
+    assert f'href="/connections/connect/facebook/?account={account.pk}">Grant it</a>' in page
+    assert "Grant it" not in team.client("editor").get(reverse("connections")).content.decode()

@@ -246,13 +246,15 @@ def consent_connections(*, tokens: TokenSet, page_platform: str, instagram_platf
         USER_TOKEN: user["access_token"],
         **({USER_PROOF: user["appsecret_proof"]} if "appsecret_proof" in user else {}),
     }
-    facts = {"data_access_expires_at": tokens.extra.pop("data_access_expires_at", "")}
+    facts: dict[str, Any] = {"data_access_expires_at": tokens.extra.pop("data_access_expires_at", "")}
     with Graph(user["access_token"], user.get("appsecret_proof", "")) as api:
-        granted, _declined = granted_permissions(api)
+        granted, declined = granted_permissions(api)
         page_missing = missing(PAGE_NEEDS, granted)
         if page_missing:
             raise ProviderError(ErrorClass.AUTH, declined_message(page_missing), code="declined")
         pages = list(api.pages("me/accounts", fields=PAGE_FIELDS, limit=100))
+    # Shown on the Accounts page with a "grant it" reconnect (Facebook asks again: rerequest).
+    facts["declined_scopes"] = sorted(declined & set(DEFAULT_SCOPES))
     instagram_missing = missing(INSTAGRAM_NEEDS, granted)
     connections: list[Connection] = []
     for page in pages:
@@ -318,6 +320,7 @@ def _instagram_connection(linked: dict[str, Any], page: Connection, platform: st
             "page_id": page.profile.external_id,
             "page_name": page.profile.display_name,
             "data_access_expires_at": page.extra.get("data_access_expires_at", ""),
+            "declined_scopes": page.extra.get("declined_scopes", []),
         },
         platform=platform,
         unavailable=unavailable,
