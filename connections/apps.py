@@ -8,6 +8,7 @@ def ensure_schedules(sender: object, **kwargs: object) -> None:
     jobs = {
         "refresh-expiring-tokens": ("connections.tasks.refresh_expiring_tokens", 5),
         "expire-connect-sessions": ("connections.tasks.expire_connect_sessions", 60),
+        "warn-expiring-consents": ("connections.tasks.warn_expiring_consents", 60),
     }
     for name, (func, minutes) in jobs.items():
         Schedule.objects.update_or_create(

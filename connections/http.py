@@ -37,7 +37,7 @@ log = logging.getLogger("postwright.platform_http")
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
 SECRET_PATTERNS = [
-    re.compile(r"((?:access_token|refresh_token|client_secret|password|code|token)=)[^&\s]+", re.I),
+    re.compile(r"((?:access_token|refresh_token|client_secret|appsecret_proof|password|code|token)=)[^&\s]+", re.I),
     re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+"),
 ]
 

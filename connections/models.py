@@ -74,6 +74,8 @@ class Grant(WorkspaceOwned):
     scope = models.CharField(max_length=1000, blank=True)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    # When the admins were told that this consent, which cannot be refreshed, lapses soon.
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -27,6 +27,8 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "demo": ("Demo network", "connections.providers.demo.provider.DemoProvider"),
     "bluesky": ("Bluesky", "connections.providers.bluesky.provider.BlueskyProvider"),
     "mastodon": ("Mastodon", "connections.providers.mastodon.provider.MastodonProvider"),
+    "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
+    "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
 }
 
 
@@ -43,7 +45,8 @@ def platform_package(platform: str) -> str:
 def platform_packages_with(module: str) -> list[str]:
     """The registered platforms' packages that have ``module`` (e.g. "apps", "conf"), in registry
     order. Looked up without importing it, so settings can ask before Django is set up."""
-    packages = [platform_package(platform) for platform in PROVIDERS]
+    # Once each: platforms of one family may share a package (Facebook and Instagram: meta).
+    packages = list(dict.fromkeys(platform_package(platform) for platform in PROVIDERS))
     return [package for package in packages if find_spec(f"{package}.{module}") is not None]
 
 

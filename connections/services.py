@@ -215,9 +215,12 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
                 session, f"{provider.name} no longer knows Postwright's app there. Please connect again."
             ) from None
         raise _fail(session, f"{provider.name} did not complete the connection: {exc.message}") from None
-    if not connections:
-        raise _fail(session, f"{provider.name} returned no account you can publish to.")
-    renewing = _reconnecting(session, connections)
+    choosable = [c for c in connections if not c.unavailable]
+    if not choosable:
+        reasons = "; ".join(dict.fromkeys(c.unavailable for c in connections))
+        detail = f": {reasons}" if reasons else "."
+        raise _fail(session, f"{provider.name} returned no account you can publish to{detail}")
+    renewing = _reconnecting(session, choosable)
     if renewing:
         connect_finish(session=session, connections=renewing)
     elif len(connections) == 1:
@@ -269,6 +272,7 @@ def _serialise(connection: Connection) -> dict[str, Any]:
         "expires_at": connection.expires_at.isoformat() if connection.expires_at else None,
         "instance_url": connection.instance_url,
         "extra": connection.extra,
+        "unavailable": connection.unavailable,
     }
 
 
@@ -282,12 +286,28 @@ def _deserialise(item: dict[str, Any]) -> Connection:
         expires_at=datetime.fromisoformat(item["expires_at"]) if item["expires_at"] else None,
         instance_url=item["instance_url"],
         extra=item["extra"],
+        unavailable=item.get("unavailable", ""),
     )
 
 
 def pending_choices(session: ConnectSession) -> list[dict[str, Any]]:
-    """The accounts waiting to be chosen, without their secrets (for the selection page)."""
-    return [item["profile"] for item in session.secrets.get("pending", [])]
+    """The accounts waiting to be chosen, without their secrets (for the selection page): each
+    profile with its platform's name and, for one that cannot be chosen, why not."""
+    return [
+        {
+            **item["profile"],
+            "platform_name": _platform_name(item.get("platform") or session.platform),
+            "unavailable": item.get("unavailable", ""),
+        }
+        for item in session.secrets.get("pending", [])
+    ]
+
+
+def _platform_name(platform: str) -> str:
+    try:
+        return get_provider(platform).name
+    except KeyError:
+        return platform
 
 
 @transaction.atomic
@@ -300,7 +320,7 @@ def connect_select(
     if session.status != ConnectSession.Status.SELECTING or session.expired:
         raise ConnectError("This selection has expired. Start the connection again.")
     pending = {item["profile"]["external_id"]: item for item in session.secrets.get("pending", [])}
-    chosen = [pending[i] for i in external_ids if i in pending]
+    chosen = [pending[i] for i in external_ids if i in pending and not pending[i].get("unavailable")]
     if not chosen:
         raise ConnectError("Choose at least one account to connect.")
     return connect_finish(session=session, connections=[_deserialise(item) for item in chosen])
@@ -534,19 +554,26 @@ def grant_mark_needs_reconnect(*, grant_id: int, reason: str) -> Grant:
     return grant
 
 
-def _tell_admins(workspace: Workspace, accounts: list[SocialAccount], reason: str) -> None:
+def _accounts_named(accounts: list[SocialAccount]) -> str:
     first = accounts[0]
     if len(accounts) == 1:
-        what = f"{first.get_platform_display()} account {first.username}"
-    else:
-        others = len(accounts) - 1
-        plural = "s" if others > 1 else ""
-        what = f"{first.get_platform_display()} login of {first.username} and {others} other account{plural}"
-    title = f"{what} needs to be reconnected"
+        return f"{first.get_platform_display()} account {first.username}"
+    others = len(accounts) - 1
+    plural = "s" if others > 1 else ""
+    return f"{first.get_platform_display()} login of {first.username} and {others} other account{plural}"
+
+
+def _tell_admins(workspace: Workspace, accounts: list[SocialAccount], reason: str) -> None:
+    title = f"{_accounts_named(accounts)} needs to be reconnected"
     names = "\n".join(f"- {a.get_platform_display()}: {a.username}" for a in accounts)
     body = f"{reason}\n\nScheduled posts to these accounts will fail until they are reconnected:\n{names}"
     if len(accounts) == 1:
         body = f"{reason}\n\nScheduled posts to this account will fail until it is reconnected."
+    _notify_admins(workspace, title, body)
+
+
+def _notify_admins(workspace: Workspace, title: str, body: str) -> None:
+    """In-app and by email (after the commit), to the workspace's owners and admins."""
     url = reverse("connections")
     admins = Membership.objects.filter(workspace=workspace, role__in=[Role.OWNER, Role.ADMIN]).select_related("user")
     for membership in admins:
@@ -758,6 +785,42 @@ def refresh_expiring_tokens() -> dict[str, int]:
             counts["refreshed"] += 1
         except ProviderError:
             counts["failed"] += 1
+    return counts
+
+
+EXPIRY_WARNING = timedelta(days=7)
+
+
+def warn_expiring_consents() -> dict[str, int]:
+    """Scheduled: a consent its platform cannot refresh (a Facebook login: about 60 days, and 90
+    days of data access) tells the workspace's admins once, a week before it lapses, and turns
+    "needs reconnect" when it has, rather than failing the first post after."""
+    now = timezone.now()
+    counts = {"warned": 0, "lapsed": 0}
+    due = Grant.objects.filter(status=Grant.Status.ACTIVE, expires_at__lte=now + EXPIRY_WARNING)
+    for grant in due.select_related("workspace"):
+        try:
+            provider = get_provider(grant.platform)
+        except KeyError:
+            continue
+        if provider.supports_refresh or grant.expires_at is None:
+            continue  # refresh_expiring_tokens renews these
+        local = grant.expires_at.astimezone(grant.workspace.tzinfo)
+        when = f"{local.day} {local:%B %Y, %H:%M}"
+        if grant.expires_at <= now:
+            reason = f"The {provider.name} login lapsed on {when}: reconnect to keep publishing."
+            grant_mark_needs_reconnect(grant_id=grant.pk, reason=reason)
+            counts["lapsed"] += 1
+        elif Grant.objects.filter(pk=grant.pk, expiry_warned_at__isnull=True).update(expiry_warned_at=now):
+            accounts = list(grant.accounts.exclude(status=SocialAccount.Status.DISCONNECTED).order_by("pk"))
+            if accounts:
+                title = f"{_accounts_named(accounts)} must be reconnected by {when}"
+                body = (
+                    f"{provider.name} logins cannot be renewed automatically. Reconnect before {when}, "
+                    "or scheduled posts to these accounts will fail from then on."
+                )
+                _notify_admins(grant.workspace, title, body)
+                counts["warned"] += 1
     return counts
 
 

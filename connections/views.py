@@ -51,6 +51,7 @@ def account_list(request: MemberRequest) -> HttpResponse:
     platforms = [
         {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
         for provider in providers
+        if not provider.connected_through  # its accounts are offered in the other platform's consent
     ]
     context = {"accounts": accounts, "platforms": platforms, "starter_hints": [] if accounts else starter_hints()}
     return render(request, "connections/account_list.html", context)
@@ -73,6 +74,10 @@ def _mark_siblings(accounts: list[SocialAccount]) -> None:
 def connect(request: MemberRequest, platform: str) -> HttpResponse:
     """Start connecting: a server or credential form where the platform needs one, else straight to consent."""
     provider = _provider_or_404(platform)
+    if provider.connected_through:
+        through = _provider_or_404(provider.connected_through)
+        messages.info(request, f"{provider.name} accounts are connected through {through.name}: connect that instead.")
+        return redirect("connections")
     tenant_id = request.POST.get("tenant_id", "")[:255]
     reconnect = _reconnect_target(request, provider)
     if provider.connect_method == ConnectMethod.OAUTH2:

@@ -1,6 +1,8 @@
 """What each selected account will receive, measured by its platform's own rules."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from connections.models import SocialAccount
 from connections.providers.media_rules import media_problems
@@ -45,14 +47,19 @@ def part_label(part: PartInput, index: int) -> str:
 
 
 def check_account(
-    account: SocialAccount, parts: list[PartInput], media: dict[int, Media], override_text: str = ""
+    account: SocialAccount,
+    parts: list[PartInput],
+    media: dict[int, Media],
+    override_text: str = "",
+    options: Mapping[str, Any] | None = None,
 ) -> AccountCheck:
-    """Lengths, media counts, types and sizes for one account. ``media`` holds only the workspace's
-    own files: an unknown attachment is reported once, by the caller, not once per account."""
+    """Lengths, media counts, types and sizes for one account, under the rules of the format its
+    per-platform ``options`` chose. ``media`` holds only the workspace's own files: an unknown
+    attachment is reported once, by the caller, not once per account."""
     provider = get_provider(account.platform)
     state = account.public_state()  # the live check runs per keystroke: no secret decrypted
     rules = provider.text_rules(account=state)
-    media_rules = provider.media_rules(account=state)
+    media_rules = provider.format_media_rules(account=state, options=options or {})
     checks: list[PartCheck] = []
     problems: list[Problem] = []
     kinds: set[str] = set()

@@ -26,7 +26,8 @@ def build_request(target: Target) -> PublishRequest:
     if "contents" not in getattr(post, "_prefetched_objects_cache", {}):  # a worker's batch reads them at once
         prefetch_related_objects([post], "contents__attachments__media")
     contents = list(post.contents.all())
-    rules = get_provider(target.account.platform).media_rules(account=target.account.public_state())
+    provider, options = get_provider(target.account.platform), override.get("options", {})
+    rules = provider.format_media_rules(account=target.account.public_state(), options=options)
     main = next(c for c in contents if c.kind == PostContent.Kind.MAIN)
     replies = tuple(_part(c, rules) for c in contents if c.kind == PostContent.Kind.REPLY)
     comment = next((c for c in contents if c.kind == PostContent.Kind.FIRST_COMMENT), None)
@@ -35,6 +36,6 @@ def build_request(target: Target) -> PublishRequest:
         replies=replies,
         first_comment=_part(comment, rules) if comment else None,
         link=post.link,
-        options=override.get("options", {}),
+        options=options,
         idempotency_key=target.idempotency_key,
     )

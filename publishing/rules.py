@@ -46,7 +46,13 @@ def post_plan(*, workspace: Workspace, data: PostInput, lock: bool = False, movi
     media, media_problems = _media(workspace, data.parts)
     problems += media_problems + _link(data.link) + _overrides(data.overrides, accounts)
     checks = [
-        check_account(account, data.parts, media, _override_text(data.overrides, account.platform))
+        check_account(
+            account,
+            data.parts,
+            media,
+            _override_text(data.overrides, account.platform),
+            _override_options(data.overrides, account.platform),
+        )
         for account in accounts
     ]
     problems += [problem for check in checks for problem in check.problems]
@@ -127,6 +133,12 @@ def _override_text(overrides: dict[str, Any], platform: str) -> str:
     override = overrides.get(platform)
     text = override.get("text", "") if isinstance(override, dict) else ""
     return text if isinstance(text, str) else ""
+
+
+def _override_options(overrides: dict[str, Any], platform: str) -> dict[str, Any]:
+    override = overrides.get(platform) if isinstance(overrides, dict) else None
+    options = override.get("options", {}) if isinstance(override, dict) else {}
+    return options if isinstance(options, dict) else {}
 
 
 def _overrides(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list[Problem]:

@@ -73,7 +73,9 @@ class Connection:
     token); ``account_secrets`` are this account's alone (a Facebook Page token) and, when the
     account reads a key of the same name, win over the consent's. ``platform`` is set when a
     consent yields accounts of another platform than the provider that ran it (Instagram
-    accounts found through a Facebook login); empty means the provider's own.
+    accounts found through a Facebook login); empty means the provider's own. ``unavailable``
+    says why the account is shown on the selection page but cannot be chosen (a Page on which
+    the user may not publish); empty means it can be.
     """
 
     profile: Profile
@@ -84,6 +86,7 @@ class Connection:
     account_secrets: dict[str, Any] = field(default_factory=dict, repr=False)
     platform: str = ""
     scope: str = ""
+    unavailable: str = ""
 
 
 @dataclass
@@ -335,6 +338,9 @@ class Provider:
     starter_hint: ClassVar[str] = ""
     # For asks_for_instance platforms: a well-known server, shown as the example to type.
     instance_example: ClassVar[str] = ""
+    # Accounts of this platform come only from another platform's consent (Instagram accounts
+    # found through a Facebook login): its id. The Accounts page then offers no consent of its own.
+    connected_through: ClassVar[str] = ""
 
     def is_enabled(self) -> bool:
         """Whether the instance offers this platform; one a setting can switch off overrides it."""
@@ -414,6 +420,11 @@ class Provider:
         if videos:
             formats.append(FormatRule(VIDEO, f"{self.name} video", videos))
         return MediaRules(platform=self.name, formats=tuple(formats))
+
+    def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
+        """The media rules for a post with these per-post options (``composer_options``), for
+        platforms whose formats differ (an Instagram Story or Reel); by default ``media_rules``."""
+        return self.media_rules(account=account)
 
     def publish_part(
         self, *, account: AccountState, request: PublishRequest, part: PartRequest

@@ -1,0 +1,30 @@
+"""Meta's settings, read with all the others (config/settings.py loads every registered
+platform's conf.py); documented in README's settings table.
+
+Where the reference marks a fact uncertain ([?]: Graph v25 or v26, the carousel size, whether
+the app requires appsecret_proof), it is a setting here rather than a constant."""
+
+import re
+
+from config.env import EnvError, env_bool, env_int, env_str
+
+VERSION = re.compile(r"^v\d{1,3}\.\d$")
+
+
+def settings_from_env(*, testing: bool) -> dict[str, object]:
+    version = env_str("META_GRAPH_VERSION", "v25.0")
+    if not VERSION.match(version):
+        raise EnvError(f"META_GRAPH_VERSION must look like v25.0, not {version!r}")
+    slowdown = env_int("META_USAGE_SLOWDOWN_PERCENT", 80, minimum=1)
+    if slowdown > 100:
+        raise EnvError("META_USAGE_SLOWDOWN_PERCENT must be at most 100")
+    return {
+        "META_GRAPH_VERSION": version,
+        # Sending the proof when the app does not require it is harmless (django-allauth always does).
+        "META_APPSECRET_PROOF": env_bool("META_APPSECRET_PROOF", True),
+        # Facebook Login for Business: the configuration's id replaces the scope list.
+        "META_LOGIN_CONFIG_ID": env_str("META_LOGIN_CONFIG_ID", ""),
+        "META_USAGE_SLOWDOWN_PERCENT": slowdown,
+        "META_IG_CAROUSEL_MAX": env_int("META_IG_CAROUSEL_MAX", 10, minimum=2),
+        "META_FB_PHOTOS_MAX": env_int("META_FB_PHOTOS_MAX", 10, minimum=1),
+    }
