@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="targets per task (PUBLISH_BATCH_SIZE)")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--sort", default="cumulative", help="pstats order: cumulative or tottime")
+    parser.add_argument("--dump", help="also write the profile to this file")
     parser.add_argument("--queries", action="store_true", help="list the query shapes per target")
     parser.add_argument("--threads", action="store_true", help="deliver a batch in threads, as workers do")
     args = parser.parse_args()
@@ -92,7 +93,8 @@ def main() -> None:
             print(f"{count / n:6.2f}  {shape}")
     if not args.no_profile:
         pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
-        profiler.dump_stats(os.environ.get("PROFILE_OUT", "/tmp/worker.prof"))
+        if args.dump:
+            profiler.dump_stats(args.dump)  # for pstats' callers and callees
     server.shutdown()
 
 
