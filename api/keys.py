@@ -4,7 +4,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -36,6 +36,9 @@ class Principal:
 def _admin(who: Actor | Membership) -> Actor:
     actor = as_actor(who)
     actor.require(Capability.MANAGE_SETTINGS, "Only admins can manage API keys.")
+    if actor.api_key_id is not None:
+        # A key acts as an admin for connections and webhooks; minting keys stays with people.
+        raise PermissionDenied("API keys are made and revoked by members, not by other keys.")
     return actor
 
 
@@ -87,7 +90,10 @@ def api_key_revoke(*, actor: Actor | Membership, key: ApiKey) -> ApiKey:
 
 
 def api_key_actor(key: ApiKey) -> Actor:
-    role = Role.EDITOR if key.scope == ApiKey.Scope.READ_WRITE else Role.VIEWER
+    # Read-write keys connect their users' accounts and manage webhooks (a backend integration
+    # needs both), so they act as admins; only members are managed by people alone (no endpoint,
+    # and the key services refuse keys). A key is made by an admin, so it never exceeds its maker.
+    role = Role.ADMIN if key.scope == ApiKey.Scope.READ_WRITE else Role.VIEWER
     return Actor(workspace=key.workspace, role=role, user=None, api_key_id=key.pk, label=f"API key {key.name}")
 
 

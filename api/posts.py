@@ -4,9 +4,6 @@ Containers are the API's word for a post's parts: container 0 is the main post, 
 first comment (leave it empty for none), containers 2 and on the thread's replies in order.
 """
 
-import base64
-import binascii
-import json
 import re
 from datetime import datetime
 from typing import Any, Literal
@@ -21,6 +18,7 @@ from pydantic import AwareDatetime, ConfigDict, model_validator
 from api.auth import principal_of
 from api.idempotency import idempotent
 from api.keys import Principal
+from api.pages import cursor_decode, cursor_encode
 from api.problems import ApiError, service_error
 from api.schemas import ERRORS, READ_ERRORS, Id, ProblemOut, Text
 from publishing import services
@@ -287,20 +285,6 @@ def _get(principal: Principal, post_id: int) -> Post:
     return _posts(principal).get(pk=post_id)  # DoesNotExist: 404, other workspaces' and tenants' too
 
 
-def _cursor_decode(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["before"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-        raise ApiError(422, "That cursor is not one we gave out; start again without it.") from None
-    if not isinstance(value, int) or not 0 < value < 2**63:
-        raise ApiError(422, "That cursor is not one we gave out; start again without it.")
-    return value
-
-
-def _cursor_encode(post_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": post_id}).encode()).decode().rstrip("=")
-
-
 # --- Endpoints ------------------------------------------------------------------------------
 
 
@@ -339,11 +323,11 @@ def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> dict:
     if filters.scheduled_before:
         queryset = queryset.filter(scheduled_at__lt=filters.scheduled_before)
     if filters.cursor:
-        queryset = queryset.filter(id__lt=_cursor_decode(filters.cursor))
+        queryset = queryset.filter(id__lt=cursor_decode(filters.cursor))
     page = list(queryset.distinct()[: filters.limit + 1])
     more = len(page) > filters.limit
     page = page[: filters.limit]
-    return {"data": [post_out(p) for p in page], "next_cursor": _cursor_encode(page[-1].pk) if more else None}
+    return {"data": [post_out(p) for p in page], "next_cursor": cursor_encode(page[-1].pk) if more else None}
 
 
 @router.get("/{post_id}", response={200: PostOut, READ_ERRORS: ProblemOut}, summary="Get a post with its targets")

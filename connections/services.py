@@ -657,6 +657,17 @@ def account_check(*, actor: Actor | Membership, account: SocialAccount) -> Socia
     return account
 
 
+def account_tenant_set(*, actor: Actor | Membership, account: SocialAccount, tenant_id: str) -> SocialAccount:
+    """Tag an account with the developer's own id for the user it belongs to (or clear it)."""
+    _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can change an account's tenant.", account)
+    tenant_id = tenant_id.strip()
+    if len(tenant_id) > 255:
+        raise ValidationError({"tenant_id": "A tenant id is at most 255 characters."})
+    account.tenant_id = tenant_id
+    account.save(update_fields=["tenant_id", "updated_at"])
+    return account
+
+
 def call_with_account(*, account: SocialAccount, operation: Callable[[AccountState], T]) -> T:
     """Run a platform call for an account: persist rotated secrets where they live, refresh its
     grant once on AUTH, and mark the grant "needs reconnect" when that does not help.
