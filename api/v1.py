@@ -4,7 +4,7 @@ from typing import Any
 
 from ninja import NinjaAPI
 
-from api import posts, problems, queue, social_accounts
+from api import posts, problems, queue, social_accounts, social_networks
 from api.auth import ApiKeyAuth
 
 DESCRIPTION = """Postwright's developer API. Authenticate with `Authorization: Bearer pw_live_…`
@@ -39,3 +39,4 @@ problems.install(api)
 api.add_router("/posts", posts.router)
 api.add_router("/queue", queue.router)
 api.add_router("/social-accounts", social_accounts.router)
+api.add_router("/social-networks", social_networks.router)

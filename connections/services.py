@@ -68,6 +68,52 @@ def is_configured(*, workspace: Workspace, provider: Provider) -> bool:
     return app_credentials_for(workspace=workspace, provider=provider) is not None
 
 
+def byo_app_provider(platform: str) -> Provider:
+    """The provider a workspace may bring its own OAuth app for, or ValidationError saying why not."""
+    try:
+        provider = get_provider(platform)
+    except KeyError:
+        raise ValidationError({"platform": f"No platform {platform!r} is offered here."}) from None
+    if not provider.needs_app_credentials or provider.asks_for_instance:
+        why = "registers itself on each server" if provider.asks_for_instance else "needs no app"
+        raise ValidationError({"platform": f"{provider.name} {why}: there are no keys to bring."})
+    return provider
+
+
+def oauth_app_save(
+    *, actor: Actor | Membership, platform: str, client_id: str, client_secret: str = "", scopes: str = ""
+) -> tuple[OAuthApp, bool]:
+    """Create or replace the workspace's own app for a platform; an empty secret keeps the saved one.
+    Returns the app and whether it is new."""
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.")
+    byo_app_provider(platform)
+    client_id, client_secret, scopes = client_id.strip(), client_secret.strip(), " ".join(scopes.split())
+    problems = {}
+    if not client_id or len(client_id) > 255:
+        problems["client_id"] = "Paste the client id from the platform's developer console (up to 255 characters)."
+    if len(scopes) > 500:
+        problems["scopes"] = "Scopes are at most 500 characters."
+    with transaction.atomic():
+        app = OAuthApp.objects.select_for_update().filter(workspace=actor.workspace, platform=platform).first()
+        if not client_secret and (app is None or not app.client_secret):
+            problems["client_secret"] = "Paste the client secret from the platform's developer console."
+        if problems:
+            raise ValidationError(problems)
+        created = app is None
+        app = app or OAuthApp(workspace=actor.workspace, platform=platform)
+        app.client_id, app.scopes = client_id, scopes
+        if client_secret:
+            app.client_secret = client_secret
+        app.save()
+    return app, created
+
+
+def oauth_app_delete(*, actor: Actor | Membership, app: OAuthApp) -> None:
+    """Back to the instance-wide keys (if any); connected accounts keep working until they refresh."""
+    _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.", app)
+    app.delete()
+
+
 def instance_app_credentials(*, provider: Provider, instance_url: str) -> AppCredentials:
     """Our registration on a federated server, made once and cached (Mastodon's POST /api/v1/apps)."""
     redirect_uri = redirect_uri_for(provider.id)

@@ -232,12 +232,15 @@ def app_settings(request: MemberRequest, platform: str) -> HttpResponse:
     app = OAuthApp.objects.filter(workspace=request.workspace, platform=platform).first()
     form = OAuthAppForm(request.POST or None, instance=app or OAuthApp(workspace=request.workspace, platform=platform))
     if request.method == "POST":
+        actor = Actor.of(request.membership)
         if request.POST.get("delete") and app is not None:
-            app.delete()
+            services.oauth_app_delete(actor=actor, app=app)
             messages.success(request, f"Removed this workspace's {provider.name} keys.")
             return redirect("connections")
         if form.is_valid():
-            form.save()
+            data = form.cleaned_data
+            services.oauth_app_save(actor=actor, platform=platform, client_id=data["client_id"],
+                                    client_secret=data["client_secret"], scopes=data["scopes"])  # fmt: skip
             messages.success(request, f"Saved {provider.name} keys for this workspace.")
             return redirect("connections")
     context = {"provider": provider, "form": form, "app": app, "redirect_uri": services.redirect_uri_for(platform)}
