@@ -119,3 +119,12 @@ def _touch(key: ApiKey, ip: str | None) -> None:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
     key.last_used_at, key.last_used_ip = now, ip
+
+
+def api_key_actor_by_id(key_id: int) -> Actor | None:
+    """The actor of a key as it is now, or None once it is revoked, expired or gone (a connect
+    started by a key finishes only while the key still works)."""
+    key = ApiKey.objects.select_related("workspace").filter(pk=key_id, revoked_at=None).first()
+    if key is None or (key.expires_at is not None and key.expires_at <= timezone.now()):
+        return None
+    return api_key_actor(key)
