@@ -41,7 +41,7 @@ INTERNAL = "POSTWRIGHT/INTERNAL"
 BY_STATUS = {400: BAD_REQUEST, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED,
              409: CONFLICT, 422: VALIDATION, 429: RATE_LIMITED, 500: INTERNAL}  # fmt: skip
 # Service problems that are about the post's state, not the input: the same request may work later.
-CONFLICT_CODES = {"busy", "published", "nothing_pending", "nothing_to_retry"}
+CONFLICT_CODES = {"busy", "published", "nothing_pending", "nothing_to_retry", "in_use"}
 
 
 def provider_error_code(platform: str, exc: ProviderError) -> str:
