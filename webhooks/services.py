@@ -1,5 +1,5 @@
 """Webhook endpoints and deliveries as services: the dashboard calls these, and the REST API's
-``webhooks`` resource will call the same ones. Each takes the actor and checks it itself."""
+``webhooks`` and ``hooks`` resources call the same ones. Each takes the actor and checks it itself."""
 
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -172,9 +172,10 @@ def deliveries_list(
     endpoint: Endpoint | None = None,
     status: str | None = None,
     since: datetime | None = None,
+    before_id: int | None = None,
     limit: int = 50,
 ) -> QuerySet[Delivery]:
-    """Newest first, in the actor's workspace only."""
+    """Newest first, in the actor's workspace only; ``before_id`` pages on (the API's cursor)."""
     actor = _admin(actor)
     deliveries = Delivery.objects.filter(workspace=actor.workspace)
     if endpoint is not None:
@@ -186,6 +187,8 @@ def deliveries_list(
         deliveries = deliveries.filter(status=status)
     if since is not None:
         deliveries = deliveries.filter(created_at__gte=since)
+    if before_id is not None:
+        deliveries = deliveries.filter(pk__lt=before_id).order_by("-id")
     return deliveries.select_related("endpoint")[: max(1, min(limit, 500))]
 
 
