@@ -270,6 +270,8 @@ class TargetPart(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     landed_at = models.DateTimeField(null=True, blank=True)
+    # Deleted from the platform afterwards (post_delete); the part stays published in our history.
+    removed_at = models.DateTimeField(null=True, blank=True)
     # Not a column: set by the engine when a batch moved this part to "sending" for the run at hand.
     sending_now = False
 
