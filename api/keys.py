@@ -91,8 +91,8 @@ def api_key_revoke(*, actor: Actor | Membership, key: ApiKey) -> ApiKey:
 
 def api_key_actor(key: ApiKey) -> Actor:
     # Read-write keys connect their users' accounts and manage webhooks (a backend integration
-    # needs both), so they act as admins; only members are managed by people alone (no endpoint,
-    # and the key services refuse keys). A key is made by an admin, so it never exceeds its maker.
+    # needs both), so they act as admins. A key is made by an admin, so it never exceeds its
+    # maker, and no key makes or revokes keys (_admin).
     role = Role.ADMIN if key.scope == ApiKey.Scope.READ_WRITE else Role.VIEWER
     return Actor(workspace=key.workspace, role=role, user=None, api_key_id=key.pk, label=f"API key {key.name}")
 

@@ -115,3 +115,23 @@ def test_disconnect_wipes_secrets_and_keeps_the_row(api, keys, demo_accounts):
     assert again.status_code == 200
     assert Event.objects.filter(type="account.disconnected", subject_id=alpha.pk).count() == 1
     assert_problem(api.post(f"/social-accounts/{alpha.id}/check", keys.write), 409, "POSTWRIGHT/CONFLICT")
+
+
+def test_a_read_write_key_acts_as_an_admin_but_makes_no_keys(keys):
+    from django.core.exceptions import PermissionDenied
+
+    from accounts.roles import Capability
+    from api.keys import api_key_actor, api_key_create, api_key_revoke
+    from api.models import ApiKey
+
+    key = ApiKey.objects.get(prefix=keys.write[:16])
+    actor = api_key_actor(key)
+    assert actor.can(Capability.MANAGE_CONNECTIONS)
+    assert actor.can(Capability.MANAGE_SETTINGS)
+    assert not actor.can(Capability.MANAGE_OWNERS)
+    with pytest.raises(PermissionDenied, match="not by other keys"):
+        api_key_create(actor=actor, name="minted", scope="read_write")
+    with pytest.raises(PermissionDenied):
+        api_key_revoke(actor=actor, key=key)
+    assert not ApiKey.objects.filter(name="minted").exists()
+    assert ApiKey.objects.get(pk=key.pk).revoked_at is None
