@@ -150,3 +150,19 @@ def test_delete_an_unused_file_and_keep_a_used_one(api, keys, demo_accounts, dja
         assert api.delete(f"/media/{media['id']}", keys.write).status_code == 204
     assert not default_storage.exists(stored)
     assert list(Media.objects.values_list("pk", flat=True)) == [in_use["id"]]
+
+
+def test_direct_upload_with_an_idempotency_key_replays(api, keys):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def send(photo: bytes):
+        return api.client.post("/api/v1/media", {"file": SimpleUploadedFile("p.jpg", photo)},
+                               HTTP_AUTHORIZATION=f"Bearer {keys.write}", HTTP_IDEMPOTENCY_KEY="upload-1")  # fmt: skip
+
+    first, again = send(phone_photo()), send(phone_photo())
+    assert first.status_code == 201, first.content
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == first.json()["id"]
+    assert_problem(send(phone_photo(orientation=1)), 422, "POSTWRIGHT/IDEMPOTENCY_KEY_REUSED")  # another file
+    assert Media.objects.count() == 1
