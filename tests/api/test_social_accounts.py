@@ -135,3 +135,10 @@ def test_a_read_write_key_acts_as_an_admin_but_makes_no_keys(keys):
         api_key_revoke(actor=actor, key=key)
     assert not ApiKey.objects.filter(name="minted").exists()
     assert ApiKey.objects.get(pk=key.pk).revoked_at is None
+
+
+def test_the_accounts_page_shows_the_tenant(api, keys, team, demo_accounts):
+    api.call("patch", f"/social-accounts/{demo_accounts[0].id}", keys.write, {"tenant_id": "customer-42"})
+    page = team.client("viewer").get("/connections/")
+    assert page.status_code == 200
+    assert b"Tenant customer-42" in page.content
