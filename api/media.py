@@ -4,7 +4,8 @@ The same services as the dashboard (publishing/media.py, publishing/uploads.py):
 inspected as they are stored (an image decoded and cleaned, a video read with PyAV for its
 codecs, duration and a cover frame), so a media object exists only once it is ``ready``; a file
 that does not pass is refused with the reason and nothing is kept. A resumable upload's status
-is ``uploading`` until every byte has arrived, then ``uploaded`` until it is finished.
+is ``uploading`` until every byte has arrived, then ``uploaded`` until it is finished. An import
+by URL runs in the background: ``processing``, then ``ready`` or ``failed`` with the reason.
 """
 
 import uuid
@@ -26,8 +27,8 @@ from api.problems import ApiError, problem_response, service_error
 from api.schemas import ERRORS, READ_ERRORS, Id, ProblemOut, Text
 from connections.providers.media_rules import format_bytes
 from publishing import uploads
-from publishing.media import media_delete, media_import_url, media_store, signed_media_url
-from publishing.models import Media, MediaUpload
+from publishing.media import media_delete, media_import_start, media_store, signed_media_url
+from publishing.models import Media, MediaImport, MediaUpload
 
 router = Router(tags=["media"])
 # One request holds the whole file: beyond this, use the resumable upload (chunks, resumes).
@@ -64,6 +65,16 @@ class ImportIn(Schema):
     name: Text = Field("", max_length=255, description="The file name to keep; default: the URL's.")
 
 
+class ImportOut(Schema):
+    id: int
+    url: str
+    status: Literal["processing", "ready", "failed"]
+    error: str = Field(description="Why it failed; empty otherwise.")
+    media: MediaOut | None = Field(description="Once ready.")
+    created_at: datetime
+    finished_at: datetime | None
+
+
 class UploadIn(Schema):
     model_config = ConfigDict(extra="forbid")
     name: Text = Field(min_length=1, max_length=255)
@@ -86,6 +97,12 @@ def media_out(media: Media) -> dict[str, Any]:
             "mime_type": media.mime_type, "size": media.size, "width": media.width, "height": media.height,
             "duration_s": media.duration_s, "sha256": media.sha256, "url": signed_media_url(media),
             "created_at": media.created_at}  # fmt: skip
+
+
+def _import_out(job: MediaImport) -> dict[str, Any]:
+    media = media_out(job.media) if job.media is not None else None
+    return {"id": job.pk, "url": job.url, "status": job.status, "error": job.error, "media": media,
+            "created_at": job.created_at, "finished_at": job.finished_at}  # fmt: skip
 
 
 def _upload_out(upload: MediaUpload) -> dict[str, Any]:
@@ -149,18 +166,29 @@ def upload_media(request: HttpRequest, file: File[UploadedFile]) -> HttpResponse
     return idempotent(request, principal, run)
 
 
-@router.post("/import", response={201: MediaOut, ERRORS: ProblemOut}, summary="Import a file from a URL")
+@router.post("/import", response={202: ImportOut, ERRORS: ProblemOut}, summary="Import a file from a URL")
 def import_media(request: HttpRequest, data: ImportIn) -> HttpResponse:
+    """Answers at once (202, ``processing``); the file is fetched and inspected in the background.
+    Follow ``Location`` (GET /media/imports/{id}) until it is ``ready`` (with its media) or
+    ``failed`` (with the reason); a ``media.ready`` webhook says so too."""
     principal = principal_of(request)
 
     def run() -> HttpResponse:
         try:
-            media = media_import_url(actor=principal.actor, url=data.url, name=data.name)
+            job = media_import_start(actor=principal.actor, url=data.url, name=data.name)
         except ValidationError as exc:
             return _refused(request, exc, "url")
-        return _media_json(media, 201)
+        response = JsonResponse(ImportOut.model_validate(_import_out(job)).model_dump(mode="json"), status=202)
+        response["Location"] = f"/api/v1/media/imports/{job.pk}"
+        return response
 
     return idempotent(request, principal, run)
+
+
+@router.get("/imports/{import_id}", response={200: ImportOut, READ_ERRORS: ProblemOut}, summary="An import's status")
+def get_import(request: HttpRequest, import_id: Id) -> dict:
+    job = MediaImport.objects.select_related("media").get(pk=import_id, workspace=principal_of(request).actor.workspace)
+    return _import_out(job)
 
 
 @router.post("/uploads", response={201: UploadOut, ERRORS: ProblemOut}, summary="Start a resumable upload")

@@ -166,6 +166,27 @@ class MediaUpload(WorkspaceOwned):
         return f"{self.name} ({self.offset}/{self.size})"
 
 
+class MediaImport(WorkspaceOwned):
+    """A file being fetched from a URL into the library, in the background (a large video can
+    take minutes): processing, then ready (its media) or failed (and why)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    url = models.URLField(max_length=2000)
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSING)
+    error = models.CharField(max_length=500, blank=True)
+    media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.status})"
+
+
 class ContentMedia(models.Model):
     content = models.ForeignKey(PostContent, on_delete=models.CASCADE, related_name="attachments")
     media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="+")

@@ -111,15 +111,42 @@ def test_resumable_upload_refusals(api, keys):
     assert not MediaUpload.objects.exists()
 
 
-def test_import_by_url(api, keys):
+def _import(api, key, url: str, capture):
+    with capture(execute=True):  # the task runs once the request commits (inline in tests)
+        return api.post("/media/import", key, {"url": url})
+
+
+def test_import_by_url_runs_in_the_background(api, keys, team, django_capture_on_commit_callbacks):
+    from events.models import Event
+
     photo = phone_photo()
     responses.add(responses.GET, "https://cdn.example/shots/launch.jpg", body=photo, content_type="image/jpeg")
-    response = api.post("/media/import", keys.write, {"url": "https://cdn.example/shots/launch.jpg"})
-    assert response.status_code == 201, response.content
-    assert (response.json()["name"], response.json()["kind"]) == ("launch.jpg", "image")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        started = api.post("/media/import", keys.write, {"url": "https://cdn.example/shots/launch.jpg"})
+    assert started.status_code == 202, started.content
+    assert (started.json()["status"], started.json()["media"]) == ("processing", None)
+    location = started["Location"].removeprefix("/api/v1")
+    assert api.get(location, keys.read).json()["status"] == "processing"  # until the task has run
+    for callback in queued:
+        callback()
+    done = api.get(location, keys.read).json()
+    assert (done["status"], done["error"], done["media"]["name"], done["media"]["kind"]) == (
+        "ready", "", "launch.jpg", "image")  # fmt: skip
+    assert done["finished_at"] is not None
+    event = Event.objects.get(type="media.ready")
+    assert (event.subject_id, event.payload) == (done["media"]["id"], {"kind": "image", "mime_type": "image/jpeg"})
+    assert_problem(api.get(location, keys.outsider), 404)
+
+
+def test_a_failed_import_says_why(api, keys, django_capture_on_commit_callbacks):
     responses.add(responses.GET, "https://cdn.example/gone.jpg", status=404)
-    problem = assert_problem(api.post("/media/import", keys.write, {"url": "https://cdn.example/gone.jpg"}), 422)
-    assert problem["errors"][0] == {"field": "url", "message": "Fetching it answered HTTP 404.", "code": "invalid"}
+    gone = _import(api, keys.write, "https://cdn.example/gone.jpg", django_capture_on_commit_callbacks)
+    failed = api.get(gone["Location"].removeprefix("/api/v1"), keys.read).json()
+    assert (failed["status"], failed["error"], failed["media"]) == ("failed", "Fetching it answered HTTP 404.", None)
+    responses.add(responses.GET, "https://cdn.example/notes.txt", body=b"just words")
+    text = _import(api, keys.write, "https://cdn.example/notes.txt", django_capture_on_commit_callbacks)
+    assert "not an image or video" in api.get(text["Location"].removeprefix("/api/v1"), keys.read).json()["error"]
+    assert not Media.objects.exists()
     assert_problem(api.post("/media/import", keys.write, {"url": "ftp://cdn.example/x.jpg"}), 422)
     assert_problem(api.post("/media/import", keys.read, {"url": "https://cdn.example/shots/launch.jpg"}), 403)
 
@@ -132,11 +159,24 @@ def test_import_refuses_private_addresses_in_production(api, keys, settings):
     assert not responses.calls  # refused before anything was sent
 
 
-def test_import_stops_past_the_size_limit(api, keys, settings):
+def test_a_redirect_into_the_private_network_is_refused_when_it_runs(keys, settings, team):
+    from publishing.media import media_import_run
+    from publishing.models import MediaImport
+
+    settings.ALLOW_PRIVATE_NETWORK_URLS = False
+    responses.add(responses.GET, "https://cdn.example/r.jpg", status=302, headers={"Location": "https://10.0.0.8/x"})
+    job = MediaImport.objects.create(workspace=team.workspace, url="https://cdn.example/r.jpg")
+    media_import_run(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed"
+    assert "cannot be fetched" in job.error
+
+
+def test_import_stops_past_the_size_limit(api, keys, settings, django_capture_on_commit_callbacks):
     settings.MEDIA_MAX_UPLOAD_BYTES = 1000
     responses.add(responses.GET, "https://cdn.example/big.mp4", body=b"x" * 5000)
-    problem = assert_problem(api.post("/media/import", keys.write, {"url": "https://cdn.example/big.mp4"}), 422)
-    assert "larger than" in problem["detail"]
+    started = _import(api, keys.write, "https://cdn.example/big.mp4", django_capture_on_commit_callbacks)
+    assert "larger than" in api.get(started["Location"].removeprefix("/api/v1"), keys.read).json()["error"]
 
 
 def test_delete_an_unused_file_and_keep_a_used_one(api, keys, demo_accounts, django_capture_on_commit_callbacks):
