@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from django.utils import timezone
 
 from api.keys import Principal
@@ -38,12 +39,29 @@ def _key(request: HttpRequest) -> str | None:
     return key
 
 
+def _multipart(request: HttpRequest) -> bytes:
+    """A multipart body, already parsed (Django then no longer has the raw bytes): its fields and
+    each file's name, size and checksum."""
+    parts = [f"{name}={value}" for name, value in sorted(request.POST.items())]
+    for name, upload in sorted(request.FILES.items()):
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        parts.append(f"{name}:{upload.name}:{upload.size}:{digest.hexdigest()}")
+    return "\n".join(parts).encode()
+
+
 def _fingerprint(request: HttpRequest) -> str:
     """Method, path and body; JSON compared by meaning, so key order and spacing do not matter."""
     try:
-        body = json.dumps(json.loads(request.body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+        raw = request.body
+    except RawPostDataException:
+        raw = _multipart(request)
+    try:
+        body = json.dumps(json.loads(raw or b"null"), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError):
-        body = request.body
+        body = raw
     return hashlib.sha256(request.method.encode() + b" " + request.path.encode() + b"\n" + body).hexdigest()
 
 

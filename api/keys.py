@@ -4,7 +4,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -36,6 +36,9 @@ class Principal:
 def _admin(who: Actor | Membership) -> Actor:
     actor = as_actor(who)
     actor.require(Capability.MANAGE_SETTINGS, "Only admins can manage API keys.")
+    if actor.api_key_id is not None:
+        # A key acts as an admin for connections and webhooks; minting keys stays with people.
+        raise PermissionDenied("API keys are made and revoked by members, not by other keys.")
     return actor
 
 
@@ -87,7 +90,10 @@ def api_key_revoke(*, actor: Actor | Membership, key: ApiKey) -> ApiKey:
 
 
 def api_key_actor(key: ApiKey) -> Actor:
-    role = Role.EDITOR if key.scope == ApiKey.Scope.READ_WRITE else Role.VIEWER
+    # Read-write keys connect their users' accounts and manage webhooks (a backend integration
+    # needs both), so they act as admins. A key is made by an admin, so it never exceeds its
+    # maker, and no key makes or revokes keys (_admin).
+    role = Role.ADMIN if key.scope == ApiKey.Scope.READ_WRITE else Role.VIEWER
     return Actor(workspace=key.workspace, role=role, user=None, api_key_id=key.pk, label=f"API key {key.name}")
 
 
@@ -113,3 +119,12 @@ def _touch(key: ApiKey, ip: str | None) -> None:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
     key.last_used_at, key.last_used_ip = now, ip
+
+
+def api_key_actor_by_id(key_id: int) -> Actor | None:
+    """The actor of a key as it is now, or None once it is revoked, expired or gone (a connect
+    started by a key finishes only while the key still works)."""
+    key = ApiKey.objects.select_related("workspace").filter(pk=key_id, revoked_at=None).first()
+    if key is None or (key.expires_at is not None and key.expires_at <= timezone.now()):
+        return None
+    return api_key_actor(key)

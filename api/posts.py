@@ -4,10 +4,8 @@ Containers are the API's word for a post's parts: container 0 is the main post, 
 first comment (leave it empty for none), containers 2 and on the thread's replies in order.
 """
 
-import base64
-import binascii
-import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,13 +19,18 @@ from pydantic import AwareDatetime, ConfigDict, model_validator
 from api.auth import principal_of
 from api.idempotency import idempotent
 from api.keys import Principal
+from api.media import MediaOut as LibraryMedia
+from api.media import media_out
+from api.pages import cursor_decode, cursor_encode
 from api.problems import ApiError, service_error
 from api.schemas import ERRORS, READ_ERRORS, Id, ProblemOut, Text
+from api.social_accounts import SocialAccountOut, account_out
 from publishing import services
 from publishing.inputs import Attachment, PartInput, PostInput, When
 from publishing.models import ContentMedia, Post, PostContent, Target, TargetPart
 
 router = Router(tags=["posts"])
+Expand = Literal["targets.account", "containers.media"]
 K = PostContent.Kind
 MAX_CONTAINERS = 22  # the main post, a first comment and up to 20 replies (publishing.rules.MAX_REPLIES)
 
@@ -95,6 +98,7 @@ class RescheduleIn(Schema):
 class MediaOut(Schema):
     media_id: int
     alt_text: str
+    media: LibraryMedia | None = Field(None, description="With expand=containers.media.")
 
 
 class ContainerOut(Schema):
@@ -111,6 +115,7 @@ class PartOut(Schema):
     error_code: str
     error_message: str
     landed_at: datetime | None
+    removed_at: datetime | None = Field(description="When it was deleted from the platform (DELETE /posts).")
 
 
 class TargetOut(Schema):
@@ -128,6 +133,7 @@ class TargetOut(Schema):
     error_code: str
     error_message: str
     parts: list[PartOut]
+    account: SocialAccountOut | None = Field(None, description="With expand=targets.account.")
 
 
 class PostOut(Schema):
@@ -160,6 +166,11 @@ class PostFilters(Schema):
     scheduled_before: AwareDatetime | None = None
     cursor: Text | None = Field(None, max_length=200)
     limit: int = Field(25, ge=1, le=100)
+    expand: list[Expand] = Field(default_factory=list, description="Embed what the ids name, saving a request each.")
+
+
+class ExpandQuery(Schema):
+    expand: list[Expand] = Field(default_factory=list, description="Embed what the ids name, saving a request each.")
 
 
 # --- Input to services ----------------------------------------------------------------------
@@ -225,13 +236,18 @@ def _tenant_allowed(principal: Principal, tenant_id: str | None) -> None:
 # --- Output ---------------------------------------------------------------------------------
 
 
-def _posts(principal: Principal) -> QuerySet[Post]:
+def _posts(principal: Principal, expand: Iterable[str] = ()) -> QuerySet[Post]:
     parts = TargetPart.objects.defer("state").order_by("position")
-    targets = Target.objects.select_related("account").defer("account__secrets").order_by("id")
+    targets = Target.objects.select_related("account", "account__grant").defer(
+        "account__secrets", "account__grant__secrets"
+    )
+    attachments = ContentMedia.objects.order_by("position")
+    if "containers.media" in expand:
+        attachments = attachments.select_related("media")
     queryset = Post.objects.filter(workspace=principal.actor.workspace).prefetch_related(
         Prefetch("contents", queryset=PostContent.objects.order_by("position")),
-        Prefetch("contents__attachments", queryset=ContentMedia.objects.order_by("position")),
-        Prefetch("targets", queryset=targets),
+        Prefetch("contents__attachments", queryset=attachments),
+        Prefetch("targets", queryset=targets.order_by("id")),
         Prefetch("targets__parts", queryset=parts),
     )
     if principal.key.tenant_ids:
@@ -239,10 +255,15 @@ def _posts(principal: Principal) -> QuerySet[Post]:
     return queryset
 
 
-def _containers(post: Post) -> list[dict]:
+def _containers(post: Post, expand: frozenset[str]) -> list[dict]:
+    def attachment(a: ContentMedia) -> dict:
+        item: dict[str, Any] = {"media_id": a.media_id, "alt_text": a.alt_text}
+        if "containers.media" in expand:
+            item["media"] = media_out(a.media)
+        return item
+
     def one(content: PostContent) -> dict:
-        media = [{"media_id": a.media_id, "alt_text": a.alt_text} for a in content.attachments.all()]
-        return {"text": content.text, "media": media}
+        return {"text": content.text, "media": [attachment(a) for a in content.attachments.all()]}
 
     contents = list(post.contents.all())
     main = [one(c) for c in contents if c.kind == K.MAIN]
@@ -253,25 +274,31 @@ def _containers(post: Post) -> list[dict]:
     return main
 
 
-def _target(target: Target) -> dict:
+def _target(target: Target, expand: frozenset[str]) -> dict:
     parts = [
         {f: getattr(p, f) for f in ("position", "kind", "status", "platform_post_id", "url", "error_code",
-                                     "error_message", "landed_at")}
+                                     "error_message", "landed_at", "removed_at")}
         for p in target.parts.all()
     ]  # fmt: skip
     fields = ("id", "account_id", "status", "status_reason", "platform_post_id", "url", "attempts",
               "next_attempt_at", "finished_at", "error_code", "error_message")  # fmt: skip
-    return {**{f: getattr(target, f) for f in fields}, "platform": target.account.platform,
-            "username": target.account.username, "parts": parts}  # fmt: skip
+    out = {**{f: getattr(target, f) for f in fields}, "platform": target.account.platform,
+           "username": target.account.username, "parts": parts}  # fmt: skip
+    if "targets.account" in expand:
+        out["account"] = account_out(target.account)
+    return out
 
 
-def post_out(post: Post) -> dict:
+def post_out(post: Post, expand: Iterable[str] = ()) -> dict:
+    expand = frozenset(expand)
     targets = list(post.targets.all())
     return {
-        "id": post.pk, "status": post.status, "scheduled_at": post.scheduled_at, "containers": _containers(post),
+        "id": post.pk, "status": post.status, "scheduled_at": post.scheduled_at,
+        "containers": _containers(post, expand),
         "accounts": [t.account_id for t in targets], "link": post.link, "config": post.overrides,
         "tenant_id": post.tenant_id, "external_ref": post.external_ref, "author_id": post.author_id,
-        "created_at": post.created_at, "updated_at": post.updated_at, "targets": [_target(t) for t in targets],
+        "created_at": post.created_at, "updated_at": post.updated_at,
+        "targets": [_target(t, expand) for t in targets],
     }  # fmt: skip
 
 
@@ -285,20 +312,6 @@ def _json(status: int, post: Post, principal: Principal, **headers: str) -> Http
 
 def _get(principal: Principal, post_id: int) -> Post:
     return _posts(principal).get(pk=post_id)  # DoesNotExist: 404, other workspaces' and tenants' too
-
-
-def _cursor_decode(cursor: str) -> int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode() + b"==="))["before"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeError):
-        raise ApiError(422, "That cursor is not one we gave out; start again without it.") from None
-    if not isinstance(value, int) or not 0 < value < 2**63:
-        raise ApiError(422, "That cursor is not one we gave out; start again without it.")
-    return value
-
-
-def _cursor_encode(post_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": post_id}).encode()).decode().rstrip("=")
 
 
 # --- Endpoints ------------------------------------------------------------------------------
@@ -325,7 +338,7 @@ def create_post(request: HttpRequest, data: PostCreateIn) -> HttpResponse:
 @router.get("", response={200: PostPage, READ_ERRORS: ProblemOut}, summary="List posts, newest first")
 def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> dict:
     principal = principal_of(request)
-    queryset = _posts(principal).order_by("-id")
+    queryset = _posts(principal, filters.expand).order_by("-id")
     if filters.status:
         queryset = queryset.filter(status=filters.status)
     if filters.account:
@@ -339,16 +352,36 @@ def list_posts(request: HttpRequest, filters: Query[PostFilters]) -> dict:
     if filters.scheduled_before:
         queryset = queryset.filter(scheduled_at__lt=filters.scheduled_before)
     if filters.cursor:
-        queryset = queryset.filter(id__lt=_cursor_decode(filters.cursor))
+        queryset = queryset.filter(id__lt=cursor_decode(filters.cursor))
     page = list(queryset.distinct()[: filters.limit + 1])
     more = len(page) > filters.limit
     page = page[: filters.limit]
-    return {"data": [post_out(p) for p in page], "next_cursor": _cursor_encode(page[-1].pk) if more else None}
+    data = [post_out(p, filters.expand) for p in page]
+    return {"data": data, "next_cursor": cursor_encode(page[-1].pk) if more else None}
 
 
 @router.get("/{post_id}", response={200: PostOut, READ_ERRORS: ProblemOut}, summary="Get a post with its targets")
-def get_post(request: HttpRequest, post_id: Id) -> dict:
-    return post_out(_get(principal_of(request), post_id))
+def get_post(request: HttpRequest, post_id: Id, query: Query[ExpandQuery]) -> dict:
+    """``expand=targets.account`` embeds each target's account, ``expand=containers.media`` each
+    attachment's media (status, size, signed URL)."""
+    return post_out(_posts(principal_of(request), query.expand).get(pk=post_id), query.expand)
+
+
+@router.delete("/{post_id}", response={204: None, ERRORS: ProblemOut}, summary="Delete a post, from the platforms too")
+def delete_post(request: HttpRequest, post_id: Id) -> HttpResponse:
+    """What has not gone out is canceled; what landed is deleted from every platform that offers
+    deletion (replies and first comment first). 204 once nothing is left live anywhere; otherwise
+    409 naming each target still live and why (a platform without deletion: delete it there), and
+    the post stays, its removed parts marked ``removed_at``: sending DELETE again tries again."""
+    principal = principal_of(request)
+    outcome = services.post_delete(actor=principal.actor, post=_get(principal, post_id))
+    if outcome.deleted:
+        return HttpResponse(status=204)
+    errors = [
+        {"field": f"targets[{target_id}]", "message": why, "code": "kept"} for target_id, why in outcome.kept.items()
+    ]
+    detail = f"Deleted {outcome.removed_parts} part(s) from the platforms; some of the post is still live."
+    raise ApiError(409, detail, errors=errors)
 
 
 @router.put("/{post_id}", response={200: PostOut, ERRORS: ProblemOut}, summary="Replace a post's content and time")

@@ -18,6 +18,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as RequestValidationError
 
+from connections.errors import ProviderError
 from publishing.inputs import Problem, problems_of
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,13 @@ INTERNAL = "POSTWRIGHT/INTERNAL"
 BY_STATUS = {400: BAD_REQUEST, 401: UNAUTHORIZED, 403: FORBIDDEN, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED,
              409: CONFLICT, 422: VALIDATION, 429: RATE_LIMITED, 500: INTERNAL}  # fmt: skip
 # Service problems that are about the post's state, not the input: the same request may work later.
-CONFLICT_CODES = {"busy", "published", "nothing_pending", "nothing_to_retry"}
+CONFLICT_CODES = {"busy", "published", "nothing_pending", "nothing_to_retry", "in_use"}
+
+
+def provider_error_code(platform: str, exc: ProviderError) -> str:
+    """A platform failure's stable code: POSTWRIGHT/<PLATFORM>/<its code, else its class>."""
+    detail = re.sub(r"[^A-Z0-9]+", "_", (exc.code or exc.error_class.value).upper()).strip("_")
+    return f"POSTWRIGHT/{platform.upper().replace('-', '_')}/{detail or 'ERROR'}"
 
 
 class ApiError(Exception):

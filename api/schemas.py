@@ -21,6 +21,7 @@ def _storable(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_storable)]
 Id = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+PlatformId = Annotated[str, Field(max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$", description="e.g. bluesky")]
 
 
 class FieldError(Schema):

@@ -4,7 +4,7 @@ from typing import Any
 
 from ninja import NinjaAPI
 
-from api import posts, problems, queue
+from api import connect, hooks, media, posts, problems, queue, social_accounts, social_networks, webhooks
 from api.auth import ApiKeyAuth
 
 DESCRIPTION = """Postwright's developer API. Authenticate with `Authorization: Bearer pw_live_…`
@@ -38,3 +38,9 @@ api = PostwrightAPI(
 problems.install(api)
 api.add_router("/posts", posts.router)
 api.add_router("/queue", queue.router)
+api.add_router("/", connect.router)  # before /social-accounts: its pending/ paths come first
+api.add_router("/social-accounts", social_accounts.router)
+api.add_router("/social-networks", social_networks.router)
+api.add_router("/media", media.router)
+api.add_router("/webhooks", webhooks.router)
+api.add_router("/hooks", hooks.router)

@@ -42,6 +42,8 @@ class InstanceForm(forms.Form):
 
 
 class OAuthAppForm(forms.ModelForm[OAuthApp]):
+    """Validates the page's input; connections.services.oauth_app_save stores it (as the API does)."""
+
     client_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
@@ -63,11 +65,3 @@ class OAuthAppForm(forms.ModelForm[OAuthApp]):
         if not secret and not self.has_saved_secret:
             raise forms.ValidationError("Paste the client secret from the platform's developer console.")
         return secret
-
-    def save(self, commit: bool = True) -> OAuthApp:
-        app = super().save(commit=False)
-        if self.cleaned_data["client_secret"]:
-            app.client_secret = self.cleaned_data["client_secret"]
-        if commit:
-            app.save()
-        return app

@@ -194,7 +194,13 @@ class ConnectSession(WorkspaceOwned):
     error = models.CharField(max_length=500, blank=True)
     tenant_id = models.CharField(max_length=255, blank=True)
     reconnect_account = models.ForeignKey(SocialAccount, null=True, blank=True, on_delete=models.SET_NULL)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # A member (the dashboard), or an API key: then the platform's consent is given by the
+    # developer's own user, who is not signed in here, and the callback sends them to ``return_to``.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    api_key_id = models.BigIntegerField(null=True, blank=True, help_text="The API key that started it.")
+    return_to = models.URLField(max_length=2000, blank=True, help_text="The developer's redirect_uri (API only).")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(default=connect_session_expiry)
 
@@ -202,7 +208,8 @@ class ConnectSession(WorkspaceOwned):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.platform} connect by {self.created_by} ({self.status})"
+        who = self.created_by or f"API key #{self.api_key_id}"
+        return f"{self.platform} connect by {who} ({self.status})"
 
     @property
     def expired(self) -> bool:

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -66,6 +67,52 @@ def is_configured(*, workspace: Workspace, provider: Provider) -> bool:
     if not provider.needs_app_credentials or provider.asks_for_instance:
         return True
     return app_credentials_for(workspace=workspace, provider=provider) is not None
+
+
+def byo_app_provider(platform: str) -> Provider:
+    """The provider a workspace may bring its own OAuth app for, or ValidationError saying why not."""
+    try:
+        provider = get_provider(platform)
+    except KeyError:
+        raise ValidationError({"platform": f"No platform {platform!r} is offered here."}) from None
+    if not provider.needs_app_credentials or provider.asks_for_instance:
+        why = "registers itself on each server" if provider.asks_for_instance else "needs no app"
+        raise ValidationError({"platform": f"{provider.name} {why}: there are no keys to bring."})
+    return provider
+
+
+def oauth_app_save(
+    *, actor: Actor | Membership, platform: str, client_id: str, client_secret: str = "", scopes: str = ""
+) -> tuple[OAuthApp, bool]:
+    """Create or replace the workspace's own app for a platform; an empty secret keeps the saved one.
+    Returns the app and whether it is new."""
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.")
+    byo_app_provider(platform)
+    client_id, client_secret, scopes = client_id.strip(), client_secret.strip(), " ".join(scopes.split())
+    problems = {}
+    if not client_id or len(client_id) > 255:
+        problems["client_id"] = "Paste the client id from the platform's developer console (up to 255 characters)."
+    if len(scopes) > 500:
+        problems["scopes"] = "Scopes are at most 500 characters."
+    with transaction.atomic():
+        app = OAuthApp.objects.select_for_update().filter(workspace=actor.workspace, platform=platform).first()
+        if not client_secret and (app is None or not app.client_secret):
+            problems["client_secret"] = "Paste the client secret from the platform's developer console."
+        if problems:
+            raise ValidationError(problems)
+        created = app is None
+        app = app or OAuthApp(workspace=actor.workspace, platform=platform)
+        app.client_id, app.scopes = client_id, scopes
+        if client_secret:
+            app.client_secret = client_secret
+        app.save()
+    return app, created
+
+
+def oauth_app_delete(*, actor: Actor | Membership, app: OAuthApp) -> None:
+    """Back to the instance-wide keys (if any); connected accounts keep working until they refresh."""
+    _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.", app)
+    app.delete()
 
 
 def instance_app_credentials(*, provider: Provider, instance_url: str) -> AppCredentials:
@@ -130,15 +177,21 @@ def connect_start(
     instance_url: str = "",
     tenant_id: str = "",
     reconnect_account: SocialAccount | None = None,
+    return_to: str = "",
 ) -> str:
-    """Begin an OAuth connect: returns the platform's consent URL to redirect the browser to."""
+    """Begin an OAuth connect: returns the platform's consent URL to redirect the browser to.
+
+    Started by an API key, nobody is signed in here when the platform sends the user back: the
+    callback then finishes as the key and sends the user on to ``return_to`` (the API checks it)."""
     owned = [reconnect_account] if reconnect_account is not None else []
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.", *owned)
+    if not provider.offers_consent():
+        raise ConnectError(f"{provider.name} connects with a form, not a consent page.")
     if reconnect_account is None:
         _require_account_room(actor.workspace)  # refused before the consent page, not after it
-    if actor.user is None:
-        raise ConnectError("A platform's consent page needs a signed-in member to come back to.")
-    app = app_credentials_for(workspace=actor.workspace, provider=provider, instance_url=instance_url)
+    if actor.user is None and (actor.api_key_id is None or not return_to):
+        raise ConnectError("A platform's consent page needs someone to come back to: a member, or a redirect_uri.")
+    app = _consent_app(workspace=actor.workspace, provider=provider, instance_url=instance_url)
     if app is None:
         raise ConnectError(f"{provider.name} is not configured for this workspace yet.")
     verifier = pysecrets.token_urlsafe(64) if provider.supports_pkce else None
@@ -146,6 +199,8 @@ def connect_start(
         workspace=actor.workspace,
         platform=provider.id,
         created_by=actor.user,
+        api_key_id=actor.api_key_id if actor.user is None else None,
+        return_to=return_to if actor.user is None else "",
         redirect_uri=redirect_uri_for(provider.id),
         instance_url=instance_url,
         tenant_id=tenant_id,
@@ -168,24 +223,48 @@ def _fail(session: ConnectSession, message: str) -> ConnectError:
     return ConnectError(message)
 
 
+def _consent_app(*, workspace: Workspace, provider: Provider, instance_url: str) -> AppCredentials | None:
+    """The app a consent runs with; a platform that needs none (the Demo network) gets an empty one."""
+    if not provider.needs_app_credentials:
+        return AppCredentials("", "", provider.default_scopes, source="none")
+    return app_credentials_for(workspace=workspace, provider=provider, instance_url=instance_url)
+
+
+def _pending_session(provider: Provider, state: str) -> QuerySet[ConnectSession]:
+    return ConnectSession.objects.select_related("workspace", "reconnect_account").filter(
+        state=state, platform=provider.id, status=ConnectSession.Status.PENDING
+    )
+
+
 def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str]) -> ConnectSession:
     """Finish the platform's redirect. Raises ConnectError with a message for the user."""
     state = params.get("state", "")
-    session = (
-        ConnectSession.objects.select_related("workspace", "reconnect_account")
-        .filter(state=state, platform=provider.id, created_by=user, status=ConnectSession.Status.PENDING)
-        .first()
-        if state
-        else None
-    )
+    session = _pending_session(provider, state).filter(created_by=user).first() if state else None
     if session is None:
         raise ConnectError("This connect link is not valid any more (or was opened in another browser). Start again.")
+    membership = Membership.objects.filter(workspace=session.workspace, user=user).first()
+    actor = Actor.of(membership) if membership is not None else None
+    return connect_complete(actor=actor, session=session, provider=provider, params=params)[0]
+
+
+def connect_session_of_key(*, provider: Provider, state: str) -> ConnectSession | None:
+    """The pending attempt an API key started with this state, if any: its callback needs no login,
+    the state (256 random bits, sent only to the platform) being what proves it."""
+    return _pending_session(provider, state).filter(api_key_id__isnull=False).first() if state else None
+
+
+def connect_complete(
+    *, actor: Actor | None, session: ConnectSession, provider: Provider, params: Mapping[str, str]
+) -> tuple[ConnectSession, list[SocialAccount]]:
+    """The platform's answer to a pending attempt, for whoever started it (``actor`` as they are
+    now: None once removed). One account is saved at once (returned); several wait in the session
+    (status SELECTING, no account yet) for a choice."""
     if session.expired:
         raise _fail(session, "The connect attempt took too long and expired. Start again.")
-    membership = Membership.objects.filter(workspace=session.workspace, user=user).first()
-    if membership is None or not Actor.of(membership).can(Capability.MANAGE_CONNECTIONS):
-        # Removed or demoted since the attempt started: the consent must not land an account.
-        raise _fail(session, "You can no longer connect accounts in this workspace.")
+    if actor is None or actor.workspace.pk != session.workspace_id or not actor.can(Capability.MANAGE_CONNECTIONS):
+        # Removed, demoted or revoked since the attempt started: the consent must not land an account.
+        who = "This API key" if session.api_key_id else "You"
+        raise _fail(session, f"{who} can no longer connect accounts in this workspace.")
     if params.get("error"):
         if params["error"] == "access_denied":
             raise _fail(session, f"You cancelled the connection on {provider.name}; nothing was connected.")
@@ -194,7 +273,7 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
     code = params.get("code", "")
     if not code:
         raise _fail(session, f"{provider.name} sent back an incomplete answer (no authorization code).")
-    app = app_credentials_for(workspace=session.workspace, provider=provider, instance_url=session.instance_url)
+    app = _consent_app(workspace=session.workspace, provider=provider, instance_url=session.instance_url)
     if app is None:
         raise _fail(session, f"{provider.name} is not configured for this workspace any more.")
     try:
@@ -222,14 +301,13 @@ def connect_callback(*, user: User, provider: Provider, params: Mapping[str, str
         raise _fail(session, f"{provider.name} returned no account you can publish to{detail}")
     renewing = _reconnecting(session, choosable)
     if renewing:
-        connect_finish(session=session, connections=renewing)
-    elif len(connections) == 1:
-        connect_finish(session=session, connections=connections)
-    else:
-        session.status = ConnectSession.Status.SELECTING
-        session.secrets = {"pending": [_serialise(c) for c in connections]}
-        session.save(update_fields=["status", "secrets"])
-    return session
+        return session, connect_finish(session=session, connections=renewing)
+    if len(connections) == 1:
+        return session, connect_finish(session=session, connections=connections)
+    session.status = ConnectSession.Status.SELECTING
+    session.secrets = {"pending": [_serialise(c) for c in connections]}
+    session.save(update_fields=["status", "secrets"])
+    return session, []
 
 
 def _reconnecting(session: ConnectSession, connections: list[Connection]) -> list[Connection]:
@@ -292,10 +370,11 @@ def _deserialise(item: dict[str, Any]) -> Connection:
 
 def pending_choices(session: ConnectSession) -> list[dict[str, Any]]:
     """The accounts waiting to be chosen, without their secrets (for the selection page): each
-    profile with its platform's name and, for one that cannot be chosen, why not."""
+    profile with its type, its platform's name and, for one that cannot be chosen, why not."""
     return [
         {
             **item["profile"],
+            "type": (item.get("extra") or {}).get("account_type", ""),
             "platform_name": _platform_name(item.get("platform") or session.platform),
             "unavailable": item.get("unavailable", ""),
         }
@@ -315,7 +394,10 @@ def connect_select(
     *, actor: Actor | Membership, session: ConnectSession, external_ids: list[str]
 ) -> list[SocialAccount]:
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can connect accounts.", session)
-    if actor.user is None or session.created_by_id != actor.user.pk:
+    if session.api_key_id is not None:
+        if actor.api_key_id != session.api_key_id:
+            raise PermissionDenied("Only the API key that started this connection can finish it.")
+    elif actor.user is None or session.created_by_id != actor.user.pk:
         raise PermissionDenied("Only the member who started this connection can finish it.")
     if session.status != ConnectSession.Status.SELECTING or session.expired:
         raise ConnectError("This selection has expired. Start the connection again.")
@@ -681,6 +763,17 @@ def account_check(*, actor: Actor | Membership, account: SocialAccount) -> Socia
     # Named fields only: a refresh during the check may have changed the status row-wide.
     fields = ["username", "display_name", "avatar_url", "last_checked_at", "last_error", "updated_at"]
     account.save(update_fields=fields)
+    return account
+
+
+def account_tenant_set(*, actor: Actor | Membership, account: SocialAccount, tenant_id: str) -> SocialAccount:
+    """Tag an account with the developer's own id for the user it belongs to (or clear it)."""
+    _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can change an account's tenant.", account)
+    tenant_id = tenant_id.strip()
+    if len(tenant_id) > 255:
+        raise ValidationError({"tenant_id": "A tenant id is at most 255 characters."})
+    account.tenant_id = tenant_id
+    account.save(update_fields=["tenant_id", "updated_at"])
     return account
 
 

@@ -1,9 +1,11 @@
 import logging
+from typing import cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -151,8 +153,40 @@ def _connect_oauth(
     return redirect(url)
 
 
+def connect_callback(request: HttpRequest, platform: str) -> HttpResponse:
+    """The platform sends the user back here. An attempt an API key started finishes without a
+    login (the developer's end user is not a member) and sends them on to the developer's page."""
+    provider = _provider_or_404(platform)
+    session = services.connect_session_of_key(provider=provider, state=request.GET.get("state", ""))
+    if session is not None:
+        return _key_callback(request, provider, session)
+    return _member_callback(cast(AuthedRequest, request), platform)  # login_required makes it so
+
+
+def _key_callback(request: HttpRequest, provider: Provider, session: ConnectSession) -> HttpResponse:
+    from api.keys import api_key_actor_by_id  # the API app knows its keys; connections does not
+
+    actor = api_key_actor_by_id(session.api_key_id) if session.api_key_id else None
+    try:
+        session, accounts = services.connect_complete(
+            actor=actor, session=session, provider=provider, params=request.GET
+        )
+    except ConnectError as exc:
+        return _return_to(session, status="error", message=str(exc))
+    if session.status == ConnectSession.Status.SELECTING:
+        return _return_to(session, status="pending", session=str(session.pk))
+    return _return_to(session, status="connected", account_id=",".join(str(a.pk) for a in accounts))
+
+
+def _return_to(attempt: ConnectSession, **params: str) -> HttpResponse:
+    """The developer's redirect_uri with our answer added to its own query."""
+    parts = urlsplit(attempt.return_to)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
+    return HttpResponseRedirect(urlunsplit(parts._replace(query=query)))
+
+
 @login_required
-def connect_callback(request: AuthedRequest, platform: str) -> HttpResponse:
+def _member_callback(request: AuthedRequest, platform: str) -> HttpResponse:
     provider = _provider_or_404(platform)
     try:
         session = services.connect_callback(user=request.user, provider=provider, params=request.GET)
@@ -237,12 +271,15 @@ def app_settings(request: MemberRequest, platform: str) -> HttpResponse:
     app = OAuthApp.objects.filter(workspace=request.workspace, platform=platform).first()
     form = OAuthAppForm(request.POST or None, instance=app or OAuthApp(workspace=request.workspace, platform=platform))
     if request.method == "POST":
+        actor = Actor.of(request.membership)
         if request.POST.get("delete") and app is not None:
-            app.delete()
+            services.oauth_app_delete(actor=actor, app=app)
             messages.success(request, f"Removed this workspace's {provider.name} keys.")
             return redirect("connections")
         if form.is_valid():
-            form.save()
+            data = form.cleaned_data
+            services.oauth_app_save(actor=actor, platform=platform, client_id=data["client_id"],
+                                    client_secret=data["client_secret"], scopes=data["scopes"])  # fmt: skip
             messages.success(request, f"Saved {provider.name} keys for this workspace.")
             return redirect("connections")
     context = {"provider": provider, "form": form, "app": app, "redirect_uri": services.redirect_uri_for(platform)}

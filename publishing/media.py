@@ -8,10 +8,13 @@ get a cover frame (see video.py). A platform whose rules say ``fits`` gets a re-
 from __future__ import annotations  # File[bytes] is a type checker's generic only
 
 import hashlib
+import logging
+import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
-from typing import Any
+from typing import IO, Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
@@ -21,19 +24,25 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
+from django_q.tasks import async_task
 from PIL import Image, UnidentifiedImageError
 
 from accounts.actors import Actor, as_actor
 from accounts.models import Membership
-from accounts.roles import Capability
+from accounts.roles import Capability, Role
+from connections.http import RequestException, UnsafeURL, check_public_url, platform_session
 from connections.providers.base import MediaItem
 from connections.providers.media_rules import FormatRule, MediaFacts, format_bytes
+from events.services import EventSpec, event_emit
 from publishing.images import image_clean, image_fit
-from publishing.models import Media, MediaRendition
+from publishing.inputs import Problem, problems_error
+from publishing.models import ContentMedia, Media, MediaImport, MediaRendition
 from publishing.video import ACCEPTED, video_inspect
 
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 SIGNING_SALT = "postwright.media"
+log = logging.getLogger(__name__)
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before any platform sees them
 
 
@@ -258,3 +267,120 @@ def media_from_token(token: str) -> Media | MediaRendition:
         except MediaRendition.DoesNotExist:
             raise Media.DoesNotExist from None
     return Media.objects.get(pk=unsigned["m"])
+
+
+# --- Import by URL and deletion --------------------------------------------------------------
+
+IMPORT_MAX_REDIRECTS = 3
+IMPORT_BUFFER = 1024 * 1024
+
+
+def media_import_url(*, actor: Actor | Membership, url: str, name: str = "") -> Media:
+    """Fetch a file from a public URL and store it like an upload. The fetch goes through the
+    HTTP chokepoint, whose guard refuses private, loopback and link-local addresses at every
+    hop (in production), and stops reading past MEDIA_MAX_UPLOAD_BYTES."""
+    as_actor(actor).require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
+    try:
+        check_public_url(url)
+    except UnsafeURL as exc:
+        raise ValidationError({"url": f"That URL cannot be fetched: {exc}."}) from None
+    name = PurePath(name or urlsplit(url).path).name[:255] or "imported"
+    with tempfile.SpooledTemporaryFile(max_size=8 * IMPORT_BUFFER) as spool:
+        _download(url, spool)
+        spool.seek(0)
+        return media_store(actor=actor, upload=File(spool, name=name), name=name)
+
+
+def _download(url: str, into: IO[bytes]) -> None:
+    limit = settings.MEDIA_MAX_UPLOAD_BYTES
+    session = platform_session()
+    session.max_redirects = IMPORT_MAX_REDIRECTS
+    try:
+        with session.get(url, stream=True) as response:
+            if response.status_code != 200:
+                raise ValidationError({"url": f"Fetching it answered HTTP {response.status_code}."})
+            received = 0
+            for chunk in response.iter_content(IMPORT_BUFFER):
+                received += len(chunk)
+                if received > limit:
+                    raise ValidationError({"url": f"The file is larger than {format_bytes(limit)}."})
+                into.write(chunk)
+    except UnsafeURL as exc:  # a redirect hop into a private network
+        raise ValidationError({"url": f"That URL cannot be fetched: {exc}."}) from None
+    except RequestException as exc:
+        raise ValidationError({"url": f"It could not be fetched: {type(exc).__name__}."}) from None
+
+
+def media_delete(*, actor: Actor | Membership, media: Media) -> None:
+    """Remove a file from the library, with its cover and fitted copies. One that a post uses
+    stays (posts keep their media): remove it from those posts first."""
+    actor = as_actor(actor)
+    actor.require(Capability.EDIT_CONTENT, "Viewers cannot delete media.")
+    if media.workspace_id != actor.workspace.pk:
+        raise Media.DoesNotExist("No such media in this workspace.")
+    with transaction.atomic():
+        if ContentMedia.objects.filter(media=media).exists():
+            raise problems_error([Problem("media", "A post uses this file: remove it from the post first.", "in_use")])
+        files = [media.file.name, media.cover.name or ""]
+        files += [r.file.name for r in MediaRendition.objects.filter(media=media)]
+        media.delete()  # renditions go with it (CASCADE)
+    for name in filter(None, files):
+        transaction.on_commit(lambda name=name: default_storage.delete(name))  # type: ignore[misc]
+
+
+# --- Imports in the background ---------------------------------------------------------------
+
+
+def media_import_start(*, actor: Actor | Membership, url: str, name: str = "") -> MediaImport:
+    """Queue a fetch from ``url`` (checked now, and again at every hop when it runs) and answer
+    at once; ``media_import_run`` does the work on the media cluster, like a video publish."""
+    actor = as_actor(actor)
+    actor.require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
+    try:
+        check_public_url(url)
+    except UnsafeURL as exc:
+        raise ValidationError({"url": f"That URL cannot be fetched: {exc}."}) from None
+    job = MediaImport.objects.create(workspace=actor.workspace, url=url, name=PurePath(name).name[:255])
+    transaction.on_commit(lambda: _enqueue_import(job.pk))
+    return job
+
+
+def _enqueue_import(import_id: int) -> None:
+    cluster = settings.PUBLISH_MEDIA_CLUSTER
+    async_task("publishing.media.media_import_run", import_id, cluster=cluster, task_name=f"media-import-{import_id}",
+               save=False)  # fmt: skip
+
+
+def _import_failed(job: MediaImport, reason: str) -> None:
+    MediaImport.objects.filter(pk=job.pk, status=MediaImport.Status.PROCESSING).update(
+        status=MediaImport.Status.FAILED, error=reason[:500], finished_at=timezone.now()
+    )
+
+
+def media_import_run(import_id: int) -> None:
+    """The task: fetch and store, then record ready (and say media.ready) or failed with why.
+    A task delivered again after the import finished does nothing; two at once store one media
+    (deduplicated by checksum) and record the outcome once (conditional updates)."""
+    job = MediaImport.objects.select_related("workspace").filter(pk=import_id).first()
+    if job is None or job.status != MediaImport.Status.PROCESSING:
+        return
+    # The import's own actor: the check that it may upload was made when it was queued.
+    actor = Actor(workspace=job.workspace, role=Role.EDITOR, label="media import")
+    try:
+        media = media_import_url(actor=actor, url=job.url, name=job.name)
+    except ValidationError as exc:
+        _import_failed(job, exc.messages[0])
+        return
+    except Exception:
+        # Nobody waits on this task: the import must end failed, not stay "processing" for ever.
+        log.exception("media import %s failed", job.pk)
+        _import_failed(job, "The file could not be imported (an error on our side; it has been logged).")
+        return
+    with transaction.atomic():
+        done = MediaImport.objects.filter(pk=job.pk, status=MediaImport.Status.PROCESSING).update(
+            status=MediaImport.Status.READY, media=media, finished_at=timezone.now()
+        )
+        if done:
+            payload = {"kind": media.kind, "mime_type": media.mime_type}
+            event_emit(EventSpec(workspace_id=job.workspace_id, type="media.ready", subject_type="media",
+                                 subject_id=media.pk, payload=payload))  # fmt: skip

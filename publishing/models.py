@@ -166,6 +166,27 @@ class MediaUpload(WorkspaceOwned):
         return f"{self.name} ({self.offset}/{self.size})"
 
 
+class MediaImport(WorkspaceOwned):
+    """A file being fetched from a URL into the library, in the background (a large video can
+    take minutes): processing, then ready (its media) or failed (and why)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    url = models.URLField(max_length=2000)
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROCESSING)
+    error = models.CharField(max_length=500, blank=True)
+    media = models.ForeignKey(Media, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.status})"
+
+
 class ContentMedia(models.Model):
     content = models.ForeignKey(PostContent, on_delete=models.CASCADE, related_name="attachments")
     media = models.ForeignKey(Media, on_delete=models.PROTECT, related_name="+")
@@ -273,6 +294,8 @@ class TargetPart(models.Model):
     error_code = models.CharField(max_length=100, blank=True)
     error_message = models.TextField(blank=True)
     landed_at = models.DateTimeField(null=True, blank=True)
+    # Deleted from the platform afterwards (post_delete); the part stays published in our history.
+    removed_at = models.DateTimeField(null=True, blank=True)
     # Not a column: set by the engine when a batch moved this part to "sending" for the run at hand.
     sending_now = False
 

@@ -6,7 +6,9 @@ share every rule. Bad input raises ValidationError keyed by field (see publishin
 writes nothing; each change writes its event in its own transaction.
 """
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +21,11 @@ from accounts.actors import Actor, as_actor
 from accounts.models import Membership
 from accounts.plans import plan_require_room
 from accounts.roles import Capability
+from connections.errors import ProviderError
 from connections.models import SocialAccount
+from connections.providers.base import AccountState, Provider
+from connections.registry import get_provider
+from connections.services import call_with_account
 from events.services import EventSpec, actor_fields, event_emit
 from publishing.composer import AccountCheck
 from publishing.inputs import Attachment as Attachment  # re-exported: callers build their input from here
@@ -344,6 +350,77 @@ def post_restore(*, actor: Actor | Membership, post: Post) -> Post:
     _emit(actor, post, "post.restored")
     post.refresh_from_db()
     return post
+
+
+# --- Deleting ------------------------------------------------------------------------------
+
+
+@dataclass
+class DeleteOutcome:
+    """What ``post_delete`` did: the post is gone (``deleted``), or it stays because some of it is
+    still live on a platform (``kept``: one reason per target, why it could not be removed)."""
+
+    deleted: bool
+    removed_parts: int = 0
+    kept: dict[int, str] = field(default_factory=dict)
+
+
+def post_delete(*, actor: Actor | Membership, post: Post) -> DeleteOutcome:
+    """Delete a post: what has not gone out is canceled, what landed is deleted from each
+    platform that offers deletion (replies and first comments first, then the main post), and
+    the post itself is deleted once nothing of it is left live anywhere. A platform that offers
+    no deletion, or refuses, keeps the post (and says why); deleting again tries again."""
+    actor = _editor(actor, "Viewers cannot delete posts.")
+    _own(actor, post)
+    with transaction.atomic():
+        targets = list(Target.objects.select_for_update().select_related("account").filter(post=post))
+        if problems := _busy(targets):
+            raise problems_error(problems)
+        pending = [t.id for t in targets if t.status in EDITABLE]
+        if pending:
+            targets_move(Target.objects.filter(id__in=pending), S.CANCELED, actor=actor, next_attempt_at=None)
+            post_rollup(post_id=post.id, actor=actor)
+    outcome = DeleteOutcome(deleted=False)
+    for target in targets:
+        _target_remove(target, outcome)
+    if not outcome.kept:
+        with transaction.atomic():
+            _emit(actor, post, "post.deleted", removed_parts=outcome.removed_parts)
+            post.delete()
+        outcome.deleted = True
+    return outcome
+
+
+def _delete_at(provider: Provider, platform_post_id: str, state: AccountState) -> None:
+    provider.delete(account=state, platform_post_id=platform_post_id)
+
+
+def _target_remove(target: Target, outcome: DeleteOutcome) -> None:
+    """Delete one target's landed parts at its platform, newest part first; each one removed is
+    recorded at once, so a failure half-way leaves an exact account of what is still live."""
+    live = list(
+        TargetPart.objects.filter(target=target, status=P.PUBLISHED, removed_at=None)
+        .exclude(platform_post_id="")
+        .order_by("-position")
+    )
+    if not live:
+        return
+    try:
+        provider = get_provider(target.account.platform)
+    except KeyError:
+        outcome.kept[target.pk] = "This platform is not offered here any more."
+        return
+    if not provider.supports_delete:
+        outcome.kept[target.pk] = f"{provider.name} offers no way to delete a post through its API: delete it there."
+        return
+    for part in live:
+        try:
+            call_with_account(account=target.account, operation=partial(_delete_at, provider, part.platform_post_id))
+        except ProviderError as exc:
+            outcome.kept[target.pk] = f"{provider.name} refused: {exc.message}"
+            return
+        TargetPart.objects.filter(pk=part.pk).update(removed_at=timezone.now())
+        outcome.removed_parts += 1
 
 
 # --- Queue slots ----------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def part_path(upload: MediaUpload) -> Path:
     return Path(settings.MEDIA_UPLOAD_TEMP_DIR) / f"{upload.pk.hex}.part"
 
 
-def upload_create(*, actor: Membership, name: str, size: int, mime_type: str) -> MediaUpload:
+def upload_create(*, actor: Actor | Membership, name: str, size: int, mime_type: str) -> MediaUpload:
     _require_editor(actor)
     name = Path(name.strip()).name[:255]
     if not name:
@@ -109,7 +109,7 @@ def parse_content_range(value: str, *, size: int) -> tuple[int, int]:
 
 
 def upload_write_chunk(
-    *, actor: Membership, upload: MediaUpload, content_range: str, body: Readable, length: int | None
+    *, actor: Actor | Membership, upload: MediaUpload, content_range: str, body: Readable, length: int | None
 ) -> int:
     """Append one chunk at the current offset; returns the new offset. A chunk that starts
     elsewhere, or arrives short (a dropped connection), changes nothing."""
@@ -212,7 +212,7 @@ def _write_at(path: Path, offset: int, body: Readable, expected: int) -> int:
     return received
 
 
-def upload_finish(*, actor: Membership, upload: MediaUpload) -> Media:
+def upload_finish(*, actor: Actor | Membership, upload: MediaUpload) -> Media:
     """Inspect and store the complete file (deduplicated by checksum), then forget the upload.
     A file that does not decode is refused, and neither it nor the upload is kept."""
     _require_editor(actor)
@@ -231,7 +231,7 @@ def upload_finish(*, actor: Membership, upload: MediaUpload) -> Media:
         upload_discard(upload=upload)
 
 
-def _finish_s3(actor: Membership, upload: MediaUpload) -> Media:
+def _finish_s3(actor: Actor | Membership, upload: MediaUpload) -> Media:
     """Complete the multipart upload, then inspect the object where it is (ranged reads: PyAV
     and Pillow seek in a RangeReader). The object stays only if the Media keeps it (a video not
     seen before); a refused, cleaned (image) or duplicate file leaves nothing in the bucket."""

@@ -99,3 +99,30 @@ def public_message(event: Event) -> tuple[str, dict[str, Any]] | None:
         "timestamp": iso(event.created_at),
         "data": mapping.data(event),
     }
+
+
+# One example ``data`` per public type, for integrations building a flow before any real event.
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "post.scheduled": {"post_id": 1, "status": "scheduled", "scheduled_at": "2030-01-15T09:30:00Z"},
+    "post.published": {"post_id": 1, "status": "published"},
+    "post.partially_published": {"post_id": 1, "status": "partially_published"},
+    "post.failed": {"post_id": 1, "status": "failed"},
+    "post.canceled": {"post_id": 1, "status": "canceled"},
+    "post.target.published": {"post_id": 1, "target_id": 1, "status": "published", "platform_post_id": "3k2a",
+                              "url": "https://example.com/p/3k2a"},
+    "post.target.failed": {"post_id": 1, "target_id": 1, "status": "failed", "error": "The platform refused it."},
+    "account.connected": {"account_id": 1, "status": "connected", "platform": "example", "username": "@someone"},
+    "account.disconnected": {"account_id": 1, "status": "disconnected", "platform": "example",
+                             "username": "@someone"},
+    "account.token_expired": {"account_id": 1, "status": "needs_reconnect", "platform": "example",
+                              "username": "@someone"},
+    "account.expires_soon": {"account_id": 1, "status": "expires_soon", "platform": "example",
+                             "username": "@someone"},
+    "media.ready": {"media_id": 1, "status": "ready", "kind": "video", "mime_type": "video/mp4"},
+}  # fmt: skip
+
+
+def example_message(public_type: str) -> dict[str, Any]:
+    """A made-up message of that type, marked as such by its id."""
+    data = EXAMPLES.get(public_type, {})
+    return {"id": "evt_example", "type": public_type, "timestamp": "2030-01-15T09:30:00Z", "data": data}

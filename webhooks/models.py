@@ -30,6 +30,9 @@ class Endpoint(WorkspaceOwned):
     previous_secret = EncryptedTextField(blank=True)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     enabled = models.BooleanField(default=True)
+    # Subscribed by an integration platform (Zapier or Make REST hooks) through /api/v1/hooks: one
+    # event type, and it unsubscribes by deleting it. Otherwise an endpoint like any other.
+    rest_hook = models.BooleanField(default=False)
     disabled_reason = models.CharField(max_length=300, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     # Consecutive events whose every retry failed, and when the current run of failures began.

@@ -1,7 +1,8 @@
 """Webhook endpoints and deliveries as services: the dashboard calls these, and the REST API's
-``webhooks`` resource will call the same ones. Each takes the actor and checks it itself."""
+``webhooks`` and ``hooks`` resources call the same ones. Each takes the actor and checks it itself."""
 
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -15,9 +16,9 @@ from accounts.models import Membership
 from accounts.plans import plan_require_room
 from accounts.roles import Capability
 from connections import http
-from events.models import new_event_id
+from events.models import Event, new_event_id
 from webhooks import sender
-from webhooks.catalogue import PUBLIC_TYPES, TEST_TYPE, iso
+from webhooks.catalogue import INTERNAL, PUBLIC_TYPES, TEST_TYPE, example_message, iso, public_message
 from webhooks.models import Delivery, Endpoint
 from webhooks.signing import secret_new
 
@@ -72,11 +73,15 @@ def event_types_check(event_types: list[str] | None) -> list[str]:
 
 
 def endpoint_create(
-    *, actor: Actor | Membership, url: str, event_types: list[str] | None = None, description: str = ""
-) -> tuple[Endpoint, str]:
-    """A new endpoint and its signing secret, which is returned this once and never again."""
+    *, actor: Actor | Membership, url: str, event_types: list[str] | None = None, description: str = "",
+    rest_hook: bool = False,
+) -> tuple[Endpoint, str]:  # fmt: skip
+    """A new endpoint and its signing secret, which is returned this once and never again.
+    ``rest_hook``: a Zapier or Make subscription (exactly one event type)."""
     actor = _admin(actor)
     url, chosen = endpoint_url_check(url), event_types_check(event_types)
+    if rest_hook and len(chosen) != 1:
+        raise ValidationError({"event": "A REST hook subscribes to exactly one event type."})
     used = Endpoint.objects.filter(workspace=actor.workspace).count()
     plan_require_room(workspace=actor.workspace, limit="webhook_endpoints", used=used, field="url")
     if used >= MAX_ENDPOINTS:
@@ -84,9 +89,27 @@ def endpoint_create(
     secret = secret_new()
     endpoint = Endpoint.objects.create(
         workspace=actor.workspace, url=url, event_types=chosen, description=description.strip()[:200],
-        secret=secret, created_by=actor.user,
+        secret=secret, created_by=actor.user, rest_hook=rest_hook,
     )  # fmt: skip
     return endpoint, secret
+
+
+def event_samples(*, actor: Actor | Membership, event_type: str, limit: int = 3) -> list[dict[str, Any]]:
+    """What a subscriber of ``event_type`` would have received lately, newest first, as the
+    payloads delivered (plus the ``id`` the webhook-id header carries): what Zapier and Make call
+    "perform list". A workspace with none yet gets one example, so a zap can be built at once."""
+    actor = as_actor(actor)
+    actor.require(Capability.VIEW, "Only members can see events.")
+    if event_type not in PUBLIC_TYPES:
+        raise ValidationError({"event_type": f"Unknown event type: {event_type}."})
+    internal = [name for name, mapping in INTERNAL.items() if mapping.public_type == event_type]
+    recent = Event.objects.filter(workspace=actor.workspace, type__in=internal).order_by("-seq")[:limit]
+    samples = []
+    for event in recent:
+        message = public_message(event)
+        if message is not None:
+            samples.append({"id": event.public_id, **message[1]})
+    return samples or [example_message(event_type)]
 
 
 def endpoint_get(*, actor: Actor | Membership, endpoint_id: int) -> Endpoint:
@@ -172,9 +195,10 @@ def deliveries_list(
     endpoint: Endpoint | None = None,
     status: str | None = None,
     since: datetime | None = None,
+    before_id: int | None = None,
     limit: int = 50,
 ) -> QuerySet[Delivery]:
-    """Newest first, in the actor's workspace only."""
+    """Newest first, in the actor's workspace only; ``before_id`` pages on (the API's cursor)."""
     actor = _admin(actor)
     deliveries = Delivery.objects.filter(workspace=actor.workspace)
     if endpoint is not None:
@@ -186,6 +210,8 @@ def deliveries_list(
         deliveries = deliveries.filter(status=status)
     if since is not None:
         deliveries = deliveries.filter(created_at__gte=since)
+    if before_id is not None:
+        deliveries = deliveries.filter(pk__lt=before_id).order_by("-id")
     return deliveries.select_related("endpoint")[: max(1, min(limit, 500))]
 
 

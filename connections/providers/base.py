@@ -291,7 +291,8 @@ class Provider:
     asks the ``supports_*`` flag (or ``connect_method`` / ``asks_for_instance``) before calling
     the operation it guards, and a provider that lacks one leaves the flag False:
 
-    - ``connect_method`` OAUTH2: ``authorization_url``, ``exchange_code``, ``fetch_profile``;
+    - ``connect_method`` OAUTH2 (or ``supports_consent``, a form platform that also offers a
+      consent redirect, for the API's auth-url): ``authorization_url``, ``exchange_code``, ``fetch_profile``;
       FORM or INSTANT: ``connect_with_form`` (with ``connect_form_class`` when the user types
       anything); ``asks_for_instance``: ``register_app``
     - ``supports_check``: ``check`` (the Accounts page's "Check" button)
@@ -311,6 +312,8 @@ class Provider:
     # Whether the user names a server (Mastodon instance, self-hosted PDS) before connecting.
     asks_for_instance: ClassVar[bool] = False
     supports_pkce: ClassVar[bool] = True
+    # A FORM or INSTANT platform that also has a consent redirect (the API's connect/auth-url).
+    supports_consent: ClassVar[bool] = False
     supports_check: ClassVar[bool] = False  # check() proves the stored credentials still work
     supports_revoke: ClassVar[bool] = False
     supports_refresh: ClassVar[bool] = False
@@ -341,6 +344,11 @@ class Provider:
     # Accounts of this platform come only from another platform's consent (Instagram accounts
     # found through a Facebook login): its id. The Accounts page then offers no consent of its own.
     connected_through: ClassVar[str] = ""
+
+    @classmethod
+    def offers_consent(cls) -> bool:
+        """Whether connecting can go through the platform's consent page (an OAuth-style redirect)."""
+        return cls.connect_method == ConnectMethod.OAUTH2 or cls.supports_consent
 
     def is_enabled(self) -> bool:
         """Whether the instance offers this platform; one a setting can switch off overrides it."""

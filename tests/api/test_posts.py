@@ -123,6 +123,7 @@ def test_get_shows_every_target_and_part(api, keys, demo_accounts):
     assert shown["parts"][0] | {"landed_at": None} == {
         "position": 0, "kind": "main", "status": "published", "platform_post_id": "p1",
         "url": "https://demo.example/p1", "error_code": "", "error_message": "", "landed_at": None,
+        "removed_at": None,
     }  # fmt: skip
 
 

@@ -23,8 +23,9 @@ EXAMPLES = 6
 
 
 @pytest.fixture
-def seeded(team, demo_accounts):
+def seeded(team, demo_accounts, settings, tmp_path):
     Plan.objects.update(api_requests_per_minute=None)  # the run makes far more than a minute's requests
+    settings.MEDIA_ROOT, settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "media", tmp_path / "uploads"
     editor = team.membership("editor")
     for when in (When.draft(), When.at(timezone.now() + timedelta(days=2))):
         post_create(
@@ -33,7 +34,31 @@ def seeded(team, demo_accounts):
     from datetime import time
 
     PostingSlot.objects.create(account=demo_accounts[0], weekday=2, time=time(10))
-    return make_key(team.workspace)
+    key = make_key(team.workspace)
+    _seed_the_other_resources(team, key, editor)
+    return key
+
+
+def _seed_the_other_resources(team, key, editor):
+    """One of each thing the other resources show, so their reads have something to answer with."""
+    from django.core.files.base import ContentFile
+
+    from api.models import ApiKey
+    from connections.models import ConnectSession, OAuthApp
+    from publishing.media import media_store
+    from tests.publishing.test_media import phone_photo
+    from webhooks.services import endpoint_create
+
+    OAuthApp.objects.create(workspace=team.workspace, platform="oauth2-test", client_id="c", client_secret="s")
+    ConnectSession.objects.create(
+        workspace=team.workspace, platform="demo", api_key_id=ApiKey.objects.get(prefix=key[:16]).pk,
+        return_to="https://app.example/done", redirect_uri="http://127.0.0.1:8000/connections/callback/demo/",
+        status=ConnectSession.Status.SELECTING,
+        secrets={"pending": [{"profile": {"external_id": "x", "username": "@x", "display_name": "X", "avatar_url": "",
+                                          "profile_url": ""}, "secrets": {}, "extra": {}}]},
+    )  # fmt: skip
+    media_store(actor=editor, upload=ContentFile(phone_photo(), name="seed.jpg"))
+    endpoint_create(actor=team.membership("admin"), url="https://hooks.example/pw")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -127,6 +127,10 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "analytics": ["/analytics/"],
         "demo_profile": [seed["demo_profile"]],
         "demo_post": [seed["demo_post"]],
+        # The Demo network's consent page (the API's connect flow); no login needed, none harms.
+        "demo_consent": [
+            "/demo/consent/?state=s&redirect_uri=http%3A%2F%2F127.0.0.1%3A8000%2Fconnections%2Fcallback%2Fdemo%2F"
+        ],
     }
 
 

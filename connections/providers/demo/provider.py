@@ -13,10 +13,13 @@ import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -35,6 +38,7 @@ from connections.providers.base import (
     PublishedItem,
     PublishRequest,
     TextRules,
+    TokenSet,
 )
 from connections.providers.demo.models import DemoPost
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
@@ -66,10 +70,27 @@ class DemoConnectForm(forms.Form):
     )
 
 
+class DemoConsentForm(forms.Form):
+    """The Demo network's own consent page: who logs in, and whether they also manage brand pages
+    (a consent that yields several accounts, so the "choose which to connect" step can be tried)."""
+
+    display_name = forms.CharField(max_length=80, initial="Demo Creator", label="Display name")
+    identifier = forms.SlugField(max_length=40, initial="demo-creator", label="Handle")
+    pages = forms.BooleanField(required=False, initial=True, label="Also manage my two brand pages")
+
+
+CONSENT_SALT = "demo-network-consent"
+CONSENT_CODE_SECONDS = 10 * 60
+PAGES = (("news", "News"), ("shop", "Shop"))
+
+
 class DemoProvider(Provider):
     id = "demo"
     name = "Demo network"
     connect_method = ConnectMethod.INSTANT
+    # The dashboard connects it with a form; the API can also send a user through its consent page.
+    supports_consent = True
+    supports_pkce = False
     needs_app_credentials = False
     supports_check = True
     supports_revoke = False
@@ -98,6 +119,43 @@ class DemoProvider(Provider):
         profile = self._profile(handle, data.get("display_name") or handle)
         # A token, so demo accounts exercise the vault like real ones.
         return Connection(profile=profile, secrets={"access_token": secrets.token_urlsafe(24)})
+
+    # --- Consent (the API's connect/auth-url) ---------------------------------------------------
+
+    def authorization_url(
+        self, *, app: AppCredentials, redirect_uri: str, state: str, code_verifier: str | None, instance_url: str = ""
+    ) -> str:
+        query = urlencode({"state": state, "redirect_uri": redirect_uri})
+        return f"{settings.SITE_URL}{reverse('demo_consent')}?{query}"
+
+    @staticmethod
+    def consent_code(data: Mapping[str, Any]) -> str:
+        """What the consent page sends back: the login itself, signed, so nothing is stored."""
+        login = {"handle": data["identifier"], "name": data["display_name"], "pages": bool(data.get("pages"))}
+        return signing.dumps(login, salt=CONSENT_SALT)
+
+    def exchange_code(
+        self, *, app: AppCredentials, code: str, redirect_uri: str, code_verifier: str | None, instance_url: str = ""
+    ) -> TokenSet:
+        try:
+            login = signing.loads(code, salt=CONSENT_SALT, max_age=CONSENT_CODE_SECONDS)
+        except signing.BadSignature:  # also an expired one
+            message = "Demo network: that code is not valid."
+            raise ProviderError(ErrorClass.AUTH, message, code="invalid_grant") from None
+        return TokenSet(access_token=secrets.token_urlsafe(24), scope="demo.read demo.write", extra={"login": login})
+
+    def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        login = dict(tokens.extra.get("login") or {})
+        handle = slugify(str(login.get("handle") or "")) or "demo-creator"
+        name = str(login.get("name") or handle)
+        people = [(handle, name, "profile")]
+        if login.get("pages"):
+            people += [(f"{handle}-{slug}", f"{name} {title}", "page") for slug, title in PAGES]
+        token = {"access_token": tokens.access_token}  # the login's facts are not secrets to keep
+        return [
+            Connection(profile=self._profile(h, n), secrets=token, scope=tokens.scope, extra={"account_type": kind})
+            for h, n, kind in people
+        ]
 
     def _profile(self, handle: str, display_name: str) -> Profile:
         return Profile(
