@@ -4,7 +4,8 @@
 Seeds one workspace with 5 Demo accounts and N posts over 12 months (4,000 of them, or a fifth
 when N is small, in the current month), 1-3 targets each, some threads and images, then renders
 each view through Django's test client. The last line printed is one JSON object:
-{"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "bytes"}, ...}}.
+{"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "fetched",
+"bytes"}, ...}} (rows: model instances built; fetched: rows the database sent, PostgreSQL only).
 
     .venv/bin/python bench/dashboard.py --posts 20000
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postwright_dash .venv/bin/python bench/dashboard.py
@@ -94,6 +95,10 @@ def seed(n: int, rng: random.Random):
     Target.objects.bulk_create(targets, batch_size=2000)
     mains = [c for c in contents if c.kind == "main"][::10]
     ContentMedia.objects.bulk_create([ContentMedia(content=c, media=media) for c in mains], batch_size=2000)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would gather
+        cursor.execute("ANALYZE")
     return owner, workspace, accounts, posts
 
 
@@ -110,9 +115,16 @@ def measure(client, name: str, request, runs: int) -> dict:
         def count(sender, counted=counted, **kwargs):
             counted["rows"] += 1
 
+        def fetched(execute, sql, params, many, context, counted=counted):
+            result = execute(sql, params, many, context)
+            # Rows the database sent (PostgreSQL; SQLite does not tell), model instances or not.
+            counted["fetched"] += max(0, context["cursor"].cursor.rowcount) if sql.lstrip().startswith("SELECT") else 0
+            return result
+
         post_init.connect(count, weak=False)
         start = time.perf_counter()
-        response = request(client)
+        with connection.execute_wrapper(fetched):
+            response = request(client)
         elapsed = (time.perf_counter() - start) * 1000
         post_init.disconnect(count)
         if response.status_code >= 400:
@@ -127,6 +139,7 @@ def measure(client, name: str, request, runs: int) -> dict:
         "p95_ms": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
         "queries": queries,
         "rows": rows["rows"],
+        "fetched": rows["fetched"] if connection.vendor == "postgresql" else None,
         "bytes": len(response.content),
     }
 
