@@ -102,6 +102,16 @@ def seed(n: int, rng: random.Random):
     return owner, workspace, accounts, posts
 
 
+def deep_cursor(workspace) -> str:
+    """The page link halfway down the Published tab (pages are found by keyset, not a number)."""
+    from publishing.listing import Cursor
+    from publishing.models import Post
+
+    published = Post.objects.filter(workspace=workspace, status="published").order_by("-scheduled_at", "-id")
+    middle = published[published.count() // 2]
+    return Cursor(id=middle.id, at=middle.scheduled_at).encode()
+
+
 def measure(client, name: str, request, runs: int) -> dict:
     from django.db import connection, reset_queries
     from django.db.models.signals import post_init
@@ -160,15 +170,15 @@ def main() -> None:
         client = Client()
         client.force_login(owner)
         today = timezone.localdate(timezone=workspace.tzinfo).isoformat()
-        pages = max(1, args.posts // 50)
+        deep = deep_cursor(workspace)
         some_post = posts[len(posts) // 2].pk
         check = {"accounts": [a.id for a in accounts[:2]], "text": "Checking", "when": "queue"}
         views = {
             "month": lambda c: c.get("/calendar/", {"date": today}),
             "week": lambda c: c.get("/calendar/", {"date": today, "view": "week"}),
             "list": lambda c: c.get("/posts/"),
-            "list_filtered": lambda c: c.get("/posts/", {"status": "published", "account": accounts[0].id}),
-            "list_deep": lambda c: c.get("/posts/", {"page": pages // 2}),
+            "list_filtered": lambda c: c.get("/posts/", {"tab": "published", "account": accounts[0].id}),
+            "list_deep": lambda c: c.get("/posts/", {"tab": "published", "after": deep}),
             "post": lambda c: c.get(f"/posts/{some_post}/"),
             "composer": lambda c: c.get("/posts/new/"),
             "live_check": lambda c: c.post("/posts/check/", check),

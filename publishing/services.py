@@ -293,6 +293,21 @@ def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
 
 
 @transaction.atomic
+def post_delete(*, actor: Actor | Membership, post: Post) -> None:
+    """Remove a post of which nothing went out: a draft, a canceled or failed post, or a scheduled
+    one (its targets are locked, so a dispatcher cannot claim one meanwhile). What is published
+    stays in the list as the record of it; its history events outlive the post either way."""
+    actor = _editor(actor)
+    _own(actor, post)
+    targets = _lock_editable_targets(post)
+    if any(t.status not in (*EDITABLE, S.CANCELED) for t in targets) or _published(targets):
+        raise problems_error([Problem("", "Part of this post is published, so it stays here as the record of it.",
+                                      "published")])  # fmt: skip
+    _emit(actor, post, "post.deleted", targets=len(targets))
+    post.delete()
+
+
+@transaction.atomic
 def post_duplicate(*, actor: Actor | Membership, post: Post) -> Post:
     """A draft copy of any post (published, failed or canceled too): its parts in order with their
     media and alt texts, its link and per-platform overrides, one draft target per account that is

@@ -1,7 +1,8 @@
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,13 +10,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Left
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize, truncatechars
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import (
@@ -34,7 +37,7 @@ from accounts.templatetags.when import moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
 from connections.registry import get_provider, starter_hints
-from publishing import services, uploads
+from publishing import listing, services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
 from publishing.home import home_for
@@ -47,7 +50,6 @@ from publishing.queries import (
     post_status_shown,
     posts_by_local_day,
     posts_by_local_hour,
-    posts_for_display,
 )
 from publishing.scheduling import local_to_utc
 
@@ -100,19 +102,13 @@ def calendar(request: MemberRequest) -> HttpResponse:
     return render(request, "publishing/calendar.html", context)
 
 
-PAGE_SIZE = 50
-
-
-@workspace_required()
-def post_list(request: MemberRequest) -> HttpResponse:
-    zone = request.zone
-    posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
-    status = request.GET.get("status", "")
-    if status in Post.Status.values:
-        posts = posts.filter(status=status)
+def _list_filters(request: MemberRequest) -> tuple[QuerySet[Post], list[str]]:
+    """The workspace's posts narrowed by account and local dates (not by tab), and any complaint."""
+    posts = Post.objects.filter(workspace=request.workspace)
+    problems = []
     account = request.GET.get("account", "")
     if is_id(account):
-        posts = posts.filter(targets__account_id=int(account))
+        posts = listing.for_account(posts, int(account))
     for bound, lookup in (("from", "scheduled_at__gte"), ("to", "scheduled_at__lt")):
         value = request.GET.get(bound)
         if value:
@@ -121,16 +117,160 @@ def post_list(request: MemberRequest) -> HttpResponse:
                 if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
                     raise ValueError
             except (ValueError, OverflowError):
-                messages.error(request, f"'{value}' is not a date we can use (YYYY-MM-DD, years 1900 to 2200).")
+                problems.append(f"'{value}' is not a date we can use (YYYY-MM-DD, years 1900 to 2200).")
                 continue
-            posts = posts.filter(**{lookup: local_midnight(day, zone)})
-    page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
+            posts = posts.filter(**{lookup: local_midnight(day, request.zone)})
+    return posts, problems
+
+
+def _tab_of(request: MemberRequest) -> listing.Tab:
+    slug = request.GET.get("tab", "")
+    if slug in listing.TAB_BY_SLUG:
+        return listing.TAB_BY_SLUG[slug]
+    status = request.GET.get("status", "")  # older links filtered by one status
+    return next((tab for tab in listing.TABS if status in tab.statuses), listing.TABS[0])
+
+
+def _cursor_of(request: MemberRequest, tab: listing.Tab, name: str) -> listing.Cursor | None:
+    value = request.GET.get(name, "")
+    if not value:
+        return None
+    try:
+        return listing.Cursor.decode(value, by_time=tab.by_time)
+    except listing.BadCursor:
+        messages.error(request, "That page link is incomplete, so here is the first page.")
+        return None
+
+
+@workspace_required()
+def post_list(request: MemberRequest) -> HttpResponse:
+    """Tabs by status with their counts; pages by keyset (see publishing/listing.py)."""
+    posts, problems = _list_filters(request)
+    for problem in problems:
+        messages.error(request, problem)
+    tab = _tab_of(request)
+    after, before = _cursor_of(request, tab, "after"), _cursor_of(request, tab, "before")
+    page = listing.page_of(posts, tab, after=after, before=before if after is None else None)
+    counts = listing.tab_counts(posts)
     accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "accounts": accounts, "statuses": Post.Status.choices, "filters": request.GET,
-               "query": query.urlencode()}  # fmt: skip
+    keep = request.GET.copy()
+    for name in ("after", "before", "page", "status", "tab"):
+        keep.pop(name, None)
+    filters = keep.urlencode()
+    context = {
+        "page": page, "tab": tab, "tabs": [(t, counts[t.slug]) for t in listing.TABS], "accounts": accounts,
+        "filters": request.GET, "filtered": bool(keep), "query": f"{filters}&tab={tab.slug}" if filters else
+        f"tab={tab.slug}", "filter_query": filters, "next_path": request.get_full_path(),
+    }  # fmt: skip
     return render(request, "publishing/post_list.html", context)
+
+
+BULK_MAX = listing.PAGE_SIZE
+BULK_ACTIONS = {  # (question, button, what happens)
+    "reschedule": ("Move {n} to {when}?", "Move them", "Posts on their way or published stay where they are."),
+    "cancel": ("Cancel {n}?", "Cancel them", "Nothing more of them will be published; each can be restored."),
+    "delete": ("Delete {n}?", "Delete them", "They are removed for good. Published posts stay as their record."),
+}
+BULK_LISTED = 10  # posts the confirmation names; the rest are counted
+
+
+def _bulk_posts(request: AuthedRequest, membership: Membership) -> list[Post]:
+    ids = [int(v) for v in request.POST.getlist("posts") if is_id(v)]
+    if not ids:
+        raise ValidationError("Select at least one post first.")
+    if len(ids) > BULK_MAX:
+        raise ValidationError(f"Select at most {BULK_MAX} posts at a time.")
+    # Others' ids are simply not found: a bulk action never reaches outside the workspace.
+    return list(Post.objects.filter(workspace=membership.workspace, pk__in=ids).order_by("scheduled_at", "id"))
+
+
+def _bulk_moment(request: AuthedRequest, post: Post) -> datetime:
+    """The new time of one post: the chosen day, at the chosen time or at its own time of day."""
+    day = date.fromisoformat(request.POST.get("date", ""))
+    own = timezone.localtime(post.scheduled_at, request.zone).time() if post.scheduled_at else None
+    at = time.fromisoformat(request.POST["time"]) if request.POST.get("time") else own
+    if at is None:
+        raise ValidationError("A draft has no time of its own: pick a time as well.")
+    return local_to_utc(day, at, request.zone)
+
+
+def _bulk_question(request: AuthedRequest, action: str, posts: list[Post]) -> dict[str, Any]:
+    title, button, message = BULK_ACTIONS[action]
+    n = f"{len(posts)} post{pluralize(len(posts))}"
+    when = request.POST.get("date", "")
+    if request.POST.get("time"):
+        when += f" at {request.POST['time']}"
+    else:
+        when += " (each at its own time of day)"
+    return {"title": title.format(n=n, when=when), "button": button, "message": message}
+
+
+def _bulk_apply(request: AuthedRequest, membership: Membership, action: str, posts: list[Post]) -> str:
+    done, refused = 0, Counter[str]()
+    for post in posts:
+        try:
+            if action == "reschedule":
+                services.post_reschedule(actor=membership, post=post, at=_bulk_moment(request, post))
+            elif action == "cancel":
+                services.post_cancel(actor=membership, post=post)
+            else:
+                services.post_delete(actor=membership, post=post)
+            done += 1
+        except ValidationError as exc:
+            refused[exc.messages[0]] += 1
+    verb = {"reschedule": "moved", "cancel": "canceled", "delete": "deleted"}[action]
+    summary = f"{done} post{pluralize(done)} {verb}."
+    for reason, count in refused.items():
+        summary += f" {count} not: {reason}"
+    return summary
+
+
+@login_required
+@require_POST
+def post_bulk(request: AuthedRequest) -> HttpResponse:
+    """Reschedule, cancel or delete the selected posts, each through its service, after a
+    confirmation page that says how many and what happens."""
+    membership = request.membership
+    if membership is None:
+        raise Http404
+    back = url_has_allowed_host_and_scheme(request.POST.get("next", ""), allowed_hosts={request.get_host()})
+    back_to = request.POST["next"] if back else reverse("posts")
+    action = request.POST.get("action", "")
+    try:
+        Actor.of(membership).require(Capability.EDIT_CONTENT, "Viewers cannot change posts.")
+        if action not in BULK_ACTIONS:
+            raise ValidationError("Pick what to do with the selected posts.")
+        posts = _bulk_posts(request, membership)
+        if not posts:
+            raise ValidationError("None of the selected posts is in this workspace any more.")
+        if action == "reschedule":
+            _bulk_moment(request, posts[0])  # a bad date or time is refused before asking
+    except ValueError:
+        messages.error(request, "Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.")
+        return redirect(back_to)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(back_to)
+    carry = ("action", "posts", "date", "time", "next")
+    question = _bulk_question(request, action, posts)
+    ask = confirmation_page(request, back=back_to, carry=carry, details=_post_labels(posts), **question)
+    if ask:
+        return ask
+    messages.info(request, _bulk_apply(request, membership, action, posts))
+    return redirect(back_to)
+
+
+def _post_labels(posts: list[Post]) -> list[str]:
+    """ "Tue 3 Mar, 10:30: Launch day…" for the first few, in one query, and how many more."""
+    listed = posts[:BULK_LISTED]
+    mains = PostContent.objects.filter(post__in=listed, kind=PostContent.Kind.MAIN).order_by()
+    texts = dict(mains.values_list("post_id", Left("text", 61)))
+    lines = [
+        f"{moment(p.scheduled_at) if p.scheduled_at else 'No time yet'}: "
+        f"{truncatechars(texts.get(p.pk, ''), 60) or '(media only)'}"
+        for p in listed
+    ]
+    return lines + ([f"and {len(posts) - len(listed)} more"] if len(posts) > len(listed) else [])
 
 
 @login_required
@@ -309,12 +449,13 @@ def _act_on_post(
     post_id: int,
     action: Callable[[Membership, Post], object],
     *,
-    confirm: dict[str, str] | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    if confirm and (ask := confirmation_page(request, back=reverse("post_detail", args=[post.pk]), **confirm)):
+    back = reverse("post_detail", args=[post.pk])
+    if confirm and (ask := confirmation_page(request, back=back, **confirm)):
         return ask
     try:
         action(membership, post)
