@@ -12,6 +12,7 @@ urlpatterns = [
     path("posts/bulk/", views.post_bulk, name="post_bulk"),
     path("posts/<id:post_id>/", views.post_detail, name="post_detail"),
     path("posts/<id:post_id>/edit/", views.post_edit, name="post_edit"),
+    path("posts/<id:post_id>/preview/", views.post_preview, name="post_preview"),
     path("posts/<id:post_id>/targets/", views.post_targets, name="post_targets"),
     path("posts/<id:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<id:post_id>/restore/", views.post_restore, name="post_restore"),

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize, truncatechars
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import (
@@ -33,10 +33,10 @@ from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
-from accounts.templatetags.when import moment
+from accounts.templatetags.when import clock, moment
 from connections.models import SocialAccount
 from connections.providers.media_rules import format_bytes
-from connections.registry import get_provider, starter_hints
+from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
@@ -45,6 +45,7 @@ from publishing.inputs import problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
+    CalendarFilter,
     local_midnight,
     month_grid,
     post_status_shown,
@@ -74,11 +75,27 @@ def _parse_day(value: str | None, zone: ZoneInfo) -> date:
     return day if date(1900, 1, 1) <= day <= date(2200, 12, 31) else today
 
 
+def _calendar_filter(request: MemberRequest) -> tuple[CalendarFilter, str]:
+    """The account and platform the calendar is narrowed to (unknown values are ignored), and
+    the query string that keeps them on the calendar's other links."""
+    account = request.GET.get("account", "")
+    platform = request.GET.get("platform", "")
+    only = CalendarFilter(
+        account_id=int(account) if is_id(account) else None,
+        platform=platform if platform in dict(platform_choices()) else "",
+    )
+    kept = {name: value for name, value in (("account", account), ("platform", only.platform)) if value}
+    if only.account_id is None:
+        kept.pop("account", None)
+    return only, urlencode(kept)
+
+
 @workspace_required()
 def calendar(request: MemberRequest) -> HttpResponse:
     zone = request.zone
     day = _parse_day(request.GET.get("date"), zone)
     view = "week" if request.GET.get("view") == "week" else "month"
+    only, filter_query = _calendar_filter(request)
     if view == "week":
         start = day - timedelta(days=day.weekday())
         weeks = [[start + timedelta(days=i) for i in range(7)]]
@@ -87,19 +104,45 @@ def calendar(request: MemberRequest) -> HttpResponse:
         weeks = month_grid(day)
         previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
     context = {"view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
-               "following": following}  # fmt: skip
+               "following": following, "only": only, "also": f"&{filter_query}" if filter_query else "",
+               "accounts": accounts,
+               "platforms": sorted({(a.platform, a.get_platform_display()) for a in accounts})}  # fmt: skip
     if view == "week":
         days = weeks[0]
-        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone)
+        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone, only=only)
         context["days"] = days
         context["hours"] = [
             (hour, [(d, *slots.get((d, hour), ([], 0))) for d in days]) for hour in range(24)
         ]  # fmt: skip
     else:
-        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
+        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone, only=only)
         context["weeks"] = [[(d, *posts.get(d, ([], 0))) for d in week] for week in weeks]
     return render(request, "publishing/calendar.html", context)
+
+
+@login_required
+def post_preview(request: AuthedRequest, post_id: int) -> HttpResponse:
+    """What a calendar chip shows on hover or focus: the text, where it goes, its time, and (for
+    an editor, on a post not yet out) the reschedule form that stands in for dragging."""
+    post = get_workspace_object_or_404(request, Post, pk=post_id)
+    main = post.contents.filter(kind=PostContent.Kind.MAIN).first()
+    attachment = main.attachments.select_related("media").order_by("position").first() if main else None
+    targets = post.targets.select_related("account").only(
+        "id", "post_id", "status", "account__id", "account__platform", "account__username"
+    )
+    status, status_label = post_status_shown(post, list(targets))
+    movable = (
+        post.status == Post.Status.SCHEDULED
+        and request.membership is not None
+        and role_allows(request.membership.role, Capability.EDIT_CONTENT)
+    )
+    local = timezone.localtime(post.scheduled_at) if post.scheduled_at else None
+    context = {"post": post, "text": main.text if main else "", "targets": targets, "status": status,
+               "status_label": status_label, "thumb": media_thumb_url(attachment.media) if attachment else "",
+               "movable": movable, "local": local}  # fmt: skip
+    return render(request, "publishing/partials/post_preview.html", context)
 
 
 def _list_filters(request: MemberRequest) -> tuple[QuerySet[Post], list[str]]:
@@ -400,8 +443,25 @@ def _saved_message(post: Post) -> str:
 @workspace_required(Capability.EDIT_CONTENT)
 @require_http_methods(["GET", "POST"])
 def compose(request: MemberRequest) -> HttpResponse:
-    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone)
+    initial = _chosen_slot(request) if request.method == "GET" else {}
+    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone, initial=initial)
     return _compose_response(request, request.membership, form, None)
+
+
+def _chosen_slot(request: MemberRequest) -> dict[str, Any]:
+    """A time picked on the calendar (``?date=2031-05-05&time=10:00``), to schedule there; a date
+    alone is that day at the next full hour of the day, or 09:00 on another day."""
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+        at = time.fromisoformat(request.GET["time"]) if request.GET.get("time") else None
+    except ValueError:
+        return {}
+    if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
+        return {}
+    if at is None:
+        now = timezone.localtime(timezone=request.zone)
+        at = time(min(now.hour + 1, 23)) if day == now.date() else time(9)
+    return {"when": "schedule", "date": day, "time": at}
 
 
 def _initial_data(post: Post) -> dict[str, Any]:
@@ -681,7 +741,9 @@ def post_reschedule(request: AuthedRequest, post_id: int) -> HttpResponse:
         return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.", status=400)
     except ValidationError as exc:
         return HttpResponse(exc.messages[0], status=409)
-    return HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
+    response = HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
+    response["X-Post-Clock"] = clock(publish_at)  # the chip's new label, as the calendar shows times
+    return response
 
 
 @workspace_required()
