@@ -115,6 +115,19 @@ def post_preview(*, actor: Actor | Membership, data: PostInput) -> list[AccountC
     return post_plan(workspace=actor.workspace, data=data).checks
 
 
+def post_queue_preview(*, actor: Actor | Membership, account_ids: list[int]) -> datetime | None:
+    """The slot "Add to queue" would take now for these accounts (the composer's button says it),
+    or None when they share no free one. Nothing is held: saving decides again, under a lock."""
+    actor = _editor(actor)
+    accounts = list(SocialAccount.objects.filter(workspace=actor.workspace, id__in=account_ids).defer("secrets"))
+    if not accounts:
+        return None
+    try:
+        return next_queue_slot(accounts=accounts, zone=actor.workspace.tzinfo)
+    except ValidationError:
+        return None
+
+
 # --- Writing --------------------------------------------------------------------------------
 
 

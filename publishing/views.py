@@ -2,6 +2,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,11 +34,13 @@ from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
-from accounts.templatetags.when import clock, moment
+from accounts.templatetags.when import clock, moment, short_moment
 from connections.models import SocialAccount
+from connections.providers.base import PreviewLook
 from connections.providers.media_rules import format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
+from publishing.composer import AccountCheck
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
 from publishing.home import home_for
@@ -429,6 +432,7 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
         form.show_problems(services.post_validate(actor=actor, data=form.post_input(), post=post))
     context = _composer_context(form, post)
     context["replies"], context["attachments"] = _typed_or_saved(form, post)
+    context["submit_label"] = submit_label(form, actor)
     return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
 
 
@@ -491,17 +495,78 @@ def post_edit(request: AuthedRequest, post_id: int) -> HttpResponse:
     return _compose_response(request, membership, form, post)
 
 
+def submit_label(form: ComposerForm, actor: Membership) -> str:
+    """What the composer's main button will do: "Schedule for Tue 10:30", "Publish now",
+    "Add to queue — Wed 09:00" or "Save draft"."""
+    kind = form["when"].value()
+    if kind == "now":
+        return "Publish now"
+    if kind == "schedule":
+        at = form.timing.moment if form.timing is not None else _initial_moment(form)
+        return f"Schedule for {short_moment(at)}" if at else "Schedule"
+    if kind == "queue":
+        ids = [int(v) for v in form.data.getlist("accounts") if is_id(v)] if form.is_bound else []
+        slot = services.post_queue_preview(actor=actor, account_ids=ids) if ids else None
+        return f"Add to queue — {short_moment(slot)}" if slot else "Add to queue"
+    return "Save draft"
+
+
+def _initial_moment(form: ComposerForm) -> datetime | None:
+    """The time an unbound form opens with (a post being edited, a slot picked on the calendar)."""
+    day, at = form["date"].value(), form["time"].value()
+    if form.is_bound or not isinstance(day, date) or not isinstance(at, time):
+        return None
+    try:
+        return local_to_utc(day, at, form.zone)
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class NetworkPreview:
+    """One account's preview, drawn the way its network shows posts."""
+
+    check: AccountCheck
+    look: PreviewLook
+    name: str
+    initial: str
+    images: list[str]
+    replies: list[str]
+    comment: str
+
+
+def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[NetworkPreview]:
+    parts = form.parts()
+    ids = [a.media_id for a in parts[0].attachments]
+    media = Media.objects.filter(workspace=form.workspace, id__in=ids).only("id", "kind").in_bulk()
+    images = [media_thumb_url(media[i]) for i in ids if i in media]
+    replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
+    comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
+    previews = []
+    for check in checks:
+        name = check.account.display_name or check.account.username
+        previews.append(NetworkPreview(
+            check=check, look=get_provider(check.account.platform).preview_look, name=name,
+            initial=name.lstrip("@")[:1].upper() or "?", images=images, replies=replies, comment=comment,
+        ))  # fmt: skip
+    return previews
+
+
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
 def compose_check(request: MemberRequest) -> HttpResponse:
-    """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
+    """Live counters and network previews for the composer (HTMX), measured by the server's own
+    rules, and the main button's words for what it will do."""
     form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
     checks = services.post_preview(actor=request.membership, data=form.post_input())
     main = form.parts()[0]
     # An account with nothing to receive is not "ready", even though no limit is broken.
     empty = not main.text.strip() and not main.attachments
-    return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
+    context = {"form": form, "previews": _network_previews(form, checks), "empty": empty,
+               "link": getattr(form, "cleaned_data", {}).get("link", ""),
+               "submit_label": submit_label(form, request.membership)}  # fmt: skip
+    return render(request, "publishing/partials/checks.html", context)
 
 
 def _act_on_post(

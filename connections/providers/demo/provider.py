@@ -30,6 +30,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PreviewLook,
     Profile,
     Provider,
     PublishedItem,
@@ -69,6 +70,7 @@ class DemoConnectForm(forms.Form):
 class DemoProvider(Provider):
     id = "demo"
     name = "Demo network"
+    preview_look = PreviewLook(avatar="round", accent="neutral")
     connect_method = ConnectMethod.INSTANT
     needs_app_credentials = False
     supports_check = True
