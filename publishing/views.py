@@ -777,6 +777,8 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
 @workspace_required()
 def media_library(request: MemberRequest) -> HttpResponse:
     items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
+    if request.GET.get("pick") == "1":  # the composer's picker: a button per file, nothing else
+        return render(request, "publishing/partials/media_picker.html", {"items": items})
     template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
     can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
     context = {"items": items, "can_upload": can_upload, "max_upload": format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}

@@ -97,6 +97,32 @@
     }).then(function () { input.value = ""; });
   });
 
+  // The media library as a picker: files uploaded before, attached without uploading again.
+  var dialog = document.getElementById("library-dialog");
+  var opener = document.getElementById("library-open");
+  var items = document.getElementById("library-items");
+  var libraryStatus = document.getElementById("library-status");
+  opener.addEventListener("click", function () {
+    dialog.showModal();
+    fetch(opener.dataset.url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : Promise.reject(response.status);
+    }).then(function (html) {
+      items.innerHTML = html;
+      var first = items.querySelector("button");
+      if (first) first.focus();
+    }).catch(function () { items.innerHTML = '<p class="small">Could not load the library.</p>'; });
+  });
+  document.getElementById("library-close").addEventListener("click", function () { dialog.close(); });
+  dialog.addEventListener("close", function () { opener.focus(); });
+  items.addEventListener("click", function (event) {
+    var pick = event.target.closest(".media-pick");
+    if (!pick) return;
+    addAttachment({ id: pick.dataset.id, name: pick.dataset.name, url: pick.dataset.url,
+                    kind: pick.dataset.kind, duration: pick.dataset.duration });
+    pick.setAttribute("aria-pressed", "true");
+    libraryStatus.textContent = pick.dataset.name + " attached.";
+  });
+
   list.addEventListener("click", function (event) {
     if (event.target.matches("[data-remove-attachment]")) {
       event.target.closest("li").remove();

@@ -60,3 +60,30 @@ def test_previews_button_words_and_replies(live_server, page: Page, signed_in, a
 
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Draft saved.")).to_be_visible()
+
+
+def test_the_media_library_is_a_picker(live_server, page: Page, signed_in, axe_source):  # noqa: F811
+    from publishing.media import media_store
+    from publishing.models import Post
+    from tests.browser.test_pages import _png
+
+    _account(signed_in)
+    media_store(actor=Membership.objects.get(user=signed_in), upload=_png())
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/posts/new/")
+    page.get_by_label("Demo network · Ada").check()
+    page.get_by_label("Post", exact=True).fill("From the library")
+    page.get_by_role("button", name="Choose from the library").click()
+    dialog = page.get_by_role("dialog", name="Media library")
+    pick = dialog.get_by_role("button", name="Attach sky.png")
+    expect(pick).to_be_focused()
+    assert _axe(page, axe_source) == []
+    pick.click()
+    expect(dialog.get_by_role("status")).to_have_text("sky.png attached.")
+    dialog.get_by_role("button", name="Done").click()
+    expect(page.get_by_label("Alt text for sky.png")).to_be_visible()
+    expect(page.locator("#checks .pv-media img")).to_have_count(1)
+    page.get_by_label("Save draft").check()
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.get_by_text("Draft saved.")).to_be_visible()
+    assert Post.objects.get().contents.get(kind="main").attachments.count() == 1

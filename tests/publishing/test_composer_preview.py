@@ -106,3 +106,15 @@ def test_replies_come_back_in_order_with_their_controls(team, demo_accounts):
     assert 'aria-label="Move thread reply 2 up"' in page
     assert 'aria-label="Remove thread reply 1"' in page
     assert '<label for="reply-2" data-reply-label>Thread reply 2</label>' in page
+
+
+def test_the_library_picker_lists_only_this_workspaces_files(team):
+    mine = Media.objects.create(workspace=team.workspace, file="media/m.png", sha256="m" * 64,
+                                original_name="mine.png", mime_type="image/png", size=10)  # fmt: skip
+    Media.objects.create(workspace=team.other_workspace, file="media/t.png", sha256="t" * 64,
+                         original_name="theirs.png", mime_type="image/png", size=10)  # fmt: skip
+    page = team.client("editor").get(reverse("media_library"), {"pick": "1"}).content.decode()
+    assert f'data-id="{mine.pk}"' in page
+    assert 'aria-label="Attach mine.png"' in page
+    assert "theirs.png" not in page
+    assert "<html" not in page  # a fragment for the composer's dialog
