@@ -4,7 +4,7 @@ meanwhile never shifts a row onto two pages."""
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -15,6 +15,7 @@ from publishing.media import media_thumb_url_for
 from publishing.models import ContentMedia, Post, PostContent, Target
 
 PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_TEXT = 80  # characters of the main text a row shows
 S = Post.Status
 
@@ -55,7 +56,9 @@ class Cursor:
     def encode(self) -> str:
         if self.at is None:
             return str(self.id)
-        micros = int(self.at.timestamp() * 1_000_000)
+        # Whole microseconds by integer arithmetic: a float timestamp can be off by one, and a
+        # cursor one microsecond off repeats or skips the row at the page's edge.
+        micros = (self.at - EPOCH) // timedelta(microseconds=1)
         return f"{micros}.{self.id}"
 
     @classmethod
@@ -68,8 +71,8 @@ class Cursor:
         if not by_time:
             return cls(id=int(parts[0]))
         try:
-            at = datetime.fromtimestamp(int(parts[0]) / 1_000_000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
+            at = EPOCH + timedelta(microseconds=int(parts[0]))
+        except OverflowError:
             raise BadCursor(value) from None
         return cls(id=int(parts[1]), at=at)
 

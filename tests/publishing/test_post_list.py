@@ -206,3 +206,11 @@ class TestBulk:
     def test_the_next_address_stays_on_this_site(self, team, spread):
         data = {"action": "cancel", "posts": [spread[0][0].pk], "confirm": "1", "next": "https://evil.example/"}
         assert team.client("editor").post(BULK, data).url == POSTS
+
+
+@pytest.mark.parametrize("micro", [0, 1, 123456, 999999])
+def test_a_cursor_keeps_the_exact_microsecond(micro):
+    from publishing.listing import Cursor
+
+    at = datetime(2031, 1, 1, 9, 0, 0, micro, tzinfo=ZoneInfo("UTC"))
+    assert Cursor.decode(Cursor(id=7, at=at).encode(), by_time=True) == Cursor(id=7, at=at)
