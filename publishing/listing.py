@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Left
 
 from connections.registry import platform_choices
@@ -15,6 +15,7 @@ from publishing.media import media_thumb_url_for
 from publishing.models import ContentMedia, Post, PostContent, Target
 
 PAGE_SIZE = 50
+COUNT_CAP = 1000  # tab counts above this read "1,000+"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LIST_TEXT = 80  # characters of the main text a row shows
 S = Post.Status
@@ -97,9 +98,13 @@ class Page:
 
 
 def tab_counts(posts: QuerySet[Post]) -> dict[str, int]:
-    """Posts per tab, in one grouped query over the (workspace, status) index."""
-    by_status = dict(posts.order_by().values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    return {tab.slug: sum(by_status.get(status, 0) for status in tab.statuses) for tab in TABS}
+    """Posts per tab, each counted up to COUNT_CAP + 1 (shown as "1,000+"): a count of every
+    row read the whole workspace (78 ms at 100,000 posts), a capped one reads at most 1,001."""
+    counts = {}
+    for tab in TABS:
+        capped = posts.filter(status__in=tab.statuses).order_by().values("id")[: COUNT_CAP + 1]
+        counts[tab.slug] = capped.count()
+    return counts
 
 
 def for_account(posts: QuerySet[Post], account_id: int) -> QuerySet[Post]:

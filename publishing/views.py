@@ -205,6 +205,7 @@ def post_list(request: MemberRequest) -> HttpResponse:
     filters = keep.urlencode()
     context = {
         "page": page, "tab": tab, "tabs": [(t, counts[t.slug]) for t in listing.TABS], "accounts": accounts,
+        "count_cap": listing.COUNT_CAP,
         "filters": request.GET, "filtered": bool(keep), "query": f"{filters}&tab={tab.slug}" if filters else
         f"tab={tab.slug}", "filter_query": filters, "next_path": request.get_full_path(),
     }  # fmt: skip

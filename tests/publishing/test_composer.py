@@ -261,7 +261,7 @@ def test_calendar_month_groups_by_local_day_in_few_queries(team, many_posts, dja
 
 def test_post_list_filters_and_paginates_in_few_queries(team, many_posts, demo_accounts, django_assert_max_num_queries):
     client = team.client("viewer")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         page = client.get(reverse("posts")).content.decode()
     assert 'Scheduled <span class="tab-count">60</span>' in page
     assert page.count('name="posts"') == 0  # a viewer gets no bulk selection

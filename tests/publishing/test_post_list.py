@@ -106,9 +106,9 @@ def test_a_broken_page_link_shows_the_first_page(team, spread, cursor):
 
 def test_list_queries_are_bounded_however_many_posts(team, spread, django_assert_max_num_queries):
     client = team.client("editor")
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         client.get(POSTS)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(16):
         client.get(POSTS, {"tab": "published", "account": "1", "from": "2030-01-01"})
 
 
@@ -214,3 +214,18 @@ def test_a_cursor_keeps_the_exact_microsecond(micro):
 
     at = datetime(2031, 1, 1, 9, 0, 0, micro, tzinfo=ZoneInfo("UTC"))
     assert Cursor.decode(Cursor(id=7, at=at).encode(), by_time=True) == Cursor(id=7, at=at)
+
+
+def test_tab_counts_stop_at_a_cap(team, spread, monkeypatch, django_assert_max_num_queries):
+    """A count reads at most cap + 1 rows, however many posts the tab holds."""
+    from publishing import listing
+
+    monkeypatch.setattr(listing, "COUNT_CAP", 100)
+    client = team.client("viewer")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(POSTS).content.decode()
+    assert 'Scheduled <span class="tab-count">100+</span>' in page  # 120 of them
+    assert 'Drafts <span class="tab-count">3</span>' in page
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"] and "publishing_post" in q["sql"]]
+    assert len(counts) == 5
+    assert all("LIMIT 101" in sql for sql in counts)

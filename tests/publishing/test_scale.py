@@ -90,7 +90,7 @@ def test_week_is_an_hour_grid_with_a_cap_per_slot(team, crowded_month, monkeypat
 def test_post_list_pages_read_one_page(team, crowded_month, monkeypatch, django_assert_max_num_queries):
     _no_decryption(monkeypatch)
     client = team.client("viewer")
-    with built_rows() as rows, django_assert_max_num_queries(12):
+    with built_rows() as rows, django_assert_max_num_queries(16):
         page = client.get(reverse("posts")).content.decode()
     assert 'Scheduled <span class="tab-count">330</span>' in page
     assert page.count("<tr>") == 1 + 50
