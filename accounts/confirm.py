@@ -12,9 +12,23 @@ from django.shortcuts import render
 CONFIRM_FIELD = "confirm"
 
 
-def confirmation_page(request: HttpRequest, *, title: str, message: str, button: str, back: str) -> HttpResponse | None:
-    """None when the request carries the confirmation; else the page that asks for it."""
+def confirmation_page(
+    request: HttpRequest,
+    *,
+    title: str,
+    message: str,
+    button: str,
+    back: str,
+    carry: tuple[str, ...] = (),
+    details: list[str] | None = None,
+) -> HttpResponse | None:
+    """None when the request carries the confirmation; else the page that asks for it.
+
+    ``carry`` names the fields the page posts again with the confirmation (a bulk action's
+    choice and selection); ``details`` are lines listed under the question."""
     if request.POST.get(CONFIRM_FIELD) == "1":
         return None
-    context = {"title": title, "message": message, "button": button, "back": back, "action": request.path}
+    hidden = [(name, value) for name in carry for value in request.POST.getlist(name)]
+    context = {"title": title, "message": message, "button": button, "back": back, "action": request.path,
+               "hidden": hidden, "details": details or []}  # fmt: skip
     return render(request, "confirm.html", context)

@@ -155,7 +155,12 @@ def media_facts(media: Media) -> MediaFacts:
 
 def media_thumb_url(media: Media) -> str:
     """What the library grid and the composer show: the image itself, or a video's cover."""
-    return reverse("media_cover" if media.kind == Media.Kind.VIDEO else "media_preview", args=[media.pk])
+    return media_thumb_url_for(media.pk, media.kind)
+
+
+def media_thumb_url_for(media_id: int, kind: str) -> str:
+    """The same, from the id and kind alone (lists read them as values, not models)."""
+    return reverse("media_cover" if kind == Media.Kind.VIDEO else "media_preview", args=[media_id])
 
 
 # --- Fitting copies ------------------------------------------------------------------------

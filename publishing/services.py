@@ -121,6 +121,19 @@ def post_preview(*, actor: Actor | Membership, data: PostInput) -> list[AccountC
     return post_plan(workspace=actor.workspace, data=data).checks
 
 
+def post_queue_preview(*, actor: Actor | Membership, account_ids: list[int]) -> datetime | None:
+    """The slot "Add to queue" would take now for these accounts (the composer's button says it),
+    or None when they share no free one. Nothing is held: saving decides again, under a lock."""
+    actor = _editor(actor)
+    accounts = list(SocialAccount.objects.filter(workspace=actor.workspace, id__in=account_ids).defer("secrets"))
+    if not accounts:
+        return None
+    try:
+        return next_queue_slot(accounts=accounts, zone=actor.workspace.tzinfo)
+    except ValidationError:
+        return None
+
+
 # --- Writing --------------------------------------------------------------------------------
 
 
@@ -296,6 +309,21 @@ def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
         _emit(actor, post, "post.canceled", targets=len(cancelable))
     post.refresh_from_db()
     return post
+
+
+@transaction.atomic
+def post_delete(*, actor: Actor | Membership, post: Post) -> None:
+    """Remove a post of which nothing went out: a draft, a canceled or failed post, or a scheduled
+    one (its targets are locked, so a dispatcher cannot claim one meanwhile). What is published
+    stays in the list as the record of it; its history events outlive the post either way."""
+    actor = _editor(actor)
+    _own(actor, post)
+    targets = _lock_editable_targets(post)
+    if any(t.status not in (*EDITABLE, S.CANCELED) for t in targets) or _published(targets):
+        raise problems_error([Problem("", "Part of this post is published, so it stays here as the record of it.",
+                                      "published")])  # fmt: skip
+    _emit(actor, post, "post.deleted", targets=len(targets))
+    post.delete()
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from datetime import date, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -9,13 +11,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch, QuerySet
+from django.db.models.functions import Left
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize, truncatechars
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import (
@@ -30,11 +34,13 @@ from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
-from accounts.templatetags.when import moment
+from accounts.templatetags.when import clock, moment, short_moment
 from connections.models import SocialAccount
+from connections.providers.base import PreviewLook
 from connections.providers.media_rules import format_bytes
-from connections.registry import get_provider, starter_hints
-from publishing import services, uploads
+from connections.registry import get_provider, platform_choices, starter_hints
+from publishing import listing, services, uploads
+from publishing.composer import AccountCheck
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
 from publishing.home import home_for
@@ -42,12 +48,12 @@ from publishing.inputs import problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
+    CalendarFilter,
     local_midnight,
     month_grid,
     post_status_shown,
     posts_by_local_day,
     posts_by_local_hour,
-    posts_for_display,
 )
 from publishing.scheduling import local_to_utc
 
@@ -72,11 +78,27 @@ def _parse_day(value: str | None, zone: ZoneInfo) -> date:
     return day if date(1900, 1, 1) <= day <= date(2200, 12, 31) else today
 
 
+def _calendar_filter(request: MemberRequest) -> tuple[CalendarFilter, str]:
+    """The account and platform the calendar is narrowed to (unknown values are ignored), and
+    the query string that keeps them on the calendar's other links."""
+    account = request.GET.get("account", "")
+    platform = request.GET.get("platform", "")
+    only = CalendarFilter(
+        account_id=int(account) if is_id(account) else None,
+        platform=platform if platform in dict(platform_choices()) else "",
+    )
+    kept = {name: value for name, value in (("account", account), ("platform", only.platform)) if value}
+    if only.account_id is None:
+        kept.pop("account", None)
+    return only, urlencode(kept)
+
+
 @workspace_required()
 def calendar(request: MemberRequest) -> HttpResponse:
     zone = request.zone
     day = _parse_day(request.GET.get("date"), zone)
     view = "week" if request.GET.get("view") == "week" else "month"
+    only, filter_query = _calendar_filter(request)
     if view == "week":
         start = day - timedelta(days=day.weekday())
         weeks = [[start + timedelta(days=i) for i in range(7)]]
@@ -85,34 +107,54 @@ def calendar(request: MemberRequest) -> HttpResponse:
         weeks = month_grid(day)
         previous = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
         following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
     context = {"view": view, "day": day, "today": timezone.localdate(timezone=zone), "previous": previous,
-               "following": following}  # fmt: skip
+               "following": following, "only": only, "also": f"&{filter_query}" if filter_query else "",
+               "accounts": accounts,
+               "platforms": sorted({(a.platform, a.get_platform_display()) for a in accounts})}  # fmt: skip
     if view == "week":
         days = weeks[0]
-        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone)
+        slots = posts_by_local_hour(request.workspace, days[0], days[-1], zone=zone, only=only)
         context["days"] = days
         context["hours"] = [
             (hour, [(d, *slots.get((d, hour), ([], 0))) for d in days]) for hour in range(24)
         ]  # fmt: skip
     else:
-        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone)
+        posts = posts_by_local_day(request.workspace, weeks[0][0], weeks[-1][-1], zone=zone, only=only)
         context["weeks"] = [[(d, *posts.get(d, ([], 0))) for d in week] for week in weeks]
     return render(request, "publishing/calendar.html", context)
 
 
-PAGE_SIZE = 50
+@login_required
+def post_preview(request: AuthedRequest, post_id: int) -> HttpResponse:
+    """What a calendar chip shows on hover or focus: the text, where it goes, its time, and (for
+    an editor, on a post not yet out) the reschedule form that stands in for dragging."""
+    post = get_workspace_object_or_404(request, Post, pk=post_id)
+    main = post.contents.filter(kind=PostContent.Kind.MAIN).first()
+    attachment = main.attachments.select_related("media").order_by("position").first() if main else None
+    targets = post.targets.select_related("account").only(
+        "id", "post_id", "status", "account__id", "account__platform", "account__username"
+    )
+    status, status_label = post_status_shown(post, list(targets))
+    movable = (
+        post.status == Post.Status.SCHEDULED
+        and request.membership is not None
+        and role_allows(request.membership.role, Capability.EDIT_CONTENT)
+    )
+    local = timezone.localtime(post.scheduled_at) if post.scheduled_at else None
+    context = {"post": post, "text": main.text if main else "", "targets": targets, "status": status,
+               "status_label": status_label, "thumb": media_thumb_url(attachment.media) if attachment else "",
+               "movable": movable, "local": local}  # fmt: skip
+    return render(request, "publishing/partials/post_preview.html", context)
 
 
-@workspace_required()
-def post_list(request: MemberRequest) -> HttpResponse:
-    zone = request.zone
-    posts = posts_for_display(request.workspace).order_by(F("scheduled_at").desc(nulls_first=True), "-created_at")
-    status = request.GET.get("status", "")
-    if status in Post.Status.values:
-        posts = posts.filter(status=status)
+def _list_filters(request: MemberRequest) -> tuple[QuerySet[Post], list[str]]:
+    """The workspace's posts narrowed by account and local dates (not by tab), and any complaint."""
+    posts = Post.objects.filter(workspace=request.workspace)
+    problems = []
     account = request.GET.get("account", "")
     if is_id(account):
-        posts = posts.filter(targets__account_id=int(account))
+        posts = listing.for_account(posts, int(account))
     for bound, lookup in (("from", "scheduled_at__gte"), ("to", "scheduled_at__lt")):
         value = request.GET.get(bound)
         if value:
@@ -121,16 +163,161 @@ def post_list(request: MemberRequest) -> HttpResponse:
                 if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
                     raise ValueError
             except (ValueError, OverflowError):
-                messages.error(request, f"'{value}' is not a date we can use (YYYY-MM-DD, years 1900 to 2200).")
+                problems.append(f"'{value}' is not a date we can use (YYYY-MM-DD, years 1900 to 2200).")
                 continue
-            posts = posts.filter(**{lookup: local_midnight(day, zone)})
-    page = Paginator(posts, PAGE_SIZE).get_page(request.GET.get("page"))
+            posts = posts.filter(**{lookup: local_midnight(day, request.zone)})
+    return posts, problems
+
+
+def _tab_of(request: MemberRequest) -> listing.Tab:
+    slug = request.GET.get("tab", "")
+    if slug in listing.TAB_BY_SLUG:
+        return listing.TAB_BY_SLUG[slug]
+    status = request.GET.get("status", "")  # older links filtered by one status
+    return next((tab for tab in listing.TABS if status in tab.statuses), listing.TABS[0])
+
+
+def _cursor_of(request: MemberRequest, tab: listing.Tab, name: str) -> listing.Cursor | None:
+    value = request.GET.get(name, "")
+    if not value:
+        return None
+    try:
+        return listing.Cursor.decode(value, by_time=tab.by_time)
+    except listing.BadCursor:
+        messages.error(request, "That page link is incomplete, so here is the first page.")
+        return None
+
+
+@workspace_required()
+def post_list(request: MemberRequest) -> HttpResponse:
+    """Tabs by status with their counts; pages by keyset (see publishing/listing.py)."""
+    posts, problems = _list_filters(request)
+    for problem in problems:
+        messages.error(request, problem)
+    tab = _tab_of(request)
+    after, before = _cursor_of(request, tab, "after"), _cursor_of(request, tab, "before")
+    page = listing.page_of(posts, tab, after=after, before=before if after is None else None)
+    counts = listing.tab_counts(posts)
     accounts = SocialAccount.objects.filter(workspace=request.workspace).only("id", "platform", "username")
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"page": page, "accounts": accounts, "statuses": Post.Status.choices, "filters": request.GET,
-               "query": query.urlencode()}  # fmt: skip
+    keep = request.GET.copy()
+    for name in ("after", "before", "page", "status", "tab"):
+        keep.pop(name, None)
+    filters = keep.urlencode()
+    context = {
+        "page": page, "tab": tab, "tabs": [(t, counts[t.slug]) for t in listing.TABS], "accounts": accounts,
+        "count_cap": listing.COUNT_CAP,
+        "filters": request.GET, "filtered": bool(keep), "query": f"{filters}&tab={tab.slug}" if filters else
+        f"tab={tab.slug}", "filter_query": filters, "next_path": request.get_full_path(),
+    }  # fmt: skip
     return render(request, "publishing/post_list.html", context)
+
+
+BULK_MAX = listing.PAGE_SIZE
+BULK_ACTIONS = {  # (question, button, what happens)
+    "reschedule": ("Move {n} to {when}?", "Move them", "Posts on their way or published stay where they are."),
+    "cancel": ("Cancel {n}?", "Cancel them", "Nothing more of them will be published; each can be restored."),
+    "delete": ("Delete {n}?", "Delete them", "They are removed for good. Published posts stay as their record."),
+}
+BULK_LISTED = 10  # posts the confirmation names; the rest are counted
+
+
+def _bulk_posts(request: AuthedRequest, membership: Membership) -> list[Post]:
+    ids = [int(v) for v in request.POST.getlist("posts") if is_id(v)]
+    if not ids:
+        raise ValidationError("Select at least one post first.")
+    if len(ids) > BULK_MAX:
+        raise ValidationError(f"Select at most {BULK_MAX} posts at a time.")
+    # Others' ids are simply not found: a bulk action never reaches outside the workspace.
+    return list(Post.objects.filter(workspace=membership.workspace, pk__in=ids).order_by("scheduled_at", "id"))
+
+
+def _bulk_moment(request: AuthedRequest, post: Post) -> datetime:
+    """The new time of one post: the chosen day, at the chosen time or at its own time of day."""
+    day = date.fromisoformat(request.POST.get("date", ""))
+    own = timezone.localtime(post.scheduled_at, request.zone).time() if post.scheduled_at else None
+    at = time.fromisoformat(request.POST["time"]) if request.POST.get("time") else own
+    if at is None:
+        raise ValidationError("A draft has no time of its own: pick a time as well.")
+    return local_to_utc(day, at, request.zone)
+
+
+def _bulk_question(request: AuthedRequest, action: str, posts: list[Post]) -> dict[str, Any]:
+    title, button, message = BULK_ACTIONS[action]
+    n = f"{len(posts)} post{pluralize(len(posts))}"
+    when = request.POST.get("date", "")
+    if request.POST.get("time"):
+        when += f" at {request.POST['time']}"
+    else:
+        when += " (each at its own time of day)"
+    return {"title": title.format(n=n, when=when), "button": button, "message": message}
+
+
+def _bulk_apply(request: AuthedRequest, membership: Membership, action: str, posts: list[Post]) -> str:
+    done, refused = 0, Counter[str]()
+    for post in posts:
+        try:
+            if action == "reschedule":
+                services.post_reschedule(actor=membership, post=post, at=_bulk_moment(request, post))
+            elif action == "cancel":
+                services.post_cancel(actor=membership, post=post)
+            else:
+                services.post_delete(actor=membership, post=post)
+            done += 1
+        except ValidationError as exc:
+            refused[exc.messages[0]] += 1
+    verb = {"reschedule": "moved", "cancel": "canceled", "delete": "deleted"}[action]
+    summary = f"{done} post{pluralize(done)} {verb}."
+    for reason, count in refused.items():
+        summary += f" {count} not: {reason}"
+    return summary
+
+
+@login_required
+@require_POST
+def post_bulk(request: AuthedRequest) -> HttpResponse:
+    """Reschedule, cancel or delete the selected posts, each through its service, after a
+    confirmation page that says how many and what happens."""
+    membership = request.membership
+    if membership is None:
+        raise Http404
+    back = url_has_allowed_host_and_scheme(request.POST.get("next", ""), allowed_hosts={request.get_host()})
+    back_to = request.POST["next"] if back else reverse("posts")
+    action = request.POST.get("action", "")
+    try:
+        Actor.of(membership).require(Capability.EDIT_CONTENT, "Viewers cannot change posts.")
+        if action not in BULK_ACTIONS:
+            raise ValidationError("Pick what to do with the selected posts.")
+        posts = _bulk_posts(request, membership)
+        if not posts:
+            raise ValidationError("None of the selected posts is in this workspace any more.")
+        if action == "reschedule":
+            _bulk_moment(request, posts[0])  # a bad date or time is refused before asking
+    except ValueError:
+        messages.error(request, "Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.")
+        return redirect(back_to)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect(back_to)
+    carry = ("action", "posts", "date", "time", "next")
+    question = _bulk_question(request, action, posts)
+    ask = confirmation_page(request, back=back_to, carry=carry, details=_post_labels(posts), **question)
+    if ask:
+        return ask
+    messages.info(request, _bulk_apply(request, membership, action, posts))
+    return redirect(back_to)
+
+
+def _post_labels(posts: list[Post]) -> list[str]:
+    """ "Tue 3 Mar, 10:30: Launch day…" for the first few, in one query, and how many more."""
+    listed = posts[:BULK_LISTED]
+    mains = PostContent.objects.filter(post__in=listed, kind=PostContent.Kind.MAIN).order_by()
+    texts = dict(mains.values_list("post_id", Left("text", 61)))
+    lines = [
+        f"{moment(p.scheduled_at) if p.scheduled_at else 'No time yet'}: "
+        f"{truncatechars(texts.get(p.pk, ''), 60) or '(media only)'}"
+        for p in listed
+    ]
+    return lines + ([f"and {len(posts) - len(listed)} more"] if len(posts) > len(listed) else [])
 
 
 @login_required
@@ -246,6 +433,7 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
         form.show_problems(services.post_validate(actor=actor, data=form.post_input(), post=post))
     context = _composer_context(form, post)
     context["replies"], context["attachments"] = _typed_or_saved(form, post)
+    context["submit_label"] = submit_label(form, actor)
     return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
 
 
@@ -260,8 +448,25 @@ def _saved_message(post: Post) -> str:
 @workspace_required(Capability.EDIT_CONTENT)
 @require_http_methods(["GET", "POST"])
 def compose(request: MemberRequest) -> HttpResponse:
-    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone)
+    initial = _chosen_slot(request) if request.method == "GET" else {}
+    form = ComposerForm(request.POST or None, workspace=request.workspace, zone=request.zone, initial=initial)
     return _compose_response(request, request.membership, form, None)
+
+
+def _chosen_slot(request: MemberRequest) -> dict[str, Any]:
+    """A time picked on the calendar (``?date=2031-05-05&time=10:00``), to schedule there; a date
+    alone is that day at the next full hour of the day, or 09:00 on another day."""
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+        at = time.fromisoformat(request.GET["time"]) if request.GET.get("time") else None
+    except ValueError:
+        return {}
+    if not date(1900, 1, 1) <= day <= date(2200, 12, 31):
+        return {}
+    if at is None:
+        now = timezone.localtime(timezone=request.zone)
+        at = time(min(now.hour + 1, 23)) if day == now.date() else time(9)
+    return {"when": "schedule", "date": day, "time": at}
 
 
 def _initial_data(post: Post) -> dict[str, Any]:
@@ -291,17 +496,78 @@ def post_edit(request: AuthedRequest, post_id: int) -> HttpResponse:
     return _compose_response(request, membership, form, post)
 
 
+def submit_label(form: ComposerForm, actor: Membership) -> str:
+    """What the composer's main button will do: "Schedule for Tue 10:30", "Publish now",
+    "Add to queue — Wed 09:00" or "Save draft"."""
+    kind = form["when"].value()
+    if kind == "now":
+        return "Publish now"
+    if kind == "schedule":
+        at = form.timing.moment if form.timing is not None else _initial_moment(form)
+        return f"Schedule for {short_moment(at)}" if at else "Schedule"
+    if kind == "queue":
+        ids = [int(v) for v in form.data.getlist("accounts") if is_id(v)] if form.is_bound else []
+        slot = services.post_queue_preview(actor=actor, account_ids=ids) if ids else None
+        return f"Add to queue — {short_moment(slot)}" if slot else "Add to queue"
+    return "Save draft"
+
+
+def _initial_moment(form: ComposerForm) -> datetime | None:
+    """The time an unbound form opens with (a post being edited, a slot picked on the calendar)."""
+    day, at = form["date"].value(), form["time"].value()
+    if form.is_bound or not isinstance(day, date) or not isinstance(at, time):
+        return None
+    try:
+        return local_to_utc(day, at, form.zone)
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class NetworkPreview:
+    """One account's preview, drawn the way its network shows posts."""
+
+    check: AccountCheck
+    look: PreviewLook
+    name: str
+    initial: str
+    images: list[str]
+    replies: list[str]
+    comment: str
+
+
+def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[NetworkPreview]:
+    parts = form.parts()
+    ids = [a.media_id for a in parts[0].attachments]
+    media = Media.objects.filter(workspace=form.workspace, id__in=ids).only("id", "kind").in_bulk()
+    images = [media_thumb_url(media[i]) for i in ids if i in media]
+    replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
+    comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
+    previews = []
+    for check in checks:
+        name = check.account.display_name or check.account.username
+        previews.append(NetworkPreview(
+            check=check, look=get_provider(check.account.platform).preview_look, name=name,
+            initial=name.lstrip("@")[:1].upper() or "?", images=images, replies=replies, comment=comment,
+        ))  # fmt: skip
+    return previews
+
+
 @workspace_required(Capability.EDIT_CONTENT)
 @require_POST
 def compose_check(request: MemberRequest) -> HttpResponse:
-    """Live counters and previews for the composer (HTMX), measured by the server's own rules."""
+    """Live counters and network previews for the composer (HTMX), measured by the server's own
+    rules, and the main button's words for what it will do."""
     form = ComposerForm(request.POST, workspace=request.workspace, zone=request.zone)
     form.is_valid()
     checks = services.post_preview(actor=request.membership, data=form.post_input())
     main = form.parts()[0]
     # An account with nothing to receive is not "ready", even though no limit is broken.
     empty = not main.text.strip() and not main.attachments
-    return render(request, "publishing/partials/checks.html", {"form": form, "checks": checks, "empty": empty})
+    context = {"form": form, "previews": _network_previews(form, checks), "empty": empty,
+               "link": getattr(form, "cleaned_data", {}).get("link", ""),
+               "submit_label": submit_label(form, request.membership)}  # fmt: skip
+    return render(request, "publishing/partials/checks.html", context)
 
 
 def _act_on_post(
@@ -309,12 +575,13 @@ def _act_on_post(
     post_id: int,
     action: Callable[[Membership, Post], object],
     *,
-    confirm: dict[str, str] | None = None,
+    confirm: dict[str, Any] | None = None,
 ) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
     )
-    if confirm and (ask := confirmation_page(request, back=reverse("post_detail", args=[post.pk]), **confirm)):
+    back = reverse("post_detail", args=[post.pk])
+    if confirm and (ask := confirmation_page(request, back=back, **confirm)):
         return ask
     try:
         action(membership, post)
@@ -511,6 +778,8 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
 @workspace_required()
 def media_library(request: MemberRequest) -> HttpResponse:
     items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
+    if request.GET.get("pick") == "1":  # the composer's picker: a button per file, nothing else
+        return render(request, "publishing/partials/media_picker.html", {"items": items})
     template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
     can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
     context = {"items": items, "can_upload": can_upload, "max_upload": format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}
@@ -540,7 +809,9 @@ def post_reschedule(request: AuthedRequest, post_id: int) -> HttpResponse:
         return HttpResponse("Give the date as YYYY-MM-DD and the time as HH:MM or HH:MM:SS.", status=400)
     except ValidationError as exc:
         return HttpResponse(exc.messages[0], status=409)
-    return HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
+    response = HttpResponse(f"Moved to {moment(publish_at)} ({zone.key}).")
+    response["X-Post-Clock"] = clock(publish_at)  # the chip's new label, as the calendar shows times
+    return response
 
 
 @workspace_required()

@@ -34,6 +34,18 @@ def moment(value: datetime | None) -> str:
     return f"{day}, {clock(value)}"
 
 
+@register.filter
+def short_moment(value: datetime | None) -> str:
+    """What a button says: "Tue 10:30" within the coming week, "Tue 5 May, 10:30" beyond it."""
+    if not value:
+        return ""
+    local = _local(value)
+    ahead = local.date() - timezone.localdate()
+    if timedelta(0) <= ahead < timedelta(days=6):
+        return f"{local:%a} {clock(value)}"
+    return moment(value)
+
+
 def _span(seconds: float) -> str:
     seconds = max(0, round(seconds))
     if seconds < 60:

@@ -281,6 +281,18 @@ class PostMetrics:
     extra: Mapping[str, int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PreviewLook:
+    """How the composer's preview draws a post on a network, in generic tokens the stylesheet
+    knows (``look-avatar-<avatar>``, ``look-accent-<accent>``): no platform's name in the CSS."""
+
+    avatar: str = "round"  # "round" or "square"
+    accent: str = "blue"  # links, hashtags and mentions: "blue", "sky", "purple" or "neutral"
+    link_card: bool = True  # a card for the post's link under the text
+    reply_label: str = "Reply"  # what the thread's later posts are called there
+    comment_label: str = "First comment"
+
+
 class Provider:
     """Base for platforms. Subclasses set the class attributes and override what they support.
 
@@ -331,6 +343,7 @@ class Provider:
     # Per-post choices the composer offers for this platform: (option name, label, choices).
     # Values reach PublishRequest.options; the provider validates them again.
     composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
+    preview_look: ClassVar[PreviewLook] = PreviewLook()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""

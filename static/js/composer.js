@@ -1,4 +1,5 @@
-// The composer: thread replies, resumable uploads with a progress bar, and re-checking after each change.
+// The composer: thread replies, resumable uploads with a progress bar, the date and time only
+// when scheduling, and re-checking (previews, counters, the main button's words) after each change.
 (function () {
   "use strict";
   var form = document.getElementById("composer");
@@ -8,11 +9,57 @@
     form.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // Thread replies: added, removed and reordered; each keeps a number, a label and its buttons'
+  // names in step with its place ("Move thread reply 2 up").
+  var replies = document.getElementById("replies");
+
+  function renumber() {
+    Array.prototype.forEach.call(replies.querySelectorAll("[data-reply]"), function (reply, index) {
+      var n = index + 1;
+      var box = reply.querySelector("textarea");
+      box.id = "reply-" + n;
+      var label = reply.querySelector("[data-reply-label]");
+      label.htmlFor = box.id;
+      label.textContent = "Thread reply " + n;
+      reply.querySelector('[data-reply-move="-1"]').setAttribute("aria-label", "Move thread reply " + n + " up");
+      reply.querySelector('[data-reply-move="1"]').setAttribute("aria-label", "Move thread reply " + n + " down");
+      reply.querySelector("[data-reply-remove]").setAttribute("aria-label", "Remove thread reply " + n);
+    });
+  }
+
   document.getElementById("add-reply").addEventListener("click", function () {
     var template = document.getElementById("reply-template");
     var node = template.content.firstElementChild.cloneNode(true);
-    document.getElementById("replies").appendChild(node);
+    replies.appendChild(node);
+    renumber();
     node.querySelector("textarea").focus();
+  });
+
+  replies.addEventListener("click", function (event) {
+    var button = event.target.closest("button");
+    if (!button) return;
+    var reply = button.closest("[data-reply]");
+    if (button.hasAttribute("data-reply-remove")) {
+      var next = reply.nextElementSibling || reply.previousElementSibling;
+      reply.remove();
+      renumber();
+      (next ? next.querySelector("textarea") : document.getElementById("add-reply")).focus();
+      recheck();
+      return;
+    }
+    var step = parseInt(button.dataset.replyMove, 10);
+    var other = step < 0 ? reply.previousElementSibling : reply.nextElementSibling;
+    if (!other) return;
+    replies.insertBefore(reply, step < 0 ? other : other.nextElementSibling);
+    renumber();
+    button.focus(); // the same button, now on the moved reply, for a second step
+    recheck();
+  });
+
+  // Only "Schedule" takes a date and time.
+  var whenAt = document.getElementById("when-at");
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "when") whenAt.disabled = event.target.value !== "schedule";
   });
 
   var input = document.getElementById("media-input");
@@ -48,6 +95,32 @@
     window.PostwrightUploads.uploadAll(files, {
       createUrl: input.dataset.createUrl, container: uploads, onDone: addAttachment,
     }).then(function () { input.value = ""; });
+  });
+
+  // The media library as a picker: files uploaded before, attached without uploading again.
+  var dialog = document.getElementById("library-dialog");
+  var opener = document.getElementById("library-open");
+  var items = document.getElementById("library-items");
+  var libraryStatus = document.getElementById("library-status");
+  opener.addEventListener("click", function () {
+    dialog.showModal();
+    fetch(opener.dataset.url, { credentials: "same-origin" }).then(function (response) {
+      return response.ok ? response.text() : Promise.reject(response.status);
+    }).then(function (html) {
+      items.innerHTML = html;
+      var first = items.querySelector("button");
+      if (first) first.focus();
+    }).catch(function () { items.innerHTML = '<p class="small">Could not load the library.</p>'; });
+  });
+  document.getElementById("library-close").addEventListener("click", function () { dialog.close(); });
+  dialog.addEventListener("close", function () { opener.focus(); });
+  items.addEventListener("click", function (event) {
+    var pick = event.target.closest(".media-pick");
+    if (!pick) return;
+    addAttachment({ id: pick.dataset.id, name: pick.dataset.name, url: pick.dataset.url,
+                    kind: pick.dataset.kind, duration: pick.dataset.duration });
+    pick.setAttribute("aria-pressed", "true");
+    libraryStatus.textContent = pick.dataset.name + " attached.";
   });
 
   list.addEventListener("click", function (event) {

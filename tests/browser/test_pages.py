@@ -32,7 +32,8 @@ WIDTHS = (390, 1280)
 NOT_PAGES = {
     "workspace_switch", "invitation_create", "member_role", "member_remove", "invitation_revoke",
     "invitation_answer", "notifications_read", "healthz",
-    "compose_check", "post_targets", "post_cancel", "post_reschedule", "post_duplicate", "post_restore",
+    "compose_check", "post_bulk", "post_preview", "post_targets", "post_cancel", "post_reschedule",
+    "post_duplicate", "post_restore",
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
     "media_upload_finish", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
@@ -115,7 +116,7 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "notifications": ["/notifications/"],
         "invitation_detail": [f"/invitations/{seed['token']}/"],
         "calendar": ["/calendar/", "/calendar/?view=week"],
-        "posts": ["/posts/", "/posts/?status=canceled"],
+        "posts": ["/posts/", "/posts/?tab=published", "/posts/?tab=canceled", "/posts/?tab=drafts"],
         "compose": ["/posts/new/"],
         "post_detail": [f"/posts/{seed[k]}/" for k in ("published", "scheduled", "canceled")],
         "post_edit": [f"/posts/{seed['scheduled']}/edit/"],

@@ -37,7 +37,7 @@ def test_connect_demo_then_compose_schedule_and_see_it_published(live_server, pa
     page.get_by_label("Date").fill(when.strftime("%Y-%m-%d"))
     page.get_by_label(re.compile("^Time")).fill(when.strftime("%H:%M:%S"))
     shot("composer")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name=re.compile("^Schedule for ")).click()
     expect(page.locator(".page-subtitle")).to_contain_text("Scheduled for")
     expect(page.locator("#post-status")).to_have_text("Scheduled")
 
@@ -64,7 +64,7 @@ def test_composer_blocks_a_post_too_long_for_the_platform(live_server, page: Pag
     page.get_by_role("checkbox", name=re.compile("Demo network · ")).check()
     page.get_by_label("Post", exact=True).fill("x" * 505)
     expect(page.locator("#checks")).to_contain_text("shorten it by 5")
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Publish now").click()
     # The service's message, shown under the text it is about.
     expect(page.locator(".field.has-error", has=page.locator("#id_text"))).to_contain_text("505/500")
     assert not Post.objects.exists()

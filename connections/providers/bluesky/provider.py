@@ -31,6 +31,7 @@ from connections.providers.base import (
     MediaItem,
     PartRequest,
     PostMetrics,
+    PreviewLook,
     Profile,
     Provider,
     PublishedItem,
@@ -72,6 +73,7 @@ METRICS_BATCH = 25  # getPosts takes at most 25 URIs
 class BlueskyProvider(Provider):
     id = "bluesky"
     name = "Bluesky"
+    preview_look = PreviewLook(avatar="round", accent="sky", reply_label="Reply in thread")
     connect_method = ConnectMethod.FORM
     needs_app_credentials = False
     supports_pkce = False

@@ -33,6 +33,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PreviewLook,
     Profile,
     Provider,
     PublishedItem,
@@ -87,6 +88,7 @@ PAGES = (("news", "News"), ("shop", "Shop"))
 class DemoProvider(Provider):
     id = "demo"
     name = "Demo network"
+    preview_look = PreviewLook(avatar="round", accent="neutral")
     connect_method = ConnectMethod.INSTANT
     # The dashboard connects it with a form; the API can also send a user through its consent page.
     supports_consent = True

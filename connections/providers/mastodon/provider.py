@@ -31,6 +31,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PreviewLook,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -85,6 +86,7 @@ class MastodonProvider(OAuth2Provider):
     )
     id = "mastodon"
     name = "Mastodon"
+    preview_look = PreviewLook(avatar="square", accent="purple", reply_label="Thread reply")
     asks_for_instance = True
     instance_example = "mastodon.social"
     supports_check = True
