@@ -312,10 +312,11 @@ def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
 
 
 @transaction.atomic
-def post_delete(*, actor: Actor | Membership, post: Post) -> None:
+def post_discard(*, actor: Actor | Membership, post: Post) -> None:
     """Remove a post of which nothing went out: a draft, a canceled or failed post, or a scheduled
     one (its targets are locked, so a dispatcher cannot claim one meanwhile). What is published
-    stays in the list as the record of it; its history events outlive the post either way."""
+    stays in the list as the record of it; its history events outlive the post either way. (The
+    dashboard's bulk delete; ``post_delete`` also deletes what went out from the platforms.)"""
     actor = _editor(actor)
     _own(actor, post)
     targets = _lock_editable_targets(post)

@@ -261,7 +261,7 @@ def _bulk_apply(request: AuthedRequest, membership: Membership, action: str, pos
             elif action == "cancel":
                 services.post_cancel(actor=membership, post=post)
             else:
-                services.post_delete(actor=membership, post=post)
+                services.post_discard(actor=membership, post=post)
             done += 1
         except ValidationError as exc:
             refused[exc.messages[0]] += 1
