@@ -98,8 +98,17 @@ class Plan(models.Model):
         return self.name
 
 
+class ApprovalPolicy(models.TextChoices):
+    """Whose scheduled posts wait for an admin or owner to approve them before anything goes out."""
+
+    OFF = "off", "No approval needed"
+    EDITORS = "editors", "Editors' posts need approval"
+    EVERYONE = "everyone", "Everyone's posts need approval (by another admin or owner)"
+
+
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
+    approval_policy = models.CharField(max_length=16, choices=ApprovalPolicy.choices, default=ApprovalPolicy.OFF)
     plan = models.ForeignKey(
         Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="workspaces",
         help_text="Empty: the default plan.",

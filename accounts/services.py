@@ -81,15 +81,20 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
     return membership.workspace
 
 
-def workspace_update(*, actor: Actor | Membership, name: str, timezone_name: str) -> Workspace:
-    """Rename the workspace or change its time zone (scheduled posts keep their instant)."""
+def workspace_update(
+    *, actor: Actor | Membership, name: str, timezone_name: str, approval_policy: str | None = None
+) -> Workspace:
+    """Rename the workspace, change its time zone (scheduled posts keep their instant) or its
+    approval policy (None keeps it; posts already waiting keep waiting when it is switched off)."""
     actor = require(actor, Capability.MANAGE_SETTINGS)
     # A fresh copy: a refused change must not linger on the caller's workspace object.
     workspace = Workspace.objects.get(pk=actor.workspace.pk)
     workspace.name = name.strip()
     workspace.timezone = timezone_name
+    if approval_policy is not None:
+        workspace.approval_policy = approval_policy
     workspace.full_clean()
-    workspace.save(update_fields=["name", "timezone"])
+    workspace.save(update_fields=["name", "timezone", "approval_policy"])
     return workspace
 
 
