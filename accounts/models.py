@@ -250,3 +250,79 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class AppendOnly(RuntimeError):
+    """Audit records are written once and never changed; only retention may remove old ones."""
+
+
+class AuditQuerySet(models.QuerySet["AuditRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("audit records cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records cannot be deleted; retention removes them by age (audit_expire)")
+
+    def expire(self, *, before: datetime) -> int:
+        """The retention job's one way to remove records: those older than ``before``."""
+        return models.QuerySet.delete(self.filter(created_at__lt=before))[0]
+
+
+class AuditRecord(models.Model):
+    """One security-relevant action: who, in which workspace, on what, from where, when.
+
+    Append-only (save refuses to change a stored row; update and delete refuse); Django admin
+    shows them read-only. ``workspace_id`` is a plain number, not a foreign key: the record
+    that a workspace was deleted must outlive the workspace."""
+
+    workspace_id = models.BigIntegerField(null=True, blank=True)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")  # fmt: skip
+    actor_label = models.CharField(max_length=200, blank=True)  # an email, "API key ci-bot", "" (the system)
+    action = models.CharField(max_length=64)  # see accounts/audit.py ACTIONS
+    object_type = models.CharField(max_length=32, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace_id", "created_at"], name="audit_workspace_time"),
+            models.Index(fields=["actor_user", "created_at"], name="audit_actor_time"),
+            models.Index(fields=["action", "created_at"], name="audit_action_time"),
+            models.Index(fields=["created_at"], name="audit_time"),  # retention
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or 'system'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("audit records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records cannot be deleted")
+
+
+class KnownDevice(models.Model):
+    """A browser a user has signed in from (a hash of its user agent), so a sign-in from one
+    never seen before can be told to them by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="known_devices")
+    fingerprint = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="device_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent[:60]}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import views
+from accounts import audit_views, views
 from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("workspaces/<id:workspace_id>/switch/", views.workspace_switch, name="workspace_switch"),
     path("settings/", views.workspace_settings, name="workspace_settings"),
     path("settings/members/", views.members, name="members"),
+    path("settings/audit/", audit_views.audit_log, name="audit_log"),
     path("settings/members/invite/", views.invitation_create, name="invitation_create"),
     path("settings/members/<id:membership_id>/role/", views.member_role, name="member_role"),
     path("settings/members/<id:membership_id>/remove/", views.member_remove, name="member_remove"),

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Membership
 from accounts.roles import Capability, Role
 from api.models import SHOWN_PREFIX_LENGTH, TOKEN_PREFIX, ApiKey, hash_key
@@ -72,6 +73,7 @@ def api_key_create(
                 )  # fmt: skip
         except IntegrityError:
             continue
+        audit("api_key.created", actor=actor, obj=key, label=name, details={"scope": scope, "prefix": key.prefix})
         return key, token
     raise RuntimeError("could not draw a unique API key prefix")
 
@@ -81,7 +83,8 @@ def api_key_revoke(*, actor: Actor | Membership, key: ApiKey) -> ApiKey:
     actor = _admin(actor)
     if key.workspace_id != actor.workspace.pk:
         raise ApiKey.DoesNotExist("No such key in this workspace.")
-    ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now())
+    if ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now()):
+        audit("api_key.revoked", actor=actor, obj=key, label=key.name, details={"prefix": key.prefix})
     key.refresh_from_db()
     return key
 

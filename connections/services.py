@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Membership, User, Workspace, WorkspaceOwned
 from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role
@@ -105,6 +106,9 @@ def _require(who: Actor | Membership, capability: Capability, message: str, *own
     return actor
 
 
+AUDITED_ACCOUNT_EVENTS = ("account.connected", "account.reconnected", "account.disconnected")
+
+
 def _account_event(account: SocialAccount, type: str, *, user: User | None = None) -> None:
     """An account.* event, written in the caller's transaction; small, and never a secret."""
     event_emit(
@@ -118,6 +122,9 @@ def _account_event(account: SocialAccount, type: str, *, user: User | None = Non
             actor_label=user.display_name if user is not None else "",
         )
     )
+    if type in AUDITED_ACCOUNT_EVENTS:
+        audit(type, actor=user, workspace_id=account.workspace_id, obj=account,
+              label=f"{account.platform} {account.username}")  # fmt: skip
 
 
 # --- Connect flow -----------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from accounts.access import (
     workspace_required,
 )
 from accounts.actors import Actor
+from accounts.audit import audit
 from accounts.confirm import confirmation_page
 from accounts.roles import Capability
 from connections import services
@@ -234,10 +235,12 @@ def app_settings(request: MemberRequest, platform: str) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("delete") and app is not None:
             app.delete()
+            audit("oauth_app.removed", actor=request.membership, label=provider.name)
             messages.success(request, f"Removed this workspace's {provider.name} keys.")
             return redirect("connections")
         if form.is_valid():
-            form.save()
+            saved = form.save()
+            audit("oauth_app.saved", actor=request.membership, obj=saved, label=provider.name)
             messages.success(request, f"Saved {provider.name} keys for this workspace.")
             return redirect("connections")
     context = {"provider": provider, "form": form, "app": app, "redirect_uri": services.redirect_uri_for(platform)}

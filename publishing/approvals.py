@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import ApprovalPolicy, Membership, User, Workspace
 from accounts.roles import Capability
 from connections.models import SocialAccount
@@ -104,6 +105,7 @@ def post_approve(*, actor: Actor | Membership, post: Post, passed: str = "", not
         _comment_write(actor, post, note, PostComment.Kind.APPROVED)
     post_rollup(post_id=post.pk, actor=actor)
     _emit(actor, post, "approval.approved", scheduled_at=_iso(moment), when=str(kind))
+    audit("approval.approved", actor=actor, obj=post, label=f"Post {post.pk}", details={"scheduled_at": _iso(moment)})
     _emit_when(actor, post, kind, moment, previous=None)
     notices.approval_approved(actor=actor, post=post)
     post.refresh_from_db()
@@ -124,6 +126,7 @@ def post_request_changes(*, actor: Actor | Membership, post: Post, comment: str)
     written = _comment_write(actor, post, comment, PostComment.Kind.CHANGES_REQUESTED)
     post_rollup(post_id=post.pk, actor=actor)
     _emit(actor, post, "approval.changes_requested", comment_id=written.pk)
+    audit("approval.changes_requested", actor=actor, obj=post, label=f"Post {post.pk}")
     notices.approval_changes_requested(actor=actor, post=post, comment=written.body)
     post.refresh_from_db()
     return post
