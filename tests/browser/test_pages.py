@@ -36,6 +36,7 @@ NOT_PAGES = {
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
     "media_upload_finish", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
+    "post_approve", "post_request_changes", "post_comment",
 }  # fmt: skip
 OUR_APPS = ("accounts.urls", "publishing.urls", "connections.urls", "analytics.urls", "connections.providers.demo.urls")
 
@@ -59,7 +60,7 @@ def _seed() -> dict:
     an invitation, and unread notifications (a badge once widened the top bar)."""
     from connections.registry import get_provider
     from connections.services import account_save
-    from publishing import engine, services
+    from publishing import approvals, engine, services
     from publishing.inputs import Attachment, PartInput, PostInput, When
     from publishing.media import media_store
 
@@ -92,6 +93,12 @@ def _seed() -> dict:
     scheduled = services.post_create(actor=actor, data=PostInput(parts=parts[:1], account_ids=ids, when=When.at(soon)))
     canceled = services.post_create(actor=actor, data=PostInput(parts=parts[:1], account_ids=ids[:1]))
     services.post_cancel(actor=actor, post=canceled)
+    # A post waiting for approval, with a comment thread (the review box and the queue's look).
+    workspace.approval_policy = "editors"
+    workspace.save(update_fields=["approval_policy"])
+    editor = Membership.objects.get(workspace=workspace, role=Role.EDITOR)
+    awaiting = services.post_create(actor=editor, data=PostInput(parts=parts[:1], account_ids=ids, when=When.at(soon)))
+    approvals.post_comment_add(actor=actor, post=awaiting, body="Could the link be shorter? @a-long-address-editor")
     for n in range(3):
         notify(user=owner, workspace=workspace, title=f"Something worth reading number {n}", url="/posts/")
     # The Demo network's pages, by the links it gave back (wherever its model lives).
@@ -99,6 +106,7 @@ def _seed() -> dict:
     assert live.url, "the Demo post did not go out"
     return {
         "published": published.id, "scheduled": scheduled.id, "canceled": canceled.id, "token": token,
+        "awaiting": awaiting.id,
         "demo_profile": urlsplit(live.account.profile_url).path, "demo_post": urlsplit(live.url).path,
     }  # fmt: skip
 
@@ -111,13 +119,15 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "workspace_create": ["/workspaces/new/"],
         "workspace_settings": ["/settings/"],
         "members": ["/settings/members/"],
+        "audit_log": ["/settings/audit/"],
+        "approval_queue": ["/posts/approvals/"],
         "preferences": ["/me/"],
         "notifications": ["/notifications/"],
         "invitation_detail": [f"/invitations/{seed['token']}/"],
         "calendar": ["/calendar/", "/calendar/?view=week"],
         "posts": ["/posts/", "/posts/?status=canceled"],
         "compose": ["/posts/new/"],
-        "post_detail": [f"/posts/{seed[k]}/" for k in ("published", "scheduled", "canceled")],
+        "post_detail": [f"/posts/{seed[k]}/" for k in ("published", "scheduled", "canceled", "awaiting")],
         "post_edit": [f"/posts/{seed['scheduled']}/edit/"],
         "queue_slots": ["/queue/"],
         "media_library": ["/media/"],
@@ -144,8 +154,8 @@ ALLAUTH_SIGNED_IN = ["/accounts/email/", "/accounts/password/change/", "/account
 
 
 def test_every_page_is_listed():
-    listed = set(_pages({"token": "t", "published": 1, "scheduled": 1, "canceled": 1, "demo_profile": "/",
-                         "demo_post": "/"}))  # fmt: skip
+    listed = set(_pages({"token": "t", "published": 1, "scheduled": 1, "canceled": 1, "awaiting": 1,
+                         "demo_profile": "/", "demo_post": "/"}))  # fmt: skip
     missing = _our_url_names() - listed - NOT_PAGES
     assert missing == set(), f"pages not checked at 390 px (add them to _pages or NOT_PAGES): {sorted(missing)}"
 
