@@ -29,6 +29,9 @@ def ensure_schedules(sender, **kwargs) -> None:
         name="worker-heartbeat",
         defaults={"func": "accounts.tasks.worker_heartbeat", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )
+    Schedule.objects.update_or_create(
+        name="retention", defaults={"func": "accounts.retention.retention_task", "schedule_type": Schedule.DAILY}
+    )
 
 
 @receiver(post_spawn)
