@@ -326,3 +326,42 @@ class KnownDevice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} on {self.user_agent[:60]}"
+
+
+class DataExport(models.Model):
+    """A ZIP of a workspace's data (owners) or of one person's own (anyone), built in the
+    background with its progress saved as it goes, kept EXPORT_RETENTION_DAYS once ready."""
+
+    class Kind(models.TextChoices):
+        WORKSPACE = "workspace", "Workspace"
+        PERSONAL = "personal", "Personal"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Being built"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    step = models.CharField(max_length=100, blank=True)  # what is being written now
+    file = models.FileField(upload_to="exports/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} export {self.pk} ({self.status})"
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.EXPORT_RETENTION_DAYS)

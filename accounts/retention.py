@@ -64,11 +64,18 @@ def _uploads(cutoff: datetime, report: Report) -> int:
     return uploads_expire(older_than=timezone.now() - cutoff)
 
 
+def _exports(cutoff: datetime, report: Report) -> int:
+    from accounts.exports import exports_expire
+
+    return exports_expire(before=cutoff)
+
+
 POLICIES = [
     Policy("Security and access logs (audit records)", "AUDIT_RETENTION_DAYS", "days", _audit),
     Policy("Webhook delivery logs", "WEBHOOK_DELIVERY_RETENTION_DAYS", "days", _deliveries),
     Policy("Notifications", "NOTIFICATION_RETENTION_DAYS", "days", _notifications),
     Policy("Abandoned uploads", "MEDIA_UPLOAD_EXPIRE_HOURS", "hours", _uploads),
+    Policy("Finished data exports", "EXPORT_RETENTION_DAYS", "days", _exports),
 ]
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import audit_views, views
+from accounts import audit_views, export_views, views
 from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("settings/", views.workspace_settings, name="workspace_settings"),
     path("settings/members/", views.members, name="members"),
     path("settings/audit/", audit_views.audit_log, name="audit_log"),
+    path("settings/export/", export_views.workspace_export, name="workspace_export"),
+    path("me/export/", export_views.personal_export, name="personal_export"),
+    path("exports/<id:export_id>/progress/", export_views.export_progress, name="export_progress"),
+    path("exports/d/<str:token>/", export_views.export_download, name="export_download"),
     path("settings/members/invite/", views.invitation_create, name="invitation_create"),
     path("settings/members/<id:membership_id>/role/", views.member_role, name="member_role"),
     path("settings/members/<id:membership_id>/remove/", views.member_remove, name="member_remove"),

@@ -354,6 +354,7 @@ INVITATION_VALID_DAYS = 7
 # Retention (accounts/retention.py; `manage.py retention` runs it, and a daily job does too).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=1)  # security and access logs
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)  # a finished export, and its link
 
 # --- Connections ----------------------------------------------------------------------------
 # Fetching user-named servers (a Mastodon instance, a self-hosted PDS) on private addresses is

@@ -36,7 +36,7 @@ NOT_PAGES = {
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
     "media_upload_finish", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
-    "post_approve", "post_request_changes", "post_comment",
+    "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
 }  # fmt: skip
 OUR_APPS = ("accounts.urls", "publishing.urls", "connections.urls", "analytics.urls", "connections.providers.demo.urls")
 
@@ -99,6 +99,13 @@ def _seed() -> dict:
     editor = Membership.objects.get(workspace=workspace, role=Role.EDITOR)
     awaiting = services.post_create(actor=editor, data=PostInput(parts=parts[:1], account_ids=ids, when=When.at(soon)))
     approvals.post_comment_add(actor=actor, post=awaiting, body="Could the link be shorter? @a-long-address-editor")
+    # A finished export and one being built (the progress bar).
+    from accounts.exports import export_build, export_request_workspace
+    from accounts.models import DataExport
+
+    export_build(export_request_workspace(actor=actor).pk)
+    building = export_request_workspace(actor=actor)  # built at once too (tasks run inline): show it half done
+    DataExport.objects.filter(pk=building.pk).update(status="running", progress=40, step="Media files")
     for n in range(3):
         notify(user=owner, workspace=workspace, title=f"Something worth reading number {n}", url="/posts/")
     # The Demo network's pages, by the links it gave back (wherever its model lives).
@@ -120,6 +127,8 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "workspace_settings": ["/settings/"],
         "members": ["/settings/members/"],
         "audit_log": ["/settings/audit/"],
+        "workspace_export": ["/settings/export/"],
+        "personal_export": ["/me/export/"],
         "approval_queue": ["/posts/approvals/"],
         "preferences": ["/me/"],
         "notifications": ["/notifications/"],
