@@ -46,6 +46,7 @@ ACTIONS: dict[str, str] = {
     "oauth_app.saved": "Own app keys saved",
     "oauth_app.removed": "Own app keys removed",
     "api_key.created": "API key created",
+    "api_key.used": "API key used (first time, or from a new address)",
     "api_key.revoked": "API key revoked",
     "webhook.created": "Webhook endpoint added",
     "webhook.updated": "Webhook endpoint changed",

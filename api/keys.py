@@ -115,4 +115,8 @@ def _touch(key: ApiKey, ip: str | None) -> None:
     if key.last_used_at and now - key.last_used_at < LAST_USED_EVERY and key.last_used_ip == ip:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+    if key.last_used_at is None or key.last_used_ip != ip:
+        # A first use, or one from an address the key was not last used from: worth a record;
+        # every request would drown the log (the key's page shows its last use).
+        audit("api_key.used", actor=api_key_actor(key), obj=key, label=key.name, details={"ip": ip})
     key.last_used_at, key.last_used_ip = now, ip

@@ -140,6 +140,18 @@ def test_connections_keys_webhooks_and_approvals_are_recorded(team, demo_account
     assert AuditRecord.objects.get(action="account.disconnected").object_label == "demo @alpha"
 
 
+def test_api_key_use_is_recorded_on_first_use_and_from_a_new_address(team):
+    from api.keys import api_key_authenticate
+
+    key, token = api_key_create(actor=team.membership("owner"), name="ci-bot", scope="read")
+    for ip in ("192.0.2.1", "192.0.2.1", "192.0.2.1", "192.0.2.9"):
+        api_key_authenticate(token=token, ip=ip)
+    used = AuditRecord.objects.filter(action="api_key.used").order_by("id")
+    assert [r.details["ip"] for r in used] == ["192.0.2.1", "192.0.2.9"]
+    assert {(r.actor_label, r.workspace_id, r.object_id) for r in used} == {
+        ("API key ci-bot", team.workspace.pk, str(key.pk))}  # fmt: skip
+
+
 def test_own_app_keys_are_recorded_without_the_secret(team):
     client = team.client("admin")
     url = reverse("connection_app", args=["oauth2-test"])
