@@ -55,7 +55,10 @@ ACTIONS: dict[str, str] = {
     "approval.approved": "Post approved",
     "approval.changes_requested": "Changes requested on a post",
     "export.created": "Data export requested",
-    "deletion.requested": "Deletion requested",
+    "deletion.requested": "Workspace deletion requested",
+    "deletion.undone": "Workspace deletion undone",
+    "workspace.purged": "Workspace deleted for good",
+    "user.deleted": "Account deleted",
 }
 USER_AGENT_MAX = 300
 

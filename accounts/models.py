@@ -115,6 +115,10 @@ class Workspace(models.Model):
     )  # fmt: skip
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # An owner asked to delete it: nothing is published meanwhile, and after ``purge_after`` the
+    # daily job revokes its accounts and deletes all it holds (accounts/deletion.py). Undo clears both.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    purge_after = models.DateTimeField(null=True, blank=True)
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )
@@ -266,6 +270,12 @@ class AuditQuerySet(models.QuerySet["AuditRecord"]):
     def expire(self, *, before: datetime) -> int:
         """The retention job's one way to remove records: those older than ``before``."""
         return models.QuerySet.delete(self.filter(created_at__lt=before))[0]
+
+    def scrub(self) -> int:
+        """Erasure, the one change allowed: keep that something happened (action, time, ids) and
+        drop every word and address in it. For a purged workspace or a deleted user."""
+        blank: dict[str, Any] = {"actor_label": "", "object_label": "", "ip": None, "user_agent": "", "details": {}}
+        return models.QuerySet.update(self, **blank)
 
 
 class AuditRecord(models.Model):

@@ -32,6 +32,10 @@ def ensure_schedules(sender, **kwargs) -> None:
     Schedule.objects.update_or_create(
         name="retention", defaults={"func": "accounts.retention.retention_task", "schedule_type": Schedule.DAILY}
     )
+    Schedule.objects.update_or_create(
+        name="purge-deleted-workspaces",
+        defaults={"func": "accounts.deletion.workspaces_purge_due", "schedule_type": Schedule.HOURLY},
+    )
 
 
 @receiver(post_spawn)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import audit_views, export_views, views
+from accounts import audit_views, deletion_views, export_views, views
 from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
@@ -12,6 +12,8 @@ urlpatterns = [
     path("settings/audit/", audit_views.audit_log, name="audit_log"),
     path("settings/export/", export_views.workspace_export, name="workspace_export"),
     path("me/export/", export_views.personal_export, name="personal_export"),
+    path("settings/delete/", deletion_views.workspace_delete, name="workspace_delete"),
+    path("me/delete/", deletion_views.account_delete, name="account_delete"),
     path("exports/<id:export_id>/progress/", export_views.export_progress, name="export_progress"),
     path("exports/d/<str:token>/", export_views.export_download, name="export_download"),
     path("settings/members/invite/", views.invitation_create, name="invitation_create"),

@@ -355,6 +355,7 @@ INVITATION_VALID_DAYS = 7
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=1)  # security and access logs
 NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
 EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)  # a finished export, and its link
+WORKSPACE_DELETION_GRACE_DAYS = env_int("WORKSPACE_DELETION_GRACE_DAYS", 7, minimum=0)  # "undo" until then
 
 # --- Connections ----------------------------------------------------------------------------
 # Fetching user-named servers (a Mastodon instance, a self-hosted PDS) on private addresses is

@@ -57,11 +57,14 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def _due(now: datetime) -> QuerySet[Target]:
-    """Due targets of posts nobody is still to approve. Held targets are never in a due state
-    (awaiting_approval); the post's approval is checked here too, so no status written by any
-    other path can send a post that waits for approval or had changes requested."""
+    """Due targets of posts nobody is still to approve, outside workspaces being deleted. Held
+    targets are never in a due state (awaiting_approval); the post's approval is checked here
+    too, so no status written by any other path can send a post that waits for approval or had
+    changes requested."""
     held = [Post.Approval.PENDING, Post.Approval.CHANGES_REQUESTED]
-    return Target.objects.filter(status__in=DUE_STATES, next_attempt_at__lte=now).exclude(post__approval__in=held)
+    due = Target.objects.filter(status__in=DUE_STATES, next_attempt_at__lte=now).exclude(post__approval__in=held)
+    # A workspace an owner asked to delete publishes nothing while it can still be undone.
+    return due.filter(workspace__deletion_requested_at__isnull=True)
 
 
 def targets_claim_due(*, limit: int = 200) -> list[int]:

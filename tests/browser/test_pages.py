@@ -129,6 +129,8 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "audit_log": ["/settings/audit/"],
         "workspace_export": ["/settings/export/"],
         "personal_export": ["/me/export/"],
+        "workspace_delete": ["/settings/delete/"],
+        "account_delete": ["/me/delete/"],
         "approval_queue": ["/posts/approvals/"],
         "preferences": ["/me/"],
         "notifications": ["/notifications/"],
