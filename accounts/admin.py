@@ -8,6 +8,7 @@ from accounts.models import (
     Heartbeat,
     Invitation,
     KnownDevice,
+    LegalPage,
     Membership,
     Notification,
     Plan,
@@ -149,3 +150,11 @@ class KnownDeviceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+@admin.register(LegalPage)
+class LegalPageAdmin(admin.ModelAdmin):
+    """The operator's privacy policy, terms and deletion instructions (/privacy/, /terms/,
+    /data-deletion/); delete one to show the built-in default again."""
+
+    list_display = ["slug", "title", "updated_at"]

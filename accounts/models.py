@@ -375,3 +375,21 @@ class DataExport(models.Model):
         if self.finished_at is None:
             return None
         return self.finished_at + timedelta(days=settings.EXPORT_RETENTION_DAYS)
+
+
+class LegalPage(models.Model):
+    """The operator's own text for a public page (privacy policy, terms, data deletion), edited
+    in Django admin; without one, the page shows the default text in accounts/legal.py's templates."""
+
+    class Slug(models.TextChoices):
+        PRIVACY = "privacy", "Privacy policy"
+        TERMS = "terms", "Terms of service"
+        DATA_DELETION = "data-deletion", "Data deletion instructions"
+
+    slug = models.CharField(max_length=32, choices=Slug.choices, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text: blank lines separate paragraphs; web addresses become links.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.get_slug_display()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import audit_views, deletion_views, export_views, views
+from accounts import audit_views, deletion_views, export_views, legal, views
 from config import converters  # noqa: F401 - registers <id:...>
 
 urlpatterns = [
@@ -26,4 +26,8 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("healthz", views.healthz, name="healthz"),
+    # Public, at stable addresses (platform developer consoles ask for them).
+    path("privacy/", legal.privacy, name="privacy"),
+    path("terms/", legal.terms, name="terms"),
+    path("data-deletion/", legal.data_deletion, name="data_deletion"),
 ]

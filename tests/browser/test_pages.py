@@ -131,6 +131,9 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "personal_export": ["/me/export/"],
         "workspace_delete": ["/settings/delete/"],
         "account_delete": ["/me/delete/"],
+        "privacy": ["/privacy/"],
+        "terms": ["/terms/"],
+        "data_deletion": ["/data-deletion/"],
         "approval_queue": ["/posts/approvals/"],
         "preferences": ["/me/"],
         "notifications": ["/notifications/"],
@@ -160,7 +163,7 @@ def _app_pages() -> list[str]:
     ]
 
 
-SIGNED_OUT = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+SIGNED_OUT = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/privacy/", "/data-deletion/"]
 ALLAUTH_SIGNED_IN = ["/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
 
 
