@@ -15,6 +15,7 @@ from accounts.confirm import confirmation_page
 from accounts.forms import InvitationForm, PreferencesForm, RoleForm, WorkspaceForm, WorkspaceSettingsForm
 from accounts.health import process_health
 from accounts.models import Invitation, Membership, Notification, hash_token
+from accounts.plan_usage import plan_usage
 from accounts.roles import Capability, assignable_roles, role_allows
 from accounts.timezones import browser_zone
 
@@ -75,7 +76,9 @@ def workspace_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Workspace settings saved.")
             return redirect("workspace_settings")
-    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+    plan, usage = plan_usage(request.workspace)
+    context = {"form": form, "plan": plan, "usage": usage}
+    return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
 
 
 @login_required
