@@ -8,7 +8,7 @@ queue slots, API keys, webhooks, exports, invitations and memberships.
 """
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -66,8 +66,8 @@ def workspace_delete_undo(*, actor: Actor | Membership) -> Workspace:
     workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
     if workspace.deletion_requested_at is None:
         raise ValidationError("This workspace is not being deleted.")
-    workspace.deletion_requested_at = workspace.purge_after = None
-    workspace.save(update_fields=["deletion_requested_at", "purge_after"])
+    workspace.deletion_requested_at = workspace.purge_after = workspace.purge_reminded_at = None
+    workspace.save(update_fields=["deletion_requested_at", "purge_after", "purge_reminded_at"])
     audit("deletion.undone", actor=actor, obj=workspace)
     _tell_owners(workspace, f"[Postwright] {workspace.name} will not be deleted",
                  f"{actor.label or 'An owner'} undid the deletion of {workspace.name}.")  # fmt: skip
@@ -114,9 +114,26 @@ def workspace_purge(*, workspace: Workspace) -> None:
         audit("workspace.purged", workspace_id=workspace_id)
 
 
+REMIND_BEFORE = timedelta(hours=24)
+
+
+def _remind(now: datetime) -> None:
+    """Owners hear once more, a day before the end: the last chance to undo."""
+    soon = Workspace.objects.filter(purge_after__gt=now, purge_after__lte=now + REMIND_BEFORE, purge_reminded_at=None)
+    for workspace in soon:
+        with transaction.atomic():
+            if Workspace.objects.filter(pk=workspace.pk, purge_reminded_at=None).update(purge_reminded_at=now):
+                _tell_owners(workspace, f"[Postwright] {workspace.name} will be deleted tomorrow",
+                             f"The workspace {workspace.name} will be deleted for good on "
+                             f"{workspace.purge_after:%Y-%m-%d %H:%M} UTC. To keep it, an owner can undo the "
+                             f"deletion under Settings: {settings.SITE_URL}/settings/delete/")  # fmt: skip
+
+
 def workspaces_purge_due() -> int:
-    """The daily job: purge every workspace whose grace period is over."""
-    due = list(Workspace.objects.filter(purge_after__lte=timezone.now()))
+    """The hourly job: remind owners a day before, and purge every workspace whose grace period is over."""
+    now = timezone.now()
+    _remind(now)
+    due = list(Workspace.objects.filter(purge_after__lte=now))
     for workspace in due:
         try:
             workspace_purge(workspace=workspace)

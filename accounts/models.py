@@ -119,6 +119,7 @@ class Workspace(models.Model):
     # daily job revokes its accounts and deletes all it holds (accounts/deletion.py). Undo clears both.
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
+    purge_reminded_at = models.DateTimeField(null=True, blank=True)  # the "deleted tomorrow" email went out
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )

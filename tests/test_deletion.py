@@ -140,3 +140,14 @@ def test_deleting_ones_account_removes_it_and_workspaces_only_they_use(team, dem
     assert Membership.objects.filter(workspace=team.workspace).count() == 3
     assert WORDS in _dump()
     assert "editor@example.com" not in _dump()
+
+
+def test_owners_are_reminded_once_a_day_before_the_purge(team, time_machine, django_capture_on_commit_callbacks):
+    workspace_delete_request(actor=team.membership("owner"), confirm_name="Acme")
+    time_machine.move_to(timezone.now() + timedelta(days=6, hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        workspaces_purge_due()
+        workspaces_purge_due()
+    reminders = [m for m in mail.outbox if "tomorrow" in m.subject]
+    assert [m.to for m in reminders] == [["owner@example.com"]]
+    assert Workspace.objects.filter(pk=team.workspace.pk).exists()

@@ -19,4 +19,9 @@ class Migration(migrations.Migration):
             name="purge_after",
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name="workspace",
+            name="purge_reminded_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
     ]
