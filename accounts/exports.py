@@ -102,8 +102,14 @@ def _csv(archive: zipfile.ZipFile, name: str, header: list[str], rows: Iterable[
 
 
 def _posts(queryset: Any) -> list[dict[str, Any]]:
+    from django.db.models import Prefetch
+
+    from publishing.models import Target
+
+    # The account's credentials are deferred: never loaded, so never decrypted, for an export.
+    targets = Target.objects.select_related("account").defer("account__secrets").prefetch_related("parts")
     posts = queryset.select_related("author").prefetch_related(
-        "contents__attachments", "targets__parts", "targets__account", "comments__author"
+        "contents__attachments", Prefetch("targets", queryset=targets), "comments__author"
     )
     return [
         {

@@ -171,3 +171,15 @@ def test_retention_deletes_finished_exports_and_their_files(team, django_capture
     retention_run()
     assert not DataExport.objects.filter(pk=export.pk).exists()
     assert not default_storage.exists(name)
+
+
+def test_building_an_export_never_decrypts_a_secret(team, lived_in, monkeypatch):
+    export = exports.export_request_workspace(actor=team.membership("owner"))
+
+    def refuse(ciphertext):
+        raise AssertionError("an export decrypted a secret")
+
+    monkeypatch.setattr("connections.vault.decrypt", refuse)
+    exports.export_build(export.pk)
+    export.refresh_from_db()
+    assert (export.status, export.error) == (DataExport.Status.READY, "")
