@@ -55,8 +55,7 @@ def personal_export(request: HttpRequest) -> HttpResponse:
     return _page(request, list(exports[:SHOWN]), "personal")
 
 
-@login_required
-@require_GET
+@login_required  # any method: an export that is not the requester's is a 404 before anything else
 def export_progress(request: HttpRequest, export_id: int) -> HttpResponse:
     """One export's row, which polls itself while the export is being built."""
     export = DataExport.objects.filter(pk=export_id, requested_by=request.user).first()
