@@ -1,8 +1,20 @@
 from allauth.mfa.models import Authenticator
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
-from accounts.models import Heartbeat, Invitation, Membership, Notification, Plan, User, Workspace
+from accounts.models import (
+    AuditRecord,
+    Heartbeat,
+    Invitation,
+    KnownDevice,
+    LegalPage,
+    Membership,
+    Notification,
+    Plan,
+    User,
+    Workspace,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -109,3 +121,40 @@ class AuthenticatorAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """Read-only: the audit log is append-only, for operators as for everyone."""
+
+    list_display = ["created_at", "action", "actor_label", "workspace_id", "object_label", "ip"]
+    list_filter = ["action"]
+    search_fields = ["actor_label", "object_label", "ip"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditRecord | None = None) -> bool:
+        return False
+
+
+@admin.register(KnownDevice)
+class KnownDeviceAdmin(admin.ModelAdmin):
+    list_display = ["user", "user_agent", "first_seen", "last_seen"]
+    search_fields = ["user__email"]
+    readonly_fields = ["user", "fingerprint", "user_agent", "first_seen", "last_seen"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(LegalPage)
+class LegalPageAdmin(admin.ModelAdmin):
+    """The operator's privacy policy, terms and deletion instructions (/privacy/, /terms/,
+    /data-deletion/); delete one to show the built-in default again."""
+
+    list_display = ["slug", "title", "updated_at"]

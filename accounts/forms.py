@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 
 from accounts.models import User, Workspace
@@ -52,6 +54,21 @@ class WorkspaceForm(forms.ModelForm):
         fields = ["name", "timezone"]
         widgets = {"name": forms.TextInput(attrs={"autofocus": True, "placeholder": "Acme marketing"})}
         error_messages = {"name": {"required": "Give the workspace a name."}}
+
+
+class WorkspaceSettingsForm(WorkspaceForm):
+    """The settings page's form: what creating a workspace asks, plus the approval policy."""
+
+    class Meta(WorkspaceForm.Meta):
+        fields = ["name", "timezone", "approval_policy"]
+        labels = {"approval_policy": "Approval"}
+        help_texts = {
+            "approval_policy": "Posts that need approval wait in Review until an admin or owner approves them."
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["approval_policy"].required = False  # left out: the policy stays as it is
 
 
 class InvitationForm(forms.Form):

@@ -98,14 +98,28 @@ class Plan(models.Model):
         return self.name
 
 
+class ApprovalPolicy(models.TextChoices):
+    """Whose scheduled posts wait for an admin or owner to approve them before anything goes out."""
+
+    OFF = "off", "No approval needed"
+    EDITORS = "editors", "Editors' posts need approval"
+    EVERYONE = "everyone", "Everyone's posts need approval (by another admin or owner)"
+
+
 class Workspace(models.Model):
     name = models.CharField(max_length=100)
+    approval_policy = models.CharField(max_length=16, choices=ApprovalPolicy.choices, default=ApprovalPolicy.OFF)
     plan = models.ForeignKey(
         Plan, null=True, blank=True, on_delete=models.PROTECT, related_name="workspaces",
         help_text="Empty: the default plan.",
     )  # fmt: skip
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # An owner asked to delete it: nothing is published meanwhile, and after ``purge_after`` the
+    # daily job revokes its accounts and deletes all it holds (accounts/deletion.py). Undo clears both.
+    deletion_requested_at = models.DateTimeField(null=True, blank=True)
+    purge_after = models.DateTimeField(null=True, blank=True)
+    purge_reminded_at = models.DateTimeField(null=True, blank=True)  # the "deleted tomorrow" email went out
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )
@@ -241,3 +255,142 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+class AppendOnly(RuntimeError):
+    """Audit records are written once and never changed; only retention may remove old ones."""
+
+
+class AuditQuerySet(models.QuerySet["AuditRecord"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnly("audit records cannot be changed")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records cannot be deleted; retention removes them by age (audit_expire)")
+
+    def expire(self, *, before: datetime) -> int:
+        """The retention job's one way to remove records: those older than ``before``."""
+        return models.QuerySet.delete(self.filter(created_at__lt=before))[0]
+
+    def scrub(self) -> int:
+        """Erasure, the one change allowed: keep that something happened (action, time, ids) and
+        drop every word and address in it. For a purged workspace or a deleted user."""
+        blank: dict[str, Any] = {"actor_label": "", "object_label": "", "ip": None, "user_agent": "", "details": {}}
+        return models.QuerySet.update(self, **blank)
+
+
+class AuditRecord(models.Model):
+    """One security-relevant action: who, in which workspace, on what, from where, when.
+
+    Append-only (save refuses to change a stored row; update and delete refuse); Django admin
+    shows them read-only. ``workspace_id`` is a plain number, not a foreign key: the record
+    that a workspace was deleted must outlive the workspace."""
+
+    workspace_id = models.BigIntegerField(null=True, blank=True)
+    actor_user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")  # fmt: skip
+    actor_label = models.CharField(max_length=200, blank=True)  # an email, "API key ci-bot", "" (the system)
+    action = models.CharField(max_length=64)  # see accounts/audit.py ACTIONS
+    object_type = models.CharField(max_length=32, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_label = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace_id", "created_at"], name="audit_workspace_time"),
+            models.Index(fields=["actor_user", "created_at"], name="audit_actor_time"),
+            models.Index(fields=["action", "created_at"], name="audit_action_time"),
+            models.Index(fields=["created_at"], name="audit_time"),  # retention
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or 'system'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("audit records cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnly("audit records cannot be deleted")
+
+
+class KnownDevice(models.Model):
+    """A browser a user has signed in from (a hash of its user agent), so a sign-in from one
+    never seen before can be told to them by email."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="known_devices")
+    fingerprint = models.CharField(max_length=64)
+    user_agent = models.CharField(max_length=300, blank=True)
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "fingerprint"], name="device_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.user_agent[:60]}"
+
+
+class DataExport(models.Model):
+    """A ZIP of a workspace's data (owners) or of one person's own (anyone), built in the
+    background with its progress saved as it goes, kept EXPORT_RETENTION_DAYS once ready."""
+
+    class Kind(models.TextChoices):
+        WORKSPACE = "workspace", "Workspace"
+        PERSONAL = "personal", "Personal"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Being built"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    workspace = models.ForeignKey(Workspace, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    step = models.CharField(max_length=100, blank=True)  # what is being written now
+    file = models.FileField(upload_to="exports/", blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} export {self.pk} ({self.status})"
+
+    @property
+    def expires_at(self) -> datetime | None:
+        if self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.EXPORT_RETENTION_DAYS)
+
+
+class LegalPage(models.Model):
+    """The operator's own text for a public page (privacy policy, terms, data deletion), edited
+    in Django admin; without one, the page shows the default text in accounts/legal.py's templates."""
+
+    class Slug(models.TextChoices):
+        PRIVACY = "privacy", "Privacy policy"
+        TERMS = "terms", "Terms of service"
+        DATA_DELETION = "data-deletion", "Data deletion instructions"
+
+    slug = models.CharField(max_length=32, choices=Slug.choices, unique=True)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Plain text: blank lines separate paragraphs; web addresses become links.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.get_slug_display()

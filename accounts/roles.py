@@ -24,6 +24,7 @@ class Capability(Enum):
     MANAGE_MEMBERS = "manage_members"  # invite, remove, change roles below owner
     MANAGE_SETTINGS = "manage_settings"  # rename, time zone, API keys, webhooks
     MANAGE_OWNERS = "manage_owners"  # grant or take away the owner role
+    APPROVE_POSTS = "approve_posts"  # approve a submitted post, or send it back with changes requested
 
 
 MINIMUM_ROLE = {
@@ -33,6 +34,7 @@ MINIMUM_ROLE = {
     Capability.MANAGE_MEMBERS: Role.ADMIN,
     Capability.MANAGE_SETTINGS: Role.ADMIN,
     Capability.MANAGE_OWNERS: Role.OWNER,
+    Capability.APPROVE_POSTS: Role.ADMIN,
 }
 
 

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Invitation, Membership, Notification, User, Workspace
 from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role, assignable_roles
@@ -81,15 +82,24 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
     return membership.workspace
 
 
-def workspace_update(*, actor: Actor | Membership, name: str, timezone_name: str) -> Workspace:
-    """Rename the workspace or change its time zone (scheduled posts keep their instant)."""
+def workspace_update(
+    *, actor: Actor | Membership, name: str, timezone_name: str, approval_policy: str | None = None
+) -> Workspace:
+    """Rename the workspace, change its time zone (scheduled posts keep their instant) or its
+    approval policy (None keeps it; posts already waiting keep waiting when it is switched off)."""
     actor = require(actor, Capability.MANAGE_SETTINGS)
     # A fresh copy: a refused change must not linger on the caller's workspace object.
     workspace = Workspace.objects.get(pk=actor.workspace.pk)
+    before = {"name": workspace.name, "timezone": workspace.timezone, "approval_policy": workspace.approval_policy}
     workspace.name = name.strip()
     workspace.timezone = timezone_name
+    if approval_policy is not None:
+        workspace.approval_policy = approval_policy
     workspace.full_clean()
-    workspace.save(update_fields=["name", "timezone"])
+    workspace.save(update_fields=["name", "timezone", "approval_policy"])
+    changed = {key: [was, getattr(workspace, key)] for key, was in before.items() if getattr(workspace, key) != was}
+    if changed:
+        audit("workspace.updated", actor=actor, obj=workspace, details=changed)
     return workspace
 
 
@@ -119,8 +129,11 @@ def membership_change_role(*, actor: Actor | Membership, membership: Membership,
         raise PermissionDenied("You cannot give that role.")
     if membership.role == Role.OWNER and role != Role.OWNER and _owner_count(membership.workspace) == 1:
         raise ValidationError("A workspace needs at least one owner: make someone else owner first.")
-    membership.role = role
+    previous, membership.role = membership.role, role
     membership.save(update_fields=["role"])
+    if previous != role:
+        audit("member.role_changed", actor=actor, obj=membership, label=membership.user.email,
+              details={"from": previous, "to": role})  # fmt: skip
     return membership
 
 
@@ -138,6 +151,7 @@ def membership_remove(*, actor: Actor | Membership, membership: Membership) -> N
     if membership.role == Role.OWNER and not actor.can(Capability.MANAGE_OWNERS):
         raise PermissionDenied("Only an owner can remove an owner.")
     _delete_membership(membership, leaving=False)
+    audit("member.removed", actor=actor, label=membership.user.email, details={"role": membership.role})
 
 
 @transaction.atomic
@@ -151,6 +165,7 @@ def membership_leave(*, actor: Actor | Membership) -> None:
     if membership is None:
         raise PermissionDenied("You are no longer a member of this workspace.")
     _delete_membership(membership, leaving=True)
+    audit("member.left", actor=actor, label=membership.user.email, details={"role": membership.role})
 
 
 def _delete_membership(membership: Membership, *, leaving: bool) -> None:
@@ -198,6 +213,7 @@ def invitation_create(*, actor: Actor | Membership, email: str, role: str) -> tu
         token_hash=token_hash,
         expires_at=Invitation.default_expiry(),
     )
+    audit("invitation.created", actor=actor, obj=invitation, label=email, details={"role": role})
     context = {"invitation": invitation, "url": invitation_url(token), "inviter": actor.user}
     inviter = actor.label or workspace.name  # an API key invites in the workspace's name
     transaction.on_commit(
@@ -218,6 +234,7 @@ def invitation_revoke(*, actor: Actor | Membership, invitation: Invitation) -> N
         raise ValidationError("Only a pending invitation can be revoked.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
+    audit("invitation.revoked", actor=actor, obj=invitation, label=invitation.email)
 
 
 def _check_invitee(invitation: Invitation, user: User) -> None:
@@ -240,6 +257,8 @@ def invitation_accept(*, invitation: Invitation, user: User) -> Membership:
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
+    audit("invitation.accepted", actor=user, workspace_id=invitation.workspace_id, obj=invitation,
+          label=invitation.email, details={"role": membership.role})  # fmt: skip
     user.current_workspace = invitation.workspace
     user.save(update_fields=["current_workspace"])
     inviter = invitation.invited_by  # None once the inviter's user is deleted

@@ -29,6 +29,13 @@ def ensure_schedules(sender, **kwargs) -> None:
         name="worker-heartbeat",
         defaults={"func": "accounts.tasks.worker_heartbeat", "schedule_type": Schedule.MINUTES, "minutes": 1},
     )
+    Schedule.objects.update_or_create(
+        name="retention", defaults={"func": "accounts.retention.retention_task", "schedule_type": Schedule.DAILY}
+    )
+    Schedule.objects.update_or_create(
+        name="purge-deleted-workspaces",
+        defaults={"func": "accounts.deletion.workspaces_purge_due", "schedule_type": Schedule.HOURLY},
+    )
 
 
 @receiver(post_spawn)

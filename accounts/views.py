@@ -12,9 +12,10 @@ from accounts import services
 from accounts.access import get_workspace_object_and_membership_or_404, workspace_required
 from accounts.adapters import INVITATION_SESSION_KEY
 from accounts.confirm import confirmation_page
-from accounts.forms import InvitationForm, PreferencesForm, RoleForm, WorkspaceForm
+from accounts.forms import InvitationForm, PreferencesForm, RoleForm, WorkspaceForm, WorkspaceSettingsForm
 from accounts.health import process_health
 from accounts.models import Invitation, Membership, Notification, hash_token
+from accounts.plan_usage import plan_usage
 from accounts.roles import Capability, assignable_roles, role_allows
 from accounts.timezones import browser_zone
 
@@ -61,18 +62,23 @@ def workspace_switch(request: HttpRequest, workspace_id: int) -> HttpResponse:
 @workspace_required(Capability.MANAGE_SETTINGS)
 @require_http_methods(["GET", "POST"])
 def workspace_settings(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceForm(request.POST or None, instance=request.workspace)
+    form = WorkspaceSettingsForm(request.POST or None, instance=request.workspace)
     if request.method == "POST" and form.is_valid():
         try:
             services.workspace_update(
-                actor=request.membership, name=form.cleaned_data["name"], timezone_name=form.cleaned_data["timezone"]
+                actor=request.membership,
+                name=form.cleaned_data["name"],
+                timezone_name=form.cleaned_data["timezone"],
+                approval_policy=form.cleaned_data["approval_policy"] or None,
             )
         except ValidationError as exc:
             form.add_error(None, exc)  # keyed by the model's fields, which are the form's
         else:
             messages.success(request, "Workspace settings saved.")
             return redirect("workspace_settings")
-    return render(request, "accounts/settings.html", {"form": form}, status=400 if form.errors else 200)
+    plan, usage = plan_usage(request.workspace)
+    context = {"form": form, "plan": plan, "usage": usage}
+    return render(request, "accounts/settings.html", context, status=400 if form.errors else 200)
 
 
 @login_required

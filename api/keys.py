@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Membership
 from accounts.roles import Capability, Role
 from api.models import SHOWN_PREFIX_LENGTH, TOKEN_PREFIX, ApiKey, hash_key
@@ -75,6 +76,7 @@ def api_key_create(
                 )  # fmt: skip
         except IntegrityError:
             continue
+        audit("api_key.created", actor=actor, obj=key, label=name, details={"scope": scope, "prefix": key.prefix})
         return key, token
     raise RuntimeError("could not draw a unique API key prefix")
 
@@ -84,7 +86,8 @@ def api_key_revoke(*, actor: Actor | Membership, key: ApiKey) -> ApiKey:
     actor = _admin(actor)
     if key.workspace_id != actor.workspace.pk:
         raise ApiKey.DoesNotExist("No such key in this workspace.")
-    ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now())
+    if ApiKey.objects.filter(pk=key.pk, revoked_at=None).update(revoked_at=timezone.now()):
+        audit("api_key.revoked", actor=actor, obj=key, label=key.name, details={"prefix": key.prefix})
     key.refresh_from_db()
     return key
 
@@ -118,6 +121,10 @@ def _touch(key: ApiKey, ip: str | None) -> None:
     if key.last_used_at and now - key.last_used_at < LAST_USED_EVERY and key.last_used_ip == ip:
         return
     ApiKey.objects.filter(pk=key.pk).update(last_used_at=now, last_used_ip=ip)
+    if key.last_used_at is None or key.last_used_ip != ip:
+        # A first use, or one from an address the key was not last used from: worth a record;
+        # every request would drown the log (the key's page shows its last use).
+        audit("api_key.used", actor=api_key_actor(key), obj=key, label=key.name, details={"ip": ip})
     key.last_used_at, key.last_used_ip = now, ip
 
 

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "accounts.audit.AuditContextMiddleware",  # the IP address and user agent audit records keep
     "api.middleware.RequestIdMiddleware",
     "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -353,6 +354,11 @@ LOGGING = {
 }
 
 INVITATION_VALID_DAYS = 7
+# Retention (accounts/retention.py; `manage.py retention` runs it, and a daily job does too).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 90, minimum=1)  # security and access logs
+NOTIFICATION_RETENTION_DAYS = env_int("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
+EXPORT_RETENTION_DAYS = env_int("EXPORT_RETENTION_DAYS", 7, minimum=1)  # a finished export, and its link
+WORKSPACE_DELETION_GRACE_DAYS = env_int("WORKSPACE_DELETION_GRACE_DAYS", 7, minimum=0)  # "undo" until then
 
 # --- Connections ----------------------------------------------------------------------------
 # Fetching user-named servers (a Mastodon instance, a self-hosted PDS) on private addresses is

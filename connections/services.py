@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Membership, User, Workspace, WorkspaceOwned
 from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role
@@ -87,7 +88,7 @@ def oauth_app_save(
     """Create or replace the workspace's own app for a platform; an empty secret keeps the saved one.
     Returns the app and whether it is new."""
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.")
-    byo_app_provider(platform)
+    provider = byo_app_provider(platform)
     client_id, client_secret, scopes = client_id.strip(), client_secret.strip(), " ".join(scopes.split())
     problems = {}
     if not client_id or len(client_id) > 255:
@@ -106,13 +107,16 @@ def oauth_app_save(
         if client_secret:
             app.client_secret = client_secret
         app.save()
+        audit("oauth_app.saved", actor=actor, obj=app, label=provider.name)
     return app, created
 
 
 def oauth_app_delete(*, actor: Actor | Membership, app: OAuthApp) -> None:
     """Back to the instance-wide keys (if any); connected accounts keep working until they refresh."""
-    _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.", app)
-    app.delete()
+    actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can manage a workspace's app keys.", app)
+    with transaction.atomic():
+        audit("oauth_app.removed", actor=actor, label=_platform_name(app.platform))
+        app.delete()
 
 
 def instance_app_credentials(*, provider: Provider, instance_url: str) -> AppCredentials:
@@ -152,6 +156,9 @@ def _require(who: Actor | Membership, capability: Capability, message: str, *own
     return actor
 
 
+AUDITED_ACCOUNT_EVENTS = ("account.connected", "account.reconnected", "account.disconnected")
+
+
 def _account_event(account: SocialAccount, type: str, *, user: User | None = None) -> None:
     """An account.* event, written in the caller's transaction; small, and never a secret."""
     event_emit(
@@ -165,6 +172,9 @@ def _account_event(account: SocialAccount, type: str, *, user: User | None = Non
             actor_label=user.display_name if user is not None else "",
         )
     )
+    if type in AUDITED_ACCOUNT_EVENTS:
+        audit(type, actor=user, workspace_id=account.workspace_id, obj=account,
+              label=f"{account.platform} {account.username}")  # fmt: skip
 
 
 # --- Connect flow -----------------------------------------------------------------------------

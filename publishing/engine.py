@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Case, F, When, prefetch_related_objects
+from django.db.models import Case, F, QuerySet, When, prefetch_related_objects
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -65,17 +65,28 @@ def backoff_seconds(attempt: int) -> float:
 # --- Dispatcher side ------------------------------------------------------------------------
 
 
+def _due(now: datetime) -> QuerySet[Target]:
+    """Due targets of posts nobody is still to approve, outside workspaces being deleted. Held
+    targets are never in a due state (awaiting_approval); the post's approval is checked here
+    too, so no status written by any other path can send a post that waits for approval or had
+    changes requested."""
+    held = [Post.Approval.PENDING, Post.Approval.CHANGES_REQUESTED]
+    due = Target.objects.filter(status__in=DUE_STATES, next_attempt_at__lte=now).exclude(post__approval__in=held)
+    # A workspace an owner asked to delete publishes nothing while it can still be undone.
+    return due.filter(workspace__deletion_requested_at__isnull=True)
+
+
 def targets_claim_due(*, limit: int = 200) -> list[int]:
     """Claim due targets (new, retrying, or done waiting at the platform) and enqueue one task
     each after commit. Safe with many dispatchers: locked rows are skipped (PostgreSQL) and the
     move re-checks the status."""
     now = timezone.now()
-    if not Target.objects.filter(status__in=DUE_STATES, next_attempt_at__lte=now).exists():
+    if not _due(now).exists():
         return []  # most passes: no write transaction (on SQLite it would hold off the web server)
     with transaction.atomic():
         due = list(
-            Target.objects.select_for_update(skip_locked=True)
-            .filter(status__in=DUE_STATES, next_attempt_at__lte=now)
+            _due(now)
+            .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at")
             .values_list("id", "lane")[:limit]
         )

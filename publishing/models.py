@@ -16,6 +16,7 @@ class Post(WorkspaceOwned):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         SCHEDULED = "scheduled", "Scheduled"
         PUBLISHING = "publishing", "Publishing"
         PUBLISHED = "published", "Published"
@@ -23,8 +24,18 @@ class Post(WorkspaceOwned):
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
 
+    class Approval(models.TextChoices):
+        NONE = "", "Not submitted"
+        PENDING = "pending", "Awaiting approval"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    # Where the post stands in the workspace's approval workflow (see publishing/approvals.py), and
+    # when its author asked it to go out ("at", "now" or "queue"), so approving schedules it as asked.
+    approval = models.CharField(max_length=24, choices=Approval.choices, default=Approval.NONE, blank=True)
+    approval_when = models.CharField(max_length=8, blank=True)
     scheduled_at = models.DateTimeField(null=True, blank=True, help_text="UTC; shown in the workspace time zone.")
     link = models.URLField(max_length=2000, blank=True)
     # Per platform: {"bluesky": {"text": "...", "options": {...}}}; text replaces the main text.
@@ -43,6 +54,7 @@ class Post(WorkspaceOwned):
             models.Index(fields=["workspace", "status"], name="post_workspace_status"),
             # The list's status tabs, newest first.
             models.Index(fields=["workspace", "status", "scheduled_at"], name="post_workspace_status_time"),
+            models.Index(fields=["workspace", "approval"], name="post_workspace_approval"),  # the review queue
         ]
 
     def __str__(self) -> str:
@@ -214,6 +226,8 @@ class Target(WorkspaceOwned):
 
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        # Submitted and held until an admin approves it: not a due state, so never claimed.
+        AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
         SCHEDULED = "scheduled", "Scheduled"
         QUEUED = "queued", "Queued"  # claimed by a dispatcher, not yet sent
         PUBLISHING = "publishing", "Publishing"  # a worker may have sent the create call
@@ -226,7 +240,7 @@ class Target(WorkspaceOwned):
 
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="targets")
     account = models.ForeignKey(SocialAccount, on_delete=models.PROTECT, related_name="targets")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
     due_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -353,3 +367,25 @@ class RateBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.next_at:%H:%M:%S.%f}"
+
+
+class PostComment(models.Model):
+    """A members-only note on a post (never sent to a platform): the review thread, and any
+    discussion. ``@name`` mentions notify the members named."""
+
+    class Kind(models.TextChoices):
+        COMMENT = "comment", "Comment"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        APPROVED = "approved", "Approved"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.COMMENT)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["post_id", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on post {self.post_id}"

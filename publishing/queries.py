@@ -38,6 +38,8 @@ def post_status_shown(post: Post, targets: list[Target]) -> tuple[str, str]:
     on_the_way = {Target.Status.QUEUED, Target.Status.PUBLISHING}
     if post.status == Post.Status.SCHEDULED and any(t.status in on_the_way for t in targets):
         return Post.Status.PUBLISHING.value, Post.Status.PUBLISHING.label
+    if post.status == Post.Status.DRAFT and post.approval == Post.Approval.CHANGES_REQUESTED:
+        return Post.Approval.CHANGES_REQUESTED.value, Post.Approval.CHANGES_REQUESTED.label
     return post.status, post.get_status_display()
 
 

@@ -33,6 +33,8 @@ def rolled_up_status(statuses: set[str]) -> str:
         return Post.Status.CANCELED
     if live == {S.DRAFT}:
         return Post.Status.DRAFT
+    if S.AWAITING_APPROVAL in live and live <= {S.AWAITING_APPROVAL, S.DRAFT}:
+        return Post.Status.AWAITING_APPROVAL
     if live & IN_FLIGHT:
         return Post.Status.PUBLISHING
     if live <= {S.SCHEDULED, S.DRAFT}:

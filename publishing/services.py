@@ -12,13 +12,13 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
-from accounts.models import Membership
+from accounts.models import ApprovalPolicy, Membership, Workspace
 from accounts.plans import plan_require_room
 from accounts.roles import Capability
 from connections.errors import ProviderError
@@ -27,6 +27,7 @@ from connections.providers.base import AccountState, Provider
 from connections.registry import get_provider
 from connections.services import call_with_account
 from events.services import EventSpec, actor_fields, event_emit
+from publishing.approval_notices import approval_requested
 from publishing.composer import AccountCheck
 from publishing.inputs import Attachment as Attachment  # re-exported: callers build their input from here
 from publishing.inputs import PartInput, PostInput, Problem, WhenKind, problems_error
@@ -39,8 +40,9 @@ from publishing.states import part_move, target_move, targets_move
 
 S = Target.Status
 P = TargetPart.Status
-EDITABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT, S.FAILED)
-MOVABLE = (S.DRAFT, S.SCHEDULED, S.RETRY_WAIT)
+A = Post.Approval
+EDITABLE = (S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED, S.RETRY_WAIT, S.FAILED)
+MOVABLE = (S.DRAFT, S.AWAITING_APPROVAL, S.SCHEDULED, S.RETRY_WAIT)
 
 
 def _editor(who: Actor | Membership, message: str = "Viewers cannot write posts.") -> Actor:
@@ -76,6 +78,40 @@ def _emit_when(actor: Actor, post: Post, when: WhenKind, due_at: datetime | None
         _emit(actor, post, "post.scheduled", scheduled_at=_iso(due_at), when=str(when))
     elif previous != due_at:
         _emit(actor, post, "post.rescheduled", previous=_iso(previous), scheduled_at=_iso(due_at), when=str(when))
+
+
+# --- Approval ------------------------------------------------------------------------------
+
+
+def needs_approval(actor: Actor) -> bool:
+    """Whether what this actor schedules waits for an admin or owner to approve it. The setting is
+    read from the database, not the actor's copy: switching it on holds the very next post."""
+    policy = Workspace.objects.filter(pk=actor.workspace.pk).values_list("approval_policy", flat=True).first()
+    if policy == ApprovalPolicy.EVERYONE:
+        return True
+    return policy == ApprovalPolicy.EDITORS and not actor.can(Capability.APPROVE_POSTS)
+
+
+def _approval_after(actor: Actor, current: str, due_at: datetime | None, kind: WhenKind) -> tuple[str, str]:
+    """(approval, approval_when) a write leaves a post in. A post waiting for approval leaves that
+    state only by an approval, a request for changes, a cancel or its author taking it back as a
+    draft; an approved post scheduled again by someone who needs approval goes back for it."""
+    if due_at is None:
+        return (A.CHANGES_REQUESTED if current == A.CHANGES_REQUESTED else A.NONE), ""
+    if current == A.PENDING or needs_approval(actor):
+        return A.PENDING, str(kind)
+    return (A.APPROVED if current == A.APPROVED else A.NONE), ""
+
+
+def _announce(actor: Actor, post: Post, kind: WhenKind, due_at: datetime | None, previous: datetime | None,
+              was: str) -> None:  # fmt: skip
+    """The scheduling events of a write, or, for a post held for approval, the request."""
+    if post.approval == A.PENDING:
+        _emit(actor, post, "approval.requested", scheduled_at=_iso(due_at), when=str(kind))
+        if was != A.PENDING:
+            approval_requested(actor=actor, post=post)
+    else:
+        _emit_when(actor, post, kind, due_at, previous)
 
 
 # --- Checking -------------------------------------------------------------------------------
@@ -147,16 +183,20 @@ def _write_parts(post: Post, parts: list[PartInput]) -> None:
         )
 
 
-def _target_fields(when: datetime | None) -> dict[str, Any]:
+def _target_fields(when: datetime | None, *, held: bool = False) -> dict[str, Any]:
     if when is None:
         return {"status": S.DRAFT, "due_at": None, "next_attempt_at": None}
+    if held:  # the asked time is kept (it holds its queue slot) but nothing is ever due
+        return {"status": S.AWAITING_APPROVAL, "due_at": when, "next_attempt_at": None}
     return {"status": S.SCHEDULED, "due_at": when, "next_attempt_at": when}
 
 
-def _targets_schedule(targets: QuerySet[Target], when: datetime | None, *, actor: Actor, **extra: Any) -> None:
-    """Targets to a draft or to a time: a status change through the graph where there is one,
-    and the new time on every row."""
-    fields = {**_target_fields(when), **extra}
+def _targets_schedule(
+    targets: QuerySet[Target], when: datetime | None, *, actor: Actor, held: bool = False, **extra: Any
+) -> None:
+    """Targets to a draft, to a time, or held at a time for approval: a status change through the
+    graph where there is one, and the new time on every row."""
+    fields = {**_target_fields(when, held=held), **extra}
     status = fields.pop("status")
     targets_move(targets.exclude(status=status), status, actor=actor, **fields)
     targets.filter(status=status).update(**fields)
@@ -180,19 +220,22 @@ def post_create(*, actor: Actor | Membership, data: PostInput) -> Post:
     plan = _checked(actor, data)
     if plan.due_at is not None:
         _require_post_room(actor)
+    approval, approval_when = _approval_after(actor, A.NONE, plan.due_at, data.when.kind)
     post = Post.objects.create(
         workspace=actor.workspace, author=actor.user, link=data.link, overrides=data.overrides,
         scheduled_at=plan.due_at, tenant_id=data.tenant_id or "", external_ref=data.external_ref or "",
+        approval=approval, approval_when=approval_when,
     )  # fmt: skip
     _write_parts(post, data.parts)
-    lane = lane_for(post)
+    lane, held = lane_for(post), approval == A.PENDING
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(plan.due_at))
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane,
+               **_target_fields(plan.due_at, held=held))
         for account in plan.accounts
-    )
+    )  # fmt: skip
     post_rollup(post_id=post.id, actor=actor)
     _emit(actor, post, "post.created", accounts=[a.id for a in plan.accounts], parts=len(data.parts))
-    _emit_when(actor, post, data.when.kind, plan.due_at, previous=None)
+    _announce(actor, post, data.when.kind, plan.due_at, None, A.NONE)
     post.refresh_from_db()
     return post
 
@@ -225,25 +268,30 @@ def post_update(*, actor: Actor | Membership, post: Post, data: PostInput) -> Po
     post.refresh_from_db()
     previous = post.scheduled_at if any(t.status != S.DRAFT for t in targets) else None
     accounts = {a.id: a for a in plan.accounts}
+    was = post.approval
+    post.approval, post.approval_when = _approval_after(actor, was, plan.due_at, data.when.kind)
+    held = post.approval == A.PENDING
     _write_parts(post, data.parts)
     post.link, post.overrides, post.scheduled_at = data.link, data.overrides, plan.due_at
     # None leaves them as they are: the dashboard's form does not carry them.
     post.tenant_id = post.tenant_id if data.tenant_id is None else data.tenant_id
     post.external_ref = post.external_ref if data.external_ref is None else data.external_ref
-    post.save(update_fields=["link", "overrides", "scheduled_at", "tenant_id", "external_ref", "updated_at"])
+    post.save(update_fields=["link", "overrides", "scheduled_at", "tenant_id", "external_ref", "approval",
+                             "approval_when", "updated_at"])  # fmt: skip
     Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
     TargetPart.objects.filter(target__post=post).delete()  # nothing landed: parts are rebuilt from the edit
     existing, lane = {t.account_id for t in targets}, lane_for(post)
-    _targets_schedule(Target.objects.filter(post=post), plan.due_at, actor=actor, attempts=0, error_class="",
-                      error_code="", error_message="", status_reason="", lane=lane)  # fmt: skip
+    _targets_schedule(Target.objects.filter(post=post), plan.due_at, actor=actor, held=held, attempts=0,
+                      error_class="", error_code="", error_message="", status_reason="", lane=lane)  # fmt: skip
     Target.objects.bulk_create(
-        Target(workspace=actor.workspace, post=post, account=account, lane=lane, **_target_fields(plan.due_at))
+        Target(workspace=actor.workspace, post=post, account=account, lane=lane,
+               **_target_fields(plan.due_at, held=held))
         for account_id, account in accounts.items()
         if account_id not in existing
-    )
+    )  # fmt: skip
     post_rollup(post_id=post.id, actor=actor)
     _emit(actor, post, "post.updated", accounts=list(accounts), parts=len(data.parts))
-    _emit_when(actor, post, data.when.kind, plan.due_at, previous)
+    _announce(actor, post, data.when.kind, plan.due_at, previous, was)
     post.refresh_from_db()
     return post
 
@@ -258,11 +306,14 @@ def _pending(post: Post) -> list[Target]:
 def _move(actor: Actor, post: Post, pending: list[Target], moment: datetime, when: WhenKind) -> Post:
     post.refresh_from_db()
     previous = post.scheduled_at if any(t.status != S.DRAFT for t in pending) else None
-    _targets_schedule(Target.objects.filter(id__in=[t.id for t in pending]), moment, actor=actor)
+    was = post.approval
+    post.approval, post.approval_when = _approval_after(actor, was, moment, when)
+    held = post.approval == A.PENDING
+    _targets_schedule(Target.objects.filter(id__in=[t.id for t in pending]), moment, actor=actor, held=held)
     post.scheduled_at = moment
-    post.save(update_fields=["scheduled_at", "updated_at"])
+    post.save(update_fields=["scheduled_at", "approval", "approval_when", "updated_at"])
     post_rollup(post_id=post.id, actor=actor)
-    _emit_when(actor, post, when, moment, previous)
+    _announce(actor, post, when, moment, previous, was)
     post.refresh_from_db()
     return post
 
@@ -305,6 +356,7 @@ def post_cancel(*, actor: Actor | Membership, post: Post) -> Post:
         raise problems_error([Problem("", "Nothing left to cancel: this post has gone out.", "nothing_pending")])
     if cancelable:
         targets_move(Target.objects.filter(id__in=cancelable), S.CANCELED, actor=actor, next_attempt_at=None)
+        Post.objects.filter(pk=post.pk).update(approval=A.NONE, approval_when="")
         post_rollup(post_id=post.id, actor=actor)
         _emit(actor, post, "post.canceled", targets=len(cancelable))
     post.refresh_from_db()
@@ -492,6 +544,8 @@ def target_retry(*, actor: Actor | Membership, target: Target) -> Target:
         raise ValidationError("Still checking whether this post went out; try again once the check has finished.")
     if target.account.status != SocialAccount.Status.ACTIVE:
         raise ValidationError(f"Reconnect {target.account.username} first, then retry.")
+    if needs_approval(actor) and not Post.objects.filter(pk=target.post_id, approval=A.APPROVED).exists():
+        raise PermissionDenied("This post was never approved: ask an admin or owner to retry it.")
     for part in TargetPart.objects.filter(target=target, status__in=[P.FAILED, P.UNKNOWN]):
         # A fresh start for what did not go out: a stale resume state (media the platform has
         # long deleted, a processing clock that ran out) would fail the retry the same way.

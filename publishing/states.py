@@ -22,17 +22,20 @@ T = Target.Status
 P = TargetPart.Status
 
 TARGET_EDGES: dict[str, frozenset[str]] = {
-    T.DRAFT: frozenset({T.SCHEDULED, T.CANCELED}),
-    T.SCHEDULED: frozenset({T.QUEUED, T.DRAFT, T.CANCELED}),
+    T.DRAFT: frozenset({T.SCHEDULED, T.AWAITING_APPROVAL, T.CANCELED}),
+    # Only approval leads to scheduled; changes requested (or the author taking it back) to draft.
+    T.AWAITING_APPROVAL: frozenset({T.SCHEDULED, T.DRAFT, T.CANCELED}),
+    # scheduled -> awaiting_approval: an approved post edited by someone who needs approval.
+    T.SCHEDULED: frozenset({T.QUEUED, T.DRAFT, T.AWAITING_APPROVAL, T.CANCELED}),
     # queued -> scheduled: a lapsed claim that never started; -> retry_wait: held back by pacing.
     T.QUEUED: frozenset({T.PUBLISHING, T.SCHEDULED, T.RETRY_WAIT}),
     # publishing -> scheduled: the worker stopped between parts, so nothing is in doubt.
     T.PUBLISHING: frozenset({T.PUBLISHED, T.PROCESSING, T.RETRY_WAIT, T.FAILED, T.UNKNOWN, T.SCHEDULED}),
     T.PROCESSING: frozenset({T.QUEUED}),
-    T.RETRY_WAIT: frozenset({T.QUEUED, T.SCHEDULED, T.DRAFT, T.CANCELED}),
+    T.RETRY_WAIT: frozenset({T.QUEUED, T.SCHEDULED, T.DRAFT, T.AWAITING_APPROVAL, T.CANCELED}),
     # unknown -> published: the last part was found (or marked); -> scheduled: go on or send again.
     T.UNKNOWN: frozenset({T.PUBLISHED, T.SCHEDULED, T.FAILED}),
-    T.FAILED: frozenset({T.SCHEDULED, T.DRAFT, T.CANCELED}),
+    T.FAILED: frozenset({T.SCHEDULED, T.DRAFT, T.AWAITING_APPROVAL, T.CANCELED}),
     T.CANCELED: frozenset({T.DRAFT}),
     T.PUBLISHED: frozenset(),
 }

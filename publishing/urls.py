@@ -1,7 +1,7 @@
 from django.urls import path
 
 from config import converters  # noqa: F401 - registers <id:...>
-from publishing import views
+from publishing import approval_views, views
 
 urlpatterns = [
     path("", views.home, name="dashboard"),
@@ -18,6 +18,11 @@ urlpatterns = [
     path("posts/<id:post_id>/restore/", views.post_restore, name="post_restore"),
     path("posts/<id:post_id>/duplicate/", views.post_duplicate, name="post_duplicate"),
     path("posts/<id:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
+    # Approvals and comments (publishing/approval_views.py)
+    path("posts/approvals/", approval_views.approval_queue, name="approval_queue"),
+    path("posts/<id:post_id>/approve/", approval_views.post_approve, name="post_approve"),
+    path("posts/<id:post_id>/request-changes/", approval_views.post_request_changes, name="post_request_changes"),
+    path("posts/<id:post_id>/comments/", approval_views.post_comment, name="post_comment"),
     path("queue/", views.queue_slots, name="queue_slots"),
     path("queue/<id:account_id>/add/", views.queue_slot_add, name="queue_slot_add"),
     path("queue/slots/<id:slot_id>/remove/", views.queue_slot_remove, name="queue_slot_remove"),

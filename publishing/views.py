@@ -432,12 +432,15 @@ def _compose_response(request: HttpRequest, actor: Membership, form: ComposerFor
         # Part of the form could not be read: still list what the services say of the rest.
         form.show_problems(services.post_validate(actor=actor, data=form.post_input(), post=post))
     context = _composer_context(form, post)
+    context["needs_approval"] = services.needs_approval(Actor.of(actor))  # "Submit for approval"
     context["replies"], context["attachments"] = _typed_or_saved(form, post)
     context["submit_label"] = submit_label(form, actor)
     return render(request, "publishing/compose.html", context, status=400 if form.errors else 200)
 
 
 def _saved_message(post: Post) -> str:
+    if post.status == Post.Status.AWAITING_APPROVAL:
+        return "Submitted for approval: it goes out once an admin or owner approves it."
     if post.status == Post.Status.DRAFT or post.scheduled_at is None:  # only a draft has no time
         return "Draft saved."
     if post.scheduled_at <= timezone.now():
@@ -500,6 +503,8 @@ def submit_label(form: ComposerForm, actor: Membership) -> str:
     """What the composer's main button will do: "Schedule for Tue 10:30", "Publish now",
     "Add to queue — Wed 09:00" or "Save draft"."""
     kind = form["when"].value()
+    if kind in ("now", "schedule", "queue") and services.needs_approval(Actor.of(actor)):
+        return "Submit for approval"  # it waits for an admin or owner, whatever time it asks for
     if kind == "now":
         return "Publish now"
     if kind == "schedule":

@@ -18,6 +18,9 @@ PUBLIC_TYPES: dict[str, str] = {
     "post.partially_published": "Some targets of a post published, others failed.",
     "post.failed": "No target of a post published.",
     "post.canceled": "A scheduled post was canceled.",
+    "approval.requested": "A post was submitted for approval (or its asked-for time changed while waiting).",
+    "approval.approved": "A submitted post was approved and scheduled.",
+    "approval.changes_requested": "A reviewer sent a submitted post back to its author with changes to make.",
     "post.target.published": "A post landed on one account.",
     "post.target.failed": "A post failed on one account.",
     "account.connected": "A social account was connected (or reconnected).",
@@ -42,6 +45,11 @@ def _scheduled(event: Event) -> dict[str, Any]:
     if "previous" in event.payload:
         data["previous_scheduled_at"] = event.payload["previous"]
     return data
+
+
+def _approval(event: Event) -> dict[str, Any]:
+    status = event.type.removeprefix("approval.")
+    return {"post_id": event.post_id, "approval": status} | _pick(event.payload, "scheduled_at", "when")
 
 
 def _target(event: Event) -> dict[str, Any]:
@@ -73,6 +81,9 @@ INTERNAL: dict[str, Mapping] = {
     "post.partially_published": Mapping("post.partially_published", _post),
     "post.failed": Mapping("post.failed", _post),
     "post.canceled": Mapping("post.canceled", _post),
+    "approval.requested": Mapping("approval.requested", _approval),
+    "approval.approved": Mapping("approval.approved", _approval),
+    "approval.changes_requested": Mapping("approval.changes_requested", _approval),
     "target.published": Mapping("post.target.published", _target),
     "target.failed": Mapping("post.target.failed", _target),
     "account.connected": Mapping("account.connected", _account("connected")),

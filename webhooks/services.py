@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
+from accounts.audit import audit
 from accounts.models import Membership
 from accounts.plans import plan_require_room
 from accounts.roles import Capability
@@ -91,6 +92,7 @@ def endpoint_create(
         workspace=actor.workspace, url=url, event_types=chosen, description=description.strip()[:200],
         secret=secret, created_by=actor.user, rest_hook=rest_hook,
     )  # fmt: skip
+    audit("webhook.created", actor=actor, obj=endpoint, label=url, details={"event_types": chosen})
     return endpoint, secret
 
 
@@ -148,12 +150,15 @@ def endpoint_update(
     if enabled is False and endpoint.enabled:
         sender.endpoint_disable(endpoint=endpoint, reason=f"Paused by {actor.label or 'an admin'}.")
         endpoint.refresh_from_db()
+    audit("webhook.updated", actor=actor, obj=endpoint, label=endpoint.url,
+          details={"event_types": endpoint.event_types, "enabled": endpoint.enabled})  # fmt: skip
     return endpoint
 
 
 def endpoint_delete(*, actor: Actor | Membership, endpoint: Endpoint) -> None:
     actor = _admin(actor)
     _own(actor, endpoint)
+    audit("webhook.deleted", actor=actor, obj=endpoint, label=endpoint.url)
     endpoint.delete()  # its deliveries go with it
 
 
@@ -167,6 +172,7 @@ def endpoint_rotate_secret(*, actor: Actor | Membership, endpoint: Endpoint) -> 
         locked.previous_secret, locked.secret = locked.secret, secret
         locked.previous_secret_expires_at = timezone.now() + ROTATION_OVERLAP
         locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        audit("webhook.secret_rotated", actor=actor, obj=endpoint, label=endpoint.url)
     endpoint.refresh_from_db()
     return secret
 

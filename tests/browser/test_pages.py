@@ -37,6 +37,7 @@ NOT_PAGES = {
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
     "media_upload_finish", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
+    "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
 }  # fmt: skip
 OUR_APPS = ("accounts.urls", "publishing.urls", "connections.urls", "analytics.urls", "connections.providers.demo.urls")
 
@@ -60,7 +61,7 @@ def _seed() -> dict:
     an invitation, and unread notifications (a badge once widened the top bar)."""
     from connections.registry import get_provider
     from connections.services import account_save
-    from publishing import engine, services
+    from publishing import approvals, engine, services
     from publishing.inputs import Attachment, PartInput, PostInput, When
     from publishing.media import media_store
 
@@ -93,6 +94,19 @@ def _seed() -> dict:
     scheduled = services.post_create(actor=actor, data=PostInput(parts=parts[:1], account_ids=ids, when=When.at(soon)))
     canceled = services.post_create(actor=actor, data=PostInput(parts=parts[:1], account_ids=ids[:1]))
     services.post_cancel(actor=actor, post=canceled)
+    # A post waiting for approval, with a comment thread (the review box and the queue's look).
+    workspace.approval_policy = "editors"
+    workspace.save(update_fields=["approval_policy"])
+    editor = Membership.objects.get(workspace=workspace, role=Role.EDITOR)
+    awaiting = services.post_create(actor=editor, data=PostInput(parts=parts[:1], account_ids=ids, when=When.at(soon)))
+    approvals.post_comment_add(actor=actor, post=awaiting, body="Could the link be shorter? @a-long-address-editor")
+    # A finished export and one being built (the progress bar).
+    from accounts.exports import export_build, export_request_workspace
+    from accounts.models import DataExport
+
+    export_build(export_request_workspace(actor=actor).pk)
+    building = export_request_workspace(actor=actor)  # built at once too (tasks run inline): show it half done
+    DataExport.objects.filter(pk=building.pk).update(status="running", progress=40, step="Media files")
     for n in range(3):
         notify(user=owner, workspace=workspace, title=f"Something worth reading number {n}", url="/posts/")
     # The Demo network's pages, by the links it gave back (wherever its model lives).
@@ -100,6 +114,7 @@ def _seed() -> dict:
     assert live.url, "the Demo post did not go out"
     return {
         "published": published.id, "scheduled": scheduled.id, "canceled": canceled.id, "token": token,
+        "awaiting": awaiting.id,
         "demo_profile": urlsplit(live.account.profile_url).path, "demo_post": urlsplit(live.url).path,
     }  # fmt: skip
 
@@ -112,13 +127,22 @@ def _pages(seed: dict) -> dict[str, list[str]]:
         "workspace_create": ["/workspaces/new/"],
         "workspace_settings": ["/settings/"],
         "members": ["/settings/members/"],
+        "audit_log": ["/settings/audit/"],
+        "workspace_export": ["/settings/export/"],
+        "personal_export": ["/me/export/"],
+        "workspace_delete": ["/settings/delete/"],
+        "account_delete": ["/me/delete/"],
+        "privacy": ["/privacy/"],
+        "terms": ["/terms/"],
+        "data_deletion": ["/data-deletion/"],
+        "approval_queue": ["/posts/approvals/"],
         "preferences": ["/me/"],
         "notifications": ["/notifications/"],
         "invitation_detail": [f"/invitations/{seed['token']}/"],
         "calendar": ["/calendar/", "/calendar/?view=week"],
         "posts": ["/posts/", "/posts/?tab=published", "/posts/?tab=canceled", "/posts/?tab=drafts"],
         "compose": ["/posts/new/"],
-        "post_detail": [f"/posts/{seed[k]}/" for k in ("published", "scheduled", "canceled")],
+        "post_detail": [f"/posts/{seed[k]}/" for k in ("published", "scheduled", "canceled", "awaiting")],
         "post_edit": [f"/posts/{seed['scheduled']}/edit/"],
         "queue_slots": ["/queue/"],
         "media_library": ["/media/"],
@@ -144,13 +168,13 @@ def _app_pages() -> list[str]:
     ]
 
 
-SIGNED_OUT = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/"]
+SIGNED_OUT = ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/privacy/", "/data-deletion/"]
 ALLAUTH_SIGNED_IN = ["/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
 
 
 def test_every_page_is_listed():
-    listed = set(_pages({"token": "t", "published": 1, "scheduled": 1, "canceled": 1, "demo_profile": "/",
-                         "demo_post": "/"}))  # fmt: skip
+    listed = set(_pages({"token": "t", "published": 1, "scheduled": 1, "canceled": 1, "awaiting": 1,
+                         "demo_profile": "/", "demo_post": "/"}))  # fmt: skip
     missing = _our_url_names() - listed - NOT_PAGES
     assert missing == set(), f"pages not checked at 390 px (add them to _pages or NOT_PAGES): {sorted(missing)}"
 

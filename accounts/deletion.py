@@ -1,0 +1,178 @@
+"""Deleting a workspace (after a grace period with undo) and deleting one's own account.
+
+What a purge leaves behind, on purpose: the audit log's records of the workspace, scrubbed to
+their action, time and ids (no names, addresses, labels or details), and one more saying that the
+workspace was deleted. Everything else goes: every connected account's consent is revoked at the
+platform where the platform supports it, then secrets, media files, posts, results, comments,
+queue slots, API keys, webhooks, exports, invitations and memberships.
+"""
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from accounts.actors import Actor, as_actor
+from accounts.audit import audit
+from accounts.models import AuditRecord, DataExport, Membership, User, Workspace
+from accounts.roles import Capability, Role
+
+log = logging.getLogger(__name__)
+
+
+# --- Workspaces -----------------------------------------------------------------------------
+
+
+def _owner(who: Actor | Membership) -> Actor:
+    actor = as_actor(who)
+    actor.require(Capability.MANAGE_OWNERS, "Only an owner can delete the workspace.")
+    return actor
+
+
+def _tell_owners(workspace: Workspace, subject: str, message: str) -> None:
+    owners = Membership.objects.filter(workspace=workspace, role=Role.OWNER).select_related("user")
+    emails = [m.user.email for m in owners]
+    transaction.on_commit(lambda: send_mail(subject, message, None, emails, fail_silently=True))
+
+
+@transaction.atomic
+def workspace_delete_request(*, actor: Actor | Membership, confirm_name: str) -> Workspace:
+    """Start the grace period; nothing is published meanwhile and an owner may undo it."""
+    actor = _owner(actor)
+    workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
+    if confirm_name.strip() != workspace.name:
+        raise ValidationError({"confirm_name": "Type the workspace's name exactly to confirm."})
+    now = timezone.now()
+    workspace.deletion_requested_at = now
+    workspace.purge_after = now + timedelta(days=settings.WORKSPACE_DELETION_GRACE_DAYS)
+    workspace.save(update_fields=["deletion_requested_at", "purge_after"])
+    audit("deletion.requested", actor=actor, obj=workspace, details={"purge_after": workspace.purge_after.isoformat()})
+    _tell_owners(workspace, f"[Postwright] {workspace.name} will be deleted",
+                 f"{actor.label or 'An owner'} asked to delete the workspace {workspace.name}. Nothing is published "
+                 f"from it meanwhile. It will be deleted for good on {workspace.purge_after:%Y-%m-%d %H:%M} UTC; "
+                 f"until then an owner can undo this under Settings: {settings.SITE_URL}/settings/delete/")  # fmt: skip
+    return workspace
+
+
+@transaction.atomic
+def workspace_delete_undo(*, actor: Actor | Membership) -> Workspace:
+    actor = _owner(actor)
+    workspace = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
+    if workspace.deletion_requested_at is None:
+        raise ValidationError("This workspace is not being deleted.")
+    workspace.deletion_requested_at = workspace.purge_after = workspace.purge_reminded_at = None
+    workspace.save(update_fields=["deletion_requested_at", "purge_after", "purge_reminded_at"])
+    audit("deletion.undone", actor=actor, obj=workspace)
+    _tell_owners(workspace, f"[Postwright] {workspace.name} will not be deleted",
+                 f"{actor.label or 'An owner'} undid the deletion of {workspace.name}.")  # fmt: skip
+    return workspace
+
+
+def _revoke_accounts(workspace: Workspace) -> None:
+    from connections.models import SocialAccount
+    from connections.services import account_disconnect
+
+    system = Actor(workspace=workspace, role=Role.OWNER, label="Workspace deletion")
+    for account in SocialAccount.objects.filter(workspace=workspace).exclude(status=SocialAccount.Status.DISCONNECTED):
+        account_disconnect(actor=system, account=account)  # revokes at the platform where it can
+
+
+def _delete_files(workspace: Workspace) -> None:
+    from publishing.models import Media, MediaRendition, MediaUpload
+    from publishing.uploads import upload_discard
+
+    names = [n for pair in Media.objects.filter(workspace=workspace).values_list("file", "cover") for n in pair if n]
+    names += list(MediaRendition.objects.filter(media__workspace=workspace).values_list("file", flat=True))
+    names += [n for n in DataExport.objects.filter(workspace=workspace).values_list("file", flat=True) if n]
+    for name in names:
+        default_storage.delete(name)
+    for upload in MediaUpload.objects.filter(workspace=workspace):
+        upload_discard(upload=upload)
+
+
+def workspace_purge(*, workspace: Workspace) -> None:
+    """Delete a workspace and everything it holds, for good (see the module's docstring)."""
+    workspace_id = workspace.pk
+    _revoke_accounts(workspace)
+    _delete_files(workspace)
+    with transaction.atomic():
+        from events.models import Event
+        from publishing.models import Post
+
+        Event.objects.filter(workspace_id=workspace_id).delete()
+        # Posts first: their targets and attachments protect the accounts and media they name.
+        Post.objects.filter(workspace_id=workspace_id).delete()
+        User.objects.filter(current_workspace_id=workspace_id).update(current_workspace=None)
+        workspace.delete()  # cascades through every workspace-owned row
+        AuditRecord.objects.filter(workspace_id=workspace_id).scrub()
+        audit("workspace.purged", workspace_id=workspace_id)
+
+
+REMIND_BEFORE = timedelta(hours=24)
+
+
+def _remind(now: datetime) -> None:
+    """Owners hear once more, a day before the end: the last chance to undo."""
+    soon = Workspace.objects.filter(purge_after__gt=now, purge_after__lte=now + REMIND_BEFORE, purge_reminded_at=None)
+    for workspace in soon:
+        with transaction.atomic():
+            if Workspace.objects.filter(pk=workspace.pk, purge_reminded_at=None).update(purge_reminded_at=now):
+                _tell_owners(workspace, f"[Postwright] {workspace.name} will be deleted tomorrow",
+                             f"The workspace {workspace.name} will be deleted for good on "
+                             f"{workspace.purge_after:%Y-%m-%d %H:%M} UTC. To keep it, an owner can undo the "
+                             f"deletion under Settings: {settings.SITE_URL}/settings/delete/")  # fmt: skip
+
+
+def workspaces_purge_due() -> int:
+    """The hourly job: remind owners a day before, and purge every workspace whose grace period is over."""
+    now = timezone.now()
+    _remind(now)
+    due = list(Workspace.objects.filter(purge_after__lte=now))
+    for workspace in due:
+        try:
+            workspace_purge(workspace=workspace)
+        except Exception:  # one workspace failing must not keep the others
+            log.exception("purging workspace %s failed; the next run tries again", workspace.pk)
+    return len(due)
+
+
+# --- One's own account ----------------------------------------------------------------------
+
+
+def _blocking(user: User) -> list[Workspace]:
+    """Workspaces the user is the last owner of while others are members: they must hand over."""
+    # By id: filtering on the user's membership first would make the counts below count only it.
+    owned = Workspace.objects.filter(
+        pk__in=Membership.objects.filter(user=user, role=Role.OWNER).values("workspace_id")
+    )
+    counted = owned.annotate(
+        n_owners=Count("memberships", filter=Q(memberships__role=Role.OWNER), distinct=True),
+        n_members=Count("memberships", distinct=True),
+    )
+    return list(counted.filter(n_owners=1, n_members__gt=1))
+
+
+def user_delete(*, user: User, password: str) -> None:
+    """Delete one's own account, after typing the password again. Workspaces where the user is
+    the only member go with it; being the last owner of a workspace with others blocks it."""
+    if not user.check_password(password):
+        raise ValidationError({"password": "That is not your password."})
+    if blocking := _blocking(user):
+        names = ", ".join(w.name for w in blocking)
+        raise ValidationError(f"You are the last owner of {names}, which others still use: make one of them an "
+                              "owner (Settings → Members), or remove them, then delete your account.")  # fmt: skip
+    mine = Workspace.objects.filter(pk__in=Membership.objects.filter(user=user).values("workspace_id"))
+    alone = mine.annotate(n=Count("memberships")).filter(n=1)
+    for workspace in list(alone):
+        workspace_purge(workspace=workspace)
+    user_id = user.pk
+    with transaction.atomic():
+        AuditRecord.objects.filter(Q(actor_user=user) | Q(object_type="user", object_id=str(user_id))).scrub()
+        user.delete()
+        audit("user.deleted", details={"user_id": user_id})
