@@ -14,6 +14,7 @@ from accounts.roles import Capability
 from publishing import approvals, services
 from publishing.inputs import problems_of
 from publishing.models import Post
+from publishing.views import network_previews
 
 QUEUE_LIMIT = 50
 
@@ -27,10 +28,11 @@ def _message(exc: ValidationError | PermissionDenied) -> str:
 def approval_queue(request: MemberRequest) -> HttpResponse:
     """Every post waiting for a reviewer, each with what each network will receive."""
     posts = list(approvals.approval_queue(actor=request.membership).select_related("author")[:QUEUE_LIMIT])
-    reviews = [
-        {"post": post, "checks": services.post_preview(actor=request.membership, data=approvals.post_input_of(post))}
-        for post in posts
-    ]
+    reviews = []
+    for post in posts:
+        data = approvals.post_input_of(post)
+        checks = services.post_preview(actor=request.membership, data=data)
+        reviews.append({"post": post, "previews": network_previews(request.workspace, data.parts, checks)})
     return render(request, "publishing/approval_queue.html", {"reviews": reviews, "section": "approvals"})
 
 

@@ -46,6 +46,8 @@ class WhenPassed(StrEnum):
 def _reviewer(who: Actor | Membership) -> Actor:
     actor = as_actor(who)
     actor.require(Capability.APPROVE_POSTS, REVIEWER_ONLY)
+    if actor.user is None:  # an API key acts as an admin, but an approval is a person's decision
+        raise PermissionDenied("An API key cannot approve posts or request changes: a person reviews them.")
     return actor
 
 

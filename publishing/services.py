@@ -89,6 +89,8 @@ def needs_approval(actor: Actor) -> bool:
     policy = Workspace.objects.filter(pk=actor.workspace.pk).values_list("approval_policy", flat=True).first()
     if policy == ApprovalPolicy.EVERYONE:
         return True
+    if actor.user is None:  # an API key (it acts as an admin) is never its own reviewer
+        return policy == ApprovalPolicy.EDITORS
     return policy == ApprovalPolicy.EDITORS and not actor.can(Capability.APPROVE_POSTS)
 
 

@@ -1,7 +1,7 @@
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from accounts.access import (
 )
 from accounts.actors import Actor
 from accounts.confirm import confirmation_page
-from accounts.models import Membership
+from accounts.models import Membership, Workspace
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
@@ -44,7 +44,7 @@ from publishing.composer import AccountCheck
 from publishing.forms import ComposerForm, PostingSlotForm, is_id
 from publishing.history import post_history
 from publishing.home import home_for
-from publishing.inputs import problems_of
+from publishing.inputs import PartInput, problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
@@ -542,9 +542,17 @@ class NetworkPreview:
 
 
 def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[NetworkPreview]:
-    parts = form.parts()
-    ids = [a.media_id for a in parts[0].attachments]
-    media = Media.objects.filter(workspace=form.workspace, id__in=ids).only("id", "kind").in_bulk()
+    return network_previews(form.workspace, form.parts(), checks)
+
+
+def network_previews(
+    workspace: Workspace, parts: Sequence[PartInput], checks: list[AccountCheck]
+) -> list[NetworkPreview]:
+    workspace: Workspace, parts: Sequence[PartInput], checks: list[AccountCheck]
+) -> list[NetworkPreview]:
+    """Each account's preview in its network's look (the composer's panel, the review queue)."""
+    ids = [a.media_id for a in parts[0].attachments] if parts else []
+    media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
     images = [media_thumb_url(media[i]) for i in ids if i in media]
     replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
     comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")

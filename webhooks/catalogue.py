@@ -130,6 +130,9 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "account.expires_soon": {"account_id": 1, "status": "expires_soon", "platform": "example",
                              "username": "@someone"},
     "media.ready": {"media_id": 1, "status": "ready", "kind": "video", "mime_type": "video/mp4"},
+    "approval.requested": {"post_id": 1, "approval": "requested", "scheduled_at": "2030-01-15T09:30:00Z"},
+    "approval.approved": {"post_id": 1, "approval": "approved", "scheduled_at": "2030-01-15T09:30:00Z"},
+    "approval.changes_requested": {"post_id": 1, "approval": "changes_requested"},
 }  # fmt: skip
 
 

@@ -1,5 +1,6 @@
-"""Posts made through the REST API follow the workspace's approval policy like any editor's: the
-key acts as an editor, so what it schedules waits for a reviewer and nothing it calls sends it."""
+"""Posts made through the REST API follow the workspace's approval policy like any editor's: a
+key acts as an admin, but is never its own reviewer, so what it schedules waits for a person and
+nothing it calls sends it or approves it."""
 
 from datetime import timedelta
 
@@ -50,3 +51,18 @@ def test_an_api_post_waits_for_approval(api, keys, team, demo_accounts, editors_
 def test_without_the_policy_api_posts_schedule_directly(api, keys, demo_accounts):
     created = api.post("/posts", keys.write, _body(demo_accounts, publish_now=True))
     assert created.json()["status"] == "scheduled"
+
+
+def test_an_api_key_cannot_approve(api, keys, team, demo_accounts, editors_need_approval):
+    from django.core.exceptions import PermissionDenied
+
+    from api.keys import api_key_actor_by_id
+    from api.models import ApiKey
+
+    created = api.post("/posts", keys.write, _body(demo_accounts, publish_now=True)).json()
+    post = Post.objects.get(pk=created["id"])
+    key = next(k for k in ApiKey.objects.all() if keys.write.startswith(k.prefix))
+    with pytest.raises(PermissionDenied, match="a person reviews them"):
+        approvals.post_approve(actor=api_key_actor_by_id(key.pk), post=post)
+    post.refresh_from_db()
+    assert post.approval == Post.Approval.PENDING

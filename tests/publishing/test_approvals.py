@@ -324,7 +324,7 @@ def test_review_pages_and_actions(team, demo_accounts, policy):
     post = _submitted(team, demo_accounts, When.at(_later()), who="editor")
     assert_role_gate(team, reverse("approval_queue"), lowest="admin", object_url=False)
     page = team.client("admin").get(reverse("approval_queue"))
-    assert page.content.count(b'class="card preview"') == 2  # one preview per network account
+    assert page.content.count(b'aria-label="Preview on ') == 2  # one preview per network account, in its look
     detail = team.client("admin").get(reverse("post_detail", args=[post.pk]))
     assert b'id="approve"' in detail.content
     assert b'id="request-changes"' in detail.content
