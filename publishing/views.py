@@ -548,8 +548,6 @@ def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[Ne
 def network_previews(
     workspace: Workspace, parts: Sequence[PartInput], checks: list[AccountCheck]
 ) -> list[NetworkPreview]:
-    workspace: Workspace, parts: Sequence[PartInput], checks: list[AccountCheck]
-) -> list[NetworkPreview]:
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
     media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
