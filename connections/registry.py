@@ -30,6 +30,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
     "x": ("X", "connections.providers.x.provider.XProvider"),
+    "linkedin": ("LinkedIn", "connections.providers.linkedin.provider.LinkedInProvider"),
 }
 
 
