@@ -460,3 +460,29 @@ def test_organization_posts_are_measured_by_share_statistics(linkedin):
     query = urlsplit(responses.calls[0].request.url).query
     assert "organizationalEntity=urn%3Ali%3Aorganization%3A5515715" in query
     assert "shares=List(urn%3Ali%3Ashare%3A7123456789012345678)" in query
+
+
+def test_an_interrupted_video_upload_resumes_at_the_next_part(linkedin):
+    instructions = video_initialized((0, 5), (6, 9))["value"]["uploadInstructions"]
+    uploads = MemoryUploads()
+    uploads.save("media:0:Demo.mp4:10", {"urn": VIDEO, "token": "", "etags": ["etag-0"], "instructions": instructions})
+    responses.add(responses.PUT, f"{UPLOAD_URL}-part1", status=200, headers={"ETag": "etag-1"})
+    responses.add(responses.POST, f"{REST}/videos", body="", status=200)
+    responses.add(responses.GET, re.compile(rf"{re.escape(REST)}/videos/.+"), json=video_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+    request = PublishRequest(main=ContentPart("Demo", (media("Demo.mp4", "video/mp4", b"0123456789"),)))
+    item = linkedin.publish_part(account=member(), request=request, part=part_request(request, 0, [], uploads=uploads))
+    assert item.platform_post_id == SHARE
+    assert [c.request.url for c in calls("PUT", UPLOAD_URL)] == [f"{UPLOAD_URL}-part1"]
+    (finalize,) = calls("POST", f"{REST}/videos")
+    assert "finalizeUpload" in finalize.request.url
+    assert body_of(finalize)["finalizeUploadRequest"]["uploadedPartIds"] == ["etag-0", "etag-1"]
+
+
+def test_a_document_over_the_limit_is_refused_before_upload(linkedin, settings):
+    settings.LINKEDIN_DOCUMENT_MAX_BYTES = 3
+    request = PublishRequest(main=ContentPart("Report", (media("r.pdf", "application/pdf", b"%PDF-1.7"),)))
+    with pytest.raises(ProviderError, match=r"r\.pdf is larger") as caught:
+        publish_all(linkedin, account=member(), request=request)
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert not responses.calls

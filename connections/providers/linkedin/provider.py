@@ -38,7 +38,7 @@ from connections.providers.base import (
 )
 from connections.providers.linkedin.client import LinkedInApi, created_urn, setting, urn_path, value_of
 from connections.providers.linkedin.text import comparable, little_text, plain_text
-from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules, format_bytes
 from connections.providers.oauth2 import OAuth2Provider
 
 MEMBER_SCOPES = ("openid", "profile", "email", "w_member_social")
@@ -319,6 +319,12 @@ def _checked(part: PartRequest) -> tuple[MediaItem, ...]:
     unknown = [item.filename for item in media if item.mime_type not in (*IMAGE_TYPES, *VIDEO_TYPES, PDF)]
     if unknown:
         raise ProviderError(ErrorClass.CONTENT, f"LinkedIn does not take {unknown[0]}.", code="media_type")
+    # PDFs are not media-library formats the composer checks, so their limit is checked here.
+    limit = int(setting("LINKEDIN_DOCUMENT_MAX_BYTES"))
+    heavy = [item.filename for item in media if item.mime_type == PDF and item.size > limit]
+    if heavy:
+        message = f"LinkedIn takes documents up to {format_bytes(limit)}; {heavy[0]} is larger."
+        raise ProviderError(ErrorClass.CONTENT, message, code="document_too_large")
     return media
 
 
