@@ -218,16 +218,28 @@ def test_the_consent_asks_for_organization_scopes_only_when_set(linkedin, settin
     assert scopes() == {"openid", "profile", "email", "w_member_social"}
 
 
-def test_the_selection_step_saves_chosen_accounts_on_one_grant(team):
-    connections = [
-        Connection(profile=Profile(external_id=urn, username=urn), secrets={"access_token": "AQV"})
-        for urn in (MEMBER, ORG)
-    ]
-    grant = services.grant_create(workspace=team.workspace, platform="linkedin", connections=connections, user=None)
-    for connection in connections:
-        services.account_save(workspace=team.workspace, platform="linkedin", connection=connection, user=None,
-                              grant=grant)  # fmt: skip
-    assert SocialAccount.objects.filter(grant=grant).count() == 2
+def test_the_member_and_a_chosen_organization_are_connected_on_one_grant(team, settings):
+    from django.urls import reverse
+
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "linkedin": ("client-123", "secret-456")}
+    client = team.client("admin")
+    started = client.post(reverse("connect", args=["linkedin"]))
+    assert started.url.startswith("https://www.linkedin.com/oauth/v2/authorization?")
+    state = parse_qs(urlsplit(started.url).query)["state"][0]
+    responses.add(responses.POST, TOKEN_URL, json=token())
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))
+    selection = client.get(reverse("connect_callback", args=["linkedin"]), {"code": "c", "state": state}).url
+    page = client.get(selection).content.decode()
+    assert "Jane Doe" in page
+    assert "Organization 123" in page
+    assert "AQV" not in page, "no token reaches the browser"
+    client.post(selection, {"account": [MEMBER, ORG]})
+    accounts = SocialAccount.objects.filter(platform="linkedin").order_by("external_id")
+    assert [a.external_id for a in accounts] == [ORG, MEMBER]
+    (grant,) = {a.grant for a in accounts}
+    assert grant.secrets["access_token"] == "AQV-first"
+    assert grant.expires_at is not None
 
 
 # --- Tokens: 60 days, refresh only for approved apps ------------------------------------------
