@@ -498,3 +498,19 @@ def test_a_document_over_the_limit_is_refused_before_upload(linkedin, settings):
         publish_all(linkedin, account=member(), request=request)
     assert caught.value.error_class == ErrorClass.CONTENT
     assert not responses.calls
+
+
+def test_a_revoked_token_right_after_the_consent_is_retried_not_a_reconnect(linkedin):
+    import time
+
+    fresh = AccountState(external_id=MEMBER, username="Jane Doe", secrets={"access_token": "AQV"},
+                         extra={"kind": "member", "consented_at": time.time() - 10})  # fmt: skip
+    error(responses.GET, USERINFO, REVOKED_TOKEN, 401)()
+    with pytest.raises(ProviderError) as caught:
+        linkedin.check(app=APP, account=fresh)
+    assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.TRANSIENT, 5.0)
+    older = AccountState(external_id=MEMBER, username="Jane Doe", secrets={"access_token": "AQV"},
+                         extra={"kind": "member", "consented_at": time.time() - 3600})  # fmt: skip
+    with pytest.raises(ProviderError) as caught:
+        linkedin.check(app=APP, account=older)
+    assert caught.value.error_class == ErrorClass.AUTH

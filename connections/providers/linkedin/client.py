@@ -18,6 +18,10 @@ API = "https://api.linkedin.com"
 UPLOAD_HOSTS = frozenset({"www.linkedin.com", "api.linkedin.com"})
 MAX_MESSAGE = 500
 PROXY_GAVE_UP = frozenset({502, 504})
+# LinkedIn reports REVOKED_ACCESS_TOKEN now and then right after a consent: within this long of
+# it, the call is retried shortly instead of asking for a reconnect.
+FRESH_CONSENT_S = 120
+FRESH_RETRY_S = 5.0
 
 
 def setting(name: str) -> Any:
@@ -37,7 +41,9 @@ def seconds_to_midnight_utc() -> float:
     return max(60.0, (midnight - now).total_seconds())
 
 
-def classify(response: http.Response, *, create_call: bool = False, organization: bool = False) -> ProviderError:
+def classify(
+    response: http.Response, *, create_call: bool = False, organization: bool = False, fresh: bool = False
+) -> ProviderError:
     status = response.status_code
     try:
         data = response.json()
@@ -56,6 +62,8 @@ def classify(response: http.Response, *, create_call: bool = False, organization
             "to an active version (YYYYMM, within the last year) and restart."
         )
         return ProviderError(ErrorClass.CONFIG, message, code="NONEXISTENT_VERSION", status=status)
+    if status == 401 and fresh and code == "REVOKED_ACCESS_TOKEN":
+        return error(ErrorClass.TRANSIENT, retry_after=FRESH_RETRY_S)
     if status == 401:
         return error(ErrorClass.AUTH)
     if status == 403:
@@ -86,16 +94,16 @@ def _words(data: Mapping[str, Any]) -> str:
 class LinkedInApi:
     """Calls with one member token, acting as a member or as one of its organizations."""
 
-    def __init__(self, access_token: str, *, organization: bool = False) -> None:
+    def __init__(self, access_token: str, *, organization: bool = False, fresh: bool = False) -> None:
         if not access_token:
             raise ProviderError(ErrorClass.AUTH, "No LinkedIn access token is stored: reconnect.", code="no_token")
-        self.token, self.organization = access_token, organization
+        self.token, self.organization, self.fresh = access_token, organization, fresh
         self.session = http.platform_session()
         self.session.headers["Authorization"] = f"Bearer {access_token}"
 
     @classmethod
-    def of(cls, secrets: Mapping[str, Any], *, organization: bool = False) -> LinkedInApi:
-        return cls(str(secrets.get("access_token") or ""), organization=organization)
+    def of(cls, secrets: Mapping[str, Any], *, organization: bool = False, fresh: bool = False) -> LinkedInApi:
+        return cls(str(secrets.get("access_token") or ""), organization=organization, fresh=fresh)
 
     def __enter__(self) -> Self:
         return self
@@ -117,7 +125,7 @@ class LinkedInApi:
         except http.RequestException as exc:
             raise http.transport_error(exc, create_call=create_call) from None
         if not 200 <= response.status_code < 300:
-            raise classify(response, create_call=create_call, organization=self.organization)
+            raise classify(response, create_call=create_call, organization=self.organization, fresh=self.fresh)
         return response
 
     def put_bytes(self, url: str, data: bytes) -> http.Response:

@@ -36,7 +36,14 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.linkedin.client import LinkedInApi, created_urn, setting, urn_path, value_of
+from connections.providers.linkedin.client import (
+    FRESH_CONSENT_S,
+    LinkedInApi,
+    created_urn,
+    setting,
+    urn_path,
+    value_of,
+)
 from connections.providers.linkedin.text import comparable, little_text, plain_text
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules, format_bytes
 from connections.providers.oauth2 import OAuth2Provider
@@ -104,14 +111,15 @@ class LinkedInProvider(OAuth2Provider):
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
         """The member, then each organization it administers (when the consent covers them)."""
-        with LinkedInApi(tokens.access_token) as api:
+        with LinkedInApi(tokens.access_token, fresh=True) as api:
             member = _member_profile(_json(api.call("GET", "https://api.linkedin.com/v2/userinfo")))
             organizations = _administered(api, tokens.scope)
         secrets = tokens.as_secrets()
+        facts = {"member": member.external_id, "consented_at": time.time()}
 
         def connection(profile: Profile, kind: str) -> Connection:
             return Connection(profile=profile, secrets=secrets, expires_at=tokens.expires_at, scope=tokens.scope,
-                              extra={"kind": kind, "member": member.external_id})  # fmt: skip
+                              extra={"kind": kind, **facts})  # fmt: skip
 
         return [connection(member, "member"), *(connection(org, "organization") for org in organizations)]
 
@@ -258,7 +266,9 @@ class LinkedInProvider(OAuth2Provider):
 
 
 def _api(account: AccountState) -> LinkedInApi:
-    return LinkedInApi.of(account.secrets, organization=_is_organization(account))
+    consented = account.extra.get("consented_at")
+    fresh = isinstance(consented, int | float) and time.time() - consented < FRESH_CONSENT_S
+    return LinkedInApi.of(account.secrets, organization=_is_organization(account), fresh=fresh)
 
 
 def _is_organization(account: AccountState) -> bool:
