@@ -29,6 +29,8 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "mastodon": ("Mastodon", "connections.providers.mastodon.provider.MastodonProvider"),
     "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
+    "x": ("X", "connections.providers.x.provider.XProvider"),
+    "linkedin": ("LinkedIn", "connections.providers.linkedin.provider.LinkedInProvider"),
 }
 
 

@@ -801,7 +801,7 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
         _store_state(account, state)
         if exc.error_class != ErrorClass.AUTH:
             raise
-        if not refresher.supports_refresh or grant is None:
+        if grant is None or not refresher.refreshes(secrets=grant.secrets):
             account_mark_needs_reconnect(account=account, reason=exc.message)
             raise
         seen = grant.secrets.get("access_token")
@@ -883,6 +883,9 @@ def refresh_expiring_tokens() -> dict[str, int]:
             or expires_at - now > timedelta(seconds=provider.refresh_margin_s)
         ):
             continue
+        # Decrypted only for the grants due: one without a refresh token is warned instead.
+        if not provider.refreshes(secrets=Grant.objects.get(pk=pk).secrets):
+            continue
         try:
             grant_refresh(grant_id=pk)
             counts["refreshed"] += 1
@@ -906,7 +909,7 @@ def warn_expiring_consents() -> dict[str, int]:
             provider = get_provider(grant.platform)
         except KeyError:
             continue
-        if provider.supports_refresh or grant.expires_at is None:
+        if grant.expires_at is None or provider.refreshes(secrets=grant.secrets):
             continue  # refresh_expiring_tokens renews these
         local = grant.expires_at.astimezone(grant.workspace.tzinfo)
         when = f"{local.day} {local:%B %Y, %H:%M}"

@@ -12,6 +12,7 @@ URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 X_LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 X_URL_WEIGHT = 23
 EMOJI = regex.compile(r"\p{Extended_Pictographic}")
+URL_FILLER = "u"  # a URL counted as N characters is replaced by N of these
 
 
 def _x_weight(char: str) -> int:
@@ -43,12 +44,12 @@ def grapheme_length(text: str) -> int:
 def character_length(text: str, *, url_length: int | None) -> int:
     if url_length is None:
         return len(text)
-    return len(URL.sub("x" * url_length, text))
+    return len(URL.sub(URL_FILLER * url_length, text))
 
 
 def text_length(text: str, rules: TextRules) -> int:
     if rules.counting == "x-weighted":
         return x_weighted_length(text)
     if rules.counting == "graphemes":
-        return grapheme_length(URL.sub("x" * rules.url_length, text) if rules.url_length else text)
+        return grapheme_length(URL.sub(URL_FILLER * rules.url_length, text) if rules.url_length else text)
     return character_length(text, url_length=rules.url_length)

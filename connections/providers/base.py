@@ -390,6 +390,12 @@ class Provider:
     def revoke(self, *, app: AppCredentials | None, account: AccountState) -> None:
         raise NotImplementedError
 
+    def refreshes(self, *, secrets: Mapping[str, Any]) -> bool:
+        """Whether a consent with these secrets can be refreshed. ``supports_refresh`` by default;
+        a platform that hands refresh tokens only to some apps (LinkedIn) asks the consent itself,
+        so the others are warned before their token lapses instead of failing a refresh."""
+        return self.supports_refresh
+
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
         raise NotImplementedError
 

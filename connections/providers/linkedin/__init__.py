@@ -1,0 +1,1 @@
+"""LinkedIn (Posts API, Community Management API): members and the organizations they administer."""

@@ -1,0 +1,26 @@
+"""LinkedIn's settings, read with all the others (config/settings.py loads every registered
+platform's conf.py); documented in README's settings table.
+
+LinkedIn versions its REST API by month and retires each version after about a year, so the
+version is a setting to keep current, not a constant (platforms-other.md section 2)."""
+
+import re
+
+from config.env import EnvError, env_bool, env_int, env_str
+
+VERSION = re.compile(r"^20\d{2}(0[1-9]|1[0-2])$")
+
+
+def settings_from_env(*, testing: bool) -> dict[str, object]:
+    version = env_str("LINKEDIN_VERSION", "202511")
+    if not VERSION.match(version):
+        raise EnvError(f"LINKEDIN_VERSION must be a month such as 202511 (YYYYMM), not {version!r}")
+    return {
+        "LINKEDIN_VERSION": version,
+        # Company pages need the Community Management API product (approval): without it, asking
+        # for its scopes makes LinkedIn refuse the whole consent.
+        "LINKEDIN_ORGANIZATIONS": env_bool("LINKEDIN_ORGANIZATIONS", True),
+        # The reference marks these limits uncertain ("~500 MB", "<=100 MB").
+        "LINKEDIN_VIDEO_MAX_BYTES": env_int("LINKEDIN_VIDEO_MAX_BYTES", 500 * 1024 * 1024, minimum=1),
+        "LINKEDIN_DOCUMENT_MAX_BYTES": env_int("LINKEDIN_DOCUMENT_MAX_BYTES", 100 * 1024 * 1024, minimum=1),
+    }
