@@ -409,3 +409,29 @@ def test_metrics_are_asked_fifty_ids_at_a_time(db):
     metrics = get_provider("youtube").fetch_metrics(account=account(), platform_post_ids=[f"v{i}" for i in range(60)])
     assert len(metrics) == 60
     assert len(responses.calls) == 2
+
+
+def test_a_post_without_the_made_for_kids_choice_is_refused_before_it_is_scheduled(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.services import PartInput, PostInput, When, post_validate
+
+    channel_profile = Profile(external_id=CHANNEL_ID, username="@jane")
+    connection = Connection(profile=channel_profile, secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="youtube", user=None, connection=connection)
+    editor = team.membership("editor")
+    provider = get_provider("youtube")
+    composer = dict((name, choices) for name, _label, choices in provider.composer_options)
+    assert composer["made_for_kids"][0] == ("", "Choose..."), "the composer preselects nothing"
+
+    def problems(options, when):
+        data = PostInput(parts=[PartInput(text="My video")], account_ids=[saved.id], when=when,
+                         overrides={"youtube": {"options": options}})  # fmt: skip
+        return [p for p in post_validate(actor=editor, data=data) if p.code == "required"]
+
+    (missing,) = problems({"privacy": "public", "made_for_kids": ""}, When.now())
+    assert missing.field == "overrides.youtube.options.made_for_kids"
+    assert missing.message == "Choose Made for kids for YouTube: there is no default."
+    assert problems({"privacy": "public"}, When.now())
+    assert problems({"made_for_kids": "no"}, When.now()) == []
+    assert problems({}, When.draft()) == [], "a draft may leave the choice for later"

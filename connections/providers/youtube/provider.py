@@ -71,10 +71,11 @@ class YouTubeProvider(OAuth2Provider):
     refresh_margin_s = 10 * 60  # access tokens live an hour
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
-        ("made_for_kids", "Made for kids (required)", (("yes", "Yes, made for kids"), ("no", "No, not made for kids"))),
+        ("made_for_kids", "Made for kids", (("", "Choose..."), ("yes", "Yes"), ("no", "No"))),
         ("synthetic", "Altered or synthetic content", (("no", "No"), ("yes", "Yes, realistic altered or synthetic"))),
         ("format", "Format", (("video", "Video"), ("short", "Short (vertical, up to 3 minutes)"))),
     )  # fmt: skip
+    required_options = ("made_for_kids",)
     developer_console_url = "https://console.cloud.google.com/apis/credentials"
     setup_steps = (
         "Create an OAuth client (web application) in the Google Cloud console, enable the YouTube Data "
