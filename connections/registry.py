@@ -30,6 +30,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
     "youtube": ("YouTube", "connections.providers.youtube.provider.YouTubeProvider"),
+    "tiktok": ("TikTok", "connections.providers.tiktok.provider.TikTokProvider"),
 }
 
 
