@@ -31,6 +31,8 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
     "x": ("X", "connections.providers.x.provider.XProvider"),
     "linkedin": ("LinkedIn", "connections.providers.linkedin.provider.LinkedInProvider"),
+    "youtube": ("YouTube", "connections.providers.youtube.provider.YouTubeProvider"),
+    "tiktok": ("TikTok", "connections.providers.tiktok.provider.TikTokProvider"),
 }
 
 

@@ -45,6 +45,8 @@ def post_plan(*, workspace: Workspace, data: PostInput, lock: bool = False, movi
     problems += _parts(data.parts)
     media, media_problems = _media(workspace, data.parts)
     problems += media_problems + _link(data.link) + _overrides(data.overrides, accounts)
+    if data.when.kind != WhenKind.DRAFT:  # a draft may leave choices for later
+        problems += _required_options(data.overrides, accounts)
     checks = [
         check_account(
             account,
@@ -154,6 +156,21 @@ def _overrides(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list
             problems.append(Problem(path, "Per-platform settings take a text and options, nothing else.", "invalid"))
         else:
             problems += _override(platform, override)
+    return problems
+
+
+def _required_options(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list[Problem]:
+    """Choices a platform requires the author to make (no default is allowed, as YouTube's "made
+    for kids" and TikTok's privacy level): missing or left on the empty choice is refused."""
+    problems = []
+    for platform in sorted({account.platform for account in accounts}):
+        provider = get_provider(platform)
+        options = _override_options(overrides, platform)
+        labels = {name: label for name, label, _choices in provider.composer_options}
+        for name in provider.required_options:
+            if options.get(name) in (None, ""):
+                message = f"Choose {labels.get(name, name)} for {provider.name}: there is no default."
+                problems.append(Problem(f"overrides.{platform}.options.{name}", message, "required"))
     return problems
 
 

@@ -344,6 +344,9 @@ class Provider:
     # Values reach PublishRequest.options; the provider validates them again.
     composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
     preview_look: ClassVar[PreviewLook] = PreviewLook()
+    # Options the author must choose before a post is scheduled (a platform's rule forbids a
+    # default); their first choice is ("", "Choose...") so the composer preselects nothing.
+    required_options: ClassVar[tuple[str, ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""

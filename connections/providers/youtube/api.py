@@ -1,0 +1,134 @@
+"""YouTube's hosts, its error object and the daily quota counted in units per Google project."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from connections import http
+from connections.errors import ErrorClass, ProviderError
+
+API = "https://www.googleapis.com/youtube/v3"
+UPLOAD = "https://www.googleapis.com/upload/youtube/v3/videos"
+PACIFIC = ZoneInfo("America/Los_Angeles")  # the quota resets at midnight Pacific time
+
+AUTH_REASONS = frozenset({"authError", "youtubeSignupRequired"})
+RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+DAILY_REASONS = frozenset({"quotaExceeded", "uploadLimitExceeded"})
+CONTENT_REASONS = frozenset({"invalidTitle", "invalidDescription", "invalidTags", "invalidCategoryId", "forbidden"})
+MESSAGES = {
+    "quotaExceeded": "YouTube's daily quota for this app is used up; it resets at midnight Pacific time.",
+    "uploadLimitExceeded": "This channel reached YouTube's daily upload limit.",
+    "youtubeSignupRequired": "This Google account has no YouTube channel: create one, then reconnect.",
+    "invalidTitle": "YouTube refused the title.",
+    "invalidDescription": "YouTube refused the description.",
+    "invalidTags": "YouTube refused the tags.",
+    "invalidCategoryId": "YouTube refused the category.",
+}
+
+
+def setting(name: str) -> Any:
+    """YouTube's settings come from its conf.py at start-up, so the settings type does not know them."""
+    return getattr(settings, name)
+
+
+def seconds_to_pacific_midnight(now: datetime | None = None) -> float:
+    local = (now or timezone.now()).astimezone(PACIFIC)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=PACIFIC)
+    return max(1.0, (midnight - local).total_seconds())
+
+
+def error_reason(body: Any) -> tuple[str, str]:
+    """(reason, message) from ``{"error": {"message", "errors": [{"reason"}]}}``; empty where absent."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return "", ""
+    errors = error.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(errors[0], dict) else {}
+    message = error.get("message") if isinstance(error.get("message"), str) else ""
+    return str(first.get("reason") or ""), message or str(first.get("message") or "")
+
+
+def classify(response: http.Response) -> ProviderError:
+    """A failed answer as a ProviderError, per the reference's table."""
+    status = response.status_code
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    reason, platform_message = error_reason(body)
+    message = MESSAGES.get(reason, "") or platform_message or f"YouTube answered {status}"
+    if reason in DAILY_REASONS:
+        return ProviderError(
+            ErrorClass.RATE, message, code=reason, status=status, retry_after=seconds_to_pacific_midnight()
+        )
+    if reason in RATE_REASONS or status == 429:
+        retry = http.retry_after_seconds(response)
+        return ProviderError(ErrorClass.RATE, message, code=reason or "429", status=status, retry_after=retry)
+    if status == 401 or reason in AUTH_REASONS:
+        return ProviderError(ErrorClass.AUTH, message, code=reason or "401", status=status)
+    if status >= 500:
+        return ProviderError(ErrorClass.TRANSIENT, message, code=reason or str(status), status=status)
+    if reason in CONTENT_REASONS or status == 400:
+        return ProviderError(ErrorClass.CONTENT, message, code=reason or "400", status=status)
+    return ProviderError(ErrorClass.CONFIG, message, code=reason or str(status), status=status)
+
+
+def read_json(response: http.Response) -> dict[str, Any]:
+    if response.status_code >= 400:
+        raise classify(response)
+    try:
+        body = response.json()
+    except ValueError:
+        raise ProviderError(ErrorClass.TRANSIENT, "YouTube sent an unreadable answer", code="malformed") from None
+    if not isinstance(body, dict):
+        raise ProviderError(ErrorClass.TRANSIENT, "YouTube sent an unexpected answer", code="malformed")
+    return body
+
+
+def items(body: dict[str, Any]) -> list[dict[str, Any]]:
+    found = body.get("items", [])
+    if not isinstance(found, list):
+        raise ProviderError(ErrorClass.TRANSIENT, "YouTube's answer has no item list", code="malformed")
+    return [item for item in found if isinstance(item, dict)]
+
+
+# --- Quota -------------------------------------------------------------------------------------
+
+
+def project_key(client_id: str) -> str:
+    """A Google project is known by its OAuth client; hashed so the cache key names no client."""
+    return hashlib.sha256(client_id.encode()).hexdigest()[:16]
+
+
+def _ledger(project: str, now: datetime | None = None) -> str:
+    day = (now or timezone.now()).astimezone(PACIFIC).date().isoformat()
+    return f"youtube-quota:{project}:{day}"
+
+
+def quota_used(project: str) -> int:
+    return int(cache.get(_ledger(project)) or 0)
+
+
+def quota_spend(project: str, units: int) -> None:
+    """Count units as they are spent, in the Pacific day YouTube counts them in."""
+    key = _ledger(project)
+    cache.add(key, 0, timeout=int(seconds_to_pacific_midnight()) + 3600)
+    cache.incr(key, units)
+
+
+def quota_reserve(project: str, units: int) -> None:
+    """Spend ``units`` now, or raise RATE until midnight Pacific when they would pass the day's
+    budget: waiting for the reset, not failing (and not asking YouTube to say quotaExceeded)."""
+    budget = int(setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
+    if quota_used(project) + units > budget:
+        used = f"{quota_used(project):,} / {budget:,}"
+        message = f"YouTube quota used today: {used}; waiting for the reset at midnight Pacific."
+        raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
+    quota_spend(project, units)

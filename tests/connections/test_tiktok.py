@@ -1,0 +1,386 @@
+"""TikTok against recorded Content Posting and Display API answers (platforms-other.md section 3,
+platforms-google-snap.md section 3)."""
+
+import io
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from connections.errors import ErrorClass, ProviderError
+from connections.providers.base import ContentPart, MediaItem, MemoryUploads, Pending, PostMetrics, PublishRequest
+from connections.registry import get_provider
+from tests.connections.contract import APP, ProviderContract
+from tests.connections.publishing import part_request, publish_all
+from tests.connections.tiktok_api import (
+    ACCESS,
+    OPEN,
+    OPEN_ID,
+    FakeTikTok,
+    account,
+    creator_info,
+    failure,
+    ok,
+    user,
+)
+
+REDIRECT = "https://postwright.example/connections/callback/tiktok/"
+TOKEN = f"{OPEN}/oauth/token/"
+MIB = 1024 * 1024
+OPTIONS = {"privacy_level": "PUBLIC_TO_EVERYONE"}
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
+    settings.TIKTOK_UPLOAD_CHUNK_BYTES = 5 * MIB
+
+
+def clip(size: int = 1000, seconds: float = 20, url: str = "") -> MediaItem:
+    data = bytes(index % 253 for index in range(size))
+    return MediaItem(filename="clip.mp4", mime_type="video/mp4", size=size, open=lambda: io.BytesIO(data),
+                     ranged=lambda offset, length: data[offset : offset + length], kind="video", width=1080,
+                     height=1920, duration_s=seconds, public_url=url)  # fmt: skip
+
+
+def video_request(text: str = "Caption #tag @friend", media=None, **options) -> PublishRequest:
+    return PublishRequest(main=ContentPart(text=text, media=(media or clip(),)), options={**OPTIONS, **options})
+
+
+def step(request: PublishRequest, uploads: MemoryUploads, state=None):
+    part = part_request(request, 0, [], state=state or {}, uploads=uploads)
+    return get_provider("tiktok").publish_part(account=account(), request=request, part=part)
+
+
+def check_fails(body: dict, status: int):
+    return lambda: responses.add(responses.GET, f"{OPEN}/user/info/", json=body, status=status)
+
+
+def token_answer(**changes) -> dict:
+    answer = {"access_token": "act.example", "expires_in": 86400, "open_id": OPEN_ID, "refresh_expires_in": 31536000,
+              "refresh_token": "rft.example", "scope": "user.info.basic,video.publish",
+              "token_type": "Bearer"}  # fmt: skip
+    return {**answer, **changes}
+
+
+class TestTikTokProvider(ProviderContract):
+    provider_id = "tiktok"
+
+    def connect(self):
+        responses.add(responses.POST, TOKEN, json=token_answer())
+        responses.add(responses.GET, f"{OPEN}/user/info/", json=ok(user()))
+        provider = get_provider("tiktok")
+        tokens = provider.exchange_code(app=APP, code="c0de", redirect_uri=REDIRECT, code_verifier=None)
+        return provider.connections_from_tokens(tokens=tokens)
+
+    def account(self):
+        return account()
+
+    def mock_check(self):
+        responses.add(responses.GET, f"{OPEN}/user/info/", json=ok(user()))
+
+    def mock_refresh(self):
+        responses.add(responses.POST, TOKEN, json=token_answer(access_token="act.new", refresh_token="rft.rotated"))
+
+    def error_cases(self):
+        return [
+            (
+                "token",
+                check_fails(failure("access_token_invalid", "The access token is invalid"), 401),
+                ErrorClass.AUTH,
+            ),
+            ("scope", check_fails(failure("scope_not_authorized", "Scope not authorized"), 401), ErrorClass.AUTH),
+            ("rate", check_fails(failure("rate_limit_exceeded", "Rate limit exceeded"), 429), ErrorClass.RATE),
+            ("daily cap", check_fails(failure("spam_risk_too_many_posts", "Too many posts"), 403), ErrorClass.RATE),
+            ("privacy", check_fails(failure("privacy_level_option_mismatch", "Mismatch"), 400), ErrorClass.CONTENT),
+            ("domain", check_fails(failure("url_ownership_unverified", "Unverified"), 403), ErrorClass.CONFIG),
+            ("internal", check_fails(failure("internal_error", "Internal error"), 500), ErrorClass.TRANSIENT),
+        ]
+
+    def mock_publish_text(self):
+        FakeTikTok(statuses=["PROCESSING_UPLOAD"]).install()
+        return "7312345678901234567"
+
+    def test_publish_text(self, provider):
+        """The contract's publish, with the video every TikTok post is."""
+        expected = self.mock_publish_text()
+        result = publish_all(provider, account=self.account(), request=video_request("Hello"))
+        assert (result.main.platform_post_id, result.main.url) == (
+            expected,
+            f"https://www.tiktok.com/@jane/video/{expected}",
+        )
+
+    def mock_metrics(self):
+        video = {"id": "7312345678901234567", "view_count": 1234, "like_count": 56, "comment_count": 7,
+                 "share_count": 3, "share_url": "https://www.tiktok.com/@jane/video/7312345678901234567"}  # fmt: skip
+        responses.add(responses.POST, f"{OPEN}/video/query/",
+                      json=ok({"videos": [video], "cursor": 0, "has_more": False}))  # fmt: skip
+        return "7312345678901234567", PostMetrics(likes=56, replies=7, reposts=3, impressions=1234)
+
+    # TikTok has no threads: the per-part scenarios become what fits one video per post.
+
+    def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, provider):
+        request = PublishRequest(main=ContentPart("Main", media=(clip(),)), replies=(ContentPart("Reply 1"),),
+                                 options=OPTIONS)  # fmt: skip
+        with pytest.raises(ProviderError) as caught:
+            provider.publish_part(account=account(), request=request, part=part_request(request, 1, [_item()]))
+        assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
+        assert not responses.calls
+
+    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, settings):
+        """The reconcile rule where TikTok's create is one call (PULL_FROM_URL): the init's answer
+        is lost, and the creator's recent videos show the post, so nothing is sent again."""
+        settings.TIKTOK_PULL_FROM_URL = True
+        fake = FakeTikTok(lose_init_once=True)
+        fake.install()
+        request = video_request(media=clip(url="https://media.postwright.example/s/tok/"))
+        uploads = MemoryUploads()
+        with pytest.raises(ProviderError) as caught:
+            step(request, uploads)
+        assert caught.value.outcome_unknown
+        listed = {"id": "7380080137682881835", "title": "Caption #tag @friend", "create_time": 1796166000,
+                  "share_url": "https://www.tiktok.com/@jane/video/7380080137682881835"}  # fmt: skip
+        responses.add(
+            responses.POST, f"{OPEN}/video/list/", json=ok({"videos": [listed], "cursor": 0, "has_more": False})
+        )
+        after = datetime.fromtimestamp(1796166000 - 30, tz=UTC)
+        part = part_request(request, 0, [], uploads=uploads, sent_after=after)
+        found = get_provider("tiktok").find_part(account=account(), request=request, part=part)
+        assert found.platform_post_id == "7380080137682881835"
+        assert len(fake.inits) == 1
+        assert fake.inits[0]["source_info"] == {
+            "source": "PULL_FROM_URL",
+            "video_url": "https://media.postwright.example/s/tok/",
+        }
+
+    def test_first_comment_answers_the_main_post(self, provider):
+        request = PublishRequest(main=ContentPart("Main", media=(clip(),)), first_comment=ContentPart("Hi"),
+                                 options=OPTIONS)  # fmt: skip
+        with pytest.raises(ProviderError) as caught:
+            provider.publish_part(account=account(), request=request, part=part_request(request, 1, [_item()]))
+        assert caught.value.error_class == ErrorClass.CONTENT
+
+
+def _item():
+    from connections.providers.base import PublishedItem
+
+    return PublishedItem(
+        platform_post_id="7312345678901234567", url="https://www.tiktok.com/@jane/video/7312345678901234567"
+    )
+
+
+# --- Connect ------------------------------------------------------------------------------------
+
+
+def test_consent_names_the_client_key_and_comma_separated_scopes(db):
+    url = get_provider("tiktok").authorization_url(app=APP, redirect_uri=REDIRECT, state="S", code_verifier=None)
+    params = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+    assert url.startswith("https://www.tiktok.com/v2/auth/authorize/?")
+    assert (params["client_key"], params["response_type"], params["state"]) == ("client-123", "code", "S")
+    assert params["scope"] == "user.info.basic,user.info.profile,user.info.stats,video.publish,video.upload,video.list"
+    assert "code_challenge" not in params
+
+
+def test_tokens_keep_their_refresh_expiry_and_a_rotated_refresh_token(db):
+    connections = TestTikTokProvider().connect()
+    (connection,) = connections
+    assert connection.profile.external_id == OPEN_ID
+    assert connection.profile.username == "@jane"
+    assert connection.secrets["refresh_token"] == "rft.example"
+    assert connection.secrets["refresh_expires_at"].startswith(str(timezone.now().year + 1))
+    sent = parse_qs(responses.calls[0].request.body)
+    assert (sent["client_key"], sent["grant_type"]) == (["client-123"], ["authorization_code"])
+    responses.add(responses.POST, TOKEN, json=token_answer(access_token="act.new", refresh_token="rft.rotated"))
+    tokens = get_provider("tiktok").refresh(app=APP, account=account())
+    assert (tokens.access_token, tokens.refresh_token) == ("act.new", "rft.rotated")
+
+
+def test_a_refused_refresh_is_auth(db):
+    refused = {"error": "invalid_grant", "error_description": "Refresh token is invalid", "log_id": "2026"}
+    responses.add(responses.POST, TOKEN, json=refused, status=400)
+    with pytest.raises(ProviderError) as caught:
+        get_provider("tiktok").refresh(app=APP, account=account())
+    assert (caught.value.error_class, caught.value.message) == (ErrorClass.AUTH, "Refresh token is invalid")
+
+
+# --- The creator's options ----------------------------------------------------------------------
+
+
+def test_the_composer_options_come_from_creator_info_with_no_default_privacy(db):
+    FakeTikTok(info=creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"])).install()
+    options = {name: choices for name, _label, choices in get_provider("tiktok").creator_options(account())}
+    assert options["privacy_level"] == (
+        ("", "Choose..."),
+        ("FOLLOWER_OF_CREATOR", "Followers"),
+        ("SELF_ONLY", "Only me"),
+    )
+    assert options["comments"] == (("no", "Off"), ("yes", "On"))
+    assert [value for value, _label in options["stitch"]] == ["no"], "stitch is off in the creator's settings"
+    assert [value for value, _label in options["commercial"]] == ["none", "your_brand", "branded"]
+
+
+def test_without_a_privacy_choice_nothing_is_posted(db):
+    fake = FakeTikTok()
+    fake.install()
+    request = PublishRequest(main=ContentPart("Caption", media=(clip(),)), options={})
+    with pytest.raises(ProviderError) as caught:
+        step(request, MemoryUploads())
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "privacy_required")
+    assert fake.inits == []
+
+
+def test_a_privacy_level_tiktok_does_not_offer_is_refused(db):
+    fake = FakeTikTok(info=creator_info(privacy_level_options=["SELF_ONLY"]))
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(), MemoryUploads())
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "privacy_level_option_mismatch")
+    assert fake.inits == []
+
+
+def test_the_post_follows_the_creators_settings_and_the_disclosure(db):
+    fake = FakeTikTok()
+    fake.install()
+    step(video_request(comments="yes", duet="yes", stitch="yes", commercial="branded", aigc="yes"), MemoryUploads())
+    (init,) = fake.inits
+    assert init["post_info"] == {"title": "Caption #tag @friend", "privacy_level": "PUBLIC_TO_EVERYONE",
+                                 "brand_organic_toggle": False, "brand_content_toggle": True, "is_aigc": True,
+                                 "disable_comment": False, "disable_duet": False,
+                                 "disable_stitch": True}  # stitch is off for this creator  # fmt: skip
+
+
+def test_a_video_longer_than_the_creator_may_post_is_refused(db):
+    fake = FakeTikTok(info=creator_info(max_video_post_duration_sec=60))
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(media=clip(seconds=61)), MemoryUploads())
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert caught.value.message == "This creator's TikTok videos can be at most 60 seconds; this one is 61."
+    assert fake.inits == []
+
+
+# --- Upload ---------------------------------------------------------------------------------------
+
+
+def test_a_large_video_goes_in_chunks_by_tiktoks_rules(db):
+    fake = FakeTikTok()
+    fake.install()
+    size = 12 * MIB
+    step(video_request(media=clip(size)), MemoryUploads())
+    assert fake.inits[0]["source_info"] == {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": 5 * MIB,
+                                            "total_chunk_count": 2}  # fmt: skip
+    assert fake.puts == [(f"bytes 0-{5 * MIB - 1}/{size}", 5 * MIB), (f"bytes {5 * MIB}-{size - 1}/{size}", 7 * MIB)]
+    assert bytes(fake.received) == clip(size).read_range(0, size)
+
+
+def test_a_cut_off_upload_resumes_at_the_stored_offset(db):
+    fake = FakeTikTok()
+    fake.install()
+    size = 12 * MIB
+    fake.cut_put = 2  # the connection breaks while the second chunk is sent
+    uploads, request = MemoryUploads(), video_request(media=clip(size))
+    with pytest.raises(ProviderError) as caught:
+        step(request, uploads)
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+    assert uploads.load("video")["offset"] == 5 * MIB
+    fake.statuses = ["PROCESSING_UPLOAD"]
+    step(request, uploads)
+    assert [r for r, _n in fake.puts] == [f"bytes 0-{5 * MIB - 1}/{size}", f"bytes {5 * MIB}-{size - 1}/{size}"]
+    assert len(fake.inits) == 1
+
+
+def test_a_failed_post_says_why(db):
+    fake = FakeTikTok(statuses=["PROCESSING_UPLOAD", "FAILED"], fail_reason="frame_rate_check_failed")
+    fake.install()
+    uploads, request = MemoryUploads(), video_request()
+    first = step(request, uploads)
+    assert isinstance(first, Pending)
+    with pytest.raises(ProviderError) as caught:
+        step(request, uploads, dict(first.state))
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "TikTok refused the video's frame rate.",
+    )
+
+
+def test_the_daily_post_cap_waits_a_day(db):
+    FakeTikTok().install()
+    responses.replace(responses.POST, f"{OPEN}/post/publish/video/init/",
+                      json=failure("spam_risk_too_many_posts", "Too many posts today"), status=403)  # fmt: skip
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(), MemoryUploads())
+    assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.RATE, 86400)
+
+
+def test_a_private_post_lands_without_a_public_id(db):
+    fake = FakeTikTok()
+    fake.install()
+    responses.replace(responses.POST, f"{OPEN}/post/publish/status/fetch/",
+                      json=ok({"status": "PUBLISH_COMPLETE", "uploaded_bytes": 1000, "fail_reason": ""}))  # fmt: skip
+    done = step(video_request(privacy_level="SELF_ONLY"), MemoryUploads())
+    assert (done.platform_post_id, done.url) == ("v_pub_file~v2-1.73121", "https://www.tiktok.com/@jane")
+
+
+def test_a_post_processing_over_several_polls_lands_through_the_engine_without_a_waiting_worker(
+    team, django_capture_on_commit_callbacks, time_machine
+):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing import engine
+    from publishing.media import media_store
+    from publishing.models import Target
+    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+    from tests.publishing.test_media import make_video
+
+    time_machine.move_to(timezone.now(), tick=False)
+    fake = FakeTikTok(statuses=["PROCESSING_UPLOAD", "PROCESSING_UPLOAD", "PROCESSING_UPLOAD"])
+    fake.install()
+    connection = Connection(profile=Profile(external_id=OPEN_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="tiktok", connection=connection, user=None)
+    editor = team.membership("editor")
+    video = media_store(actor=editor, upload=ContentFile(make_video(seconds=1), name="clip.mp4"))
+    data = PostInput(parts=[PartInput(text="Caption", attachments=(Attachment(media_id=video.id),))],
+                     account_ids=[saved.id], when=When.now(), overrides={"tiktok": {"options": OPTIONS}})  # fmt: skip
+    target = post_create(actor=editor, data=data).targets.get()
+
+    def claim():
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.targets_claim_due()
+        target.refresh_from_db()
+
+    claim()
+    for delay in (10, 20):
+        assert (target.status, target.lease_expires_at) == (Target.Status.PROCESSING, None)
+        assert target.status_reason == "TikTok is processing the video; this can take a few minutes"
+        time_machine.shift(delay)
+        claim()
+    assert target.status == Target.Status.PROCESSING
+    time_machine.shift(30)
+    claim()
+    assert (target.status, target.attempts) == (Target.Status.PUBLISHED, 1)
+    assert target.parts.get().platform_post_id == "7312345678901234567"
+    assert len(fake.inits) == 1
+    assert len(fake.puts) == 1
+
+
+def test_metrics_are_queried_twenty_ids_at_a_time(db):
+    def answer(request):
+        ids = json.loads(request.body)["filters"]["video_ids"]
+        return (
+            200,
+            {},
+            json.dumps(ok({"videos": [{"id": i, "view_count": 1} for i in ids], "cursor": 0, "has_more": False})),
+        )
+
+    responses.add_callback(responses.POST, f"{OPEN}/video/query/", callback=answer)
+    metrics = get_provider("tiktok").fetch_metrics(account=account(), platform_post_ids=[str(i) for i in range(25)])
+    assert len(metrics) == 25
+    assert len(responses.calls) == 2
+    assert parse_qs(urlsplit(responses.calls[0].request.url).query)["fields"] == [
+        "id,title,create_time,share_url,view_count,like_count,comment_count,share_count"
+    ]
