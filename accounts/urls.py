@@ -19,4 +19,6 @@ urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
     path("notifications/read/", views.notifications_read, name="notifications_read"),
     path("healthz", views.healthz, name="healthz"),
+    path("privacy/", views.privacy_policy, name="privacy_policy"),
+    path("data-deletion/", views.data_deletion_instructions, name="data_deletion_instructions"),
 ]

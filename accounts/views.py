@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -300,3 +301,37 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+# --- Public legal pages ----------------------------------------------------------------------
+
+
+def _legal_page(request: HttpRequest, *, url: str | None, text: str, template: str, title: str) -> HttpResponse:
+    """The operator's page: a redirect to their own URL, else their text, else our default,
+    which says what this software stores (true of every instance, whoever runs it)."""
+    if url:
+        return redirect(url)
+    paragraphs = [block.strip() for block in text.split("\n\n") if block.strip()]
+    return render(request, template, {"title": title, "paragraphs": paragraphs, "site_name": settings.SITE_NAME})
+
+
+@require_GET
+def privacy_policy(request: HttpRequest) -> HttpResponse:
+    return _legal_page(
+        request,
+        url=settings.PRIVACY_POLICY_URL,
+        text=settings.PRIVACY_POLICY_TEXT,
+        template="accounts/privacy_policy.html",
+        title="Privacy policy",
+    )
+
+
+@require_GET
+def data_deletion_instructions(request: HttpRequest) -> HttpResponse:
+    return _legal_page(
+        request,
+        url=settings.DATA_DELETION_INSTRUCTIONS_URL,
+        text=settings.DATA_DELETION_INSTRUCTIONS_TEXT,
+        template="accounts/data_deletion.html",
+        title="Data deletion",
+    )

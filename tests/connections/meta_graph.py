@@ -24,6 +24,7 @@ PAGE_TOKEN = "EAABpage1"
 PAGE_2_ID = "2345678901"
 PAGE_2_TOKEN = "EAABpage2"
 IG_ID = "17841405822304914"
+META_USER_ID = "10000123456789"  # the app-scoped id debug_token names and Meta's callbacks carry
 NOW_GRAPH = "2026-12-01T12:00:00+0000"
 
 
@@ -89,6 +90,7 @@ def mock_consent(*, permissions: dict[str, str] | None = None, pages: list[dict]
         json={
             "data": {
                 "app_id": "client-123",
+                "user_id": META_USER_ID,
                 "is_valid": True,
                 "expires_at": 1785000000,
                 "data_access_expires_at": 1790000000,

@@ -60,6 +60,7 @@ class InstagramProvider(MetaLoginProvider):
         "Instagram accounts linked to them in the same step."
     )
     connected_through = "facebook"
+    signed_callbacks = False  # Facebook's app ran the consent: its callbacks cover these accounts
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
         ("share_to_feed", "Reels also in the feed", (("true", "Yes"), ("false", "No (Reels tab only)"))),

@@ -44,6 +44,9 @@ class MetaLoginProvider(Provider):
     supports_lookup = True
     default_scopes = login.DEFAULT_SCOPES
     developer_console_url = "https://developers.facebook.com/apps/"
+    # Meta signs deauthorize and data-deletion callbacks with this platform's own app secret
+    # (views.py serves them at /meta/<platform>/...); False where another platform's app ran the consent.
+    signed_callbacks: ClassVar[bool] = True
     # How often a processing video or container is looked at (the engine comes back; no worker
     # waits), and how long Meta may take before the author is told.
     check_delays_s: ClassVar[tuple[float, ...]] = (10, 20, 30, 60)
