@@ -29,6 +29,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "mastodon": ("Mastodon", "connections.providers.mastodon.provider.MastodonProvider"),
     "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
+    "threads": ("Threads", "connections.providers.meta.threads.ThreadsProvider"),
 }
 
 
