@@ -30,6 +30,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "facebook": ("Facebook Pages", "connections.providers.meta.facebook.FacebookProvider"),
     "instagram": ("Instagram", "connections.providers.meta.instagram.InstagramProvider"),
     "threads": ("Threads", "connections.providers.meta.threads.ThreadsProvider"),
+    "instagram_login": ("Instagram (direct)", "connections.providers.meta.instagram_login.InstagramLoginProvider"),
 }
 
 

@@ -184,8 +184,8 @@ def _fields(value: str):
 class ThreadGraph:
     """Pages' feed and comments (and Instagram's media and comments) over a ThreadPlatform."""
 
-    def __init__(self, platform: ThreadPlatform, *, owner: str, author_name: str) -> None:
-        self.platform, self.owner, self.author_name = platform, owner, author_name
+    def __init__(self, platform: ThreadPlatform, *, owner: str, author_name: str, base: str = GRAPH) -> None:
+        self.platform, self.owner, self.author_name, self.base = platform, owner, author_name, base
 
     def create(self, text: str, parent: str | None, id_: str | None = None):
         try:
@@ -223,6 +223,6 @@ class ThreadGraph:
         return self.listed(parent, ig=ig)
 
     def install_comments(self, *, ig: bool) -> None:
-        edge = re.compile(rf"{re.escape(GRAPH)}/[\w]+/(comments|replies)(\?|$)")
+        edge = re.compile(rf"{re.escape(self.base)}/[\w]+/(comments|replies)(\?|$)")
         responses.add_callback(responses.POST, edge, callback=self.comment)
         responses.add_callback(responses.GET, edge, callback=lambda r: self.comments_of(r, ig=ig))

@@ -282,8 +282,8 @@ class Graph:
         self.session = http.platform_session()
 
     @classmethod
-    def of(cls, secrets: Mapping[str, Any]) -> Graph:
-        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""))
+    def of(cls, secrets: Mapping[str, Any], *, host: str = GRAPH_HOST) -> Graph:
+        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""), host=host)
 
     def __enter__(self) -> Self:
         return self

@@ -155,7 +155,7 @@ class InstagramProvider(MetaLoginProvider):
         self, *, account: AccountState, request: PublishRequest, part: PartRequest
     ) -> PublishedItem | Pending:
         require_data_access(account)
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if part.index == 0:
                 return self._main(api, account, request, part)
             held = self.paced(account, part, _budgets(account))
@@ -306,7 +306,7 @@ class InstagramProvider(MetaLoginProvider):
     def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
         """The container the part made says whether it was published; the account's recent
         media (or the parent's comments) then say which post it became."""
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if part.index == 0:
                 container = str(part.state.get("container") or "")
                 if container and _status(api, container)[0] != "PUBLISHED":

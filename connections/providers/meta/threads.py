@@ -11,13 +11,12 @@ whose lost answer is looked up (the account's recent threads, or the parent's re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from connections import http
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     AccountState,
@@ -36,8 +35,9 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.meta import login
-from connections.providers.meta.graph import Graph, classify, required_id, text_field
+from connections.providers.meta.graph import Graph, required_id, text_field
 from connections.providers.meta.shared import created_recently, insight_values, setting
+from connections.providers.meta.tokens import token_call, token_set
 
 MAX_TEXT = 500
 MAX_LINKS = 5
@@ -118,9 +118,10 @@ class ThreadsProvider(Provider):
         self, *, app: AppCredentials, code: str, redirect_uri: str, code_verifier: str | None, instance_url: str = ""
     ) -> TokenSet:
         """Code -> short-lived token (1 h) -> long-lived token (60 days)."""
-        short = _token_call(
+        short = token_call(
             "POST",
             f"https://{_host()}/oauth/access_token",
+            what="Threads",
             data={
                 "client_id": app.client_id,
                 "client_secret": app.client_secret,
@@ -129,16 +130,17 @@ class ThreadsProvider(Provider):
                 "redirect_uri": redirect_uri,
             },
         )
-        long = _token_call(
+        long = token_call(
             "GET",
             f"https://{_host()}/access_token",
+            what="Threads",
             params={
                 "grant_type": "th_exchange_token",
                 "client_secret": app.client_secret,
                 "access_token": short["access_token"],
             },
         )
-        tokens = _token_set(long)
+        tokens = token_set(long)
         tokens.extra = {login.USER_ID: text_field(short, "user_id"), login.APP_ID: app.client_id}
         return tokens
 
@@ -167,12 +169,13 @@ class ThreadsProvider(Provider):
     def refresh(self, *, app: AppCredentials | None, account: AccountState) -> TokenSet:
         """A long-lived token at least a day old and not yet expired gives another 60 days."""
         token = str(account.secrets.get("access_token") or "")
-        renewed = _token_call(
+        renewed = token_call(
             "GET",
             f"https://{_host()}/refresh_access_token",
+            what="Threads",
             params={"grant_type": "th_refresh_token", "access_token": token},
         )
-        return _token_set(renewed)
+        return token_set(renewed)
 
     # --- Rules -----------------------------------------------------------------------------------
 
@@ -360,33 +363,6 @@ class ThreadsProvider(Provider):
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-def _token_call(method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-    with http.platform_session() as session:
-        try:
-            response = session.request(method, url, allow_redirects=False, **kwargs)
-        except http.RequestException as exc:
-            raise http.transport_error(exc, create_call=False) from None
-    if response.status_code != 200:
-        raise classify(response)
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("access_token"), str) or not data["access_token"]:
-        raise ProviderError(ErrorClass.TRANSIENT, "Threads' token answer has no access_token.", code="malformed")
-    return data
-
-
-def _token_set(data: Mapping[str, Any]) -> TokenSet:
-    seconds = data.get("expires_in")
-    expires = (
-        datetime.now(UTC) + timedelta(seconds=seconds)
-        if isinstance(seconds, int) and not isinstance(seconds, bool) and seconds > 0
-        else None
-    )
-    return TokenSet(access_token=str(data["access_token"]), expires_at=expires)
 
 
 def _profile(me: Any) -> Profile:
