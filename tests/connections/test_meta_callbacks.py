@@ -234,3 +234,16 @@ def test_the_operator_can_write_the_pages_text(db, settings):
     assert "<p>We are Acme.</p>" in body
     assert "We keep &lt;b&gt;nothing&lt;/b&gt; for long." in body, "the operator's text is text, not HTML"
     assert "access tokens" not in body
+
+
+def test_operators_see_deletion_requests_in_the_admin_but_cannot_rewrite_them(team, meta_app):
+    from accounts.models import User
+    from tests.fixtures import login as signed_in
+
+    answer = post(DELETION, meta_signed(payload())).json()
+    client = signed_in(User.objects.create_superuser(email="root@example.com", password="x"))
+    listing = client.get(reverse("admin:meta_datadeletionrequest_changelist"), {"q": answer["confirmation_code"]})
+    assert answer["confirmation_code"] in listing.content.decode()
+    record = DataDeletionRequest.objects.get()
+    client.post(reverse("admin:meta_datadeletionrequest_change", args=[record.pk]), {"status": "received"})
+    assert DataDeletionRequest.objects.get().status == DataDeletionRequest.Status.COMPLETED
