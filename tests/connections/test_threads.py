@@ -428,3 +428,32 @@ def test_threads_callbacks_are_signed_with_the_threads_apps_secret(team, setting
     answer = client.post("/meta/threads/data-deletion/", signed).json()
     assert answer["confirmation_code"]
     assert SocialAccount.objects.get(pk=saved.pk).status == SocialAccount.Status.DISCONNECTED
+
+
+@pytest.mark.parametrize(("days_left", "refreshed"), [(9, True), (11, False)])
+def test_the_token_health_job_renews_a_token_ten_days_before_it_lapses(team, settings, days_left, refreshed):
+    from datetime import UTC, datetime, timedelta
+
+    from connections.models import Grant
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save, refresh_expiring_tokens
+
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "threads": ("th-app", "th-secret")}
+    lapses = datetime.now(UTC) + timedelta(days=days_left)
+    connection = Connection(
+        profile=Profile(external_id=USER, username="@kitten"), secrets={"access_token": TOKEN}, expires_at=lapses
+    )
+    saved = account_save(workspace=team.workspace, platform="threads", connection=connection, user=None)
+    responses.add(
+        responses.GET,
+        f"{HOST}/refresh_access_token",
+        json={"access_token": "THQVJrenewed", "token_type": "bearer", "expires_in": 5183944},
+        match=[responses.matchers.query_param_matcher({"grant_type": "th_refresh_token", "access_token": TOKEN})],
+    )
+    assert refresh_expiring_tokens()["refreshed"] == int(refreshed)
+    grant = Grant.objects.get(pk=saved.grant_id)
+    if refreshed:
+        assert grant.secrets["access_token"] == "THQVJrenewed"
+        assert grant.expires_at > datetime.now(UTC) + timedelta(days=59)
+    else:
+        assert (grant.secrets["access_token"], grant.expires_at) == (TOKEN, lapses)
