@@ -3,12 +3,13 @@
 Stable URLs (/privacy/, /terms/, /data-deletion/), no sign-in. An operator's own text (a
 LegalPage in Django admin) replaces the default, which describes what this software stores, why,
 for how long (from the retention settings, so the text cannot drift from what the jobs do) and
-how to delete it.
+how to delete it; PRIVACY_POLICY_URL / TERMS_URL / DATA_DELETION_INSTRUCTIONS_URL send visitors
+to the operator's own pages instead.
 """
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
 from accounts.models import LegalPage
@@ -17,6 +18,10 @@ Slug = LegalPage.Slug
 
 
 def _page(request: HttpRequest, slug: str) -> HttpResponse:
+    elsewhere = {Slug.PRIVACY: settings.PRIVACY_POLICY_URL, Slug.TERMS: settings.TERMS_URL,
+                 Slug.DATA_DELETION: settings.DATA_DELETION_INSTRUCTIONS_URL}.get(Slug(slug))  # fmt: skip
+    if elsewhere:
+        return redirect(elsewhere)
     custom = LegalPage.objects.filter(slug=slug).first()
     context = {
         "custom": custom,

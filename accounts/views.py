@@ -306,3 +306,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         },
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+# --- Public legal pages ----------------------------------------------------------------------

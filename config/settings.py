@@ -46,6 +46,14 @@ if SECRET_KEY is None:
 SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 SITE_NAME = env_str("SITE_NAME", "Postwright")  # how emails and pages name this instance
 _site = urlsplit(SITE_URL)
+# The privacy policy and data-deletion instructions pages (/privacy/, /data-deletion/), whose
+# addresses platforms' app consoles ask for: the operator's own text (plain text, blank lines
+# between paragraphs; the _FILE variants read it from a file) or a URL to send visitors to.
+# The public /privacy/, /terms/ and /data-deletion/ pages: the operator's own URLs, if set (the
+# text itself is edited as a LegalPage in Django admin).
+PRIVACY_POLICY_URL = env_url("PRIVACY_POLICY_URL", None)
+TERMS_URL = env_url("TERMS_URL", None)
+DATA_DELETION_INSTRUCTIONS_URL = env_url("DATA_DELETION_INSTRUCTIONS_URL", None)
 SITE_IS_HTTPS = _site.scheme == "https"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [_site.hostname or "127.0.0.1", "localhost", "127.0.0.1"])

@@ -33,6 +33,8 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "linkedin": ("LinkedIn", "connections.providers.linkedin.provider.LinkedInProvider"),
     "youtube": ("YouTube", "connections.providers.youtube.provider.YouTubeProvider"),
     "tiktok": ("TikTok", "connections.providers.tiktok.provider.TikTokProvider"),
+    "threads": ("Threads", "connections.providers.meta.threads.ThreadsProvider"),
+    "instagram_login": ("Instagram (direct)", "connections.providers.meta.instagram_login.InstagramLoginProvider"),
 }
 
 

@@ -856,6 +856,47 @@ def account_disconnect(*, actor: Actor | Membership, account: SocialAccount) -> 
                 log.warning("revoking %s account %s failed: %s", account.platform, account.pk, exc)
 
 
+def accounts_deauthorized(*, accounts: list[SocialAccount], reason: str) -> int:
+    """The platform told us (a signed callback) that the user removed our app: its tokens are dead.
+    Their grants flip to "needs reconnect" (events, admins told once) and the dead tokens are
+    wiped; no actor, since the platform is the one acting. Returns how many grants it touched."""
+    grant_ids = sorted({account.grant_id for account in accounts if account.grant_id})
+    with transaction.atomic():
+        for grant_id in grant_ids:
+            grant = grant_mark_needs_reconnect(grant_id=grant_id, reason=reason)
+            grant.secrets = {}
+            grant.save(update_fields=["secrets", "updated_at"])
+            grant.accounts.update(secrets={}, updated_at=timezone.now())
+        for account in accounts:
+            if not account.grant_id:
+                account_mark_needs_reconnect(account=account, reason=reason)
+                SocialAccount.objects.filter(pk=account.pk).update(secrets={}, updated_at=timezone.now())
+    return len(grant_ids)
+
+
+def accounts_erase(*, accounts: list[SocialAccount]) -> int:
+    """A user's deletion request relayed by the platform: every token, profile detail and fact
+    the platform gave us about these accounts is wiped and their grants revoked. The rows stay
+    (disconnected, named only by their platform id) so the workspace's own post history keeps
+    its targets; nothing is revoked at the platform, which already dropped the app."""
+    with transaction.atomic():
+        grant_ids = {account.grant_id for account in accounts if account.grant_id}
+        Grant.objects.filter(pk__in=grant_ids).update(
+            secrets={}, expires_at=None, status=Grant.Status.REVOKED, last_error="", updated_at=timezone.now()
+        )
+        for account in SocialAccount.objects.select_for_update().filter(pk__in=[a.pk for a in accounts]):
+            account.secrets = {}
+            account.username = account.external_id
+            account.display_name = account.avatar_url = account.profile_url = account.last_error = ""
+            account.extra = {}
+            was_connected = account.status != SocialAccount.Status.DISCONNECTED
+            account.status = SocialAccount.Status.DISCONNECTED
+            account.save()
+            if was_connected:
+                _account_event(account, "account.disconnected")
+    return len(accounts)
+
+
 def _revoke_state(account: SocialAccount, grant: Grant | None) -> AccountState:
     if grant is None:
         return account.state()

@@ -1,4 +1,5 @@
-"""Inline SVG icons from the vendored Lucide set (static/vendor/lucide/, ISC licence).
+"""Inline SVG icons from the vendored Lucide set (static/vendor/lucide/, ISC licence; Lucide's "x"
+is vendored as close.svg, since x is a platform id here).
 
 Inline rather than <img> or emoji: they take the text colour, need no request, and draw the same
 on every machine (emoji rendered as empty boxes where no emoji font is installed).

@@ -24,6 +24,7 @@ PAGE_TOKEN = "EAABpage1"
 PAGE_2_ID = "2345678901"
 PAGE_2_TOKEN = "EAABpage2"
 IG_ID = "17841405822304914"
+META_USER_ID = "10000123456789"  # the app-scoped id debug_token names and Meta's callbacks carry
 NOW_GRAPH = "2026-12-01T12:00:00+0000"
 
 
@@ -89,6 +90,7 @@ def mock_consent(*, permissions: dict[str, str] | None = None, pages: list[dict]
         json={
             "data": {
                 "app_id": "client-123",
+                "user_id": META_USER_ID,
                 "is_valid": True,
                 "expires_at": 1785000000,
                 "data_access_expires_at": 1790000000,
@@ -182,8 +184,8 @@ def _fields(value: str):
 class ThreadGraph:
     """Pages' feed and comments (and Instagram's media and comments) over a ThreadPlatform."""
 
-    def __init__(self, platform: ThreadPlatform, *, owner: str, author_name: str) -> None:
-        self.platform, self.owner, self.author_name = platform, owner, author_name
+    def __init__(self, platform: ThreadPlatform, *, owner: str, author_name: str, base: str = GRAPH) -> None:
+        self.platform, self.owner, self.author_name, self.base = platform, owner, author_name, base
 
     def create(self, text: str, parent: str | None, id_: str | None = None):
         try:
@@ -221,6 +223,6 @@ class ThreadGraph:
         return self.listed(parent, ig=ig)
 
     def install_comments(self, *, ig: bool) -> None:
-        edge = re.compile(rf"{re.escape(GRAPH)}/[\w]+/(comments|replies)(\?|$)")
+        edge = re.compile(rf"{re.escape(self.base)}/[\w]+/(comments|replies)(\?|$)")
         responses.add_callback(responses.POST, edge, callback=self.comment)
         responses.add_callback(responses.GET, edge, callback=lambda r: self.comments_of(r, ig=ig))

@@ -127,7 +127,8 @@ def test_only_the_registry_line_itself_is_allowed():
 
 
 def test_a_platform_package_with_an_app_is_installed_and_its_settings_loaded(settings):
-    assert platform_packages_with("apps") == ["connections.providers.demo"]
+    # Registry order, each package once (Facebook and Instagram share meta's app).
+    assert platform_packages_with("apps") == ["connections.providers.demo", "connections.providers.meta"]
     config = apps.get_containing_app_config(DemoPost.__module__)
     assert (config.label, config.name) == ("demo", "connections.providers.demo")
     assert DemoPost._meta.db_table == "connections_demopost"

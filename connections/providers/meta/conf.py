@@ -18,8 +18,16 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
     slowdown = env_int("META_USAGE_SLOWDOWN_PERCENT", 80, minimum=1)
     if slowdown > 100:
         raise EnvError("META_USAGE_SLOWDOWN_PERCENT must be at most 100")
+    threads_version = env_str("META_THREADS_VERSION", "v1.0")
+    if not VERSION.match(threads_version):
+        raise EnvError(f"META_THREADS_VERSION must look like v1.0, not {threads_version!r}")
     return {
         "META_GRAPH_VERSION": version,
+        "META_THREADS_VERSION": threads_version,
+        # The docs show threads.net and (since Aug 2026) threads.com; both appear to work [?].
+        "META_THREADS_API_HOST": env_str("META_THREADS_API_HOST", "graph.threads.net"),
+        "META_THREADS_AUTHORIZE_URL": env_str("META_THREADS_AUTHORIZE_URL", "https://threads.net/oauth/authorize"),
+        "META_THREADS_CAROUSEL_MAX": env_int("META_THREADS_CAROUSEL_MAX", 20, minimum=2),
         # Sending the proof when the app does not require it is harmless (django-allauth always does).
         "META_APPSECRET_PROOF": env_bool("META_APPSECRET_PROOF", True),
         # Facebook Login for Business: the configuration's id replaces the scope list.

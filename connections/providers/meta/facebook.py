@@ -111,7 +111,7 @@ class FacebookProvider(MetaLoginProvider):
     ) -> PublishedItem | Pending:
         require_data_access(account)
         format_ = _format(request) if part.index == 0 else "post"
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if "reel_id" in part.state:
                 return self._reel_status(api, account, request, part)
             if "video_id" in part.state:
@@ -263,7 +263,7 @@ class FacebookProvider(MetaLoginProvider):
     def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
         """A lost answer, looked up (never re-sent): the video the part started, else the Page's
         published posts, or the parent's comments by the Page, with our text, made recently."""
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if part.state.get("reel_id"):
                 return self._found_reel(api, str(part.state["reel_id"]))
             if part.state.get("video_id"):
@@ -301,7 +301,7 @@ class FacebookProvider(MetaLoginProvider):
         return PublishedItem(platform_post_id=video_id, url=_permalink(found, video_id))
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             try:
                 api.delete(platform_post_id)
             except ProviderError as exc:

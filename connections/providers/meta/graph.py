@@ -55,8 +55,8 @@ def _setting(name: str) -> Any:
     return getattr(settings, name)
 
 
-def graph_url(path: str, *, host: str = GRAPH_HOST) -> str:
-    return f"https://{host}/{_setting('META_GRAPH_VERSION')}/{path.lstrip('/')}"
+def graph_url(path: str, *, host: str = GRAPH_HOST, version: str = "") -> str:
+    return f"https://{host}/{version or _setting('META_GRAPH_VERSION')}/{path.lstrip('/')}"
 
 
 def appsecret_proof(app_secret: str, access_token: str) -> str:
@@ -275,15 +275,15 @@ def _cache_key(budget: str) -> str:
 class Graph:
     """Calls with one token (a user's or a Page's) and its stored proof."""
 
-    def __init__(self, access_token: str, proof: str = "", *, host: str = GRAPH_HOST) -> None:
+    def __init__(self, access_token: str, proof: str = "", *, host: str = GRAPH_HOST, version: str = "") -> None:
         if not access_token:
             raise ProviderError(ErrorClass.AUTH, "No Meta access token is stored: reconnect.", code="no_token")
-        self.token, self.proof, self.host = access_token, proof, host
+        self.token, self.proof, self.host, self.version = access_token, proof, host, version
         self.session = http.platform_session()
 
     @classmethod
-    def of(cls, secrets: Mapping[str, Any]) -> Graph:
-        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""))
+    def of(cls, secrets: Mapping[str, Any], *, host: str = GRAPH_HOST) -> Graph:
+        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""), host=host)
 
     def __enter__(self) -> Self:
         return self
@@ -298,17 +298,22 @@ class Graph:
         return params
 
     def get(self, path: str, **params: Any) -> Any:
-        return self.call("GET", graph_url(path, host=self.host), params={**params, **self.auth_params()})
+        return self.call(
+            "GET", graph_url(path, host=self.host, version=self.version), params={**params, **self.auth_params()}
+        )
 
     def post(self, path: str, *, create_call: bool = False, **fields: Any) -> Any:
         """A form POST (Graph accepts form, multipart and JSON); lists and dicts as JSON text."""
         form = {key: _form_value(value) for key, value in fields.items() if value not in (None, "")}
         return self.call(
-            "POST", graph_url(path, host=self.host), data={**form, **self.auth_params()}, create_call=create_call
+            "POST",
+            graph_url(path, host=self.host, version=self.version),
+            data={**form, **self.auth_params()},
+            create_call=create_call,
         )
 
     def delete(self, path: str) -> Any:
-        return self.call("DELETE", graph_url(path, host=self.host), params=self.auth_params())
+        return self.call("DELETE", graph_url(path, host=self.host, version=self.version), params=self.auth_params())
 
     def pages(self, path: str, *, limit_pages: int = 20, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a list, following ``paging.next`` (only to Meta's own host)."""

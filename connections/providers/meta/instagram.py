@@ -60,6 +60,7 @@ class InstagramProvider(MetaLoginProvider):
         "Instagram accounts linked to them in the same step."
     )
     connected_through = "facebook"
+    signed_callbacks = False  # Facebook's app ran the consent: its callbacks cover these accounts
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
         ("share_to_feed", "Reels also in the feed", (("true", "Yes"), ("false", "No (Reels tab only)"))),
@@ -154,7 +155,7 @@ class InstagramProvider(MetaLoginProvider):
         self, *, account: AccountState, request: PublishRequest, part: PartRequest
     ) -> PublishedItem | Pending:
         require_data_access(account)
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if part.index == 0:
                 return self._main(api, account, request, part)
             held = self.paced(account, part, _budgets(account))
@@ -305,7 +306,7 @@ class InstagramProvider(MetaLoginProvider):
     def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
         """The container the part made says whether it was published; the account's recent
         media (or the parent's comments) then say which post it became."""
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             if part.index == 0:
                 container = str(part.state.get("container") or "")
                 if container and _status(api, container)[0] != "PUBLISHED":

@@ -41,6 +41,9 @@ PAGE_FIELDS = (
 # token lives on each account (the account's key wins when the provider reads secrets).
 USER_TOKEN = "user_access_token"
 USER_PROOF = "user_appsecret_proof"
+# Who gave the consent, with which app: what Meta's signed callbacks name (see callbacks.py).
+USER_ID = "meta_user_id"
+APP_ID = "meta_app_id"
 APP_SECRET_CARRIER = "_meta_app_secret"  # handed from exchange_code to connections_from_tokens, never stored
 
 
@@ -143,7 +146,13 @@ def long_lived_token(*, app: AppCredentials, code: str, redirect_uri: str) -> To
     return TokenSet(
         access_token=token,
         expires_at=min(lapses, default=None),
-        extra={APP_SECRET_CARRIER: app.client_secret, "data_access_expires_at": _iso(facts.data_access_expires_at)},
+        extra={
+            APP_SECRET_CARRIER: app.client_secret,
+            "data_access_expires_at": _iso(facts.data_access_expires_at),
+            # Meta's deauthorize and data-deletion callbacks name the user by this app-scoped id.
+            USER_ID: facts.user_id or _own_id(token),
+            APP_ID: app.client_id,
+        },
     )
 
 
@@ -167,6 +176,7 @@ def _token_call(session: http.Session, params: dict[str, str]) -> dict[str, Any]
 class TokenFacts:
     expires_at: datetime | None
     data_access_expires_at: datetime | None
+    user_id: str = ""
 
 
 def debug_token(*, app: AppCredentials, token: str) -> TokenFacts:
@@ -178,7 +188,18 @@ def debug_token(*, app: AppCredentials, token: str) -> TokenFacts:
             data = api.get("debug_token", input_token=token).get("data", {})
         except (ProviderError, AttributeError):
             return TokenFacts(None, None)
-    return TokenFacts(_epoch(data.get("expires_at")), _epoch(data.get("data_access_expires_at")))
+    return TokenFacts(
+        _epoch(data.get("expires_at")), _epoch(data.get("data_access_expires_at")), text_field(data, "user_id")
+    )
+
+
+def _own_id(token: str) -> str:
+    """The user's app-scoped id when debug_token did not say; "" rather than a failed connect."""
+    with Graph(token) as api:
+        try:
+            return text_field(api.get("me", fields="id"), "id")
+        except ProviderError:
+            return ""
 
 
 def _in_seconds(value: Any) -> datetime | None:
@@ -246,7 +267,11 @@ def consent_connections(*, tokens: TokenSet, page_platform: str, instagram_platf
         USER_TOKEN: user["access_token"],
         **({USER_PROOF: user["appsecret_proof"]} if "appsecret_proof" in user else {}),
     }
-    facts: dict[str, Any] = {"data_access_expires_at": tokens.extra.pop("data_access_expires_at", "")}
+    facts: dict[str, Any] = {
+        "data_access_expires_at": tokens.extra.pop("data_access_expires_at", ""),
+        USER_ID: tokens.extra.pop(USER_ID, ""),
+        APP_ID: tokens.extra.pop(APP_ID, ""),
+    }
     with Graph(user["access_token"], user.get("appsecret_proof", "")) as api:
         granted, declined = granted_permissions(api)
         page_missing = missing(PAGE_NEEDS, granted)
@@ -321,6 +346,8 @@ def _instagram_connection(linked: dict[str, Any], page: Connection, platform: st
             "page_name": page.profile.display_name,
             "data_access_expires_at": page.extra.get("data_access_expires_at", ""),
             "declined_scopes": page.extra.get("declined_scopes", []),
+            USER_ID: page.extra.get(USER_ID, ""),
+            APP_ID: page.extra.get(APP_ID, ""),
         },
         platform=platform,
         unavailable=unavailable,

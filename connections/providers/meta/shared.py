@@ -23,7 +23,7 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.meta import login
-from connections.providers.meta.graph import Graph, required_id, text_field, usage_hold
+from connections.providers.meta.graph import GRAPH_HOST, Graph, required_id, text_field, usage_hold
 
 # Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
 # PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
@@ -42,12 +42,21 @@ class MetaLoginProvider(Provider):
     supports_pkce = False
     supports_check = True
     supports_lookup = True
-    default_scopes = login.DEFAULT_SCOPES
+    default_scopes: ClassVar[tuple[str, ...]] = login.DEFAULT_SCOPES
     developer_console_url = "https://developers.facebook.com/apps/"
+    # Meta signs deauthorize and data-deletion callbacks with this platform's own app secret
+    # (views.py serves them at /meta/<platform>/...); False where another platform's app ran the consent.
+    signed_callbacks: ClassVar[bool] = True
     # How often a processing video or container is looked at (the engine comes back; no worker
     # waits), and how long Meta may take before the author is told.
     check_delays_s: ClassVar[tuple[float, ...]] = (10, 20, 30, 60)
     processing_limit_s: ClassVar[int] = 2 * 60 * 60
+
+    # Where this provider's Graph calls go: Instagram Login's accounts live on graph.instagram.com.
+    graph_host: ClassVar[str] = GRAPH_HOST
+
+    def api(self, account: AccountState) -> Graph:
+        return Graph.of(account.secrets, host=self.graph_host)
 
     # --- Connect ---------------------------------------------------------------------------------
 
@@ -76,7 +85,7 @@ class MetaLoginProvider(Provider):
 
     def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
         require_data_access(account)
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             found = api.get(account.external_id, fields=self.check_fields)
         return self.profile_of(found, account)
 
@@ -95,7 +104,7 @@ class MetaLoginProvider(Provider):
         0), one it no longer has (deleted), or one whose insights are closed (a Story past 24 h
         or with under 5 viewers answers error 10) is left out, not counted as nothing."""
         metrics: dict[str, PostMetrics] = {}
-        with Graph.of(account.secrets) as api:
+        with self.api(account) as api:
             for post_id in platform_post_ids:
                 try:
                     values = insight_values(api.get(f"{post_id}/insights", metric=",".join(self.post_metrics)))
