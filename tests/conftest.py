@@ -74,3 +74,14 @@ def _mock_http():
     yield responses
     responses.stop()
     responses.reset()
+
+
+@pytest.fixture
+def seeded_plans(db):
+    """The plans the seed migration makes. On PostgreSQL a transactional test (browser, real
+    processes) flushes every table, seed rows included, for the tests that run after it."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("accounts.migrations.0006_seed_plans").seed(apps, None)

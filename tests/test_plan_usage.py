@@ -11,7 +11,7 @@ from accounts.models import Plan
 from accounts.plan_usage import plan_usage
 from accounts.services import invitation_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seeded_plans")]
 
 
 def _row(page: str, label: str) -> str:
