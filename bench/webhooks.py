@@ -135,6 +135,22 @@ def write_events(workspace, n: int, rate: float) -> dict[str, float]:
     return written
 
 
+def wait_until_sending(senders: list[subprocess.Popen], timeout: float = 120) -> None:
+    """Until every sender has reported its first heartbeat (it records one just before its first
+    pass): events written while a sender still starts up (seconds, on a loaded machine) would
+    measure its start-up, not its delivery."""
+    from accounts.health import WEBHOOK_SENDER
+    from accounts.models import Heartbeat
+
+    waiting, deadline = {f"pid {p.pid}" for p in senders}, time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        detail = Heartbeat.objects.filter(name=WEBHOOK_SENDER).values_list("detail", flat=True).first() or ""
+        waiting = {pid for pid in waiting if not detail.endswith(pid)}
+        if any(p.poll() is not None for p in senders):
+            sys.exit("a webhook sender exited while starting")
+        time.sleep(0.05)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else 0.0
@@ -163,6 +179,7 @@ def main() -> None:
             for _ in range(args.senders)
         ]  # fmt: skip
         try:
+            wait_until_sending(senders)
             began = time.time()
             written = write_events(workspace, args.events, args.rate)
             wrote_for = time.time() - began

@@ -332,6 +332,7 @@ if S3_BUCKET and MEDIA_UPLOAD_CHUNK_BYTES < 5 * 1024 * 1024:
     raise EnvError("MEDIA_UPLOAD_CHUNK_BYTES must be at least 5242880 (5 MiB) when S3_BUCKET is set")
 MEDIA_UPLOAD_TEMP_DIR = Path(env_str("MEDIA_UPLOAD_TEMP_DIR", str(LOCAL_DIR / "uploads")))
 MEDIA_UPLOAD_EXPIRE_HOURS = env_int("MEDIA_UPLOAD_EXPIRE_HOURS", 24, minimum=1)
+MEDIA_IMPORT_RETENTION_DAYS = env_int("MEDIA_IMPORT_RETENTION_DAYS", 7, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_000_000
 PUBLISH_RECONCILE_INTERVAL_SECONDS = env_int("PUBLISH_RECONCILE_INTERVAL_SECONDS", 120, minimum=5)
 # A look-up the platform keeps failing (an outage) is retried this long, then the author is asked.

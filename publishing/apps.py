@@ -10,6 +10,11 @@ def ensure_schedules(sender: object, **kwargs: object) -> None:
         name="expire-media-uploads",
         defaults={"func": "publishing.uploads.uploads_expire_task", "schedule_type": Schedule.HOURLY},
     )
+    # Records of imports by URL (GET /media/imports/{id}): followed for a while, then of no use.
+    Schedule.objects.update_or_create(
+        name="prune-media-imports",
+        defaults={"func": "publishing.media.media_imports_prune_task", "schedule_type": Schedule.DAILY},
+    )
 
 
 class PublishingConfig(AppConfig):

@@ -389,3 +389,15 @@ def media_import_run(import_id: int) -> None:
             payload = {"kind": media.kind, "mime_type": media.mime_type}
             event_emit(EventSpec(workspace_id=job.workspace_id, type="media.ready", subject_type="media",
                                  subject_id=media.pk, payload=payload))  # fmt: skip
+
+
+def media_imports_prune(*, older_than: timedelta) -> int:
+    """Delete import records older than ``older_than``; returns how many went. Their media stay in
+    the library (an import only points at it), and one still "processing" that long lost its task."""
+    deleted, _ = MediaImport.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+
+def media_imports_prune_task() -> int:
+    """The daily job: an import's status is worth following for MEDIA_IMPORT_RETENTION_DAYS."""
+    return media_imports_prune(older_than=timedelta(days=settings.MEDIA_IMPORT_RETENTION_DAYS))

@@ -1,14 +1,18 @@
+import io
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 from django_q.models import Schedule
 
-from accounts.health import DISPATCHER, WORKER, heartbeat_record
+from accounts.health import DISPATCHER, WEBHOOK_SENDER, WORKER, heartbeat_record
 from accounts.models import Heartbeat
 from accounts.tasks import worker_heartbeat
 
 
-def test_healthz_is_degraded_until_worker_and_dispatcher_beat(client, db):
+def test_healthz_is_degraded_until_worker_dispatcher_and_sender_beat(client, db):
     response = client.get(reverse("healthz"))
     assert response.status_code == 503
     assert response.json()["processes"][WORKER]["alive"] is False
@@ -16,6 +20,10 @@ def test_healthz_is_degraded_until_worker_and_dispatcher_beat(client, db):
     assert client.get(reverse("healthz")).json()["processes"][WORKER]["alive"] is True
     assert client.get(reverse("healthz")).status_code == 503
     heartbeat_record(DISPATCHER)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == 503
+    assert response.json()["processes"][WEBHOOK_SENDER]["alive"] is False
+    heartbeat_record(WEBHOOK_SENDER)
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
@@ -28,6 +36,12 @@ def test_dashboard_warns_when_no_worker_was_seen(team):
     page = client.get(reverse("calendar")).content
     assert b"No background worker is running" not in page
     assert b"No background dispatcher is running" in page
+    assert b"No background webhook sender is running" in page
+    assert b"python manage.py webhooks_send" in page
+    heartbeat_record(WEBHOOK_SENDER)
+    page = client.get(reverse("calendar")).content
+    assert b"No background webhook sender is running" not in page
+    assert b"No background dispatcher is running" in page
 
 
 def test_stale_heartbeat_warns_again(team, settings):
@@ -39,10 +53,13 @@ def test_stale_heartbeat_warns_again(team, settings):
 
 
 def test_health_command_exits_nonzero_when_stale(db):
-    with pytest.raises(Exception, match=r"not running: worker .*qcluster.*dispatcher .*dispatch"):
+    with pytest.raises(Exception, match=r"not running: worker .*qcluster.*dispatcher .*dispatch.*webhooks_send"):
         call_command("health")
     worker_heartbeat()
     heartbeat_record(DISPATCHER)
+    with pytest.raises(Exception, match=r"not running: webhook_sender \(python manage.py webhooks_send\)$"):
+        call_command("health")
+    heartbeat_record(WEBHOOK_SENDER)
     call_command("health")
 
 
@@ -56,10 +73,6 @@ def test_heartbeat_is_scheduled_every_minute(db):
 
 
 def test_no_alarm_while_the_stack_is_starting(team, settings, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     from accounts import health
 
     settings.WORKER_START_GRACE_SECONDS = 90
@@ -83,3 +96,10 @@ def test_a_worker_records_a_heartbeat_as_it_spawns(db):
 
     post_spawn.send(sender="django_q", proc_name="Process-1")
     assert Heartbeat.objects.get(name=WORKER).last_seen is not None
+
+
+def test_the_webhook_sender_records_a_heartbeat_as_it_runs(db):
+    call_command("webhooks_send", "--once", stdout=io.StringIO())
+    beat = Heartbeat.objects.get(name=WEBHOOK_SENDER)
+    assert "pid" in beat.detail
+    assert timezone.now() - beat.last_seen < timedelta(seconds=5)

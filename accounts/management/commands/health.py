@@ -4,17 +4,18 @@ from accounts.health import process_health
 
 
 class Command(BaseCommand):
-    help = "Show whether the worker and the dispatcher have been seen recently; exits 1 when one has not."
+    help = (
+        "Show whether the worker, the dispatcher and the webhook sender have been seen recently; "
+        "exits 1 when one has not."
+    )
 
     def handle(self, *args, **options) -> None:
         stale = []
         for process in process_health(grace=False):  # an operator asking wants the truth now
             seen = process.last_seen.isoformat(timespec="seconds") if process.last_seen else "never"
             state = self.style.SUCCESS("alive") if process.alive else self.style.ERROR("NOT SEEN")
-            self.stdout.write(f"{process.name:<12} {state}  last seen: {seen}  {process.detail}")
+            self.stdout.write(f"{process.name:<14} {state}  last seen: {seen}  {process.detail}")
             if not process.alive:
-                stale.append(process.name)
+                stale.append(f"{process.name} ({process.command})")
         if stale:
-            how = {"worker": "python manage.py qcluster", "dispatcher": "python manage.py dispatch"}
-            hints = ", ".join(f"{name} ({how.get(name, 'see README')})" for name in stale)
-            raise CommandError(f"not running: {hints}")
+            raise CommandError(f"not running: {', '.join(stale)}")

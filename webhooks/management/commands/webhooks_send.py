@@ -13,9 +13,11 @@ from types import FrameType
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection, reset_queries
 
+from accounts.health import WEBHOOK_SENDER, heartbeat_record
 from webhooks import sender
 
 log = logging.getLogger(__name__)
+HEARTBEAT_EVERY = 5.0  # seconds; /healthz and the dashboard warn when the sender has gone quiet
 
 
 class Command(BaseCommand):
@@ -32,12 +34,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         self.stdout.write(f"webhook sender started (batch {batch}, concurrency {concurrency})")
+        last_beat = float("-inf")
         with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="webhook") as pool:
             while self.running:
                 try:
                     if not connection.in_atomic_block:  # inside a test's transaction there is nothing to recycle
                         close_old_connections()
                     reset_queries()  # DEBUG keeps every query in memory; a loop must not
+                    if time.monotonic() - last_beat >= HEARTBEAT_EVERY:
+                        heartbeat_record(WEBHOOK_SENDER)
+                        last_beat = time.monotonic()
                     result = sender.sender_pass(batch=batch, pool=pool)
                     busy = result.sent >= batch or result.fanned_out > 0
                     pause = 0 if busy else sender.next_due_in(horizon=max_sleep)
