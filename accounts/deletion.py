@@ -5,6 +5,10 @@ their action, time and ids (no names, addresses, labels or details), and one mor
 workspace was deleted. Everything else goes: every connected account's consent is revoked at the
 platform where the platform supports it, then secrets, media files, posts, results, comments,
 queue slots, API keys, webhooks, exports, invitations and memberships.
+
+A deleted account is scrubbed from every workspace's audit log (records by them, and records
+about them, their memberships and invitations, found by id or by their address), and the
+invitations and other members' notices that name their address are deleted.
 """
 
 import logging
@@ -20,7 +24,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.audit import audit
-from accounts.models import AuditRecord, DataExport, Membership, User, Workspace
+from accounts.models import AuditRecord, DataExport, Invitation, Membership, Notification, User, Workspace
 from accounts.roles import Capability, Role
 
 log = logging.getLogger(__name__)
@@ -158,6 +162,40 @@ def _blocking(user: User) -> list[Workspace]:
     return list(counted.filter(n_owners=1, n_members__gt=1))
 
 
+def _addresses(user: User) -> set[str]:
+    from allauth.account.models import EmailAddress
+
+    emails = {user.email, *EmailAddress.objects.filter(user=user).values_list("email", flat=True)}
+    return {e.lower() for e in emails if e}
+
+
+def _scrub_audit_of(user: User) -> None:
+    """Every record that names the user, in any workspace: what they did, what was done to them
+    or their memberships and invitations (role changes, removals, invitations sent to them,
+    failed sign-ins as them), by id or by their address in a label."""
+    emails = _addresses(user)
+    invitations = Invitation.objects.filter(email__in=emails).values_list("pk", flat=True)
+    names_them = (
+        Q(actor_user=user)
+        | Q(object_type="user", object_id=str(user.pk))
+        | Q(object_type="membership", object_id__in=[str(pk) for pk in user.memberships.values_list("pk", flat=True)])
+        | Q(object_type="invitation", object_id__in=[str(pk) for pk in invitations])
+    )
+    for email in emails:  # labels and details are free text: match the address itself
+        names_them |= Q(object_label__iexact=email) | Q(actor_label__iexact=email) | Q(details__tried__iexact=email)
+    AuditRecord.objects.filter(names_them).scrub()
+
+
+def _forget_address(user: User) -> None:
+    """Invitations sent to the user, and others' notices that name them ("ana@… joined Acme")."""
+    emails = _addresses(user)
+    Invitation.objects.filter(email__in=emails).delete()
+    naming = Q()
+    for email in emails:
+        naming |= Q(title__icontains=email) | Q(body__icontains=email)
+    Notification.objects.exclude(user=user).filter(naming).delete()
+
+
 def user_delete(*, user: User, password: str) -> None:
     """Delete one's own account, after typing the password again. Workspaces where the user is
     the only member go with it; being the last owner of a workspace with others blocks it."""
@@ -173,6 +211,7 @@ def user_delete(*, user: User, password: str) -> None:
         workspace_purge(workspace=workspace)
     user_id = user.pk
     with transaction.atomic():
-        AuditRecord.objects.filter(Q(actor_user=user) | Q(object_type="user", object_id=str(user_id))).scrub()
+        _scrub_audit_of(user)
+        _forget_address(user)
         user.delete()
         audit("user.deleted", details={"user_id": user_id})

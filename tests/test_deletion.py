@@ -151,3 +151,34 @@ def test_owners_are_reminded_once_a_day_before_the_purge(team, time_machine, dja
     reminders = [m for m in mail.outbox if "tomorrow" in m.subject]
     assert [m.to for m in reminders] == [["owner@example.com"]]
     assert Workspace.objects.filter(pk=team.workspace.pk).exists()
+
+
+def test_deleting_ones_account_scrubs_their_address_from_other_workspaces_audit_log(team):
+    """Invited, promoted and removed in Acme, the outsider deletes their account: Acme's log keeps
+    that these things happened but no longer names them (nor do the invitations to them or the
+    owner's "joined" notice)."""
+    from accounts.services import (
+        invitation_accept,
+        invitation_create,
+        invitation_revoke,
+        membership_change_role,
+        membership_remove,
+    )
+
+    owner = team.membership("owner")
+    invitation, _token = invitation_create(actor=owner, email="outsider@example.com", role="editor")
+    membership = invitation_accept(invitation=invitation, user=team.users["outsider"])
+    membership_change_role(actor=owner, membership=membership, role="admin")
+    membership_remove(actor=owner, membership=Membership.objects.get(pk=membership.pk))
+    other, _t = invitation_create(actor=owner, email="outsider@example.com", role="viewer")
+    invitation_revoke(actor=owner, invitation=other)
+    acme = AuditRecord.objects.filter(workspace_id=team.workspace.pk)
+    actions = set(acme.values_list("action", flat=True))
+    assert {"invitation.created", "invitation.accepted", "member.role_changed", "member.removed",
+            "invitation.revoked"} <= actions  # fmt: skip
+    assert "outsider@example.com" in _dump()
+    user_delete(user=team.users["outsider"], password=PASSWORD)
+    assert "outsider@example.com" not in _dump()
+    # The records stay (that a member was invited, promoted, removed), bare of the address.
+    assert set(acme.values_list("action", flat=True)) == actions
+    assert "owner@example.com" in _dump()  # only theirs goes
