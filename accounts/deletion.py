@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
@@ -87,15 +87,28 @@ def _revoke_accounts(workspace: Workspace) -> None:
         account_disconnect(actor=system, account=account)  # revokes at the platform where it can
 
 
+def _exports_holding(workspace: Workspace) -> QuerySet[DataExport]:
+    """The workspace's exports, and the personal exports of its members and of its posts' authors:
+    theirs list the workspace and hold the posts they wrote in it, so they go with it."""
+    from publishing.models import Post
+
+    members = Membership.objects.filter(workspace=workspace).values("user_id")
+    authors = Post.objects.filter(workspace=workspace, author__isnull=False).values("author_id")
+    personal = Q(kind=DataExport.Kind.PERSONAL) & (Q(requested_by__in=members) | Q(requested_by__in=authors))
+    return DataExport.objects.filter(Q(workspace=workspace) | personal)
+
+
 def _delete_files(workspace: Workspace) -> None:
     from publishing.models import Media, MediaRendition, MediaUpload
     from publishing.uploads import upload_discard
 
     names = [n for pair in Media.objects.filter(workspace=workspace).values_list("file", "cover") for n in pair if n]
     names += list(MediaRendition.objects.filter(media__workspace=workspace).values_list("file", flat=True))
-    names += [n for n in DataExport.objects.filter(workspace=workspace).values_list("file", flat=True) if n]
+    exports = _exports_holding(workspace)
+    names += [n for n in exports.values_list("file", flat=True) if n]
     for name in names:
         default_storage.delete(name)
+    exports.delete()
     for upload in MediaUpload.objects.filter(workspace=workspace):
         upload_discard(upload=upload)
 

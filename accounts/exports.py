@@ -257,8 +257,11 @@ def export_build(export_id: int) -> None:
             status=E.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
         return
-    DataExport.objects.filter(pk=export_id).update(status=E.READY, file=name, size=size, progress=100, step="",
-                                                   finished_at=timezone.now())  # fmt: skip
+    done = DataExport.objects.filter(pk=export_id).update(status=E.READY, file=name, size=size, progress=100,
+                                                          step="", finished_at=timezone.now())  # fmt: skip
+    if not done:  # deleted meanwhile (its workspace purged, its user gone): the file goes too
+        default_storage.delete(name)
+        return
     _email_ready(DataExport.objects.get(pk=export_id))
 
 

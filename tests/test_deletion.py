@@ -18,7 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.deletion import user_delete, workspace_delete_request, workspace_delete_undo, workspaces_purge_due
-from accounts.models import AuditRecord, Membership, User, Workspace
+from accounts.models import AuditRecord, DataExport, Membership, User, Workspace
 from api.keys import api_key_create
 from connections.models import Grant, SocialAccount
 from publishing import engine, services
@@ -182,3 +182,26 @@ def test_deleting_ones_account_scrubs_their_address_from_other_workspaces_audit_
     # The records stay (that a member was invited, promoted, removed), bare of the address.
     assert set(acme.values_list("action", flat=True)) == actions
     assert "owner@example.com" in _dump()  # only theirs goes
+
+
+def test_the_purge_deletes_members_personal_exports_holding_the_workspace(team, doomed):
+    """The owner's personal export holds the post they wrote in Acme: it goes with Acme. The
+    outsider's (never a member of Acme) stays."""
+    from accounts.exports import export_build, export_request_personal
+
+    responses.add(responses.POST, f"{BASE}/revoke", body="")
+    mine = export_request_personal(user=team.users["owner"])
+    theirs = export_request_personal(user=team.users["outsider"])
+    export_build(mine.pk)
+    export_build(theirs.pk)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert default_storage.exists(mine.file.name)
+    workspace = Workspace.objects.get(pk=team.workspace.pk)
+    from accounts.deletion import workspace_purge
+
+    workspace_purge(workspace=workspace)
+    assert not default_storage.exists(mine.file.name)
+    assert not DataExport.objects.filter(pk=mine.pk).exists()
+    assert default_storage.exists(theirs.file.name)
+    assert DataExport.objects.filter(pk=theirs.pk).exists()
