@@ -33,7 +33,7 @@ from django_q.tasks import async_task
 from accounts.actors import Actor, as_actor
 from accounts.audit import audit
 from accounts.models import AuditRecord, DataExport, Membership, User
-from accounts.roles import Capability
+from accounts.roles import Capability, role_allows
 
 log = logging.getLogger(__name__)
 E = DataExport.Status
@@ -76,13 +76,22 @@ def export_token(export: DataExport) -> str:
 
 def export_for_download(*, user: User, token: str) -> DataExport:
     """The export a link names, if the signature holds, it has not expired, it is ready and
-    ``user`` asked for it; DataExport.DoesNotExist otherwise (the view answers 404)."""
+    ``user`` asked for it, and (a workspace's) they are still one of its owners: a demoted or
+    removed owner no longer takes its data. DataExport.DoesNotExist otherwise (the view answers 404)."""
     max_age = settings.EXPORT_RETENTION_DAYS * 86400
     try:
         export_id = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.BadSignature:
         raise DataExport.DoesNotExist from None
-    return DataExport.objects.get(pk=export_id, requested_by=user, status=E.READY)
+    export = DataExport.objects.get(pk=export_id, requested_by=user, status=E.READY)
+    if export.workspace_id is not None and not _still_owner(user, export.workspace_id):
+        raise DataExport.DoesNotExist
+    return export
+
+
+def _still_owner(user: User, workspace_id: int) -> bool:
+    role = Membership.objects.filter(user=user, workspace_id=workspace_id).values_list("role", flat=True).first()
+    return role is not None and role_allows(role, Capability.MANAGE_OWNERS)
 
 
 # --- Building it ----------------------------------------------------------------------------
