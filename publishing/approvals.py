@@ -67,11 +67,15 @@ def approval_queue(*, actor: Actor | Membership) -> QuerySet[Post]:
 
 
 def _four_eyes(actor: Actor, post: Post) -> None:
-    """Under "everyone needs approval" nobody approves their own post: that is the point of it."""
+    """Under "everyone needs approval" nobody approves their own words: not the post's author,
+    nor whoever last rewrote it while it waited. That is the point of it."""
     policy = Workspace.objects.filter(pk=actor.workspace.pk).values_list("approval_policy", flat=True).first()
-    own = actor.user is not None and post.author_id == actor.user.pk
-    if own and policy == ApprovalPolicy.EVERYONE:
+    if actor.user is None or policy != ApprovalPolicy.EVERYONE:
+        return
+    if post.author_id == actor.user.pk:
         raise PermissionDenied("Another admin or owner must approve your own post.")
+    if post.content_edited_by_id == actor.user.pk:
+        raise PermissionDenied("You changed this post's content: another admin or owner must approve it.")
 
 
 def _approved_moment(actor: Actor, post: Post, held: list[Target], passed: str) -> tuple[datetime, WhenKind]:
@@ -92,13 +96,26 @@ def _approved_moment(actor: Actor, post: Post, held: list[Target], passed: str) 
     raise problems_error([Problem("passed", message, "time_passed")])
 
 
+def content_version(post: Post) -> str:
+    """A token of the post as a reviewer read it; any edit or move changes it."""
+    return str(int(post.updated_at.timestamp() * 1_000_000))
+
+
+def _unchanged_since(post: Post, seen: str) -> None:
+    if seen and seen != content_version(post):
+        message = "This post changed after you opened it: read it again before approving."
+        raise problems_error([Problem("seen", message, "changed")])
+
+
 @transaction.atomic
-def post_approve(*, actor: Actor | Membership, post: Post, passed: str = "", note: str = "") -> Post:
+def post_approve(*, actor: Actor | Membership, post: Post, passed: str = "", note: str = "", seen: str = "") -> Post:
     """Schedule a submitted post as its author asked. ``passed`` ("now" or "queue") answers the
-    question asked when that time has gone by; ``note`` is an optional comment for the thread."""
+    question asked when that time has gone by; ``note`` is an optional comment for the thread;
+    ``seen`` (content_version of the post the reviewer read) refuses a post changed since."""
     actor = _reviewer(actor)
     held = _pending_post(actor, post)
     _four_eyes(actor, post)
+    _unchanged_since(post, seen)
     moment, kind = _approved_moment(actor, post, held, passed)
     _targets_schedule(Target.objects.filter(id__in=[t.id for t in held]), moment, actor=actor)
     post.scheduled_at, post.approval, post.approval_when = moment, A.APPROVED, ""

@@ -229,6 +229,36 @@ def test_nobody_approves_their_own_post_when_everyone_needs_approval(team, demo_
     assert approvals.post_approve(actor=team.membership("owner"), post=post).status == Post.Status.SCHEDULED
 
 
+def test_whoever_last_rewrote_a_pending_post_cannot_approve_it(team, demo_accounts, policy):
+    """An admin rewriting an editor's submitted post under "everyone" makes the words theirs."""
+    policy(ApprovalPolicy.EVERYONE)
+    post = _submitted(team, demo_accounts, who="editor")
+    rewritten = _input(demo_accounts, When.at(_later()), text="The admin's own words")
+    post = services.post_update(actor=team.membership("admin"), post=post, data=rewritten)
+    assert post.approval == A.PENDING
+    with pytest.raises(PermissionDenied, match="changed"):
+        approvals.post_approve(actor=team.membership("admin"), post=post)
+    assert approvals.post_approve(actor=team.membership("owner"), post=post).status == Post.Status.SCHEDULED
+
+
+def test_a_post_changed_after_the_reviewer_opened_it_is_not_approved(team, demo_accounts, policy):
+    post = _submitted(team, demo_accounts, who="editor")
+    page = team.client("admin").get(reverse("post_detail", args=[post.pk])).content.decode()
+    seen = approvals.content_version(post)
+    assert f'name="seen" value="{seen}"' in page
+    services.post_update(actor=team.membership("editor"), post=post,
+                         data=_input(demo_accounts, When.at(_later()), text="Swapped after review"))  # fmt: skip
+    response = team.client("admin").post(reverse("post_approve", args=[post.pk]), {"seen": seen})
+    assert response.status_code == 302
+    assert Post.objects.get(pk=post.pk).approval == A.PENDING
+    with pytest.raises(ValidationError) as changed:
+        approvals.post_approve(actor=team.membership("admin"), post=post, seen=seen)
+    assert _codes(changed.value) == {"changed"}
+    fresh = Post.objects.get(pk=post.pk)
+    approved = approvals.post_approve(actor=team.membership("admin"), post=fresh, seen=approvals.content_version(fresh))
+    assert approved.approval == A.APPROVED
+
+
 def test_request_changes_then_resubmit_then_approve(team, demo_accounts, policy, django_capture_on_commit_callbacks):
     at = _later()
     post = _submitted(team, demo_accounts, When.at(at))
