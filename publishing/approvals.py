@@ -27,7 +27,15 @@ from publishing.inputs import Attachment, PartInput, PostInput, Problem, WhenKin
 from publishing.models import Post, PostComment, Target
 from publishing.rollup import post_rollup
 from publishing.scheduling import next_queue_slot
-from publishing.services import _emit, _emit_when, _iso, _lock_editable_targets, _own, _targets_schedule
+from publishing.services import (
+    _emit,
+    _emit_when,
+    _iso,
+    _lock_editable_targets,
+    _own,
+    _targets_schedule,
+    needs_approval,
+)
 
 S = Target.Status
 A = Post.Approval
@@ -149,6 +157,45 @@ def post_request_changes(*, actor: Actor | Membership, post: Post, comment: str)
     notices.approval_changes_requested(actor=actor, post=post, comment=written.body)
     post.refresh_from_db()
     return post
+
+
+# --- Switching the policy on ---------------------------------------------------------------
+
+
+def _needs_approval_now(post: Post) -> bool:
+    """Whether its author, scheduling it today, would wait for approval (no author, or one no
+    longer a member, counts as needing it: nobody vouches for it)."""
+    member = Membership.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id).first()
+    return member is None or needs_approval(as_actor(member))
+
+
+def _hold(actor: Actor, post: Post) -> bool:
+    targets = list(Target.objects.select_for_update().filter(post=post))
+    if any(t.status not in (S.SCHEDULED, S.DRAFT, S.CANCELED) for t in targets):
+        return False  # under way (or failed, retrying): it went out under the old rule
+    scheduled = [t for t in targets if t.status == S.SCHEDULED]
+    if not scheduled:
+        return False
+    moment = post.scheduled_at or min(t.due_at for t in scheduled if t.due_at is not None)
+    _targets_schedule(Target.objects.filter(id__in=[t.id for t in scheduled]), moment, actor=actor, held=True)
+    post.approval, post.approval_when = A.PENDING, WhenKind.AT
+    post.save(update_fields=["approval", "approval_when", "updated_at"])
+    post_rollup(post_id=post.pk, actor=actor)
+    _emit(actor, post, "approval.requested", scheduled_at=_iso(moment), when=str(WhenKind.AT), reason="policy")
+    notices.approval_held_by_policy(actor=actor, post=post)
+    return True
+
+
+def posts_hold_for_policy(*, actor: Actor) -> int:
+    """After the policy is switched on (or tightened): posts scheduled before it, never approved,
+    whose authors would now need approval, wait for it too rather than slip out unreviewed.
+    Approved posts stay scheduled. Returns how many were held. Runs in the caller's transaction."""
+    candidates = Post.objects.filter(workspace=actor.workspace, approval=A.NONE, targets__status=S.SCHEDULED)
+    held = 0
+    for post in candidates.distinct().order_by("id"):
+        if _needs_approval_now(post) and _hold(actor, post):
+            held += 1
+    return held
 
 
 # --- Comments -------------------------------------------------------------------------------

@@ -386,6 +386,38 @@ def test_comment_form_and_members_only(team, demo_accounts):
     assert b"Looks fine" in page.content
 
 
+def test_switching_the_policy_on_holds_posts_already_scheduled_by_those_who_now_need_it(
+    team, demo_accounts, django_capture_on_commit_callbacks
+):
+    from accounts.services import workspace_update
+
+    team.workspace.approval_policy = ApprovalPolicy.OFF
+    team.workspace.save(update_fields=["approval_policy"])
+    editors = _submitted(team, demo_accounts, who="editor")
+    admins = _submitted(team, demo_accounts, who="admin")
+    draft = services.post_create(actor=team.membership("editor"), data=_input(demo_accounts))
+    assert editors.approval == A.NONE
+    assert set(editors.targets.values_list("status", flat=True)) == {S.SCHEDULED}
+    with django_capture_on_commit_callbacks(execute=True):
+        workspace_update(actor=team.membership("owner"), name="Acme", timezone_name="Europe/Paris",
+                         approval_policy=ApprovalPolicy.EDITORS)  # fmt: skip
+    editors.refresh_from_db()
+    assert editors.approval == A.PENDING
+    assert set(editors.targets.values_list("status", flat=True)) == {S.AWAITING_APPROVAL}
+    assert "approval.requested" in _types(editors)
+    assert Notification.objects.filter(user=team.users["admin"], title__contains="now waits for approval").exists()
+    assert Post.objects.get(pk=admins.pk).approval == A.NONE  # admins still need none under "editors"
+    assert set(Target.objects.filter(post=draft).values_list("status", flat=True)) == {S.DRAFT}
+    assert engine.targets_claim_due() == []  # nothing due yet either way; and the held post is not claimable
+    # Tightened to "everyone", the admin's post waits as well; approving it schedules it as asked.
+    workspace_update(actor=team.membership("owner"), name="Acme", timezone_name="Europe/Paris",
+                     approval_policy=ApprovalPolicy.EVERYONE)  # fmt: skip
+    assert Post.objects.get(pk=admins.pk).approval == A.PENDING
+    approved = approvals.post_approve(actor=team.membership("owner"), post=Post.objects.get(pk=editors.pk))
+    assert approved.status == Post.Status.SCHEDULED
+    assert approved.scheduled_at == editors.scheduled_at
+
+
 def test_the_settings_page_sets_the_policy(team):
     client = team.client("admin")
     data = {"name": "Acme", "timezone": "Europe/Paris", "approval_policy": "everyone"}
