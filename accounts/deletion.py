@@ -209,11 +209,22 @@ def _forget_address(user: User) -> None:
     Notification.objects.exclude(user=user).filter(naming).delete()
 
 
-def user_delete(*, user: User, password: str) -> None:
-    """Delete one's own account, after typing the password again. Workspaces where the user is
-    the only member go with it; being the last owner of a workspace with others blocks it."""
-    if not user.check_password(password):
-        raise ValidationError({"password": "That is not your password."})
+def _reauthenticate(user: User, password: str, confirm_email: str) -> None:
+    """The password again; someone who signs in only with Google has none, and types their
+    email address instead (they are signed in already: this guards against a slip, as the
+    workspace's name does for deleting a workspace)."""
+    if user.has_usable_password():
+        if not user.check_password(password):
+            raise ValidationError({"password": "That is not your password."})
+    elif confirm_email.strip().lower() != user.email.lower():
+        raise ValidationError({"confirm_email": f"Type your email address, {user.email}, exactly to confirm."})
+
+
+def user_delete(*, user: User, password: str = "", confirm_email: str = "") -> None:
+    """Delete one's own account, after typing the password again (or, without a password, one's
+    email address). Workspaces where the user is the only member go with it; being the last
+    owner of a workspace with others blocks it."""
+    _reauthenticate(user, password, confirm_email)
     if blocking := _blocking(user):
         names = ", ".join(w.name for w in blocking)
         raise ValidationError(f"You are the last owner of {names}, which others still use: make one of them an "

@@ -205,3 +205,23 @@ def test_the_purge_deletes_members_personal_exports_holding_the_workspace(team, 
     assert not DataExport.objects.filter(pk=mine.pk).exists()
     assert default_storage.exists(theirs.file.name)
     assert DataExport.objects.filter(pk=theirs.pk).exists()
+
+
+def test_someone_without_a_password_deletes_their_account_by_typing_their_email(team):
+    """A Google-only user has no usable password: they confirm with their address instead."""
+    user = team.users["outsider"]
+    user.set_unusable_password()
+    user.save()
+    client = team.client("outsider")
+    page = client.get(reverse("account_delete")).content.decode()
+    assert 'name="confirm_email"' in page
+    assert 'name="password"' not in page
+    assert client.post(reverse("account_delete"), {"password": ""}).status_code == 400
+    assert client.post(reverse("account_delete"), {"confirm_email": "someone@else.com"}).status_code == 400
+    assert User.objects.filter(pk=user.pk).exists()
+    assert client.post(reverse("account_delete"), {"confirm_email": " Outsider@Example.com "}).status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    # With a password, typing the address is not enough.
+    with pytest.raises(ValidationError) as refused:
+        user_delete(user=team.users["editor"], confirm_email="editor@example.com")
+    assert "password" in refused.value.message_dict
