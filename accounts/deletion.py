@@ -78,13 +78,36 @@ def workspace_delete_undo(*, actor: Actor | Membership) -> Workspace:
     return workspace
 
 
-def _revoke_accounts(workspace: Workspace) -> None:
+# An unreachable platform holds the purge for the next hourly run, this many runs at most (a
+# day): then the workspace goes anyway, and the audit record of its purge counts what was not revoked.
+PURGE_REVOKE_ATTEMPTS = 24
+
+
+def _revoke_accounts(workspace: Workspace) -> list[str]:
+    """Revoke every consent at the platform (once per grant), then disconnect its accounts.
+    Returns the accounts whose platform could not be reached; they stay connected, tokens and
+    all, so the next run can try again. A permanent refusal (a token already dead) counts as done."""
+    from connections.errors import ProviderError
     from connections.models import SocialAccount
-    from connections.services import account_disconnect
+    from connections.services import account_disconnect, account_revoke
 
     system = Actor(workspace=workspace, role=Role.OWNER, label="Workspace deletion")
-    for account in SocialAccount.objects.filter(workspace=workspace).exclude(status=SocialAccount.Status.DISCONNECTED):
-        account_disconnect(actor=system, account=account)  # revokes at the platform where it can
+    connected = SocialAccount.objects.filter(workspace=workspace).exclude(status=SocialAccount.Status.DISCONNECTED)
+    by_consent: dict[str, list[SocialAccount]] = {}
+    for account in connected.order_by("id"):
+        by_consent.setdefault(f"g{account.grant_id}" if account.grant_id else f"a{account.pk}", []).append(account)
+    unreachable = []
+    for accounts in by_consent.values():
+        try:
+            account_revoke(account=accounts[0])
+        except ProviderError as exc:
+            if exc.retryable:
+                log.warning("purge of workspace %s: revoking account %s failed: %s", workspace.pk, accounts[0].pk, exc)
+                unreachable += [f"account {a.pk}" for a in accounts]
+                continue
+        for account in accounts:
+            account_disconnect(actor=system, account=account, revoke=False)
+    return unreachable
 
 
 def _exports_holding(workspace: Workspace) -> QuerySet[DataExport]:
@@ -113,10 +136,19 @@ def _delete_files(workspace: Workspace) -> None:
         upload_discard(upload=upload)
 
 
-def workspace_purge(*, workspace: Workspace) -> None:
-    """Delete a workspace and everything it holds, for good (see the module's docstring)."""
+def workspace_purge(*, workspace: Workspace) -> bool:
+    """Delete a workspace and everything it holds, for good (see the module's docstring). False
+    when a platform could not be reached to revoke a consent: nothing is deleted yet, and the
+    attempt is counted; the next run tries again (see PURGE_REVOKE_ATTEMPTS)."""
     workspace_id = workspace.pk
-    _revoke_accounts(workspace)
+    unreachable = _revoke_accounts(workspace)
+    attempts = workspace.purge_revoke_attempts + 1
+    if unreachable and attempts < PURGE_REVOKE_ATTEMPTS:
+        Workspace.objects.filter(pk=workspace_id).update(purge_revoke_attempts=attempts)
+        workspace.purge_revoke_attempts = attempts
+        return False
+    if unreachable:
+        log.error("purging workspace %s without revoking %s: unreachable %s times", workspace_id, unreachable, attempts)
     _delete_files(workspace)
     with transaction.atomic():
         from events.models import Event
@@ -128,7 +160,8 @@ def workspace_purge(*, workspace: Workspace) -> None:
         User.objects.filter(current_workspace_id=workspace_id).update(current_workspace=None)
         workspace.delete()  # cascades through every workspace-owned row
         AuditRecord.objects.filter(workspace_id=workspace_id).scrub()
-        audit("workspace.purged", workspace_id=workspace_id)
+        audit("workspace.purged", workspace_id=workspace_id, details={"not_revoked": len(unreachable)})
+    return True
 
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -232,7 +265,10 @@ def user_delete(*, user: User, password: str = "", confirm_email: str = "") -> N
     mine = Workspace.objects.filter(pk__in=Membership.objects.filter(user=user).values("workspace_id"))
     alone = mine.annotate(n=Count("memberships")).filter(n=1)
     for workspace in list(alone):
-        workspace_purge(workspace=workspace)
+        if not workspace_purge(workspace=workspace):
+            # Memberless once the user is gone: the hourly job finishes it when the platform answers.
+            Workspace.objects.filter(pk=workspace.pk).update(deletion_requested_at=timezone.now(),
+                                                             purge_after=timezone.now())  # fmt: skip
     user_id = user.pk
     with transaction.atomic():
         _scrub_audit_of(user)

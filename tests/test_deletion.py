@@ -225,3 +225,44 @@ def test_someone_without_a_password_deletes_their_account_by_typing_their_email(
     with pytest.raises(ValidationError) as refused:
         user_delete(user=team.users["editor"], confirm_email="editor@example.com")
     assert "password" in refused.value.message_dict
+
+
+def test_a_platform_unreachable_at_purge_time_holds_the_purge_for_the_next_run(team, doomed, time_machine):
+    """The consent must be revoked before its tokens are deleted: a platform that does not answer
+    keeps the workspace (tokens and all) for the next hourly run, until it answers."""
+    import requests
+
+    from accounts.deletion import PURGE_REVOKE_ATTEMPTS
+
+    responses.add(responses.POST, f"{BASE}/revoke", body=requests.ConnectionError("down"))
+    workspace_delete_request(actor=team.membership("owner"), confirm_name="Acme")
+    time_machine.move_to(timezone.now() + timedelta(days=7, minutes=1))
+    workspaces_purge_due()
+    workspace = Workspace.objects.get(pk=team.workspace.pk)
+    assert workspace.purge_revoke_attempts == 1
+    account = SocialAccount.objects.get(username="ada-oauth")
+    assert account.status != SocialAccount.Status.DISCONNECTED
+    assert account.grant.secrets["refresh_token"] == REFRESH
+    responses.replace(responses.POST, f"{BASE}/revoke", body="")
+    time_machine.move_to(timezone.now() + timedelta(hours=1))
+    workspaces_purge_due()
+    assert not Workspace.objects.filter(pk=team.workspace.pk).exists()
+    assert [parse_qs(c.request.body)["token"] for c in responses.calls][-1] == [REFRESH]
+    assert REFRESH not in _dump()
+    assert PURGE_REVOKE_ATTEMPTS > 1
+
+
+def test_after_the_last_attempt_the_purge_goes_ahead_and_says_what_was_not_revoked(team, doomed, time_machine):
+    import requests
+
+    from accounts.deletion import PURGE_REVOKE_ATTEMPTS
+
+    responses.add(responses.POST, f"{BASE}/revoke", body=requests.ConnectionError("down"))
+    workspace_delete_request(actor=team.membership("owner"), confirm_name="Acme")
+    Workspace.objects.filter(pk=team.workspace.pk).update(purge_revoke_attempts=PURGE_REVOKE_ATTEMPTS - 1)
+    time_machine.move_to(timezone.now() + timedelta(days=7, minutes=1))
+    workspaces_purge_due()
+    assert not Workspace.objects.filter(pk=team.workspace.pk).exists()
+    assert REFRESH not in _dump()
+    purged = AuditRecord.objects.get(action="workspace.purged", workspace_id=team.workspace.pk)
+    assert purged.details == {"not_revoked": 1}
