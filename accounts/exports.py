@@ -16,6 +16,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -56,8 +57,22 @@ def export_request_personal(*, user: User) -> DataExport:
     return _request(DataExport.Kind.PERSONAL, user, None)
 
 
+# Longer than any build takes (the worker's own task timeout is far shorter): an export still
+# waiting or running after this lost its worker (killed, redeployed), and never finishes.
+STALE_AFTER = timedelta(hours=6)
+STALE_ERROR = "The export stopped before it was finished (its worker was interrupted). Ask for a new one."
+
+
+def exports_fail_stale() -> int:
+    """Mark exports that lost their worker as failed, so they say so and a new one can start."""
+    now = timezone.now()
+    stale = DataExport.objects.filter(status__in=[E.PENDING, E.RUNNING], created_at__lt=now - STALE_AFTER)
+    return stale.update(status=E.FAILED, error=STALE_ERROR, finished_at=now)
+
+
 @transaction.atomic
 def _request(kind: str, user: User, workspace_id: int | None) -> DataExport:
+    exports_fail_stale()
     running = DataExport.objects.filter(kind=kind, requested_by=user, workspace_id=workspace_id,
                                         status__in=[E.PENDING, E.RUNNING])  # fmt: skip
     if running.exists():

@@ -199,3 +199,17 @@ def test_a_workspace_export_downloads_only_while_its_requester_is_still_an_owner
     assert team.client("admin").get(url).status_code == 404
     Membership.objects.filter(pk=admin.pk).delete()  # removed
     assert team.client("admin").get(url).status_code == 404
+
+
+def test_an_export_whose_worker_was_killed_fails_after_a_while_and_a_new_one_can_start(team, time_machine):
+    stuck = exports.export_request_workspace(actor=team.membership("owner"))  # the task never runs here
+    DataExport.objects.filter(pk=stuck.pk).update(status=DataExport.Status.RUNNING, progress=40)
+    with pytest.raises(ValidationError):
+        exports.export_request_workspace(actor=team.membership("owner"))  # still believed running
+    time_machine.move_to(timezone.now() + exports.STALE_AFTER + timedelta(minutes=1))
+    page = team.client("owner").get(reverse("workspace_export")).content.decode()
+    assert "stopped before it was finished" in page
+    stuck.refresh_from_db()
+    assert stuck.status == DataExport.Status.FAILED
+    fresh = exports.export_request_workspace(actor=team.membership("owner"))
+    assert fresh.status == DataExport.Status.PENDING
