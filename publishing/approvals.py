@@ -165,6 +165,8 @@ def post_request_changes(*, actor: Actor | Membership, post: Post, comment: str)
 def _needs_approval_now(post: Post) -> bool:
     """Whether its author, scheduling it today, would wait for approval (no author, or one no
     longer a member, counts as needing it: nobody vouches for it)."""
+    if post.author_id is None:
+        return True
     member = Membership.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id).first()
     return member is None or needs_approval(as_actor(member))
 
