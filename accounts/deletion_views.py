@@ -40,11 +40,13 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST":
         try:
-            user_delete(user=request.user, password=request.POST.get("password", ""))  # type: ignore[arg-type]
+            user_delete(user=request.user, password=request.POST.get("password", ""),  # type: ignore[arg-type]
+                        confirm_email=request.POST.get("confirm_email", ""))  # fmt: skip
         except ValidationError as exc:
             error, status = exc.messages[0], 400
         else:
             logout(request)
             messages.success(request, "Your account and its data are deleted.")
             return redirect("account_login")
-    return render(request, "accounts/account_delete.html", {"error": error}, status=status)
+    context = {"error": error, "has_password": request.user.has_usable_password()}
+    return render(request, "accounts/account_delete.html", context, status=status)

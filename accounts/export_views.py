@@ -9,7 +9,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import MemberRequest, workspace_required
-from accounts.exports import export_for_download, export_request_personal, export_request_workspace, export_token
+from accounts.exports import (
+    export_for_download,
+    export_request_personal,
+    export_request_workspace,
+    export_token,
+    exports_fail_stale,
+)
 from accounts.models import DataExport
 from accounts.roles import Capability
 
@@ -36,6 +42,7 @@ def workspace_export(request: MemberRequest) -> HttpResponse:
         else:
             _asked(request)
         return redirect("workspace_export")
+    exports_fail_stale()  # an interrupted export says so rather than "being built" forever
     exports = DataExport.objects.filter(kind=DataExport.Kind.WORKSPACE, workspace=request.workspace)
     return _page(request, list(exports.select_related("requested_by")[:SHOWN]), "workspace")
 
@@ -51,6 +58,7 @@ def personal_export(request: HttpRequest) -> HttpResponse:
         else:
             _asked(request)
         return redirect("personal_export")
+    exports_fail_stale()
     exports = DataExport.objects.filter(kind=DataExport.Kind.PERSONAL, requested_by=request.user)
     return _page(request, list(exports[:SHOWN]), "personal")
 
@@ -58,6 +66,7 @@ def personal_export(request: HttpRequest) -> HttpResponse:
 @login_required  # any method: an export that is not the requester's is a 404 before anything else
 def export_progress(request: HttpRequest, export_id: int) -> HttpResponse:
     """One export's row, which polls itself while the export is being built."""
+    exports_fail_stale()
     export = DataExport.objects.filter(pk=export_id, requested_by=request.user).first()
     if export is None:
         raise Http404

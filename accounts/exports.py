@@ -16,6 +16,7 @@ import tempfile
 import uuid
 import zipfile
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from typing import IO, Any
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from django_q.tasks import async_task
 from accounts.actors import Actor, as_actor
 from accounts.audit import audit
 from accounts.models import AuditRecord, DataExport, Membership, User
-from accounts.roles import Capability
+from accounts.roles import Capability, role_allows
 
 log = logging.getLogger(__name__)
 E = DataExport.Status
@@ -56,8 +57,22 @@ def export_request_personal(*, user: User) -> DataExport:
     return _request(DataExport.Kind.PERSONAL, user, None)
 
 
+# Longer than any build takes (the worker's own task timeout is far shorter): an export still
+# waiting or running after this lost its worker (killed, redeployed), and never finishes.
+STALE_AFTER = timedelta(hours=6)
+STALE_ERROR = "The export stopped before it was finished (its worker was interrupted). Ask for a new one."
+
+
+def exports_fail_stale() -> int:
+    """Mark exports that lost their worker as failed, so they say so and a new one can start."""
+    now = timezone.now()
+    stale = DataExport.objects.filter(status__in=[E.PENDING, E.RUNNING], created_at__lt=now - STALE_AFTER)
+    return stale.update(status=E.FAILED, error=STALE_ERROR, finished_at=now)
+
+
 @transaction.atomic
 def _request(kind: str, user: User, workspace_id: int | None) -> DataExport:
+    exports_fail_stale()
     running = DataExport.objects.filter(kind=kind, requested_by=user, workspace_id=workspace_id,
                                         status__in=[E.PENDING, E.RUNNING])  # fmt: skip
     if running.exists():
@@ -76,13 +91,22 @@ def export_token(export: DataExport) -> str:
 
 def export_for_download(*, user: User, token: str) -> DataExport:
     """The export a link names, if the signature holds, it has not expired, it is ready and
-    ``user`` asked for it; DataExport.DoesNotExist otherwise (the view answers 404)."""
+    ``user`` asked for it, and (a workspace's) they are still one of its owners: a demoted or
+    removed owner no longer takes its data. DataExport.DoesNotExist otherwise (the view answers 404)."""
     max_age = settings.EXPORT_RETENTION_DAYS * 86400
     try:
         export_id = signing.loads(token, salt=SALT, max_age=max_age)
     except signing.BadSignature:
         raise DataExport.DoesNotExist from None
-    return DataExport.objects.get(pk=export_id, requested_by=user, status=E.READY)
+    export = DataExport.objects.get(pk=export_id, requested_by=user, status=E.READY)
+    if export.workspace_id is not None and not _still_owner(user, export.workspace_id):
+        raise DataExport.DoesNotExist
+    return export
+
+
+def _still_owner(user: User, workspace_id: int) -> bool:
+    role = Membership.objects.filter(user=user, workspace_id=workspace_id).values_list("role", flat=True).first()
+    return role is not None and role_allows(role, Capability.MANAGE_OWNERS)
 
 
 # --- Building it ----------------------------------------------------------------------------
@@ -257,8 +281,11 @@ def export_build(export_id: int) -> None:
             status=E.FAILED, error=str(exc)[:300], finished_at=timezone.now()
         )
         return
-    DataExport.objects.filter(pk=export_id).update(status=E.READY, file=name, size=size, progress=100, step="",
-                                                   finished_at=timezone.now())  # fmt: skip
+    done = DataExport.objects.filter(pk=export_id).update(status=E.READY, file=name, size=size, progress=100,
+                                                          step="", finished_at=timezone.now())  # fmt: skip
+    if not done:  # deleted meanwhile (its workspace purged, its user gone): the file goes too
+        default_storage.delete(name)
+        return
     _email_ready(DataExport.objects.get(pk=export_id))
 
 

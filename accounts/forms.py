@@ -63,7 +63,8 @@ class WorkspaceSettingsForm(WorkspaceForm):
         fields = ["name", "timezone", "approval_policy"]
         labels = {"approval_policy": "Approval"}
         help_texts = {
-            "approval_policy": "Posts that need approval wait in Review until an admin or owner approves them."
+            "approval_policy": "Posts that need approval wait in Review until an admin or owner approves them. "
+            "Switching it on also holds posts already scheduled (not yet approved) by those who now need approval."
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -120,6 +120,9 @@ class Workspace(models.Model):
     deletion_requested_at = models.DateTimeField(null=True, blank=True)
     purge_after = models.DateTimeField(null=True, blank=True)
     purge_reminded_at = models.DateTimeField(null=True, blank=True)  # the "deleted tomorrow" email went out
+    # Purge runs that found a platform unreachable for revoking a consent: the purge waits for
+    # the next run, up to PURGE_REVOKE_ATTEMPTS of them (accounts/deletion.py).
+    purge_revoke_attempts = models.PositiveSmallIntegerField(default=0)
     members: "models.ManyToManyField[User, Membership]" = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="workspaces"
     )

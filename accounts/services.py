@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.actors import Actor, as_actor
 from accounts.audit import audit
-from accounts.models import Invitation, Membership, Notification, User, Workspace
+from accounts.models import ApprovalPolicy, Invitation, Membership, Notification, User, Workspace
 from accounts.plans import plan_require_room
 from accounts.roles import Capability, Role, assignable_roles
 
@@ -82,11 +82,13 @@ def workspace_switch(*, user: User, workspace_id: int) -> Workspace:
     return membership.workspace
 
 
+@transaction.atomic
 def workspace_update(
     *, actor: Actor | Membership, name: str, timezone_name: str, approval_policy: str | None = None
 ) -> Workspace:
     """Rename the workspace, change its time zone (scheduled posts keep their instant) or its
-    approval policy (None keeps it; posts already waiting keep waiting when it is switched off)."""
+    approval policy (None keeps it; posts already waiting keep waiting when it is switched off;
+    switched on, posts already scheduled by those who now need approval wait for it too)."""
     actor = require(actor, Capability.MANAGE_SETTINGS)
     # A fresh copy: a refused change must not linger on the caller's workspace object.
     workspace = Workspace.objects.get(pk=actor.workspace.pk)
@@ -100,6 +102,10 @@ def workspace_update(
     changed = {key: [was, getattr(workspace, key)] for key, was in before.items() if getattr(workspace, key) != was}
     if changed:
         audit("workspace.updated", actor=actor, obj=workspace, details=changed)
+    if "approval_policy" in changed and workspace.approval_policy != ApprovalPolicy.OFF:
+        from publishing.approvals import posts_hold_for_policy  # publishing builds on accounts
+
+        posts_hold_for_policy(actor=replace(actor, workspace=workspace))
     return workspace
 
 

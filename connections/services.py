@@ -818,23 +818,35 @@ def call_with_account(*, account: SocialAccount, operation: Callable[[AccountSta
     return result
 
 
-def account_disconnect(*, actor: Actor | Membership, account: SocialAccount) -> None:
+def account_revoke(*, account: SocialAccount) -> None:
+    """Revoke the account's consent (its grant's, if it has one) at the platform, where the
+    platform supports it, and wipe nothing: the caller disconnects once this has worked. Raises
+    the ProviderError, so a caller that must be sure (a workspace's purge) can try again later."""
+    _load_grant(account)
+    provider = get_provider(account.grant.platform if account.grant else account.platform)
+    state = account.grant_state() if account.grant else account.state()
+    if provider.supports_revoke and state.secrets:
+        provider.revoke(app=_app_for(account, provider), account=state)
+
+
+def account_disconnect(*, actor: Actor | Membership, account: SocialAccount, revoke: bool = True) -> None:
     """Wipe the account's secrets and keep its row for post history. Its consent is revoked at
-    the platform (where it can be) and wiped only with the last connected account of its grant:
-    the siblings still act with it.
+    the platform (where it can be; not when ``revoke`` is False: the caller has, with
+    account_revoke) and wiped only with the last connected account of its grant: the siblings
+    still act with it.
 
     The platform call happens after the commit: a slow platform must not hold locks, and deciding
     "last one" under the grant's lock means two disconnects at once still revoke exactly once."""
     actor = _require(actor, Capability.MANAGE_CONNECTIONS, "Only admins can disconnect accounts.", account)
-    revoke: tuple[Provider, AccountState] | None = None
+    at_platform: tuple[Provider, AccountState] | None = None
     with transaction.atomic():
         grant = Grant.objects.select_for_update().filter(pk=account.grant_id).first() if account.grant_id else None
         last = (
             grant is None
             or not grant.accounts.exclude(pk=account.pk).exclude(status=SocialAccount.Status.DISCONNECTED).exists()
         )
-        if last:
-            revoke = (get_provider(grant.platform if grant else account.platform), _revoke_state(account, grant))
+        if last and revoke:
+            at_platform = (get_provider(grant.platform if grant else account.platform), _revoke_state(account, grant))
         if grant is not None and last:
             grant.secrets = {}
             grant.expires_at = None
@@ -846,8 +858,8 @@ def account_disconnect(*, actor: Actor | Membership, account: SocialAccount) -> 
         account.last_error = ""
         account.save(update_fields=["secrets", "status", "last_error", "updated_at"])
         _account_event(account, "account.disconnected", user=actor.user)
-    if revoke is not None:
-        provider, state = revoke
+    if at_platform is not None:
+        provider, state = at_platform
         if provider.supports_revoke and state.secrets:
             try:
                 provider.revoke(app=_app_for(account, provider), account=state)

@@ -6,8 +6,16 @@ from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlo
 
 
 class PostContentInline(admin.StackedInline[PostContent, Post]):
+    """Read-only: changing a post's words goes through post_update, which sends an approved post
+    back for approval; an edit here would publish words nobody approved."""
+
     model = PostContent
     extra = 0
+    fields = readonly_fields = ("position", "kind", "text")
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Post | None = None) -> bool:
+        return False
 
 
 class TargetInline(admin.TabularInline[Target, Post]):
@@ -33,6 +41,9 @@ class PostAdmin(admin.ModelAdmin[Post]):
     list_select_related = ["workspace", "author"]
     date_hierarchy = "scheduled_at"
     raw_id_fields = ["workspace", "author"]
+    # Approval and status are the services' to set (publishing/approvals.py, the rollup): no admin
+    # edit approves a post or marks it published.
+    readonly_fields = ["status", "approval", "approval_when", "content_edited_by", "scheduled_at"]
     inlines = [PostContentInline, TargetInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Post]:
@@ -69,12 +80,15 @@ class TargetAdmin(admin.ModelAdmin[Target]):
     list_filter = ["status", "error_class", "account__platform"]
     search_fields = ["platform_post_id", "account__username", "error_message"]
     list_select_related = ["post", "account"]
-    raw_id_fields = ["workspace", "post", "account"]
+    raw_id_fields = ["workspace"]
     # Status and what the engine records are read-only: a status changes only along the declared
     # graph (publishing/states.py), so no admin edit can put a target into an impossible state.
-    readonly_fields = ["status", "status_reason", "attempts", "resuming", "lane", "idempotency_key", "queued_at",
-                       "started_at", "finished_at", "lease_expires_at", "next_attempt_at", "platform_post_id",
-                       "url", "error_class", "error_code", "error_message"]  # fmt: skip
+    # Its post and account too: moving a target to an unapproved post or another account would
+    # publish what nobody approved, where nobody asked.
+    readonly_fields = ["post", "account", "status", "status_reason", "attempts", "resuming", "lane",
+                       "idempotency_key", "queued_at", "started_at", "finished_at", "lease_expires_at",
+                       "next_attempt_at", "platform_post_id", "url", "error_class", "error_code",
+                       "error_message"]  # fmt: skip
     inlines = [TargetPartInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Target]:

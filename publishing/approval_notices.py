@@ -43,6 +43,12 @@ def approval_requested(*, actor: Actor, post: Post) -> None:
           "It goes out only once an admin or owner approves it.")  # fmt: skip
 
 
+def approval_held_by_policy(*, actor: Actor, post: Post) -> None:
+    _tell(_reviewers(post, actor) + _author(post), post, "A scheduled post now waits for approval",
+          "Approval was switched on after this post was scheduled; it goes out only once an admin or owner "
+          "approves it.", level="warning")  # fmt: skip
+
+
 def approval_approved(*, actor: Actor, post: Post) -> None:
     _tell(_author(post), post, f"{actor.label or 'A reviewer'} approved your post", level="success")
 

@@ -42,13 +42,14 @@ def post_approve(request: AuthedRequest, post_id: int) -> HttpResponse:
     post, membership = get_workspace_object_and_membership_or_404(
         request, Post, capability=Capability.APPROVE_POSTS, pk=post_id
     )
-    passed, note = request.POST.get("passed", ""), request.POST.get("note", "")
+    passed, note, seen = (request.POST.get(name, "") for name in ("passed", "note", "seen"))
     try:
-        approvals.post_approve(actor=membership, post=post, passed=passed, note=note)
+        approvals.post_approve(actor=membership, post=post, passed=passed, note=note, seen=seen)
     except ValidationError as exc:
         if any(problem.code == "time_passed" for problem in problems_of(exc)):
             # Asked, not assumed: the reviewer picks "now" or "the next free slot".
-            return render(request, "publishing/approval_passed.html", {"post": post, "note": note}, status=409)
+            context = {"post": post, "note": note, "seen": seen}
+            return render(request, "publishing/approval_passed.html", context, status=409)
         messages.error(request, _message(exc))
     except PermissionDenied as exc:
         messages.error(request, _message(exc))

@@ -27,7 +27,15 @@ from publishing.inputs import Attachment, PartInput, PostInput, Problem, WhenKin
 from publishing.models import Post, PostComment, Target
 from publishing.rollup import post_rollup
 from publishing.scheduling import next_queue_slot
-from publishing.services import _emit, _emit_when, _iso, _lock_editable_targets, _own, _targets_schedule
+from publishing.services import (
+    _emit,
+    _emit_when,
+    _iso,
+    _lock_editable_targets,
+    _own,
+    _targets_schedule,
+    needs_approval,
+)
 
 S = Target.Status
 A = Post.Approval
@@ -67,11 +75,15 @@ def approval_queue(*, actor: Actor | Membership) -> QuerySet[Post]:
 
 
 def _four_eyes(actor: Actor, post: Post) -> None:
-    """Under "everyone needs approval" nobody approves their own post: that is the point of it."""
+    """Under "everyone needs approval" nobody approves their own words: not the post's author,
+    nor whoever last rewrote it while it waited. That is the point of it."""
     policy = Workspace.objects.filter(pk=actor.workspace.pk).values_list("approval_policy", flat=True).first()
-    own = actor.user is not None and post.author_id == actor.user.pk
-    if own and policy == ApprovalPolicy.EVERYONE:
+    if actor.user is None or policy != ApprovalPolicy.EVERYONE:
+        return
+    if post.author_id == actor.user.pk:
         raise PermissionDenied("Another admin or owner must approve your own post.")
+    if post.content_edited_by_id == actor.user.pk:
+        raise PermissionDenied("You changed this post's content: another admin or owner must approve it.")
 
 
 def _approved_moment(actor: Actor, post: Post, held: list[Target], passed: str) -> tuple[datetime, WhenKind]:
@@ -92,13 +104,26 @@ def _approved_moment(actor: Actor, post: Post, held: list[Target], passed: str) 
     raise problems_error([Problem("passed", message, "time_passed")])
 
 
+def content_version(post: Post) -> str:
+    """A token of the post as a reviewer read it; any edit or move changes it."""
+    return str(int(post.updated_at.timestamp() * 1_000_000))
+
+
+def _unchanged_since(post: Post, seen: str) -> None:
+    if seen and seen != content_version(post):
+        message = "This post changed after you opened it: read it again before approving."
+        raise problems_error([Problem("seen", message, "changed")])
+
+
 @transaction.atomic
-def post_approve(*, actor: Actor | Membership, post: Post, passed: str = "", note: str = "") -> Post:
+def post_approve(*, actor: Actor | Membership, post: Post, passed: str = "", note: str = "", seen: str = "") -> Post:
     """Schedule a submitted post as its author asked. ``passed`` ("now" or "queue") answers the
-    question asked when that time has gone by; ``note`` is an optional comment for the thread."""
+    question asked when that time has gone by; ``note`` is an optional comment for the thread;
+    ``seen`` (content_version of the post the reviewer read) refuses a post changed since."""
     actor = _reviewer(actor)
     held = _pending_post(actor, post)
     _four_eyes(actor, post)
+    _unchanged_since(post, seen)
     moment, kind = _approved_moment(actor, post, held, passed)
     _targets_schedule(Target.objects.filter(id__in=[t.id for t in held]), moment, actor=actor)
     post.scheduled_at, post.approval, post.approval_when = moment, A.APPROVED, ""
@@ -132,6 +157,47 @@ def post_request_changes(*, actor: Actor | Membership, post: Post, comment: str)
     notices.approval_changes_requested(actor=actor, post=post, comment=written.body)
     post.refresh_from_db()
     return post
+
+
+# --- Switching the policy on ---------------------------------------------------------------
+
+
+def _needs_approval_now(post: Post) -> bool:
+    """Whether its author, scheduling it today, would wait for approval (no author, or one no
+    longer a member, counts as needing it: nobody vouches for it)."""
+    if post.author_id is None:
+        return True
+    member = Membership.objects.filter(workspace_id=post.workspace_id, user_id=post.author_id).first()
+    return member is None or needs_approval(as_actor(member))
+
+
+def _hold(actor: Actor, post: Post) -> bool:
+    targets = list(Target.objects.select_for_update().filter(post=post))
+    if any(t.status not in (S.SCHEDULED, S.DRAFT, S.CANCELED) for t in targets):
+        return False  # under way (or failed, retrying): it went out under the old rule
+    scheduled = [t for t in targets if t.status == S.SCHEDULED]
+    if not scheduled:
+        return False
+    moment = post.scheduled_at or min(t.due_at for t in scheduled if t.due_at is not None)
+    _targets_schedule(Target.objects.filter(id__in=[t.id for t in scheduled]), moment, actor=actor, held=True)
+    post.approval, post.approval_when = A.PENDING, WhenKind.AT
+    post.save(update_fields=["approval", "approval_when", "updated_at"])
+    post_rollup(post_id=post.pk, actor=actor)
+    _emit(actor, post, "approval.requested", scheduled_at=_iso(moment), when=str(WhenKind.AT), reason="policy")
+    notices.approval_held_by_policy(actor=actor, post=post)
+    return True
+
+
+def posts_hold_for_policy(*, actor: Actor) -> int:
+    """After the policy is switched on (or tightened): posts scheduled before it, never approved,
+    whose authors would now need approval, wait for it too rather than slip out unreviewed.
+    Approved posts stay scheduled. Returns how many were held. Runs in the caller's transaction."""
+    candidates = Post.objects.filter(workspace=actor.workspace, approval=A.NONE, targets__status=S.SCHEDULED)
+    held = 0
+    for post in candidates.distinct().order_by("id"):
+        if _needs_approval_now(post) and _hold(actor, post):
+            held += 1
+    return held
 
 
 # --- Comments -------------------------------------------------------------------------------

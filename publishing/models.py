@@ -31,6 +31,10 @@ class Post(WorkspaceOwned):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
 
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Who last changed its words (None: only its author has, or an API key): under "everyone needs
+    # approval" they are as much its author as the author, so they cannot approve it either.
+    content_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+")  # fmt: skip
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
     # Where the post stands in the workspace's approval workflow (see publishing/approvals.py), and
     # when its author asked it to go out ("at", "now" or "queue"), so approving schedules it as asked.

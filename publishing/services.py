@@ -275,11 +275,12 @@ def post_update(*, actor: Actor | Membership, post: Post, data: PostInput) -> Po
     held = post.approval == A.PENDING
     _write_parts(post, data.parts)
     post.link, post.overrides, post.scheduled_at = data.link, data.overrides, plan.due_at
+    post.content_edited_by = actor.user
     # None leaves them as they are: the dashboard's form does not carry them.
     post.tenant_id = post.tenant_id if data.tenant_id is None else data.tenant_id
     post.external_ref = post.external_ref if data.external_ref is None else data.external_ref
     post.save(update_fields=["link", "overrides", "scheduled_at", "tenant_id", "external_ref", "approval",
-                             "approval_when", "updated_at"])  # fmt: skip
+                             "approval_when", "content_edited_by", "updated_at"])  # fmt: skip
     Target.objects.filter(post=post).exclude(account_id__in=accounts).delete()
     TargetPart.objects.filter(target__post=post).delete()  # nothing landed: parts are rebuilt from the edit
     existing, lane = {t.account_id for t in targets}, lane_for(post)

@@ -25,3 +25,26 @@ def test_every_model_has_a_working_admin(team):
 def test_admin_is_closed_to_non_staff(team):
     response = team.client("owner").get(reverse("admin:index"))
     assert response.status_code == 302
+
+
+def test_an_operator_cannot_change_a_posts_approval_status_or_words_nor_a_targets_post(team, demo_accounts):
+    """Approval is enforced in the services: Django admin must not be a way round it."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from publishing import services as publishing
+    from publishing.inputs import PartInput, PostInput, When
+
+    data = PostInput(parts=[PartInput("Approved words")], account_ids=[demo_accounts[0].id],
+                     when=When.at(timezone.now() + timedelta(hours=2)))  # fmt: skip
+    post = publishing.post_create(actor=team.membership("owner"), data=data)
+    target = post.targets.get()
+    client = login(User.objects.create_superuser(email="root@example.com", password="x"))
+    page = client.get(reverse("admin:publishing_post_change", args=[post.pk])).content.decode()
+    for field in ('name="approval"', 'name="status"', 'name="contents-0-text"', 'name="content_edited_by"'):
+        assert field not in page, field
+    assert "Approved words" in page  # shown, not editable
+    page = client.get(reverse("admin:publishing_target_change", args=[target.pk])).content.decode()
+    for field in ('name="post"', 'name="account"'):
+        assert field not in page, field

@@ -18,7 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from accounts.deletion import user_delete, workspace_delete_request, workspace_delete_undo, workspaces_purge_due
-from accounts.models import AuditRecord, Membership, User, Workspace
+from accounts.models import AuditRecord, DataExport, Membership, User, Workspace
 from api.keys import api_key_create
 from connections.models import Grant, SocialAccount
 from publishing import engine, services
@@ -151,3 +151,118 @@ def test_owners_are_reminded_once_a_day_before_the_purge(team, time_machine, dja
     reminders = [m for m in mail.outbox if "tomorrow" in m.subject]
     assert [m.to for m in reminders] == [["owner@example.com"]]
     assert Workspace.objects.filter(pk=team.workspace.pk).exists()
+
+
+def test_deleting_ones_account_scrubs_their_address_from_other_workspaces_audit_log(team):
+    """Invited, promoted and removed in Acme, the outsider deletes their account: Acme's log keeps
+    that these things happened but no longer names them (nor do the invitations to them or the
+    owner's "joined" notice)."""
+    from accounts.services import (
+        invitation_accept,
+        invitation_create,
+        invitation_revoke,
+        membership_change_role,
+        membership_remove,
+    )
+
+    owner = team.membership("owner")
+    invitation, _token = invitation_create(actor=owner, email="outsider@example.com", role="editor")
+    membership = invitation_accept(invitation=invitation, user=team.users["outsider"])
+    membership_change_role(actor=owner, membership=membership, role="admin")
+    membership_remove(actor=owner, membership=Membership.objects.get(pk=membership.pk))
+    other, _t = invitation_create(actor=owner, email="outsider@example.com", role="viewer")
+    invitation_revoke(actor=owner, invitation=other)
+    acme = AuditRecord.objects.filter(workspace_id=team.workspace.pk)
+    actions = set(acme.values_list("action", flat=True))
+    assert {"invitation.created", "invitation.accepted", "member.role_changed", "member.removed",
+            "invitation.revoked"} <= actions  # fmt: skip
+    assert "outsider@example.com" in _dump()
+    user_delete(user=team.users["outsider"], password=PASSWORD)
+    assert "outsider@example.com" not in _dump()
+    # The records stay (that a member was invited, promoted, removed), bare of the address.
+    assert set(acme.values_list("action", flat=True)) == actions
+    assert "owner@example.com" in _dump()  # only theirs goes
+
+
+def test_the_purge_deletes_members_personal_exports_holding_the_workspace(team, doomed):
+    """The owner's personal export holds the post they wrote in Acme: it goes with Acme. The
+    outsider's (never a member of Acme) stays."""
+    from accounts.exports import export_build, export_request_personal
+
+    responses.add(responses.POST, f"{BASE}/revoke", body="")
+    mine = export_request_personal(user=team.users["owner"])
+    theirs = export_request_personal(user=team.users["outsider"])
+    export_build(mine.pk)
+    export_build(theirs.pk)
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert default_storage.exists(mine.file.name)
+    workspace = Workspace.objects.get(pk=team.workspace.pk)
+    from accounts.deletion import workspace_purge
+
+    workspace_purge(workspace=workspace)
+    assert not default_storage.exists(mine.file.name)
+    assert not DataExport.objects.filter(pk=mine.pk).exists()
+    assert default_storage.exists(theirs.file.name)
+    assert DataExport.objects.filter(pk=theirs.pk).exists()
+
+
+def test_someone_without_a_password_deletes_their_account_by_typing_their_email(team):
+    """A Google-only user has no usable password: they confirm with their address instead."""
+    user = team.users["outsider"]
+    user.set_unusable_password()
+    user.save()
+    client = team.client("outsider")
+    page = client.get(reverse("account_delete")).content.decode()
+    assert 'name="confirm_email"' in page
+    assert 'name="password"' not in page
+    assert client.post(reverse("account_delete"), {"password": ""}).status_code == 400
+    assert client.post(reverse("account_delete"), {"confirm_email": "someone@else.com"}).status_code == 400
+    assert User.objects.filter(pk=user.pk).exists()
+    assert client.post(reverse("account_delete"), {"confirm_email": " Outsider@Example.com "}).status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    # With a password, typing the address is not enough.
+    with pytest.raises(ValidationError) as refused:
+        user_delete(user=team.users["editor"], confirm_email="editor@example.com")
+    assert "password" in refused.value.message_dict
+
+
+def test_a_platform_unreachable_at_purge_time_holds_the_purge_for_the_next_run(team, doomed, time_machine):
+    """The consent must be revoked before its tokens are deleted: a platform that does not answer
+    keeps the workspace (tokens and all) for the next hourly run, until it answers."""
+    import requests
+
+    from accounts.deletion import PURGE_REVOKE_ATTEMPTS
+
+    responses.add(responses.POST, f"{BASE}/revoke", body=requests.ConnectionError("down"))
+    workspace_delete_request(actor=team.membership("owner"), confirm_name="Acme")
+    time_machine.move_to(timezone.now() + timedelta(days=7, minutes=1))
+    workspaces_purge_due()
+    workspace = Workspace.objects.get(pk=team.workspace.pk)
+    assert workspace.purge_revoke_attempts == 1
+    account = SocialAccount.objects.get(username="ada-oauth")
+    assert account.status != SocialAccount.Status.DISCONNECTED
+    assert account.grant.secrets["refresh_token"] == REFRESH
+    responses.replace(responses.POST, f"{BASE}/revoke", body="")
+    time_machine.move_to(timezone.now() + timedelta(hours=1))
+    workspaces_purge_due()
+    assert not Workspace.objects.filter(pk=team.workspace.pk).exists()
+    assert [parse_qs(c.request.body)["token"] for c in responses.calls][-1] == [REFRESH]
+    assert REFRESH not in _dump()
+    assert PURGE_REVOKE_ATTEMPTS > 1
+
+
+def test_after_the_last_attempt_the_purge_goes_ahead_and_says_what_was_not_revoked(team, doomed, time_machine):
+    import requests
+
+    from accounts.deletion import PURGE_REVOKE_ATTEMPTS
+
+    responses.add(responses.POST, f"{BASE}/revoke", body=requests.ConnectionError("down"))
+    workspace_delete_request(actor=team.membership("owner"), confirm_name="Acme")
+    Workspace.objects.filter(pk=team.workspace.pk).update(purge_revoke_attempts=PURGE_REVOKE_ATTEMPTS - 1)
+    time_machine.move_to(timezone.now() + timedelta(days=7, minutes=1))
+    workspaces_purge_due()
+    assert not Workspace.objects.filter(pk=team.workspace.pk).exists()
+    assert REFRESH not in _dump()
+    purged = AuditRecord.objects.get(action="workspace.purged", workspace_id=team.workspace.pk)
+    assert purged.details == {"not_revoked": 1}

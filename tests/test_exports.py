@@ -183,3 +183,33 @@ def test_building_an_export_never_decrypts_a_secret(team, lived_in, monkeypatch)
     exports.export_build(export.pk)
     export.refresh_from_db()
     assert (export.status, export.error) == (DataExport.Status.READY, "")
+
+
+def test_a_workspace_export_downloads_only_while_its_requester_is_still_an_owner(
+    team, django_capture_on_commit_callbacks
+):
+    from accounts.models import Membership
+
+    Membership.objects.filter(user=team.users["admin"], workspace=team.workspace).update(role="owner")
+    admin = Membership.objects.get(user=team.users["admin"], workspace=team.workspace)
+    export = _built(django_capture_on_commit_callbacks, lambda: exports.export_request_workspace(actor=admin))
+    url = reverse("export_download", args=[exports.export_token(export)])
+    assert team.client("admin").get(url).status_code == 200
+    Membership.objects.filter(pk=admin.pk).update(role="admin")  # demoted: the workspace's data is no longer theirs
+    assert team.client("admin").get(url).status_code == 404
+    Membership.objects.filter(pk=admin.pk).delete()  # removed
+    assert team.client("admin").get(url).status_code == 404
+
+
+def test_an_export_whose_worker_was_killed_fails_after_a_while_and_a_new_one_can_start(team, time_machine):
+    stuck = exports.export_request_workspace(actor=team.membership("owner"))  # the task never runs here
+    DataExport.objects.filter(pk=stuck.pk).update(status=DataExport.Status.RUNNING, progress=40)
+    with pytest.raises(ValidationError):
+        exports.export_request_workspace(actor=team.membership("owner"))  # still believed running
+    time_machine.move_to(timezone.now() + exports.STALE_AFTER + timedelta(minutes=1))
+    page = team.client("owner").get(reverse("workspace_export")).content.decode()
+    assert "stopped before it was finished" in page
+    stuck.refresh_from_db()
+    assert stuck.status == DataExport.Status.FAILED
+    fresh = exports.export_request_workspace(actor=team.membership("owner"))
+    assert fresh.status == DataExport.Status.PENDING

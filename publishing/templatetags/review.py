@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 
+from publishing.approvals import content_version
 from publishing.models import Post
 
 register = template.Library()
@@ -15,6 +16,7 @@ def post_review(context: template.Context, post: Post) -> dict[str, Any]:
     comments = post.comments.select_related("author").order_by("id")
     return {
         "post": post,
+        "version": content_version(post),  # the approve form refuses a post changed after this
         "comments": list(comments),
         "can": context.get("can", {}),
         "csrf_token": context.get("csrf_token"),

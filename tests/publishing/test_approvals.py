@@ -229,6 +229,36 @@ def test_nobody_approves_their_own_post_when_everyone_needs_approval(team, demo_
     assert approvals.post_approve(actor=team.membership("owner"), post=post).status == Post.Status.SCHEDULED
 
 
+def test_whoever_last_rewrote_a_pending_post_cannot_approve_it(team, demo_accounts, policy):
+    """An admin rewriting an editor's submitted post under "everyone" makes the words theirs."""
+    policy(ApprovalPolicy.EVERYONE)
+    post = _submitted(team, demo_accounts, who="editor")
+    rewritten = _input(demo_accounts, When.at(_later()), text="The admin's own words")
+    post = services.post_update(actor=team.membership("admin"), post=post, data=rewritten)
+    assert post.approval == A.PENDING
+    with pytest.raises(PermissionDenied, match="changed"):
+        approvals.post_approve(actor=team.membership("admin"), post=post)
+    assert approvals.post_approve(actor=team.membership("owner"), post=post).status == Post.Status.SCHEDULED
+
+
+def test_a_post_changed_after_the_reviewer_opened_it_is_not_approved(team, demo_accounts, policy):
+    post = _submitted(team, demo_accounts, who="editor")
+    page = team.client("admin").get(reverse("post_detail", args=[post.pk])).content.decode()
+    seen = approvals.content_version(post)
+    assert f'name="seen" value="{seen}"' in page
+    services.post_update(actor=team.membership("editor"), post=post,
+                         data=_input(demo_accounts, When.at(_later()), text="Swapped after review"))  # fmt: skip
+    response = team.client("admin").post(reverse("post_approve", args=[post.pk]), {"seen": seen})
+    assert response.status_code == 302
+    assert Post.objects.get(pk=post.pk).approval == A.PENDING
+    with pytest.raises(ValidationError) as changed:
+        approvals.post_approve(actor=team.membership("admin"), post=post, seen=seen)
+    assert _codes(changed.value) == {"changed"}
+    fresh = Post.objects.get(pk=post.pk)
+    approved = approvals.post_approve(actor=team.membership("admin"), post=fresh, seen=approvals.content_version(fresh))
+    assert approved.approval == A.APPROVED
+
+
 def test_request_changes_then_resubmit_then_approve(team, demo_accounts, policy, django_capture_on_commit_callbacks):
     at = _later()
     post = _submitted(team, demo_accounts, When.at(at))
@@ -354,6 +384,38 @@ def test_comment_form_and_members_only(team, demo_accounts):
     assert team.client("viewer").post(url, {"body": "Looks fine"}).status_code == 302
     page = team.client("editor").get(reverse("post_detail", args=[post.pk]))
     assert b"Looks fine" in page.content
+
+
+def test_switching_the_policy_on_holds_posts_already_scheduled_by_those_who_now_need_it(
+    team, demo_accounts, django_capture_on_commit_callbacks
+):
+    from accounts.services import workspace_update
+
+    team.workspace.approval_policy = ApprovalPolicy.OFF
+    team.workspace.save(update_fields=["approval_policy"])
+    editors = _submitted(team, demo_accounts, who="editor")
+    admins = _submitted(team, demo_accounts, who="admin")
+    draft = services.post_create(actor=team.membership("editor"), data=_input(demo_accounts))
+    assert editors.approval == A.NONE
+    assert set(editors.targets.values_list("status", flat=True)) == {S.SCHEDULED}
+    with django_capture_on_commit_callbacks(execute=True):
+        workspace_update(actor=team.membership("owner"), name="Acme", timezone_name="Europe/Paris",
+                         approval_policy=ApprovalPolicy.EDITORS)  # fmt: skip
+    editors.refresh_from_db()
+    assert editors.approval == A.PENDING
+    assert set(editors.targets.values_list("status", flat=True)) == {S.AWAITING_APPROVAL}
+    assert "approval.requested" in _types(editors)
+    assert Notification.objects.filter(user=team.users["admin"], title__contains="now waits for approval").exists()
+    assert Post.objects.get(pk=admins.pk).approval == A.NONE  # admins still need none under "editors"
+    assert set(Target.objects.filter(post=draft).values_list("status", flat=True)) == {S.DRAFT}
+    assert engine.targets_claim_due() == []  # nothing due yet either way; and the held post is not claimable
+    # Tightened to "everyone", the admin's post waits as well; approving it schedules it as asked.
+    workspace_update(actor=team.membership("owner"), name="Acme", timezone_name="Europe/Paris",
+                     approval_policy=ApprovalPolicy.EVERYONE)  # fmt: skip
+    assert Post.objects.get(pk=admins.pk).approval == A.PENDING
+    approved = approvals.post_approve(actor=team.membership("owner"), post=Post.objects.get(pk=editors.pk))
+    assert approved.status == Post.Status.SCHEDULED
+    assert approved.scheduled_at == editors.scheduled_at
 
 
 def test_the_settings_page_sets_the_policy(team):
