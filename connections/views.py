@@ -50,8 +50,9 @@ def account_list(request: MemberRequest) -> HttpResponse:
     checkable = {provider.id for provider in providers if provider.supports_check}
     for account in accounts:
         account.can_check = account.platform in checkable  # type: ignore[attr-defined]  # for the template only
+    configured = services.configured_platforms(workspace=request.workspace, providers=providers)
     platforms = [
-        {"provider": provider, "configured": services.is_configured(workspace=request.workspace, provider=provider)}
+        {"provider": provider, "configured": provider.id in configured}
         for provider in providers
         if not provider.connected_through  # its accounts are offered in the other platform's consent
     ]
