@@ -2,8 +2,10 @@
 
 The same services as the dashboard (publishing/media.py, publishing/uploads.py): files are
 inspected as they are stored (an image decoded and cleaned, a video read with PyAV for its
-codecs, duration and a cover frame), so a media object exists only once it is ``ready``; a file
-that does not pass is refused with the reason and nothing is kept. A resumable upload's status
+codecs, duration and a cover frame); a file that does not pass is refused with the reason and
+nothing is kept. A video finished as a resumable upload is the exception: it is stored at once as
+``processing``, inspected in the background, then ``ready`` or ``failed`` with the reason (only
+``ready`` media can be attached to a post). A resumable upload's status
 is ``uploading`` until every byte has arrived, then ``uploaded`` until it is finished. An import
 by URL runs in the background: ``processing``, then ``ready`` or ``failed`` with the reason.
 """
@@ -37,7 +39,11 @@ DIRECT_MAX_BYTES = 100 * 1024 * 1024
 
 class MediaOut(Schema):
     id: int
-    status: Literal["ready"] = Field(description="Stored media has been inspected and can be attached.")
+    status: Literal["processing", "ready", "failed"] = Field(
+        description="ready: inspected, can be attached. A video finished as a resumable upload is "
+        "processing while it is inspected, then ready, or failed with the reason in error."
+    )
+    error: str = Field(description="Why it failed; empty otherwise.")
     kind: str = Field(description="image or video.")
     name: str
     mime_type: str
@@ -57,6 +63,7 @@ class MediaPage(Schema):
 
 class MediaFilters(PageQuery):
     kind: Literal["image", "video"] | None = None
+    status: Literal["processing", "ready", "failed"] | None = None
 
 
 class ImportIn(Schema):
@@ -93,8 +100,9 @@ class UploadOut(Schema):
 
 
 def media_out(media: Media) -> dict[str, Any]:
-    return {"id": media.pk, "status": "ready", "kind": media.kind, "name": media.original_name,
-            "mime_type": media.mime_type, "size": media.size, "width": media.width, "height": media.height,
+    return {"id": media.pk, "status": media.status, "error": media.error, "kind": media.kind,
+            "name": media.original_name, "mime_type": media.mime_type, "size": media.size, "width": media.width,
+            "height": media.height,
             "duration_s": media.duration_s, "sha256": media.sha256, "url": signed_media_url(media),
             "created_at": media.created_at}  # fmt: skip
 
@@ -146,6 +154,8 @@ def list_media(request: HttpRequest, filters: Query[MediaFilters]) -> dict:
     queryset = Media.objects.filter(workspace=principal_of(request).actor.workspace)
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
     return page_of(queryset, filters, media_out)
 
 
@@ -236,9 +246,12 @@ def put_chunk(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
     return response
 
 
-@router.post("/uploads/{upload_id}/finish", response={201: MediaOut, ERRORS | {410}: ProblemOut},
-             summary="Inspect and store the uploaded file")  # fmt: skip
+@router.post("/uploads/{upload_id}/finish", response={201: MediaOut, 202: MediaOut, ERRORS | {410}: ProblemOut},
+             summary="Store the uploaded file")  # fmt: skip
 def finish_upload(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
+    """An image is inspected at once (201, ``ready``). A video answers at once (202,
+    ``processing``) and is inspected in the background: follow ``Location`` (GET /media/{id})
+    until it is ``ready`` or ``failed`` (with the reason); a ``media.ready`` webhook says so too."""
     principal = principal_of(request)
     upload = _upload(request, upload_id)
     try:
@@ -247,7 +260,7 @@ def finish_upload(request: HttpRequest, upload_id: uuid.UUID) -> HttpResponse:
         return _chunk_refused(request, exc)
     except ValidationError as exc:
         return _refused(request, exc, "file")
-    return _media_json(media, 201)
+    return _media_json(media, 202 if media.status == Media.Status.PROCESSING else 201)
 
 
 @router.delete("/uploads/{upload_id}", response={204: None, ERRORS: ProblemOut}, summary="Give up an upload")

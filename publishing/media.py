@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
-from typing import IO, Any
+from typing import IO, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -35,6 +35,7 @@ from connections.http import RequestException, UnsafeURL, check_public_url, plat
 from connections.providers.base import MediaItem
 from connections.providers.media_rules import FormatRule, MediaFacts, format_bytes
 from events.services import EventSpec, event_emit
+from publishing import s3_uploads
 from publishing.images import image_clean, image_fit
 from publishing.inputs import Problem, problems_error
 from publishing.models import ContentMedia, Media, MediaImport, MediaRendition
@@ -83,7 +84,7 @@ def _inspect(upload: File[bytes], name: str, size: int) -> _Inspected:
         fields = {"kind": Media.Kind.IMAGE, "mime_type": cleaned.mime_type, "size": len(cleaned.data),
                   "width": cleaned.width, "height": cleaned.height}  # fmt: skip
         return _Inspected(fields, ContentFile(cleaned.data))
-    if not _looks_like_video(upload):
+    if not looks_like_video(upload):
         raise ValidationError(f"{name} is not an image or video we can read (JPEG, PNG, GIF, WebP, {ACCEPTED}).")
     video = video_inspect(upload, name=name)
     fields = {
@@ -95,7 +96,7 @@ def _inspect(upload: File[bytes], name: str, size: int) -> _Inspected:
     return _Inspected(fields, upload, video.cover_jpeg)
 
 
-def _looks_like_video(upload: File[bytes]) -> bool:
+def looks_like_video(upload: File[bytes]) -> bool:
     """ISO media (MP4, MOV) or Matroska (WebM) by their first bytes, so a random file is refused
     as what it is before FFmpeg guesses at it."""
     head = upload.read(12)
@@ -143,6 +144,116 @@ def media_store(*, actor: Actor | Membership, upload: File[bytes], name: str = "
             media.cover.delete(save=False)
         return Media.objects.get(workspace=actor.workspace, sha256=sha256)
     return media
+
+
+def media_store_later(*, actor: Actor | Membership, upload: File[bytes], name: str, stored_name: str = "") -> Media:
+    """Keep a video now and inspect it in the background (``media_inspect_run``), so finishing a
+    large upload answers at once with a ``processing`` media. Only the checksum is read here (one
+    sequential pass, to find the same file uploaded before); decoding waits for the task."""
+    actor = as_actor(actor)
+    actor.require(Capability.EDIT_CONTENT, "Viewers cannot upload media.")
+    name = PurePath(name or upload.name or "upload").name[:255]
+    if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise ValidationError(f"{name} is larger than {format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}.")
+    sha256 = _checksum(upload)
+    existing = Media.objects.filter(workspace=actor.workspace, sha256=sha256).first()
+    if existing:
+        return existing
+    media = Media(workspace=actor.workspace, sha256=sha256, original_name=name, uploaded_by=actor.user,
+                  kind=Media.Kind.VIDEO, mime_type=_video_type_guess(upload), size=upload.size,
+                  status=Media.Status.PROCESSING)  # fmt: skip
+    if stored_name:
+        media.file.name = stored_name
+    else:
+        media.file.save(f"{sha256[:16]}-{name[-80:]}", upload, save=False)
+    try:
+        with transaction.atomic():
+            media.save()
+    except IntegrityError:  # the same file, finished twice at once
+        if not stored_name:
+            media.file.delete(save=False)
+        return Media.objects.get(workspace=actor.workspace, sha256=sha256)
+    transaction.on_commit(lambda: _enqueue_inspect(media.pk))
+    return media
+
+
+def _video_type_guess(upload: File[bytes]) -> str:
+    """What the first bytes say until PyAV has read the file (QuickTime's brand is ``qt``)."""
+    head = upload.read(12)
+    upload.seek(0)
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "video/webm"
+    return "video/quicktime" if head[8:12] == b"qt  " else "video/mp4"
+
+
+def _enqueue_inspect(media_id: int) -> None:
+    async_task("publishing.media.media_inspect_run", media_id, cluster=settings.PUBLISH_MEDIA_CLUSTER,
+               task_name=f"media-inspect-{media_id}", save=False)  # fmt: skip
+
+
+def _stored_source(media: Media) -> IO[bytes]:
+    """The stored video, seekable: ranged reads on S3 rather than downloading the whole object."""
+    if s3_uploads.s3_enabled():
+        return cast("IO[bytes]", s3_uploads.RangeReader(key=media.file.name, size=media.size))
+    return cast("IO[bytes]", default_storage.open(media.file.name, "rb"))
+
+
+def media_inspect_run(media_id: int) -> None:
+    """The task: read a ``processing`` video with PyAV, then record ``ready`` with its facts and
+    cover (and say media.ready, in the same transaction), or ``failed`` with the reason, its bytes
+    dropped. A task delivered again after that does nothing (conditional updates)."""
+    media = Media.objects.filter(pk=media_id, status=Media.Status.PROCESSING).first()
+    if media is None:
+        return
+    try:
+        with _stored_source(media) as source:
+            video = video_inspect(source, name=media.original_name)
+    except ValidationError as exc:
+        _media_failed(media, exc.messages[0])
+        return
+    except Exception:
+        # Nobody waits on this task: the media must end failed, not stay "processing" for ever.
+        log.exception("inspecting media %s failed", media.pk)
+        _media_failed(media, "The video could not be inspected (an error on our side; it has been logged).")
+        return
+    cover = ""
+    if video.cover_jpeg:
+        cover = default_storage.save(f"media/covers/{media.sha256[:16]}.jpg", ContentFile(video.cover_jpeg))
+    facts = {
+        "mime_type": video.mime_type, "width": video.width, "height": video.height, "duration_s": video.duration_s,
+        "container": video.container, "video_codec": video.video_codec, "audio_codec": video.audio_codec,
+        "rotation": video.rotation, "fps": video.fps, "has_audio": bool(video.audio_codec),
+    }  # fmt: skip
+    with transaction.atomic():
+        done = Media.objects.filter(pk=media.pk, status=Media.Status.PROCESSING).update(
+            status=Media.Status.READY, cover=cover, **facts
+        )
+        if done:
+            payload = {"kind": media.kind, "mime_type": video.mime_type}
+            event_emit(EventSpec(workspace_id=media.workspace_id, type="media.ready", subject_type="media",
+                                 subject_id=media.pk, payload=payload))  # fmt: skip
+        elif cover:  # a second delivery lost the race: its cover is nobody's
+            transaction.on_commit(lambda: default_storage.delete(cover))
+
+
+def _media_failed(media: Media, reason: str) -> None:
+    """Keep the row, so whoever follows it sees why; drop the bytes nobody can publish."""
+    with transaction.atomic():
+        failed = Media.objects.filter(pk=media.pk, status=Media.Status.PROCESSING).update(
+            status=Media.Status.FAILED, error=reason[:500]
+        )
+        if failed:
+            name = media.file.name
+            transaction.on_commit(lambda: default_storage.delete(name))
+
+
+def media_attach_problem(media: Media) -> str:
+    """Why this media cannot be attached to a post yet (or ever); empty when it can."""
+    if media.status == Media.Status.PROCESSING:
+        return f"{media.original_name} is still being processed: attach it once it is ready."
+    if media.status == Media.Status.FAILED:
+        return f"{media.original_name} could not be processed ({media.error}): upload another file."
+    return ""
 
 
 def media_facts(media: Media) -> MediaFacts:

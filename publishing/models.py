@@ -101,7 +101,16 @@ class Media(WorkspaceOwned):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
 
+    class Status(models.TextChoices):
+        # A video finished as a resumable upload is inspected in the background (PyAV reads the
+        # whole file): until then it is ``processing`` and cannot be attached to a post.
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
     file = models.FileField(upload_to="media/%Y/%m/")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.READY)
+    error = models.CharField(max_length=500, blank=True, help_text="Why inspecting it failed.")
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IMAGE)
     sha256 = models.CharField(max_length=64)
     original_name = models.CharField(max_length=255)

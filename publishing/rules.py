@@ -18,6 +18,7 @@ from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing.composer import AccountCheck, check_account
 from publishing.inputs import PartInput, PostInput, Problem, When, WhenKind
+from publishing.media import media_attach_problem
 from publishing.models import ContentMedia, Media, PostContent
 from publishing.scheduling import check_schedulable, next_queue_slot
 
@@ -115,6 +116,12 @@ def _media(workspace: Workspace, parts: list[PartInput]) -> tuple[dict[int, Medi
         for index, part in enumerate(parts)
         for i, attachment in enumerate(part.attachments)
         if attachment.media_id not in media
+    ]  # fmt: skip
+    problems += [
+        Problem(f"parts[{index}].attachments[{i}]", reason, "media_not_ready")
+        for index, part in enumerate(parts)
+        for i, attachment in enumerate(part.attachments)
+        if attachment.media_id in media and (reason := media_attach_problem(media[attachment.media_id]))
     ]  # fmt: skip
     return media, problems
 

@@ -2,7 +2,8 @@
 
 The protocol is ours and small, in the shape of Google's resumable uploads rather than tus:
 create (name, size, type) -> PUT chunks with ``Content-Range: bytes first-last/total`` -> ask
-the offset after a reload or a dropped connection -> finish, which inspects and stores. Bytes
+the offset after a reload or a dropped connection -> finish, which stores (a video is inspected
+afterwards, in a task: see media_store_later). Bytes
 accumulate in a part file on local disk; finishing hands it to ``media_store`` like any upload.
 
 With S3 storage (``S3_BUCKET``) no byte touches the disk: each chunk is one part of an S3
@@ -26,7 +27,7 @@ from accounts.models import Membership
 from accounts.roles import Capability
 from connections.providers.media_rules import format_bytes
 from publishing import s3_uploads
-from publishing.media import media_store
+from publishing.media import looks_like_video, media_store, media_store_later
 from publishing.models import Media, MediaUpload
 
 
@@ -213,8 +214,9 @@ def _write_at(path: Path, offset: int, body: Readable, expected: int) -> int:
 
 
 def upload_finish(*, actor: Actor | Membership, upload: MediaUpload) -> Media:
-    """Inspect and store the complete file (deduplicated by checksum), then forget the upload.
-    A file that does not decode is refused, and neither it nor the upload is kept."""
+    """Store the complete file (deduplicated by checksum), then forget the upload. An image is
+    inspected now: one that does not decode is refused, and neither it nor the upload is kept. A
+    video comes back ``processing`` and is inspected by a task (``ready`` or ``failed``)."""
     _require_editor(actor)
     if upload.offset != upload.size:
         raise ChunkRefused(f"{upload.offset} of {upload.size} bytes have arrived; send the rest first.",
@@ -224,11 +226,19 @@ def upload_finish(*, actor: Actor | Membership, upload: MediaUpload) -> Media:
     path = part_path(upload)
     try:
         with path.open("rb") as part:
-            return media_store(actor=actor, upload=File(part, name=upload.name), name=upload.name)
+            return _store(actor, File(part, name=upload.name), upload.name)
     except FileNotFoundError:
         raise ChunkRefused("This upload has expired; start it again.", status=410, offset=0) from None
     finally:
         upload_discard(upload=upload)
+
+
+def _store(actor: Actor | Membership, file: File[bytes], name: str, *, stored_name: str = "") -> Media:
+    """A video is kept now and inspected in the background (PyAV reads all of a file that may be
+    a gigabyte: not inside a request); an image is cleaned and stored at once."""
+    if looks_like_video(file):
+        return media_store_later(actor=actor, upload=file, name=name, stored_name=stored_name)
+    return media_store(actor=actor, upload=file, name=name, stored_name=stored_name)
 
 
 def _finish_s3(actor: Actor | Membership, upload: MediaUpload) -> Media:
@@ -244,7 +254,7 @@ def _finish_s3(actor: Actor | Membership, upload: MediaUpload) -> Media:
     MediaUpload.objects.filter(pk=upload.pk).update(s3_upload_id="")  # nothing left to abort
     try:
         reader = cast("IO[bytes]", s3_uploads.RangeReader(key=key, size=upload.size))
-        media = media_store(actor=actor, upload=File(reader, name=upload.name), name=upload.name, stored_name=key)
+        media = _store(actor, File(reader, name=upload.name), upload.name, stored_name=key)
         return media
     finally:
         if media is None or media.file.name != key:

@@ -31,6 +31,7 @@ urlpatterns = [
     path("media/uploads/", views.media_upload_create, name="media_upload_create"),
     path("media/uploads/<uuid:upload_id>/", views.media_upload_chunks, name="media_upload_chunks"),
     path("media/uploads/<uuid:upload_id>/finish/", views.media_upload_finish, name="media_upload_finish"),
+    path("media/<id:media_id>/status/", views.media_status, name="media_status"),
     path("media/<id:media_id>/preview/", views.media_preview, name="media_preview"),
     path("media/<id:media_id>/cover/", views.media_cover, name="media_cover"),
     path("media/s/<str:token>/", views.media_signed, name="media_signed"),

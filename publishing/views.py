@@ -665,7 +665,8 @@ def _media_json(item: Media) -> dict[str, Any]:
     return {
         "id": item.pk, "name": item.original_name, "kind": item.kind, "url": media_thumb_url(item),
         "width": item.width, "height": item.height, "size": item.size, "duration_s": item.duration_s,
-        "duration": item.duration_label,
+        "duration": item.duration_label, "status": item.status, "error": item.error,
+        "status_url": reverse("media_status", args=[item.pk]),
     }  # fmt: skip
 
 
@@ -758,6 +759,16 @@ def media_upload_finish(request: AuthedRequest, upload_id: uuid.UUID) -> HttpRes
 
 
 @login_required
+@require_GET
+def media_status(request: AuthedRequest, media_id: int) -> HttpResponse:
+    """What the uploader polls while a video is inspected (processing, then ready or failed)."""
+    item = get_workspace_object_or_404(request, Media, pk=media_id)
+    response = JsonResponse(_media_json(item))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
 def media_preview(request: AuthedRequest, media_id: int) -> HttpResponseBase:
     item = get_workspace_object_or_404(request, Media, pk=media_id)
     return FileResponse(item.file.open("rb"), content_type=item.mime_type)
@@ -788,12 +799,14 @@ def media_signed(request: HttpRequest, token: str) -> HttpResponseBase:
 
 @workspace_required()
 def media_library(request: MemberRequest) -> HttpResponse:
-    items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")[:200]
-    if request.GET.get("pick") == "1":  # the composer's picker: a button per file, nothing else
-        return render(request, "publishing/partials/media_picker.html", {"items": items})
+    items = Media.objects.filter(workspace=request.workspace).order_by("-created_at")
+    if request.GET.get("pick") == "1":  # the composer's picker: a button per attachable file, nothing else
+        attachable = items.filter(status=Media.Status.READY)[:200]
+        return render(request, "publishing/partials/media_picker.html", {"items": attachable})
     template = "publishing/partials/media_grid.html" if request.htmx else "publishing/media_library.html"
     can_upload = role_allows(request.membership.role, Capability.EDIT_CONTENT)
-    context = {"items": items, "can_upload": can_upload, "max_upload": format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)}
+    max_upload = format_bytes(settings.MEDIA_MAX_UPLOAD_BYTES)
+    context = {"items": items[:200], "can_upload": can_upload, "max_upload": max_upload}
     return render(request, template, context)
 
 

@@ -181,6 +181,27 @@
     throw new Error("The server did not answer; reload the page to see whether the file arrived.");
   }
 
+  // A video is inspected after finishing (publishing/media.py, media_inspect_run): follow its
+  // status until it is ready (attachable) or failed (with the reason).
+  var POLL_MS = 2000;
+  async function whenInspected(media, view) {
+    var misses = 0;
+    while (media.status === "processing") {
+      view.say("Inspecting the video…");
+      await wait(POLL_MS);
+      try {
+        var answer = await send("GET", media.status_url);
+        if (answer.status === 200) { media = answer.body; misses = 0; continue; }
+        if (answer.status < 500) throw new Error(answer.body.error || "The video is gone (" + answer.status + ").");
+      } catch (e) {
+        if (e.message !== "network") throw e;
+      }
+      if (++misses > MAX_TRIES) throw offline("The server stopped answering; the media library shows the video once ready.");
+    }
+    if (media.status === "failed") throw new Error(media.error || "The video could not be processed.");
+    return media;
+  }
+
   // upload(file, {createUrl, container, onDone}) -> Promise of the stored media (or null on failure).
   async function upload(file, options) {
     var view = new View(options.container, file.name);
@@ -191,6 +212,10 @@
       await sendChunks(file, started.info, started.offset, view);
       var media = await finish(started.info, view);
       forget(key);
+      if (media.status === "processing") {
+        document.body.dispatchEvent(new CustomEvent("media-uploaded", { detail: media })); // the library shows it inspecting
+        media = await whenInspected(media, view);
+      }
       view.bar.value = 100;
       view.say("Uploaded " + media.name + (media.duration ? " (" + media.duration + ")" : "") + ".");
       if (options.onDone) options.onDone(media);

@@ -68,6 +68,24 @@ def test_list_filters_by_kind_and_pages(api, keys):
     assert [m["id"] for m in rest["data"]] == [photo["id"]]
 
 
+def _send_resumable(api, keys, data: bytes, name: str, mime_type: str = "video/mp4") -> str:
+    """Create a resumable upload and send every chunk; returns the upload's id."""
+    start = api.post("/media/uploads", keys.write, {"name": name, "size": len(data), "mime_type": mime_type})
+    assert start.status_code == 201, start.content
+    upload = start.json()
+    path, auth, step = (
+        f"/api/v1/media/uploads/{upload['id']}",
+        {"HTTP_AUTHORIZATION": f"Bearer {keys.write}"},
+        64 * 1024,
+    )
+    for first in range(0, len(data), step):
+        piece = data[first : first + step]
+        where = f"bytes {first}-{first + len(piece) - 1}/{len(data)}"
+        sent = api.client.put(path, piece, content_type="application/octet-stream", HTTP_CONTENT_RANGE=where, **auth)
+        assert sent.status_code == 200, sent.content
+    return upload["id"]
+
+
 def test_resumable_upload_of_a_video(api, keys):
     video = make_video(seconds=2)
     start = api.post("/media/uploads", keys.write, {"name": "clip.mp4", "size": len(video), "mime_type": "video/mp4"})
@@ -89,11 +107,79 @@ def test_resumable_upload_of_a_video(api, keys):
         assert sent.status_code == 200, sent.content
         assert sent["Upload-Offset"] == str(first + len(piece))
     assert api.get(f"/media/uploads/{upload['id']}", keys.read).json()["status"] == "uploaded"
-    done = api.post(f"/media/uploads/{upload['id']}/finish", keys.write)
-    assert done.status_code == 201, done.content
-    assert (done.json()["kind"], done.json()["status"], done.json()["size"]) == ("video", "ready", len(video))
+    assert not MediaUpload.objects.filter(offset__lt=len(video)).exists()
+
+
+def test_finishing_a_video_answers_at_once_then_it_is_inspected(api, keys, django_capture_on_commit_callbacks):
+    from events.models import Event
+
+    video = make_video(seconds=2)
+    upload_id = _send_resumable(api, keys, video, "clip.mp4")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        done = api.post(f"/media/uploads/{upload_id}/finish", keys.write)
+    assert done.status_code == 202, done.content
+    first = done.json()
+    assert (first["kind"], first["status"], first["size"], first["duration_s"]) == ("video", "processing",
+                                                                                    len(video), None)  # fmt: skip
     assert not MediaUpload.objects.exists()
-    assert_problem(api.get(f"/media/uploads/{upload['id']}", keys.read), 404)
+    assert_problem(api.get(f"/media/uploads/{upload_id}", keys.read), 404)
+    location = done["Location"].removeprefix("/api/v1")
+    assert api.get(location, keys.read).json()["status"] == "processing"  # until the task has run
+    assert not Event.objects.filter(type="media.ready").exists()
+    for callback in queued:
+        callback()  # django-q2 runs the task inline in tests
+    ready = api.get(location, keys.read).json()
+    assert (ready["status"], ready["error"], ready["width"], ready["height"]) == ("ready", "", 64, 64)
+    assert ready["duration_s"] == pytest.approx(2, abs=0.2)
+    media = Media.objects.get()
+    assert (media.video_codec, bool(media.cover)) == ("h264", True)
+    event = Event.objects.get(type="media.ready")
+    assert (event.subject_id, event.payload) == (media.pk, {"kind": "video", "mime_type": "video/mp4"})
+    assert [m["id"] for m in api.get("/media?status=ready", keys.read).json()["data"]] == [media.pk]
+    assert_problem(api.get(location, keys.outsider), 404)
+
+
+def test_a_video_that_does_not_decode_ends_failed_with_the_reason(api, keys, django_capture_on_commit_callbacks):
+    from events.models import Event
+
+    broken = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 400  # an MP4's first bytes, then noise
+    upload_id = _send_resumable(api, keys, broken, "broken.mp4")
+    with django_capture_on_commit_callbacks(execute=True):
+        done = api.post(f"/media/uploads/{upload_id}/finish", keys.write)
+    assert (done.status_code, done.json()["status"]) == (202, "processing")
+    failed = api.get(done["Location"].removeprefix("/api/v1"), keys.read).json()
+    assert failed["status"] == "failed"
+    assert failed["error"].startswith("broken.mp4 is not a video we can read")
+    assert not default_storage.exists(Media.objects.get().file.name)  # its bytes are not kept
+    assert not Event.objects.filter(type="media.ready").exists()
+
+
+def test_a_post_cannot_use_a_video_until_it_is_ready(api, keys, demo_accounts, django_capture_on_commit_callbacks):
+    upload_id = _send_resumable(api, keys, make_video(), "clip.mp4")
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        media = api.post(f"/media/uploads/{upload_id}/finish", keys.write).json()
+    post = {"containers": [{"text": "hi", "media": [{"media_id": media["id"]}]}], "accounts": [demo_accounts[0].id]}
+    problem = assert_problem(api.post("/posts", keys.write, post), 422)
+    assert "clip.mp4 is still being processed" in str(problem)
+    for callback in queued:
+        callback()
+    assert api.post("/posts", keys.write, post).status_code == 201
+
+
+def test_a_failed_video_cannot_be_attached(api, keys, demo_accounts, django_capture_on_commit_callbacks):
+    upload_id = _send_resumable(api, keys, b"\x00\x00\x00\x18ftypmp42" + b"\x07" * 5000, "bad.mp4")
+    with django_capture_on_commit_callbacks(execute=True):
+        media = api.post(f"/media/uploads/{upload_id}/finish", keys.write).json()
+    post = {"containers": [{"text": "hi", "media": [{"media_id": media["id"]}]}], "accounts": [demo_accounts[0].id]}
+    problem = assert_problem(api.post("/posts", keys.write, post), 422)
+    assert "bad.mp4 could not be processed (bad.mp4 is not a video we can read" in str(problem)
+
+
+def test_finishing_an_image_stays_synchronous(api, keys):
+    upload_id = _send_resumable(api, keys, phone_photo(), "photo.jpg", "image/jpeg")
+    done = api.post(f"/media/uploads/{upload_id}/finish", keys.write)
+    assert done.status_code == 201, done.content
+    assert (done.json()["status"], done.json()["kind"], done.json()["width"]) == ("ready", "image", 80)
 
 
 def test_resumable_upload_refusals(api, keys):

@@ -81,7 +81,10 @@ def test_the_readme_walkthrough(api, team, receiver, django_capture_on_commit_ca
                               content_type="application/octet-stream", HTTP_AUTHORIZATION=f"Bearer {key}",
                               HTTP_CONTENT_RANGE=f"bytes {first}-{last}/{len(video)}")  # fmt: skip
         assert sent.status_code == 200, sent.content
-    media = api.post(f"/media/uploads/{upload['id']}/finish", key).json()
+    with django_capture_on_commit_callbacks(execute=True):  # the video's inspection task (inline in tests)
+        finished = api.post(f"/media/uploads/{upload['id']}/finish", key)
+    assert (finished.status_code, finished.json()["status"]) == (202, "processing")
+    media = api.get(finished["Location"].removeprefix("/api/v1"), key).json()  # poll until it is ready
     assert (media["kind"], media["status"]) == ("video", "ready")
 
     video_part = {"text": "Our launch video", "media": [{"media_id": media["id"], "alt_text": "The app in use"}]}

@@ -60,5 +60,5 @@ def test_a_video_upload_survives_a_dropped_connection_and_a_reload(
     expect(page.locator("#media-grid [data-kind='video'] img")).to_have_js_property("naturalWidth", 128)
     shot("finished")
     media = Media.objects.get()
-    assert (media.kind, media.size) == ("video", len(data))
+    assert (media.kind, media.size, media.status) == ("video", len(data), "ready")  # inspected by its task
     assert not MediaUpload.objects.exists()

@@ -35,7 +35,7 @@ NOT_PAGES = {
     "compose_check", "post_bulk", "post_preview", "post_targets", "post_cancel", "post_reschedule",
     "post_duplicate", "post_restore",
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
-    "media_upload_finish", "media_preview", "media_cover", "media_signed", "target_retry",
+    "media_upload_finish", "media_status", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
     "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
 }  # fmt: skip

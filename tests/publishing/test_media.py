@@ -237,18 +237,34 @@ class TestChunkedUpload:
         assert message in response.json()["error"]
         assert MediaUpload.objects.get().offset == 0
 
-    def test_finishing_early_or_a_broken_file_is_refused(self, team):
+    def test_finishing_early_is_refused_and_a_broken_video_ends_failed(self, team, django_capture_on_commit_callbacks):
         client = team.client("editor")
         data = b"\x00\x00\x00\x18ftypmp42" + os.urandom(5000)
         info = create(client, "fake.mp4", data).json()
         early = client.post(info["finish_url"])
         assert (early.status_code, early.json()["offset"]) == (409, 0)
         chunk(client, info["url"], data, 0, len(data))
-        refused = client.post(info["finish_url"])
-        assert refused.status_code == 400
-        assert "fake.mp4" in refused.json()["error"]
-        assert not Media.objects.exists()
+        with django_capture_on_commit_callbacks(execute=False) as queued:
+            finished = client.post(info["finish_url"])
+        assert (finished.status_code, finished.json()["status"]) == (200, "processing")  # answered at once
         assert not MediaUpload.objects.exists()
+        assert client.get(finished.json()["status_url"]).json()["status"] == "processing"
+        for callback in queued:
+            callback()  # the inspection task (inline in tests)
+        failed = client.get(finished.json()["status_url"]).json()
+        assert failed["status"] == "failed"
+        assert failed["error"].startswith("fake.mp4 is not a video we can read")
+        assert team.client("outsider").get(finished.json()["status_url"]).status_code == 404
+
+    def test_a_processing_video_shows_in_the_library_but_not_in_the_picker(self, team):
+        client = team.client("editor")
+        data = make_video("mp4")
+        info = create(client, "clip.mp4", data).json()
+        chunk(client, info["url"], data, 0, len(data))
+        media = client.post(info["finish_url"]).json()  # its task waits for a commit that never comes
+        assert media["status"] == "processing"
+        assert "Inspecting the video" in client.get("/media/").content.decode()
+        assert f'data-id="{media["id"]}"' not in client.get("/media/?pick=1").content.decode()
 
     def test_sizes_and_types_are_checked_before_a_byte_is_sent(self, team, settings):
         client = team.client("editor")

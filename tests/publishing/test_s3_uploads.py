@@ -58,7 +58,9 @@ def three_part_video() -> bytes:
 
 
 class TestS3Multipart:
-    def test_three_chunks_become_one_object_with_the_right_bytes_and_checksum(self, team, s3, monkeypatch):
+    def test_three_chunks_become_one_object_with_the_right_bytes_and_checksum(
+        self, team, s3, monkeypatch, django_capture_on_commit_callbacks
+    ):
         client = team.client("editor")
         ranges = []
         fetch = s3_uploads.RangeReader._fetch
@@ -73,13 +75,15 @@ class TestS3Multipart:
         upload.refresh_from_db()
         assert sorted(upload.s3_parts) == ["1", "2", "3"]
         assert not part_path(upload).exists()  # nothing went through the local disk
-        finished = client.post(info["finish_url"])
-        assert finished.status_code == 200, finished.content
+        with django_capture_on_commit_callbacks(execute=True):  # the inspection task, inline in tests
+            finished = client.post(info["finish_url"])
+        assert (finished.status_code, finished.json()["status"]) == (200, "processing"), finished.content
         media = Media.objects.get()
+        assert media.status == "ready"
         assert (media.kind, media.size, media.width, media.height) == ("video", len(data), 128, 128)
         assert (media.video_codec, media.duration_s) == ("h264", pytest.approx(2, abs=0.2))
         assert media.sha256 == hashlib.sha256(data).hexdigest()
-        # Read in ranges (small ones while PyAV seeks, up to 8 MiB in order for the checksum).
+        # Read in ranges (up to 8 MiB in order for the checksum, then small ones while PyAV seeks in the task).
         assert 3 < len(ranges) <= 10
         # The multipart object is the Media's file, where it landed: no second copy was written.
         assert media.file.name == upload.s3_key
@@ -132,16 +136,19 @@ class TestS3Multipart:
         assert objects(s3) == [media.file.name]
         assert key not in objects(s3)
 
-    def test_a_file_that_does_not_decode_leaves_nothing_in_the_bucket(self, team, s3):
+    def test_a_video_that_does_not_decode_fails_and_leaves_nothing_in_the_bucket(
+        self, team, s3, django_capture_on_commit_callbacks
+    ):
         client = team.client("editor")
         data = b"\x00\x00\x00\x18ftypmp42" + b"\x07" * 5000
         info = create(client, "fake.mp4", data).json()
         chunk(client, info["url"], data, 0, len(data))
-        refused = client.post(info["finish_url"])
-        assert refused.status_code == 400
-        assert "fake.mp4" in refused.json()["error"]
+        with django_capture_on_commit_callbacks(execute=True):  # the inspection task, inline in tests
+            finished = client.post(info["finish_url"])
+        assert finished.json()["status"] == "processing"
+        media = Media.objects.get()
+        assert (media.status, media.error[:37]) == ("failed", "fake.mp4 is not a video we can read (")
         assert (objects(s3), in_progress(s3)) == ([], [])
-        assert not Media.objects.exists()
 
     def test_discarding_aborts_the_multipart_upload(self, team, s3):
         client = team.client("editor")
