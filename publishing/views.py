@@ -37,7 +37,7 @@ from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
 from connections.models import SocialAccount
 from connections.providers.base import PreviewLook
-from connections.providers.media_rules import format_bytes
+from connections.providers.media_rules import AspectFit, format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
 from publishing.composer import AccountCheck
@@ -529,6 +529,22 @@ def _initial_moment(form: ComposerForm) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class PreviewImage:
+    """One picture of a preview, with how its shape fits that account's platform."""
+
+    url: str
+    fit: AspectFit | None = None
+
+    @property
+    def frame(self) -> tuple[str, str] | None:
+        """The kept part as percentages of width and height, for the frame drawn over the image."""
+        if self.fit is None or self.fit.kept is None:
+            return None
+        width, height = self.fit.kept
+        return f"{width * 100:.1f}", f"{height * 100:.1f}"
+
+
+@dataclass(frozen=True)
 class NetworkPreview:
     """One account's preview, drawn the way its network shows posts."""
 
@@ -536,7 +552,7 @@ class NetworkPreview:
     look: PreviewLook
     name: str
     initial: str
-    images: list[str]
+    images: list[PreviewImage]
     replies: list[str]
     comment: str
 
@@ -551,7 +567,7 @@ def network_previews(
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
     media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
-    images = [media_thumb_url(media[i]) for i in ids if i in media]
+    shown = [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
     replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
     comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
     previews = []
@@ -559,7 +575,8 @@ def network_previews(
         name = check.account.display_name or check.account.username
         previews.append(NetworkPreview(
             check=check, look=get_provider(check.account.platform).preview_look, name=name,
-            initial=name.lstrip("@")[:1].upper() or "?", images=images, replies=replies, comment=comment,
+            initial=name.lstrip("@")[:1].upper() or "?", replies=replies, comment=comment,
+            images=[PreviewImage(url, check.image_fits.get(i)) for i, url in shown],
         ))  # fmt: skip
     return previews
 
