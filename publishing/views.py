@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Left
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize, truncatechars
@@ -48,14 +48,30 @@ from publishing.inputs import PartInput, problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
+    CHIPS_PER_HOUR,
     CalendarFilter,
     local_midnight,
     month_grid,
     post_status_shown,
     posts_by_local_day,
     posts_by_local_hour,
+    posts_in_local_hour,
 )
 from publishing.scheduling import local_to_utc
+
+
+@workspace_required()
+@require_GET
+def calendar_hour(request: MemberRequest) -> HttpResponse:
+    """The rest of one week slot's posts, for its "+N more" (htmx): the grid draws one per hour."""
+    hour = request.GET.get("hour", "")
+    if not hour.isdigit() or int(hour) > 23:
+        return HttpResponseBadRequest("Pick an hour from 0 to 23.")
+    day = _parse_day(request.GET.get("date"), request.zone)
+    only, _ = _calendar_filter(request)
+    chips, total = posts_in_local_hour(request.workspace, day, int(hour), zone=request.zone, only=only)
+    left = max(0, total - CHIPS_PER_HOUR - len(chips))
+    return render(request, "publishing/partials/hour_more.html", {"posts": chips, "left": left, "date": day})
 
 
 @login_required
