@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connections.models import SocialAccount
-from connections.providers.media_rules import media_problems
+from connections.providers.media_rules import IMAGE, AspectFit, MediaRules, aspect_fit, media_problems
 from connections.registry import get_provider
 from publishing.inputs import PartInput, Problem
 from publishing.media import media_facts
@@ -31,6 +31,8 @@ class AccountCheck:
     problems: list[Problem]
     preview: str = ""  # the main text this account will receive
     media_hints: list[str] = field(default_factory=list)  # the rules for the kinds attached, in one line each
+    # The main post's images by media id: whether each one's shape shows whole on this platform.
+    image_fits: dict[int, AspectFit] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -81,4 +83,15 @@ def check_account(
             kinds |= {item.kind for item in attached}
     preview = override_text or (parts[0].text if parts else "")
     hints = [rule.summary() for kind in sorted(kinds) if (rule := media_rules.rule_for(kind)) and not rule.unavailable]
-    return AccountCheck(account=account, parts=checks, problems=problems, preview=preview, media_hints=hints)
+    return AccountCheck(account=account, parts=checks, problems=problems, preview=preview, media_hints=hints,
+                        image_fits=_image_fits(media_rules, parts, media))  # fmt: skip
+
+
+def _image_fits(rules: MediaRules, parts: list[PartInput], media: dict[int, Media]) -> dict[int, AspectFit]:
+    """Only the main post's images: they are the ones its preview draws."""
+    rule = rules.rule_for(IMAGE)
+    if rule is None or rule.unavailable or not parts:
+        return {}
+    found = {a.media_id: aspect_fit(rule, media_facts(media[a.media_id]))
+             for a in parts[0].attachments if a.media_id in media}  # fmt: skip
+    return {media_id: fit for media_id, fit in found.items() if fit}

@@ -188,3 +188,36 @@ def posts_by_local_hour(
     for row in rows:
         grouped.setdefault((row["local_day"], row["local_hour"]), ([], row["total"]))[0].append(chips[row["id"]])
     return grouped
+
+
+HOUR_MORE = 30  # week view: chips one "+N more" loads; beyond that the slot links to the list
+
+
+def posts_in_local_hour(
+    workspace: Workspace,
+    day: date,
+    hour: int,
+    *,
+    zone: ZoneInfo,
+    only: CalendarFilter = CalendarFilter(),
+    skip: int = CHIPS_PER_HOUR,
+    limit: int = HOUR_MORE,
+) -> tuple[list[Chip], int]:
+    """One week slot's posts after the first ``skip`` (those the grid already shows), at most
+    ``limit``, and how many the hour has in all: three queries, ``limit`` rows."""
+    posts = only.apply(
+        Post.objects.filter(
+            workspace=workspace,
+            scheduled_at__gte=local_midnight(day, zone),
+            scheduled_at__lt=local_midnight(day + timedelta(days=1), zone),
+        )
+    )
+    rows = list(
+        posts.annotate(local_hour=ExtractHour("scheduled_at", tzinfo=zone))
+        .filter(local_hour=hour)
+        .annotate(total=Window(Count("id")))  # over the hour's rows, before the page is cut
+        .order_by("scheduled_at", "id")
+        .values("id", "status", "scheduled_at", "total")[skip : skip + limit]
+    )
+    chips = _chips(rows)
+    return [chips[row["id"]] for row in rows], rows[0]["total"] if rows else 0

@@ -6,6 +6,7 @@ from publishing import approval_views, views
 urlpatterns = [
     path("", views.home, name="dashboard"),
     path("calendar/", views.calendar, name="calendar"),
+    path("calendar/hour/", views.calendar_hour, name="calendar_hour"),
     path("posts/", views.post_list, name="posts"),
     path("posts/new/", views.compose, name="compose"),
     path("posts/check/", views.compose_check, name="compose_check"),

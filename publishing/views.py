@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Left
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize, truncatechars
@@ -37,7 +37,7 @@ from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
 from connections.models import SocialAccount
 from connections.providers.base import PreviewLook
-from connections.providers.media_rules import format_bytes
+from connections.providers.media_rules import AspectFit, format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
 from publishing.composer import AccountCheck
@@ -48,14 +48,30 @@ from publishing.inputs import PartInput, problems_of
 from publishing.media import media_from_token, media_store, media_thumb_url
 from publishing.models import Media, MediaUpload, Post, PostContent, PostingSlot, Target, TargetPart
 from publishing.queries import (
+    CHIPS_PER_HOUR,
     CalendarFilter,
     local_midnight,
     month_grid,
     post_status_shown,
     posts_by_local_day,
     posts_by_local_hour,
+    posts_in_local_hour,
 )
 from publishing.scheduling import local_to_utc
+
+
+@workspace_required()
+@require_GET
+def calendar_hour(request: MemberRequest) -> HttpResponse:
+    """The rest of one week slot's posts, for its "+N more" (htmx): the grid draws one per hour."""
+    hour = request.GET.get("hour", "")
+    if not hour.isdigit() or int(hour) > 23:
+        return HttpResponseBadRequest("Pick an hour from 0 to 23.")
+    day = _parse_day(request.GET.get("date"), request.zone)
+    only, _ = _calendar_filter(request)
+    chips, total = posts_in_local_hour(request.workspace, day, int(hour), zone=request.zone, only=only)
+    left = max(0, total - CHIPS_PER_HOUR - len(chips))
+    return render(request, "publishing/partials/hour_more.html", {"posts": chips, "left": left, "date": day})
 
 
 @login_required
@@ -529,6 +545,22 @@ def _initial_moment(form: ComposerForm) -> datetime | None:
 
 
 @dataclass(frozen=True)
+class PreviewImage:
+    """One picture of a preview, with how its shape fits that account's platform."""
+
+    url: str
+    fit: AspectFit | None = None
+
+    @property
+    def frame(self) -> tuple[str, str] | None:
+        """The kept part as percentages of width and height, for the frame drawn over the image."""
+        if self.fit is None or self.fit.kept is None:
+            return None
+        width, height = self.fit.kept
+        return f"{width * 100:.1f}", f"{height * 100:.1f}"
+
+
+@dataclass(frozen=True)
 class NetworkPreview:
     """One account's preview, drawn the way its network shows posts."""
 
@@ -536,7 +568,7 @@ class NetworkPreview:
     look: PreviewLook
     name: str
     initial: str
-    images: list[str]
+    images: list[PreviewImage]
     replies: list[str]
     comment: str
 
@@ -551,7 +583,7 @@ def network_previews(
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
     media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
-    images = [media_thumb_url(media[i]) for i in ids if i in media]
+    shown = [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
     replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
     comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
     previews = []
@@ -559,7 +591,8 @@ def network_previews(
         name = check.account.display_name or check.account.username
         previews.append(NetworkPreview(
             check=check, look=get_provider(check.account.platform).preview_look, name=name,
-            initial=name.lstrip("@")[:1].upper() or "?", images=images, replies=replies, comment=comment,
+            initial=name.lstrip("@")[:1].upper() or "?", replies=replies, comment=comment,
+            images=[PreviewImage(url, check.image_fits.get(i)) for i, url in shown],
         ))  # fmt: skip
     return previews
 

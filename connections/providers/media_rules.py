@@ -51,6 +51,9 @@ class FormatRule:
     # the user's photo is never refused for being heavy, and the library keeps the original.
     fits: bool = False
     aspect_range: tuple[float, float] | None = None  # width / height, inclusive
+    # The shapes the feed shows whole (width / height, inclusive); it takes any other but cuts it
+    # to the nearer bound, which the composer warns about without refusing the image.
+    feed_aspect_range: tuple[float, float] | None = None
     recommended_aspect: str = ""  # "9:16"
     duration_range: tuple[float, float] | None = None  # seconds, inclusive
     max_fps: float | None = None
@@ -156,6 +159,56 @@ def _aspect(rule: FormatRule, item: MediaFacts) -> str | None:
     if rule.recommended_aspect:
         wanted += f", {rule.recommended_aspect} recommended"
     return f"{wanted}; {item.name} is {item.width}x{item.height} ({_ratio(ratio)})."
+
+
+# --- Aspect guidance ----------------------------------------------------------------------
+
+# Shapes people name by their sides; any other is written as "1.23:1".
+NAMED_RATIOS = ((1, 1), (4, 5), (5, 4), (4, 3), (3, 4), (3, 2), (2, 3), (16, 9), (9, 16), (2, 1), (1, 2), (3, 1))
+
+
+@dataclass(frozen=True)
+class AspectFit:
+    """How one image's shape meets a platform's: whether it shows whole, and when not, the share
+    of its width and height the platform keeps (the composer draws that frame on the preview)."""
+
+    verdict: str  # "fits", "cut" (the feed crops it) or "refused" (the platform takes no such shape)
+    message: str
+    kept: tuple[float, float] | None = None  # (width share, height share), each 0-1, when not whole
+
+    @property
+    def fits(self) -> bool:
+        return self.verdict == "fits"
+
+
+def ratio_name(value: float) -> str:
+    """4:5, 16:9, 1.91:1: a shape as people write it."""
+    for width, height in NAMED_RATIOS:
+        if abs(value / (width / height) - 1) <= 0.015:
+            return f"{width}:{height}"
+    return f"{value:.3g}:1"
+
+
+def aspect_fit(rule: FormatRule, item: MediaFacts) -> AspectFit | None:
+    """Whether an image's shape fits ``rule``: a hard ``aspect_range`` refuses others, a
+    ``feed_aspect_range`` only crops them. None when the rule says nothing of shape."""
+    bounds = rule.aspect_range or rule.feed_aspect_range
+    if item.kind != IMAGE or not bounds or not item.width or not item.height:
+        return None
+    low, high = bounds
+    ratio = item.width / item.height
+    shape = f"{item.name} ({ratio_name(ratio)})"
+    span = f"{ratio_name(low)} to {ratio_name(high)}"
+    if low - 1e-6 <= ratio <= high + 1e-6:
+        return AspectFit("fits", f"{rule.label}: {span}; {shape} fits.")
+    target = low if ratio < low else high
+    kept = (1.0, ratio / target) if ratio < low else (target / ratio, 1.0)
+    edges = "top and bottom" if ratio < low else "sides"
+    if rule.aspect_range:
+        message = f"{rule.label}: {span} only; crop {shape} to {ratio_name(target)} (its {edges}) before posting."
+        return AspectFit("refused", message, kept)
+    message = f"{rule.label}: the feed shows {span} whole; {shape} will be cut to {ratio_name(target)} at the {edges}."
+    return AspectFit("cut", message, kept)
 
 
 def _duration(rule: FormatRule, item: MediaFacts) -> str | None:

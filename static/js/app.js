@@ -201,12 +201,24 @@
     askToConfirm(form);
   });
 
-  function ready() { enhanceMessages(document); setUpMenu(); }
+  // Preview frames: the share of an image a platform keeps comes as data-frame-* percentages; the
+  // policy forbids style attributes, so the size is set here through the CSSOM.
+  function sizeFrames(root) {
+    root.querySelectorAll(".pv-frame[data-frame-width]").forEach(function (frame) {
+      frame.style.width = frame.dataset.frameWidth + "%";
+      frame.style.height = frame.dataset.frameHeight + "%";
+    });
+  }
+
+  function ready() { enhanceMessages(document); setUpMenu(); sizeFrames(document); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", ready);
   } else {
     ready();
   }
   // Fires for every piece of content htmx adds, including out-of-band swaps.
-  document.addEventListener("htmx:load", function (event) { enhanceMessages(event.target); });
+  document.addEventListener("htmx:load", function (event) {
+    enhanceMessages(event.target);
+    if (event.target.querySelectorAll) sizeFrames(event.target);
+  });
 })();

@@ -38,14 +38,14 @@
   }
 
   // --- Drag and drop -------------------------------------------------------------------------
-  grid.querySelectorAll(".post-chip[draggable=true]").forEach(function (chip) {
+  function draggable(chip) {
     chip.addEventListener("dragstart", function (event) {
       closePreview();
       dragged = chip;
       event.dataTransfer.effectAllowed = "move";
       event.dataTransfer.setData("text/plain", chip.dataset.rescheduleUrl);
     });
-  });
+  }
 
   grid.querySelectorAll(".calendar-day").forEach(function (cell) {
     cell.addEventListener("dragover", function (event) {
@@ -185,7 +185,7 @@
     });
   }
 
-  grid.querySelectorAll(".post-chip").forEach(function (chip) {
+  function previewable(chip) {
     chip.addEventListener("pointerdown", function (event) {
       lastPointer = event.pointerType;
       openBeforeTap = previewFor === chip;
@@ -214,6 +214,20 @@
       }
       lastPointer = "mouse";
     });
+  }
+
+  // Chips drawn with the page, and those a slot's "+N more" loads later (htmx).
+  function enhanceChips(root) {
+    root.querySelectorAll(".post-chip").forEach(function (chip) {
+      if (chip.dataset.enhanced) return;
+      chip.dataset.enhanced = "1";
+      previewable(chip);
+      if (chip.draggable) draggable(chip);
+    });
+  }
+  enhanceChips(grid);
+  document.addEventListener("htmx:load", function (event) {
+    if (event.target.querySelectorAll && grid.contains(event.target)) enhanceChips(event.target.parentNode || event.target);
   });
 
   document.addEventListener("focusin", function (event) {

@@ -111,3 +111,27 @@ def test_a_click_on_an_empty_day_or_hour_opens_the_composer_there(live_server, p
     page.get_by_role("link", name="New post on Friday 16 May").focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/posts/new/?date=2031-05-16")
+
+
+def test_more_in_a_week_slot_loads_the_hours_other_posts(live_server, page: Page, signed_in, axe_source):  # noqa: F811
+    from datetime import timedelta
+
+    from publishing.models import PostContent
+
+    first = _scheduled(signed_in)
+    for minutes in (10, 20):  # two more in the same hour: the week grid shows one per hour
+        PostContent.objects.create(post=Post.objects.create(
+            workspace=first.workspace, status="scheduled", scheduled_at=first.scheduled_at + timedelta(minutes=minutes),
+        ), text=f"Also at 10:{minutes}")  # fmt: skip
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/calendar/?date=2031-05-05&view=week")
+    slot = page.locator('.calendar-day[data-date="2031-05-05"][data-hour="10"]')
+    expect(slot.locator(".post-chip")).to_have_count(1)
+    slot.get_by_role("link", name="+2 more").click()
+    expect(slot.locator(".post-chip")).to_have_count(3)
+    expect(page).to_have_url(f"{live_server.url}/calendar/?date=2031-05-05&view=week")  # loaded in place
+    loaded = slot.locator(".post-chip").nth(2)
+    expect(loaded).to_contain_text("Also at 10:20")
+    loaded.hover()  # a loaded chip previews like the others
+    expect(page.get_by_role("dialog", name="Post preview")).to_contain_text("Also at 10:20")
+    assert _axe(page, axe_source) == []

@@ -87,3 +87,52 @@ def test_the_media_library_is_a_picker(live_server, page: Page, signed_in, axe_s
     page.get_by_role("button", name="Save draft").click()
     expect(page.get_by_text("Draft saved.")).to_be_visible()
     assert Post.objects.get().contents.get(kind="main").attachments.count() == 1
+
+
+def _picture(name: str, width: int, height: int):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 90)).save(buffer, "PNG")
+    return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/png")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_image_shapes_are_judged_and_framed(live_server, page: Page, signed_in, axe_source, width, shot):  # noqa: F811
+    from publishing.media import media_store
+
+    _account(signed_in)
+    membership = Membership.objects.get(user=signed_in)
+    media_store(actor=membership, upload=_picture("tall.png", 90, 160))
+    media_store(actor=membership, upload=_picture("wide.png", 160, 120))
+    page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
+    page.goto(f"{live_server.url}/posts/new/")
+    page.get_by_label("Demo network · Ada").check()
+    page.get_by_label("Post", exact=True).fill("Shapes")
+    page.get_by_role("button", name="Choose from the library").click()
+    dialog = page.get_by_role("dialog", name="Media library")
+    dialog.get_by_role("button", name="Attach tall.png").click()
+    dialog.get_by_role("button", name="Attach wide.png").click()
+    dialog.get_by_role("button", name="Done").click()
+
+    preview = page.get_by_role("region", name="Preview on Demo network as @ada")
+    expect(preview.locator("[data-aspect-fit=cut]")).to_have_text(
+        "Demo images: the feed shows 4:5 to 1.91:1 whole; tall.png (9:16) will be cut to 4:5 at the top and bottom."
+    )
+    expect(preview.locator("[data-aspect-fit=fits]")).to_have_text("Demo images: 4:5 to 1.91:1; wide.png (4:3) fits.")
+    frame = preview.locator(".pv-frame")
+    expect(frame).to_have_count(1)
+    image = preview.locator(".pv-shot-cut img")
+    expect(image).to_be_visible()
+    kept, whole = frame.bounding_box(), image.bounding_box()
+    assert kept
+    assert whole
+    assert kept["width"] == pytest.approx(whole["width"], abs=2)  # full width, a 4:5 window
+    assert kept["height"] == pytest.approx(whole["height"] * 0.703, abs=3)
+    assert kept["y"] > whole["y"] + 5  # centred: the top and the bottom are the parts cut
+    shot("composer-aspect")
+    assert _overflow(page) <= 0
+    assert _axe(page, axe_source) == []

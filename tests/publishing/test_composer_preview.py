@@ -118,3 +118,29 @@ def test_the_library_picker_lists_only_this_workspaces_files(team):
     assert 'aria-label="Attach mine.png"' in page
     assert "theirs.png" not in page
     assert "<html" not in page  # a fragment for the composer's dialog
+
+
+def test_each_account_says_whether_the_images_shape_fits_and_frames_what_it_keeps(team, demo_accounts):
+    gram = SocialAccount.objects.create(workspace=team.workspace, platform="instagram", external_id="178",
+                                        username="@gram", display_name="Gram")  # fmt: skip
+
+    def image(name: str, width: int, height: int) -> Media:
+        return Media.objects.create(workspace=team.workspace, file=f"media/{name}", sha256=name[0] * 64, size=10,
+                                    original_name=name, mime_type="image/jpeg", width=width, height=height)  # fmt: skip
+
+    tall, square = image("tall.jpg", 1080, 1920), image("square.jpg", 1000, 1000)
+    data = {"accounts": [demo_accounts[0].id, gram.id], "text": "x", "main_media": [tall.id, square.id], "when": "now"}
+    page = team.client("editor").post(CHECK, data).content.decode()
+    demo, insta = page.split('data-account="')[1:3]
+    assert (
+        "Demo images: the feed shows 4:5 to 1.91:1 whole; tall.jpg (9:16) will be cut to 4:5 at the top and bottom."
+        in demo
+    )
+    assert "Demo images: 4:5 to 1.91:1; square.jpg (1:1) fits." in demo
+    assert 'data-frame-width="100.0" data-frame-height="70.3"' in demo  # the 4:5 window over the 9:16 photo
+    assert demo.count('class="pv-frame"') == 1  # the square one shows whole: no frame
+    assert 'data-aspect-fit="refused"' in insta
+    assert "crop tall.jpg (9:16) to 4:5" in insta
+    assert "Fix before posting" in insta  # the platform refuses that shape; the feed's cut does not block
+    assert "Ready to post" in demo
+    assert " style=" not in page  # the policy forbids inline styles: the frame is sized by app.js

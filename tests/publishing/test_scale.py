@@ -87,6 +87,43 @@ def test_week_is_an_hour_grid_with_a_cap_per_slot(team, crowded_month, monkeypat
     assert len(page.encode()) < 100_000
 
 
+def test_more_in_a_week_slot_loads_that_hours_other_chips(
+    team, crowded_month, monkeypatch, django_assert_max_num_queries
+):
+    _no_decryption(monkeypatch)
+    client = team.client("viewer")
+    week = client.get(reverse("calendar"), {"date": "2026-05-05", "view": "week"}).content.decode()
+    assert f'hx-get="{reverse("calendar_hour")}?date=2026-05-05&amp;hour=10"' in week
+    with built_rows() as rows, django_assert_max_num_queries(8):
+        page = client.get(reverse("calendar_hour"), {"date": "2026-05-05", "hour": "10"}).content.decode()
+    # 10:00-10:59 holds posts 60-119; the grid showed the first, this loads the next 30.
+    shown = [p for p in crowded_month if f'href="{reverse("post_detail", args=[p.pk])}"' in page]
+    assert shown == crowded_month[61:91]
+    assert "+29 more in the post list" in page
+    assert rows["Post"] == rows["Target"] == rows["PostContent"] == 0
+
+
+def test_more_in_a_week_slot_keeps_the_filter_and_the_workspace(team, crowded_month):
+    url = reverse("calendar_hour")
+    viewer = team.client("viewer")
+    assert viewer.get(url, {"date": "2026-05-05", "hour": "9"}).content.decode().count('class="post-chip') == 30
+    # None of the crowded posts goes to Bluesky; the outsider's own workspace has none of them.
+    assert (
+        'class="post-chip'
+        not in viewer.get(url, {"date": "2026-05-05", "hour": "9", "platform": "bluesky"}).content.decode()
+    )
+    outsider = team.client("outsider").get(url, {"date": "2026-05-05", "hour": "9"})
+    assert outsider.status_code == 200
+    assert 'class="post-chip' not in outsider.content.decode()
+
+
+@pytest.mark.parametrize("hour", ["24", "x", "", "-1"])
+def test_more_in_a_week_slot_wants_an_hour_of_the_day(team, hour):
+    response = team.client("viewer").get(reverse("calendar_hour"), {"date": "2026-05-05", "hour": hour})
+    assert response.status_code == 400
+    assert response.content.decode() == "Pick an hour from 0 to 23."
+
+
 def test_post_list_pages_read_one_page(team, crowded_month, monkeypatch, django_assert_max_num_queries):
     _no_decryption(monkeypatch)
     client = team.client("viewer")

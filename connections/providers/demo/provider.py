@@ -176,10 +176,11 @@ class DemoProvider(Provider):
         return TextRules(max_length=500, max_media=4, max_image_bytes=5_000_000)
 
     def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
-        """Like a real network: heavy photos fitted, one video per post with a duration limit."""
+        """Like a real network: heavy photos fitted, the feed cutting tall and wide ones, one video
+        per post with a duration limit."""
         text = self.text_rules(account=account)
         images = FormatRule(IMAGE, "Demo images", text.accepted_mime_types, max_count=text.max_media,
-                            max_bytes=text.max_image_bytes, fits=True)  # fmt: skip
+                            max_bytes=text.max_image_bytes, fits=True, feed_aspect_range=(0.8, 1.91))  # fmt: skip
         video = FormatRule(
             VIDEO, "Demo video", ("video/mp4", "video/quicktime", "video/webm"), max_bytes=1_000_000_000,
             duration_range=(0, 600), recommended_aspect="9:16", aspect_range=(0.01, 10),
