@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
@@ -64,6 +65,13 @@ from tests.connections.publishing import part_request, publish_all
 from tests.connections.test_bluesky import tiny_png
 
 REDIRECT = "https://postwright.example/connections/callback/pinterest/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # the boards listing is kept a while; tests must not inherit it
+
+
 OPTIONS = {"board": BOARD_ID}
 
 
@@ -310,6 +318,8 @@ def test_boards_are_the_account_s_every_page_of_them(pinterest):
                   match=[responses.matchers.query_param_matcher({"page_size": "250", "bookmark": "b2"})])  # fmt: skip
     choices = pinterest.composer_choices(account=account(), name="board")
     assert choices == (("", "Choose..."), (BOARD_ID, "Recipes"), ("549755885177", "Travel"))
+    assert pinterest.composer_choices(account=account(), name="board") == choices
+    assert len(responses.calls) == 2, "the second composer page reads the kept list"
 
 
 def test_the_composer_offers_the_account_s_boards_and_a_post_takes_one(team):
@@ -494,3 +504,20 @@ def test_metrics_ask_for_the_last_ninety_days_and_skip_deleted_pins(pinterest):
     start, end = date.fromisoformat(query["start_date"][0]), date.fromisoformat(query["end_date"][0])
     assert (end - start).days == 89
     assert query["metric_types"] == ["IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK,VIDEO_MRC_VIEW"]
+
+
+def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the_saved_board(team):
+    from connections.services import account_save
+    from publishing.models import Post
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
+    data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
+    team.client("editor").post(reverse("compose"), data)
+    cache.clear()
+    responses.replace(responses.GET, BOARDS, json=AUTH_FAILED, status=401)
+    post = Post.objects.get()
+    page = team.client("editor").get(reverse("post_edit", args=[post.pk]))
+    assert page.status_code == 200
+    assert f'<option value="{BOARD_ID}" selected' in page.content.decode()

@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from django.core.cache import cache
+
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     AccountState,
@@ -49,6 +51,7 @@ IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 VIDEO_TYPES = ("video/mp4", "video/quicktime")
 VIDEO_SECONDS = (4.0, 15 * 60.0)
 BOARDS_PAGE = 250
+BOARDS_CACHE_S = 120
 RECENT_PINS = 100
 CLOCK_SKEW = timedelta(minutes=5)
 ANALYTICS_DAYS = 90  # the furthest back Pinterest's analytics window reaches
@@ -95,9 +98,19 @@ class PinterestProvider(OAuth2Provider):
     # --- Composer -------------------------------------------------------------------------------
 
     def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
-        """The account's boards, every page of them, as the board option's choices."""
+        """The account's boards, every page of them, as the board option's choices. Kept a short
+        while, so each composer page does not ask Pinterest again (a new board shows soon after)."""
         if name != BOARD:
             return ()
+        key = f"pinterest-boards:{account.external_id}"
+        cached = cache.get(key)
+        if isinstance(cached, tuple):
+            return cached
+        boards = (CHOOSE, *self._boards(account))
+        cache.set(key, boards, timeout=BOARDS_CACHE_S)
+        return boards
+
+    def _boards(self, account: AccountState) -> list[tuple[str, str]]:
         boards: list[tuple[str, str]] = []
         params: dict[str, Any] = {"page_size": BOARDS_PAGE}
         with _api(account) as api:
@@ -111,7 +124,7 @@ class PinterestProvider(OAuth2Provider):
                 if not isinstance(bookmark, str) or not bookmark:
                     break
                 params = {"page_size": BOARDS_PAGE, "bookmark": bookmark}
-        return (CHOOSE, *boards)
+        return boards
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
         return TextRules(
