@@ -35,6 +35,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "tiktok": ("TikTok", "connections.providers.tiktok.provider.TikTokProvider"),
     "threads": ("Threads", "connections.providers.meta.threads.ThreadsProvider"),
     "instagram_login": ("Instagram (direct)", "connections.providers.meta.instagram_login.InstagramLoginProvider"),
+    "pinterest": ("Pinterest", "connections.providers.pinterest.provider.PinterestProvider"),
 }
 
 

@@ -14,6 +14,7 @@ from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing.inputs import Attachment, PartInput, PostInput, Problem, When
 from publishing.models import PostContent
+from publishing.rules import account_choice_ok
 from publishing.scheduling import local_to_utc
 
 MAX_ID = 2**63 - 1
@@ -94,10 +95,15 @@ class ComposerForm(forms.Form):
             if text:
                 override["text"] = text
             options = {}
-            for name, _label, choices in get_provider(platform).composer_options:
+            provider = get_provider(platform)
+            for name, _label, choices in provider.composer_options:
                 value = self.data.get(f"option_{platform}_{name}", "")
                 # A select sends one of its own values; anything else was not chosen from it.
-                if value in {choice for choice, _ in choices}:
+                # An account's own list (boards) is only known to the platform: the services
+                # check the value's form and the platform the rest.
+                if value in {choice for choice, _ in choices} or (
+                    name in provider.account_options and account_choice_ok(value)
+                ):
                     options[name] = value
             if options:
                 override["options"] = options

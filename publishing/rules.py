@@ -5,6 +5,7 @@ reach them through publishing.services, so neither can skip one.
 it collects every problem rather than stopping at the first, so the author fixes them in one go.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,8 @@ MAX_REPLIES = 20
 MAX_LINK = 2000
 MAX_ALT_TEXT: int = ContentMedia._meta.get_field("alt_text").max_length or 0  # a CharField's is always set
 OVERRIDE_KEYS = {"text", "options"}
+ACCOUNT_CHOICE = re.compile(r"[A-Za-z0-9_:.-]+")
+ACCOUNT_CHOICE_MAX = 200
 K = PostContent.Kind
 
 
@@ -166,6 +169,14 @@ def _overrides(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list
     return problems
 
 
+def account_choice_ok(value: Any) -> bool:
+    """The shape of a choice from an account's own list (a board id): a short token of letters,
+    digits and ``-_:.``, nothing the platform could take for anything else."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= ACCOUNT_CHOICE_MAX and ACCOUNT_CHOICE.fullmatch(value) is not None
+    )
+
+
 def _required_options(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list[Problem]:
     """Choices a platform requires the author to make (no default is allowed, as YouTube's "made
     for kids" and TikTok's privacy level): missing or left on the empty choice is refused."""
@@ -196,6 +207,8 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
             problems.append(Problem(f"{path}.options.{name}", f"{provider.name} has no option {name!r}.", "option"))
             continue
         label, choices = declared[name]
+        if name in provider.account_options and account_choice_ok(value):
+            continue  # chosen from the account's own list, which only the platform knows
         if value not in [choice for choice, _ in choices]:  # a list: the value may be unhashable JSON
             allowed = ", ".join(choice for choice, _ in choices)
             message = f"{label} for {provider.name} must be one of: {allowed}."

@@ -35,8 +35,9 @@ from accounts.models import Membership, Workspace
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
+from connections.errors import ProviderError
 from connections.models import SocialAccount
-from connections.providers.base import PreviewLook
+from connections.providers.base import PreviewLook, Provider
 from connections.providers.media_rules import AspectFit, format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
@@ -396,13 +397,42 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
             "options": [
                 {"name": name, "label": label, "choices": choices,
                  "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0])}
-                for name, label, choices in get_provider(platform).composer_options
+                for name, label, choices in _composer_options(platform, accounts, saved.get(platform, {}))
             ],
         }
         for platform in sorted({account.platform for account in accounts})
     ]  # fmt: skip
     hints = [] if accounts else starter_hints()
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints}
+
+
+def _composer_options(
+    platform: str, accounts: list[SocialAccount], saved: dict[str, Any]
+) -> list[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """The platform's options, those listed from an account (boards) read live from each of the
+    page's accounts of the platform. An account the platform will not answer for lists nothing,
+    and a saved choice stays offered, so editing a post never silently drops it."""
+    provider = get_provider(platform)
+    chosen = saved.get("options", {}) if isinstance(saved.get("options"), dict) else {}
+    options = []
+    for name, label, choices in provider.composer_options:
+        if name in provider.account_options:
+            live = dict(choices)
+            for account in accounts:
+                if account.platform == platform:
+                    live.update(_account_choices(provider, account, name))
+            if isinstance(chosen.get(name), str) and chosen[name] not in live:
+                live[chosen[name]] = chosen[name]
+            choices = tuple(live.items())
+        options.append((name, label, choices))
+    return options
+
+
+def _account_choices(provider: Provider, account: SocialAccount, name: str) -> tuple[tuple[str, str], ...]:
+    try:
+        return provider.composer_choices(account=account.state(), name=name)
+    except ProviderError:
+        return ()  # shown as an empty list; the Accounts page reports the account's trouble
 
 
 def _save(actor: Membership, form: ComposerForm, post: Post | None) -> Post:

@@ -347,6 +347,9 @@ class Provider:
     # Options the author must choose before a post is scheduled (a platform's rule forbids a
     # default); their first choice is ("", "Choose...") so the composer preselects nothing.
     required_options: ClassVar[tuple[str, ...]] = ()
+    # Options among composer_options whose choices come from the account (a board to pin to),
+    # listed by ``composer_choices``; their declared choices are only the empty first one.
+    account_options: ClassVar[tuple[str, ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
@@ -450,6 +453,11 @@ class Provider:
         if videos:
             formats.append(FormatRule(VIDEO, f"{self.name} video", videos))
         return MediaRules(platform=self.name, formats=tuple(formats))
+
+    def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
+        """The live choices of an ``account_options`` option for this account (value, label),
+        the empty choice first. Called by the composer; may call the platform."""
+        return ()
 
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         """The media rules for a post with these per-post options (``composer_options``), for

@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0013_post_content_edited_by'),
+        ("publishing", "0013_post_content_edited_by"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='media',
-            name='error',
-            field=models.CharField(blank=True, help_text='Why inspecting it failed.', max_length=500),
+            model_name="media",
+            name="error",
+            field=models.CharField(blank=True, help_text="Why inspecting it failed.", max_length=500),
         ),
         migrations.AddField(
-            model_name='media',
-            name='status',
-            field=models.CharField(choices=[('processing', 'Processing'), ('ready', 'Ready'), ('failed', 'Failed')], default='ready', max_length=12),
+            model_name="media",
+            name="status",
+            field=models.CharField(
+                choices=[("processing", "Processing"), ("ready", "Ready"), ("failed", "Failed")],
+                default="ready",
+                max_length=12,
+            ),
         ),
     ]

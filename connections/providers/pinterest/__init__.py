@@ -1,0 +1,1 @@
+"""Pinterest (API v5): boards, image, carousel and video pins."""

@@ -1,0 +1,523 @@
+"""Pinterest against recorded API v5 answers (platforms-other.md section 5; tests/connections/pinterest_api.py)."""
+
+import base64
+import io
+import json
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+import responses
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from connections.errors import ErrorClass, ProviderError
+from connections.providers.base import (
+    AccountState,
+    Connection,
+    ContentPart,
+    MediaItem,
+    MemoryUploads,
+    Pending,
+    PostMetrics,
+    Profile,
+    PublishedItem,
+    PublishRequest,
+)
+from connections.registry import get_provider
+from tests.connections.contract import APP, ProviderContract
+from tests.connections.pinterest_api import (
+    ACCESS,
+    AUTH_FAILED,
+    BOARD_ID,
+    BOARD_NOT_FOUND,
+    BOARD_PINS,
+    BOARDS,
+    MAX_ITEMS,
+    ME_URL,
+    MEDIA,
+    MEDIA_ID,
+    NO_FETCH,
+    PIN_ID,
+    PINS,
+    SCOPE,
+    SCOPE_MISSING,
+    SPAM,
+    TOKEN_URL,
+    TOO_MANY,
+    TRIAL,
+    UNAVAILABLE,
+    UPLOAD_URL,
+    USER_ID,
+    analytics,
+    board,
+    error,
+    me,
+    media_status,
+    pin,
+    registered,
+    token,
+)
+from tests.connections.publishing import part_request, publish_all
+from tests.connections.test_bluesky import tiny_png
+
+REDIRECT = "https://postwright.example/connections/callback/pinterest/"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()  # the boards listing is kept a while; tests must not inherit it
+
+
+OPTIONS = {"board": BOARD_ID}
+
+
+def account(**secrets) -> AccountState:
+    stored = {"access_token": ACCESS, "refresh_token": "pinr_first", **secrets}
+    return AccountState(external_id=USER_ID, username="janedoe", secrets=stored)
+
+
+def image(
+    name: str = "cake.png", *, url: str = "https://media.postwright.example/s/cake.png", alt: str = ""
+) -> MediaItem:
+    data = tiny_png()
+    return MediaItem(filename=name, mime_type="image/png", size=len(data), open=lambda: io.BytesIO(data),
+                     public_url=url, alt_text=alt)  # fmt: skip
+
+
+def clip() -> MediaItem:
+    data = b"\x00\x00\x00\x18ftypmp42 a short video"
+    return MediaItem(filename="clip.mp4", mime_type="video/mp4", size=len(data), open=lambda: io.BytesIO(data),
+                     kind="video", duration_s=6.0)  # fmt: skip
+
+
+def pin_request(text: str = "Lemon cake\nThe best lemon cake.", *media: MediaItem, **kwargs) -> PublishRequest:
+    return PublishRequest(main=ContentPart(text, media=media or (image(),)), options=kwargs.pop("options", OPTIONS),
+                          **kwargs)  # fmt: skip
+
+
+def created(request_body: dict, pin_id: str = PIN_ID) -> dict:
+    return pin(pin_id, **{k: request_body.get(k) for k in ("title", "description", "link", "board_id")})
+
+
+def mock_create(pin_id: str = PIN_ID) -> None:
+    def answer(request):
+        return 201, {}, json.dumps(created(json.loads(request.body), pin_id))
+
+    responses.add_callback(responses.POST, PINS, callback=answer)
+
+
+def calls(method: str, url_start: str) -> list:
+    return [c for c in responses.calls if c.request.method == method and c.request.url.startswith(url_start)]
+
+
+def multipart_fields(call) -> list[tuple[str, bytes]]:
+    head = f"Content-Type: {call.request.headers['Content-Type']}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + call.request.body)
+    return [(part.get_param("name", header="content-disposition"), part.get_payload(decode=True))
+            for part in message.iter_parts()]  # fmt: skip
+
+
+def no_thread(provider, request: PublishRequest) -> None:
+    landed = PublishedItem(platform_post_id=PIN_ID, url=f"https://www.pinterest.com/pin/{PIN_ID}/")
+    with pytest.raises(ProviderError) as caught:
+        provider.publish_part(account=account(), request=request, part=part_request(request, 1, [landed]))
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
+    assert not responses.calls
+
+
+class TestPinterestProvider(ProviderContract):
+    provider_id = "pinterest"
+
+    def connect(self):
+        responses.add(responses.POST, TOKEN_URL, json=token())
+        responses.add(responses.GET, ME_URL, json=me())
+        provider = get_provider("pinterest")
+        tokens = provider.exchange_code(app=APP, code="c0de", redirect_uri=REDIRECT, code_verifier=None)
+        return provider.connections_from_tokens(tokens=tokens)
+
+    def account(self) -> AccountState:
+        return account()
+
+    def mock_check(self) -> None:
+        responses.add(responses.GET, ME_URL, json=me())
+
+    def mock_refresh(self) -> None:
+        responses.add(responses.POST, TOKEN_URL, json=token(access_token="pina_new", refresh_token="pinr_second",
+                                                            response_type="refresh_token"))  # fmt: skip
+
+    def error_cases(self):
+        return [
+            ("authentication failed", error(responses.GET, ME_URL, AUTH_FAILED, 401), ErrorClass.AUTH),
+            ("missing scope", error(responses.GET, ME_URL, SCOPE_MISSING, 403), ErrorClass.AUTH),
+            ("trial app", error(responses.GET, ME_URL, TRIAL, 403), ErrorClass.CONFIG),
+            ("not found", error(responses.GET, ME_URL, BOARD_NOT_FOUND, 404), ErrorClass.CONTENT),
+            ("too many items", error(responses.GET, ME_URL, MAX_ITEMS, 400), ErrorClass.CONTENT),
+            ("image not fetched", error(responses.GET, ME_URL, NO_FETCH, 400), ErrorClass.TRANSIENT),
+            ("spam block", error(responses.GET, ME_URL, SPAM, 400), ErrorClass.RATE),
+            ("throttled", error(responses.GET, ME_URL, TOO_MANY, 429, {"Retry-After": "30"}), ErrorClass.RATE),
+            ("unavailable", error(responses.GET, ME_URL, UNAVAILABLE, 503), ErrorClass.TRANSIENT),
+            ("no id", lambda: responses.add(responses.GET, ME_URL, json={"username": "x"}), ErrorClass.TRANSIENT),
+        ]
+
+    def mock_publish_text(self) -> str:
+        mock_create()
+        return PIN_ID
+
+    def test_publish_text(self, provider):
+        """The contract's publish, with the image every pin needs and the board it goes to."""
+        expected = self.mock_publish_text()
+        result = publish_all(provider, account=self.account(), request=pin_request("Hello"))
+        assert result.main.platform_post_id == expected
+        assert result.main.url == f"https://www.pinterest.com/pin/{PIN_ID}/"
+
+    def mock_delete(self):
+        responses.add(responses.DELETE, f"{PINS}/{PIN_ID}", status=204)
+        return PIN_ID, lambda: len(calls("DELETE", f"{PINS}/{PIN_ID}")) == 1
+
+    def mock_metrics(self):
+        summary = {"IMPRESSION": 1368, "SAVE": 6, "PIN_CLICK": 58, "OUTBOUND_CLICK": 1}
+        responses.add(responses.GET, f"{PINS}/{PIN_ID}/analytics", json=analytics(**summary))
+        extra = {"saves": 6, "pin_clicks": 58, "outbound_clicks": 1, "video_views": 0}
+        expected = PostMetrics(reposts=6, impressions=1368, extra=extra)
+        return PIN_ID, expected
+
+    # A pin has no replies or comments through the API: the per-part scenarios become refusals,
+    # and the lost answer is reconciled for the pin itself, through the engine.
+
+    def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, provider):
+        no_thread(provider, pin_request(replies=(ContentPart("Reply 1"),)))
+
+    def test_first_comment_answers_the_main_post(self, provider):
+        no_thread(provider, pin_request(first_comment=ContentPart("Hi")))
+
+    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(
+        self, team, django_capture_on_commit_callbacks
+    ):
+        from publishing import engine
+
+        created_pins: list[dict] = []
+
+        def create(request):
+            body = json.loads(request.body)
+            created_pins.append(created(body))
+            raise requests.ReadTimeout("read timed out (the answer is lost)")
+
+        responses.add_callback(responses.POST, PINS, callback=create)
+
+        def board_pins(_request):
+            return 200, {}, json.dumps({"items": _now(created_pins), "bookmark": None})
+
+        responses.add_callback(responses.GET, BOARD_PINS, callback=board_pins)
+        target = _engine_pin(team, django_capture_on_commit_callbacks)
+        assert target.status == "unknown"
+        with django_capture_on_commit_callbacks(execute=True):
+            assert engine.targets_claim_due() == [], "a pin in doubt is never re-sent blindly"
+            engine.targets_claim_reconcile()
+        target.refresh_from_db()
+        assert target.status == "published"
+        assert target.parts.get().platform_post_id == PIN_ID
+        assert len(created_pins) == 1
+
+
+def _now(pins: list[dict]) -> list[dict]:
+    """The pins as created just now (Pinterest's clock, UTC without a zone)."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return [{**p, "created_at": stamp} for p in pins]
+
+
+def _engine_pin(team, capture):
+    from connections.services import account_save
+    from publishing import engine
+    from publishing.media import media_store
+    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+
+    state = account()
+    connection = Connection(profile=Profile(external_id=state.external_id, username=state.username),
+                            secrets=dict(state.secrets))  # fmt: skip
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    editor = team.membership("editor")
+    picture = media_store(actor=editor, upload=ContentFile(tiny_png(), name="cake.png"))
+    part = PartInput(text="Lemon cake\nThe best.", attachments=(Attachment(media_id=picture.id),))
+    overrides = {"pinterest": {"options": OPTIONS}}
+    data = PostInput(parts=[part], account_ids=[saved.id], when=When.now(), overrides=overrides)
+    post = post_create(actor=editor, data=data)
+    with capture(execute=True):
+        engine.targets_claim_due()
+    return post.targets.get()
+
+
+# --- Connecting ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pinterest(db):
+    return get_provider("pinterest")
+
+
+def test_consent_asks_for_the_board_and_pin_scopes_comma_separated(pinterest):
+    url = pinterest.authorization_url(app=APP, redirect_uri=REDIRECT, state="s1", code_verifier=None)
+    parts = urlsplit(url)
+    query = {key: values[0] for key, values in parse_qs(parts.query).items()}
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == "https://www.pinterest.com/oauth/"
+    assert (query["response_type"], query["state"], query["redirect_uri"]) == ("code", "s1", REDIRECT)
+    assert query["scope"] == SCOPE
+    assert "code_challenge" not in query
+
+
+def test_code_exchange_sends_the_app_in_a_basic_header(pinterest):
+    responses.add(responses.POST, TOKEN_URL, json=token())
+    tokens = pinterest.exchange_code(app=APP, code="c0de", redirect_uri=REDIRECT, code_verifier=None)
+    (call,) = responses.calls
+    expected = base64.b64encode(f"{APP.client_id}:{APP.client_secret}".encode()).decode()
+    assert call.request.headers["Authorization"] == f"Basic {expected}"
+    form = parse_qs(call.request.body)
+    assert (form["grant_type"], form["code"]) == (["authorization_code"], ["c0de"])
+    assert (tokens.access_token, tokens.refresh_token) == (ACCESS, "pinr_first")
+    assert tokens.expires_at is not None
+
+
+def test_connecting_names_the_account_by_its_username(pinterest):
+    (connection,) = TestPinterestProvider().connect()
+    assert connection.profile == Profile(external_id=USER_ID, username="janedoe", display_name="Jane's Kitchen",
+                                         avatar_url="https://i.pinimg.com/600x600_R/ab/cd.jpg",
+                                         profile_url="https://www.pinterest.com/janedoe/")  # fmt: skip
+
+
+def test_refresh_keeps_a_rotated_refresh_token_and_else_the_old_one(pinterest):
+    responses.add(responses.POST, TOKEN_URL, json=token(access_token="pina_2", refresh_token="pinr_2",
+                                                        response_type="everlasting_refresh"))  # fmt: skip
+    assert pinterest.refresh(app=APP, account=account()).refresh_token == "pinr_2"
+    assert parse_qs(responses.calls[0].request.body)["refresh_token"] == ["pinr_first"]
+    responses.reset()
+    answer = token(access_token="pina_3")
+    del answer["refresh_token"]
+    responses.add(responses.POST, TOKEN_URL, json=answer)
+    assert pinterest.refresh(app=APP, account=account()).refresh_token == "pinr_first"
+
+
+def test_a_refused_refresh_asks_for_a_reconnect(pinterest):
+    responses.add(responses.POST, TOKEN_URL, json={"error": "invalid_grant"}, status=400)
+    with pytest.raises(ProviderError) as caught:
+        pinterest.refresh(app=APP, account=account())
+    assert caught.value.error_class == ErrorClass.AUTH
+
+
+# --- The composer's boards ----------------------------------------------------------------------
+
+
+def test_boards_are_the_account_s_every_page_of_them(pinterest):
+    responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": "b2"},
+                  match=[responses.matchers.query_param_matcher({"page_size": "250"})])  # fmt: skip
+    responses.add(responses.GET, BOARDS, json={"items": [board("549755885177", "Travel")], "bookmark": None},
+                  match=[responses.matchers.query_param_matcher({"page_size": "250", "bookmark": "b2"})])  # fmt: skip
+    choices = pinterest.composer_choices(account=account(), name="board")
+    assert choices == (("", "Choose..."), (BOARD_ID, "Recipes"), ("549755885177", "Travel"))
+    assert pinterest.composer_choices(account=account(), name="board") == choices
+    assert len(responses.calls) == 2, "the second composer page reads the kept list"
+
+
+def test_the_composer_offers_the_account_s_boards_and_a_post_takes_one(team):
+    from connections.services import account_save
+    from publishing.models import Post
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
+    page = team.client("editor").get(reverse("compose"))
+    assert f'<option value="{BOARD_ID}"' in page.content.decode()
+    assert ">Recipes</option>" in page.content.decode()
+    data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
+    team.client("editor").post(reverse("compose"), data)
+    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID}}}
+
+
+def test_a_board_value_of_the_wrong_shape_is_refused(team):
+    from publishing.rules import account_choice_ok
+
+    assert account_choice_ok(BOARD_ID)
+    assert not account_choice_ok("")
+    assert not account_choice_ok("../pins?x=1")
+    assert not account_choice_ok({"id": BOARD_ID})
+
+
+# --- Pins ---------------------------------------------------------------------------------------
+
+
+def test_an_image_pin_carries_board_title_description_link_and_alt_text(pinterest):
+    mock_create()
+    request = pin_request("Lemon cake\nThe best lemon cake.", image(alt="A slice of lemon cake"),
+                          link="https://janedoe.example/lemon-cake")  # fmt: skip
+    publish_all(pinterest, account=account(), request=request)
+    (call,) = calls("POST", PINS)
+    assert call.request.headers["Authorization"] == f"Bearer {ACCESS}"
+    assert json.loads(call.request.body) == {
+        "board_id": BOARD_ID, "title": "Lemon cake", "description": "The best lemon cake.",
+        "link": "https://janedoe.example/lemon-cake", "alt_text": "A slice of lemon cake",
+        "media_source": {"source_type": "image_url", "url": "https://media.postwright.example/s/cake.png"},
+    }  # fmt: skip
+
+
+def test_one_line_is_all_description(pinterest):
+    mock_create()
+    publish_all(pinterest, account=account(), request=pin_request("Just a cake"))
+    body = json.loads(calls("POST", PINS)[0].request.body)
+    assert (body.get("title"), body["description"]) == (None, "Just a cake")
+
+
+def test_an_image_without_a_public_url_is_sent_inline(pinterest):
+    mock_create()
+    publish_all(pinterest, account=account(), request=pin_request("Cake", image(url="")))
+    source = json.loads(calls("POST", PINS)[0].request.body)["media_source"]
+    assert source == {"source_type": "image_base64", "content_type": "image/png",
+                      "data": base64.b64encode(tiny_png()).decode()}  # fmt: skip
+
+
+def test_several_images_are_a_carousel_of_at_most_five(pinterest):
+    mock_create()
+    urls = [f"https://media.postwright.example/s/{n}.png" for n in range(3)]
+    publish_all(pinterest, account=account(), request=pin_request("Cakes", *(image(url=u) for u in urls)))
+    source = json.loads(calls("POST", PINS)[0].request.body)["media_source"]
+    assert source == {"source_type": "multiple_image_urls", "items": [{"url": u} for u in urls]}
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request("Cakes", *(image() for _ in range(6))))
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "too_many_media")
+
+
+def test_a_video_pin_is_registered_uploaded_and_waited_for(pinterest):
+    responses.add(responses.POST, MEDIA, json=registered(), status=201)
+    responses.add(responses.POST, UPLOAD_URL, status=204)
+    responses.add(responses.GET, f"{MEDIA}/{MEDIA_ID}", json=media_status("processing"))
+    request = pin_request("Cake video\nHow it is made.", clip())
+    uploads = MemoryUploads()
+    first = pinterest.publish_part(account=account(), request=request,
+                                   part=part_request(request, 0, [], uploads=uploads))  # fmt: skip
+    assert isinstance(first, Pending)
+    assert first.reason == "Pinterest is processing the video"
+    fields = multipart_fields(calls("POST", UPLOAD_URL)[0])
+    names = [name for name, _value in fields]
+    assert names == ["key", "policy", "x-amz-signature", "x-amz-algorithm", "file"], "every field, then the file"
+    assert dict(fields)["file"].startswith(b"\x00\x00\x00\x18ftyp")
+    assert "Authorization" not in calls("POST", UPLOAD_URL)[0].request.headers, "no Pinterest token at the storage"
+    responses.replace(responses.GET, f"{MEDIA}/{MEDIA_ID}", json=media_status("succeeded"))
+    mock_create()
+    done = pinterest.publish_part(account=account(), request=request,
+                                  part=part_request(request, 0, [], uploads=uploads, state=first.state))  # fmt: skip
+    assert done.platform_post_id == PIN_ID
+    assert len(calls("POST", MEDIA)) == 1, "registered once"
+    assert len(calls("POST", UPLOAD_URL)) == 1, "uploaded once"
+    source = json.loads(calls("POST", PINS)[0].request.body)["media_source"]
+    assert source == {"source_type": "video_id", "media_id": MEDIA_ID, "cover_image_key_frame_time": 0}
+
+
+def test_a_video_with_an_image_uses_it_as_the_cover(pinterest):
+    responses.add(responses.POST, MEDIA, json=registered(), status=201)
+    responses.add(responses.POST, UPLOAD_URL, status=204)
+    responses.add(responses.GET, f"{MEDIA}/{MEDIA_ID}", json=media_status("succeeded"))
+    mock_create()
+    publish_all(pinterest, account=account(), request=pin_request("Cake", clip(), image()))
+    source = json.loads(calls("POST", PINS)[0].request.body)["media_source"]
+    assert source["cover_image_url"] == "https://media.postwright.example/s/cake.png"
+
+
+def test_a_video_pinterest_cannot_process_fails_with_content(pinterest):
+    responses.add(responses.POST, MEDIA, json=registered(), status=201)
+    responses.add(responses.POST, UPLOAD_URL, status=204)
+    responses.add(responses.GET, f"{MEDIA}/{MEDIA_ID}", json=media_status("failed"))
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request("Cake", clip()))
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "media_failed")
+    assert not calls("POST", PINS)
+
+
+@pytest.mark.parametrize(
+    ("request_", "code"),
+    [
+        (pin_request(options={}), "no_board"),
+        (pin_request("T" * 101 + "\nbody"), "title_too_long"),
+        (pin_request("D" * 801), "description_too_long"),
+        (pin_request(link="https://janedoe.example/" + "a" * 2048), "link_too_long"),
+        (PublishRequest(main=ContentPart("No picture"), options=OPTIONS), "no_media"),
+    ],
+)
+def test_a_pin_pinterest_would_refuse_fails_before_any_call(pinterest, request_, code):
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=request_)
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, code)
+    assert not responses.calls
+
+
+def test_a_missing_board_is_refused_in_pinterest_s_words(pinterest):
+    error(responses.POST, PINS, BOARD_NOT_FOUND, 404)()
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request())
+    assert (caught.value.error_class, caught.value.message) == (ErrorClass.CONTENT, "Board not found.")
+
+
+def test_a_create_whose_answer_is_lost_is_in_doubt(pinterest):
+    responses.add(responses.POST, PINS, body=requests.ReadTimeout("read timed out"))
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request())
+    assert caught.value.outcome_unknown
+
+
+# --- Reconciliation, deletion, metrics ----------------------------------------------------------
+
+
+def test_find_part_takes_the_board_s_matching_pin_made_in_this_run_only(pinterest):
+    from datetime import UTC, datetime
+
+    request = pin_request("Lemon cake\nThe best.", link="https://janedoe.example/c")
+    fields = {"title": "Lemon cake", "description": "The best.", "link": "https://janedoe.example/c"}
+    older = pin("111", created_at="2026-01-01T12:00:00", **fields)
+    other = pin("222", created_at="2026-03-01T12:00:00", **{**fields, "title": "Other"})
+    ours = pin("333", created_at="2026-03-01T12:00:00", **fields)
+    responses.add(responses.GET, BOARD_PINS, json={"items": [other, ours, older], "bookmark": None})
+    part = part_request(request, 0, [], sent_after=datetime(2026, 3, 1, 11, 58, tzinfo=UTC))
+    found = pinterest.find_part(account=account(), request=request, part=part)
+    assert found is not None
+    assert found.platform_post_id == "333"
+    later = part_request(request, 0, [], sent_after=datetime(2026, 3, 2, tzinfo=UTC))
+    responses.replace(responses.GET, BOARD_PINS, json={"items": [ours, older], "bookmark": None})
+    assert pinterest.find_part(account=account(), request=request, part=later) is None
+
+
+def test_deleting_a_pin_already_gone_is_done(pinterest):
+    error(responses.DELETE, f"{PINS}/{PIN_ID}", {"code": 50, "message": "Pin not found."}, 404)()
+    pinterest.delete(account=account(), platform_post_id=PIN_ID)
+    assert len(responses.calls) == 1
+
+
+def test_metrics_ask_for_the_last_ninety_days_and_skip_deleted_pins(pinterest):
+    responses.add(responses.GET, f"{PINS}/{PIN_ID}/analytics", json=analytics(IMPRESSION=10, SAVE=1))
+    error(responses.GET, f"{PINS}/999/analytics", {"code": 50, "message": "Pin not found."}, 404)()
+    metrics = pinterest.fetch_metrics(account=account(), platform_post_ids=[PIN_ID, "999"])
+    assert list(metrics) == [PIN_ID]
+    query = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    from datetime import date
+
+    start, end = date.fromisoformat(query["start_date"][0]), date.fromisoformat(query["end_date"][0])
+    assert (end - start).days == 89
+    assert query["metric_types"] == ["IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK,VIDEO_MRC_VIEW"]
+
+
+def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the_saved_board(team):
+    from connections.services import account_save
+    from publishing.models import Post
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
+    data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
+    team.client("editor").post(reverse("compose"), data)
+    cache.clear()
+    responses.replace(responses.GET, BOARDS, json=AUTH_FAILED, status=401)
+    post = Post.objects.get()
+    page = team.client("editor").get(reverse("post_edit", args=[post.pk]))
+    assert page.status_code == 200
+    assert f'<option value="{BOARD_ID}" selected' in page.content.decode()
