@@ -213,8 +213,10 @@ def webhooks(args: argparse.Namespace) -> dict:
         env["DATABASE_URL"] = args.webhooks_database_url
     argv = [sys.executable, str(ROOT / "bench" / "webhooks.py"), "--events", str(args.events),
             "--rate", str(args.rate), "--senders", str(args.senders)]  # fmt: skip
-    out = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"bench/webhooks.py failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def percentile(values: list[float], p: float) -> float:

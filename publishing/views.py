@@ -13,7 +13,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Left
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize, truncatechars
@@ -822,10 +830,12 @@ def media_upload_finish(request: AuthedRequest, upload_id: uuid.UUID) -> HttpRes
 
 
 @login_required
-@require_GET
 def media_status(request: AuthedRequest, media_id: int) -> HttpResponse:
-    """What the uploader polls while a video is inspected (processing, then ready or failed)."""
+    """What the uploader polls while a video is inspected (processing, then ready or failed).
+    Another's or an impossible id is a 404 whatever the method; only then is the method checked."""
     item = get_workspace_object_or_404(request, Media, pk=media_id)
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET"])
     response = JsonResponse(_media_json(item))
     response["Cache-Control"] = "no-store"
     return response
