@@ -17,7 +17,7 @@ from connections.providers.base import AccountState, AppCredentials, Connection,
 from connections.providers.meta import login
 from connections.providers.meta.graph import Graph, required_id, text_field
 from connections.providers.meta.instagram import InstagramProvider
-from connections.providers.meta.tokens import token_call, token_set
+from connections.providers.meta.tokens import login_connection, token_call, token_set
 
 GRAPH_HOST = "graph.instagram.com"
 AUTHORIZE_URL = "https://www.instagram.com/oauth/authorize"
@@ -98,18 +98,7 @@ class InstagramLoginProvider(InstagramProvider):
         return tokens
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
-        facts = {key: tokens.extra.pop(key, "") for key in (login.USER_ID, login.APP_ID)}
-        profile = self.fetch_profile(tokens=tokens)
-        facts[login.USER_ID] = facts[login.USER_ID] or profile.external_id
-        return [
-            Connection(
-                profile=profile,
-                secrets={"access_token": tokens.access_token},
-                expires_at=tokens.expires_at,
-                extra=facts,
-                scope=tokens.scope,
-            )
-        ]
+        return [login_connection(tokens, self.fetch_profile(tokens=tokens))]
 
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
         with Graph(tokens.access_token, host=GRAPH_HOST) as api:

@@ -37,7 +37,7 @@ from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRul
 from connections.providers.meta import login
 from connections.providers.meta.graph import Graph, required_id, text_field
 from connections.providers.meta.shared import created_recently, insight_values, setting
-from connections.providers.meta.tokens import token_call, token_set
+from connections.providers.meta.tokens import login_connection, token_call, token_set
 
 MAX_TEXT = 500
 MAX_LINKS = 5
@@ -145,18 +145,7 @@ class ThreadsProvider(Provider):
         return tokens
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
-        facts = {key: tokens.extra.pop(key, "") for key in (login.USER_ID, login.APP_ID)}
-        profile = self.fetch_profile(tokens=tokens)
-        facts[login.USER_ID] = facts[login.USER_ID] or profile.external_id
-        return [
-            Connection(
-                profile=profile,
-                secrets={"access_token": tokens.access_token},
-                expires_at=tokens.expires_at,
-                extra=facts,
-                scope=tokens.scope,
-            )
-        ]
+        return [login_connection(tokens, self.fetch_profile(tokens=tokens))]
 
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
         with _api(tokens.access_token) as api:

@@ -9,7 +9,8 @@ from typing import Any
 
 from connections import http
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import TokenSet
+from connections.providers.base import Connection, Profile, TokenSet
+from connections.providers.meta import login
 from connections.providers.meta.graph import classify, meta_error
 
 
@@ -40,6 +41,15 @@ def token_set(data: Mapping[str, Any]) -> TokenSet:
         else None
     )
     return TokenSet(access_token=str(data["access_token"]), expires_at=expires)
+
+
+def login_connection(tokens: TokenSet, profile: Profile) -> Connection:
+    """The one account of a direct login (Threads, Instagram Login), carrying the app-scoped user
+    id Meta's callbacks name (from the token exchange, else the profile's id) and the app's id."""
+    facts = {key: tokens.extra.pop(key, "") for key in (login.USER_ID, login.APP_ID)}
+    facts[login.USER_ID] = facts[login.USER_ID] or profile.external_id
+    return Connection(profile=profile, secrets={"access_token": tokens.access_token},
+                      expires_at=tokens.expires_at, extra=facts, scope=tokens.scope)  # fmt: skip
 
 
 def _token_error(response: http.Response, what: str) -> ProviderError:
