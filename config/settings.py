@@ -319,6 +319,8 @@ PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
 # Targets per worker task, published concurrently (one thread each): requests in flight are
 # Q_WORKERS x this. Each thread holds a database connection.
 PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
+# Parts that land at the same moment are recorded in one statement (publishing/landings.py).
+PUBLISH_GROUP_LANDINGS = env_bool("PUBLISH_GROUP_LANDINGS", True)
 # The dispatcher's shortest pause between passes (milliseconds): what falls due meanwhile is
 # claimed together, so a post is at most this late for the dispatcher's sake.
 PUBLISH_DISPATCH_MIN_SLEEP_SECONDS = env_int("PUBLISH_DISPATCH_MIN_SLEEP_MS", 200, minimum=0) / 1000

@@ -33,13 +33,13 @@ from connections.models import SocialAccount
 from connections.providers.base import PartRequest, Pending, Provider, PublishedItem, PublishRequest, part_key
 from connections.registry import get_provider
 from connections.services import call_with_account, safe_url
+from publishing.landings import landing_apply
 from publishing.models import Post, PostContent, Target, TargetPart, UploadSession
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 from publishing.payload import build_request
 from publishing.rollup import post_rollup, posts_rollup, tell_author
 from publishing.states import (
     Move,
-    moves_apply,
     part_move,
     part_move_planned,
     parts_create,
@@ -484,7 +484,7 @@ def _deliver(target: Target, parts: list[TargetPart] | None = None) -> None:
 
 def _target_published(target: Target) -> None:
     """publishing -> published, for a target whose parts had all landed before this run."""
-    moves_apply([_target_published_planned(target)])
+    landing_apply([_target_published_planned(target)])
 
 
 def _target_published_planned(target: Target, *, after: Move | None = None, **fields: str) -> Move:
@@ -546,7 +546,7 @@ def _record_landed(
         moves.append(_target_published_planned(target, after=landing, **ids))
     elif ids:
         ids_after_landing.append((landing, target, dict(ids)))
-    if not moves_apply(moves, fields_only=ids_after_landing)[0]:
+    if not landing_apply(moves, fields_only=ids_after_landing)[0]:
         log.warning("part %s of target %s moved on while it was being sent; this run stops", part.id, target.id)
         return False
     return True

@@ -299,7 +299,7 @@ def moves_apply(
         if happened:
             _mirror(move.obj, move.to, move.fields)
     for move, target, columns in fields_only:
-        if moved[list(moves).index(move)]:
+        if moved[_index(moves, move)]:
             _mirror(target, target.status, columns)
     return moved
 
