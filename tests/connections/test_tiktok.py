@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
@@ -39,6 +41,9 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
     settings.TIKTOK_UPLOAD_CHUNK_BYTES = 5 * MIB
+    cache.clear()  # creator_info is kept a minute for the composer
+    yield
+    cache.clear()
 
 
 def clip(size: int = 1000, seconds: float = 20, url: str = "") -> MediaItem:
@@ -132,7 +137,7 @@ class TestTikTokProvider(ProviderContract):
         assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
         assert not responses.calls
 
-    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, settings):
+    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, settings, db):
         """The reconcile rule where TikTok's create is one call (PULL_FROM_URL): the init's answer
         is lost, and the creator's recent videos show the post, so nothing is sent again."""
         settings.TIKTOK_PULL_FROM_URL = True
@@ -213,15 +218,57 @@ def test_a_refused_refresh_is_auth(db):
 
 def test_the_composer_options_come_from_creator_info_with_no_default_privacy(db):
     FakeTikTok(info=creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"])).install()
-    options = {name: choices for name, _label, choices in get_provider("tiktok").creator_options(account())}
-    assert options["privacy_level"] == (
-        ("", "Choose..."),
-        ("FOLLOWER_OF_CREATOR", "Followers"),
-        ("SELF_ONLY", "Only me"),
-    )
-    assert options["comments"] == (("no", "Off"), ("yes", "On"))
-    assert [value for value, _label in options["stitch"]] == ["no"], "stitch is off in the creator's settings"
-    assert [value for value, _label in options["commercial"]] == ["none", "your_brand", "branded"]
+    provider = get_provider("tiktok")
+
+    def choices(name):
+        return provider.composer_choices(account=account(), name=name)
+
+    assert choices("privacy_level") == (("", "Choose..."), ("FOLLOWER_OF_CREATOR", "Followers"), ("SELF_ONLY", "Only me"))
+    assert choices("comments") == (("no", "Off"), ("yes", "On"))
+    assert choices("stitch") == (("no", "Off (Jane has stitchs turned off on TikTok)"),), "off in the creator's settings"
+    declared = {name: options for name, _label, options in provider.composer_options}
+    assert declared["privacy_level"] == (("", "Choose..."),), "nothing offered before TikTok says what is"
+    assert [value for value, _label in declared["commercial"]] == ["none", "your_brand", "branded"]
+    info_calls = [call for call in responses.calls if call.request.url.endswith("creator_info/query/")]
+    assert len(info_calls) == 1, "one creator_info per minute serves the whole composer page"
+
+
+def test_the_composer_notes_show_the_creator_and_tiktoks_required_notices(db, settings):
+    FakeTikTok().install()
+    notes = get_provider("tiktok").composer_notes(account=account())
+    assert notes[0].text == "Posting to TikTok as Jane (@jane)."
+    assert notes[0].image_url == "https://p16.tiktokcdn.com/jane.jpeg"
+    texts = [note.text for note in notes]
+    assert "Jane's TikTok videos can be at most 600 seconds long." in texts
+    assert any("may take a few minutes to process" in text for text in texts)
+    assert any(text.startswith("TikTok has not audited this app yet") for text in texts)
+    assert any("Music Usage Confirmation" in text and "Paid partnership" in text for text in texts)
+    cache.clear()
+    settings.TIKTOK_APP_AUDITED = True
+    assert not any("audited" in note.text for note in get_provider("tiktok").composer_notes(account=account()))
+
+
+def test_the_compose_page_shows_the_creator_s_choices_and_a_post_keeps_them(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.models import Post
+
+    FakeTikTok(info=creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"])).install()
+    connection = Connection(profile=Profile(external_id=OPEN_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="tiktok", connection=connection, user=None)
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    privacy = page.split('name="option_tiktok_privacy_level"')[1].split("</select>")[0]
+    assert '<option value="" selected>Choose...</option>' in privacy
+    assert '<option value="FOLLOWER_OF_CREATOR" >Followers</option>' in privacy
+    assert "PUBLIC_TO_EVERYONE" not in privacy, "only what TikTok offers this creator"
+    stitch = page.split('name="option_tiktok_stitch"')[1].split("</select>")[0]
+    assert 'value="yes"' not in stitch
+    assert "Posting to TikTok as Jane (@jane)." in page
+    data = {"accounts": [saved.id], "text": "Caption", "when": "draft", "option_tiktok_privacy_level": "SELF_ONLY",
+            "option_tiktok_comments": "yes", "option_tiktok_post_mode": "direct"}  # fmt: skip
+    team.client("editor").post(reverse("compose"), data)
+    options = Post.objects.get().overrides["tiktok"]["options"]
+    assert (options["privacy_level"], options["comments"]) == ("SELF_ONLY", "yes")
 
 
 def test_without_a_privacy_choice_nothing_is_posted(db):
