@@ -189,7 +189,7 @@ class TikTokProvider(OAuth2Provider):
             return ()
         if info.get(f"{word}_disabled"):
             who = str(info.get("creator_nickname") or "The creator")
-            return (("no", f"Off ({who} has {word}s turned off on TikTok)"),)
+            return (("no", f"Off ({who} has turned this off on TikTok)"),)
         return (("no", "Off"), ("yes", "On"))
 
     def composer_notes(self, *, account: AccountState) -> tuple[ComposerNote, ...]:
