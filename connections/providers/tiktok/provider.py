@@ -170,10 +170,11 @@ class TikTokProvider(OAuth2Provider):
         """For the composer, which asks for several options on one page: kept a minute (TikTok
         allows 20 creator_info calls a minute per user)."""
         key = "tiktok-creator:" + hashlib.sha256(_token(account).encode()).hexdigest()[:24]
-        info = cache.get(key)
-        if not isinstance(info, dict):
-            info = self.creator_info(account)
-            cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
+        kept = cache.get(key)
+        if isinstance(kept, dict):
+            return kept
+        info = self.creator_info(account)
+        cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
         return info
 
     def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
