@@ -547,3 +547,27 @@ def test_the_accounts_page_shows_admins_the_quota_used_today(team):
     assert "YouTube quota used today: 6,400 / 10,000 units (3,600 left)." in page
     viewer_page = team.client("viewer").get(reverse("connections")).content.decode()
     assert "YouTube quota used today" not in viewer_page
+
+
+def test_the_composer_takes_the_go_public_time_in_the_authors_zone(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.models import Post
+
+    team.workspace.timezone = "Europe/Paris"
+    team.workspace.save()
+    connection = Connection(profile=Profile(external_id=CHANNEL_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="youtube", connection=connection, user=None)
+    editor = team.client("editor")
+    page = editor.get(reverse("compose")).content.decode()
+    assert 'type="datetime-local" id="option-youtube-publish_at"' in page
+    data = {"accounts": [saved.id], "text": "My video", "when": "draft", "option_youtube_made_for_kids": "no",
+            "option_youtube_privacy": "public", "option_youtube_publish_at": "2031-05-06T10:30"}  # fmt: skip
+    editor.post(reverse("compose"), data)
+    post = Post.objects.get()
+    assert post.overrides["youtube"]["options"]["publish_at"] == "2031-05-06T08:30:00+00:00"
+    edit = editor.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert 'value="2031-05-06T10:30"' in edit, "shown again in the author's zone"
+    data["option_youtube_publish_at"] = "next tuesday"
+    answer = editor.post(reverse("post_edit", args=[post.pk]), data).content.decode()
+    assert "must be a date and time that exists, or left empty" in answer
