@@ -32,11 +32,11 @@ def test_a_tiktok_video_post_shows_the_privacy_choice_with_no_default(
     live_server,
     page: Page,
     signed_in,
-    axe_source,
+    axe_source,  # noqa: F811
     settings,
     tmp_path,
     width,
-    shot,  # noqa: F811
+    shot,
 ):
     from publishing.media import media_store
     from publishing.models import Post
