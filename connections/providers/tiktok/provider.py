@@ -1,11 +1,14 @@
-"""TikTok: Direct Post of one video, built from the creator's own options.
+"""TikTok: Direct Post of one video or of photos (or either sent to the creator's inbox as a
+draft), built from the creator's own options.
 
 Before each post ``creator_info`` is asked (TikTok requires it): the privacy level must be one it
 lists (the author chooses, there is no default), comments, duets and stitches stay off where the
 creator has them off, and the video may not be longer than it allows. The video goes by chunked
 FILE_UPLOAD (its publish id, upload URL and offset kept in the upload store, so a crash resumes
 at the stored offset) or, on a verified domain, PULL_FROM_URL; then ``status/fetch`` is polled in
-the engine's processing state until PUBLISH_COMPLETE gives the post's id.
+the engine's processing state until PUBLISH_COMPLETE gives the post's id. Photos are always
+pulled from their URLs (``content/init``). The composer reads creator_info live through
+``composer_choices`` and ``composer_notes``.
 """
 
 from __future__ import annotations
