@@ -196,7 +196,7 @@ def _required_options(overrides: dict[str, Any], accounts: list[SocialAccount]) 
         provider = get_provider(platform)
         options = _override_options(overrides, platform)
         labels = {name: label for name, label, _choices in provider.composer_options}
-        for name in provider.required_options:
+        for name in provider.options_required(options=options):
             if options.get(name) in (None, ""):
                 message = f"Choose {labels.get(name, name)} for {provider.name}: there is no default."
                 problems.append(Problem(f"overrides.{platform}.options.{name}", message, "required"))

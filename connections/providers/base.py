@@ -486,6 +486,12 @@ class Provider:
         the empty choice first. Called by the composer; may call the platform."""
         return ()
 
+    def options_required(self, *, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """The ``required_options`` a post with these options must choose; all of them by default.
+        A platform whose choices depend on each other (a draft sent to the creator's inbox takes
+        no privacy level) narrows them; the provider still checks what it sends."""
+        return self.required_options
+
     def composer_notes(self, *, account: AccountState) -> tuple[ComposerNote, ...]:
         """What the composer shows for this account in the platform's section (the creator a
         post goes to, the platform's required wording). Called by the composer; may call the

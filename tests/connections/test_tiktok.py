@@ -587,3 +587,20 @@ def test_user_info_counts_are_the_accounts_metrics(db):
     )  # fmt: skip
     fields = parse_qs(urlsplit(responses.calls[0].request.url).query)["fields"][0].split(",")
     assert {"follower_count", "following_count", "likes_count", "video_count"} <= set(fields)
+
+
+def test_a_draft_for_the_inbox_needs_no_privacy_choice_but_a_direct_post_does(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.services import PartInput, PostInput, When, post_validate
+
+    connection = Connection(profile=Profile(external_id=OPEN_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="tiktok", connection=connection, user=None)
+
+    def required(options):
+        data = PostInput(parts=[PartInput(text="Caption")], account_ids=[saved.id], when=When.now(),
+                         overrides={"tiktok": {"options": options}})  # fmt: skip
+        return [p.field for p in post_validate(actor=team.membership("editor"), data=data) if p.code == "required"]
+
+    assert required({"post_mode": "direct"}) == ["overrides.tiktok.options.privacy_level"]
+    assert required({"post_mode": "inbox"}) == []

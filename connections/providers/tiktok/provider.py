@@ -211,6 +211,10 @@ class TikTokProvider(OAuth2Provider):
         notes.append(ComposerNote(DISCLOSURE_NOTE))
         return tuple(notes)
 
+    def options_required(self, *, options: Mapping[str, Any]) -> tuple[str, ...]:
+        # A draft in the creator's inbox is given its privacy in TikTok's app, not here.
+        return () if options.get("post_mode") == "inbox" else self.required_options
+
     # --- Rules -----------------------------------------------------------------------------------
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
