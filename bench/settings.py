@@ -7,6 +7,11 @@ os.environ.setdefault("DEBUG", "true")  # bench/dispatch.py runs with DEBUG off 
 from config.settings import *  # noqa: F403
 
 EXTRA_CONNECTION_PROVIDERS = {"benchnet": ("Bench network", "bench.fakeplatform.BenchProvider")}
+if os.environ.get("BENCH_VIDEO_URL"):  # bench/videos.py: the real TikTok and YouTube, at its fakes
+    EXTRA_CONNECTION_PROVIDERS |= {
+        "tiktok": ("TikTok", "bench.fakevideo.BenchTikTok"),
+        "youtube": ("YouTube", "bench.fakevideo.BenchYouTube"),
+    }
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 # Short leases so that, with --kill-workers, a target a killed worker held is recovered within the run.
 PUBLISH_QUEUE_LEASE_SECONDS = int(os.environ.get("BENCH_QUEUE_LEASE", 8))

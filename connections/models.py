@@ -214,3 +214,20 @@ class ConnectSession(WorkspaceOwned):
     @property
     def expired(self) -> bool:
         return self.expires_at <= timezone.now()
+
+
+class QuotaUsage(models.Model):
+    """Units of a platform's daily quota spent, per quota holder (a Google project, known by a
+    hash of its OAuth client) and per day as the platform counts days. Kept in the database so
+    every worker counts against the same total; rows for past days are history, never read."""
+
+    platform = models.CharField(max_length=32, choices=platform_choices)
+    holder = models.CharField(max_length=64, help_text="A hash naming who the quota belongs to.")
+    day = models.DateField()
+    units = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "holder", "day"], name="quota_usage_once_a_day")]
+
+    def __str__(self) -> str:
+        return f"{self.platform} quota {self.day}: {self.units}"

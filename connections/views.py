@@ -19,7 +19,7 @@ from accounts.access import (
 )
 from accounts.actors import Actor
 from accounts.confirm import confirmation_page
-from accounts.roles import Capability
+from accounts.roles import Capability, role_allows
 from connections import services
 from connections.errors import ConnectError, ProviderError
 from connections.forms import InstanceForm, OAuthAppForm
@@ -48,8 +48,12 @@ def account_list(request: MemberRequest) -> HttpResponse:
     _mark_siblings(accounts)
     providers = enabled_providers()
     checkable = {provider.id for provider in providers if provider.supports_check}
+    admin = role_allows(request.membership.role, Capability.MANAGE_CONNECTIONS)
     for account in accounts:
         account.can_check = account.platform in checkable  # type: ignore[attr-defined]  # for the template only
+        # Quota and such: the provider reads Postwright's own records, no token is decrypted.
+        notes = get_provider(account.platform).account_notes(account=account.public_state()) if admin else ()
+        account.notes = notes  # type: ignore[attr-defined]  # for the template only
     configured = services.configured_platforms(workspace=request.workspace, providers=providers)
     platforms = [
         {"provider": provider, "configured": provider.id in configured}

@@ -2,10 +2,12 @@
 next to the fields they are about. It holds no rules: publishing.rules does (the API shares them)."""
 
 import re
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.datastructures import MultiValueDict
 
@@ -98,6 +100,10 @@ class ComposerForm(forms.Form):
             provider = get_provider(platform)
             for name, _label, choices in provider.composer_options:
                 value = self.data.get(f"option_{platform}_{name}", "")
+                if name in provider.moment_options:
+                    if value:  # unreadable stays as typed, for the services to name the problem
+                        options[name] = self._moment(value) or value
+                    continue
                 # A select sends one of its own values; anything else was not chosen from it.
                 # An account's own list (boards) is only known to the platform: the services
                 # check the value's form and the platform the rest.
@@ -110,6 +116,20 @@ class ComposerForm(forms.Form):
             if override:
                 result[platform] = override
         return result
+
+    def _moment(self, value: str) -> str:
+        """A datetime-local value typed in the author's zone, as an ISO moment in UTC; empty
+        when it cannot be read (or names a time the clocks skip)."""
+        try:
+            typed = datetime.fromisoformat(value)
+        except ValueError:
+            return ""
+        if typed.tzinfo is not None:
+            return typed.isoformat()
+        try:
+            return local_to_utc(typed.date(), typed.time(), self.zone).isoformat()
+        except ValidationError:
+            return ""
 
     def parts(self) -> list[PartInput]:
         text = self._cleaned("text", "") if hasattr(self, "cleaned_data") else self.data.get("text", "")

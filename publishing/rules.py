@@ -169,6 +169,17 @@ def _overrides(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list
     return problems
 
 
+def moment_ok(value: Any) -> bool:
+    """A moment option's value: an ISO 8601 date and time with its zone (the platform judges
+    whether it is early enough)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
+
+
 def account_choice_ok(value: Any) -> bool:
     """The shape of a choice from an account's own list (a board id): a short token of letters,
     digits and ``-_:.``, nothing the platform could take for anything else."""
@@ -185,7 +196,7 @@ def _required_options(overrides: dict[str, Any], accounts: list[SocialAccount]) 
         provider = get_provider(platform)
         options = _override_options(overrides, platform)
         labels = {name: label for name, label, _choices in provider.composer_options}
-        for name in provider.required_options:
+        for name in provider.options_required(options=options):
             if options.get(name) in (None, ""):
                 message = f"Choose {labels.get(name, name)} for {provider.name}: there is no default."
                 problems.append(Problem(f"overrides.{platform}.options.{name}", message, "required"))
@@ -209,6 +220,11 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
         label, choices = declared[name]
         if name in provider.account_options and account_choice_ok(value):
             continue  # chosen from the account's own list, which only the platform knows
+        if name in provider.moment_options:
+            if value != "" and not moment_ok(value):
+                message = f"{label} for {provider.name} must be a date and time that exists, or left empty."
+                problems.append(Problem(f"{path}.options.{name}", message, "option"))
+            continue
         if value not in [choice for choice, _ in choices]:  # a list: the value may be unhashable JSON
             allowed = ", ".join(choice for choice, _ in choices)
             message = f"{label} for {provider.name} must be one of: {allowed}."

@@ -45,7 +45,7 @@ from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
 from connections.errors import ProviderError
 from connections.models import SocialAccount
-from connections.providers.base import PreviewLook, Provider
+from connections.providers.base import ComposerNote, PreviewLook, Provider
 from connections.providers.media_rules import AspectFit, format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
@@ -404,9 +404,12 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
             "text": saved.get(platform, {}).get("text", ""),
             "options": [
                 {"name": name, "label": label, "choices": choices,
-                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0])}
+                 "moment": name in get_provider(platform).moment_options,
+                 "value": _shown_value(get_provider(platform), name, form,
+                                       saved.get(platform, {}).get("options", {}).get(name, choices[0][0]))}
                 for name, label, choices in _composer_options(platform, accounts, saved.get(platform, {}))
             ],
+            "notes": _composer_notes(platform, accounts),
         }
         for platform in sorted({account.platform for account in accounts})
     ]  # fmt: skip
@@ -434,6 +437,31 @@ def _composer_options(
             choices = tuple(live.items())
         options.append((name, label, choices))
     return options
+
+
+def _shown_value(provider: Provider, name: str, form: ComposerForm, value: Any) -> Any:
+    """A saved moment option as the datetime-local value the author reads, in their zone."""
+    if name not in provider.moment_options or not isinstance(value, str) or not value:
+        return value
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(form.zone).strftime("%Y-%m-%dT%H:%M") if moment.tzinfo else value
+
+
+def _composer_notes(platform: str, accounts: list[SocialAccount]) -> list[ComposerNote]:
+    """What the platform asks shown for each of the page's accounts (who posts, its rules);
+    an account the platform will not answer for shows nothing here."""
+    provider = get_provider(platform)
+    notes: list[ComposerNote] = []
+    for account in accounts:
+        if account.platform == platform:
+            try:
+                notes += [note for note in provider.composer_notes(account=account.state()) if note not in notes]
+            except ProviderError:
+                continue
+    return notes
 
 
 def _account_choices(provider: Provider, account: SocialAccount, name: str) -> tuple[tuple[str, str], ...]:

@@ -282,6 +282,27 @@ class PostMetrics:
 
 
 @dataclass(frozen=True)
+class AccountMetrics:
+    """An account's own counts at one moment (followers, posts), where the platform gives them;
+    None where it does not."""
+
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    views: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)  # a platform's further counts (likes)
+
+
+@dataclass(frozen=True)
+class ComposerNote:
+    """A sentence the composer shows in a platform's section for one account before the author
+    writes: who will post, what the platform requires said. ``image_url`` is an avatar beside it."""
+
+    text: str
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
 class PreviewLook:
     """How the composer's preview draws a post on a network, in generic tokens the stylesheet
     knows (``look-avatar-<avatar>``, ``look-accent-<accent>``): no platform's name in the CSS."""
@@ -311,6 +332,7 @@ class Provider:
     - ``supports_refresh``: ``refresh``; ``supports_revoke``: ``revoke``
     - ``supports_lookup``: ``find_part`` (reconciling an unknown outcome)
     - ``supports_delete``: ``delete``; ``supports_metrics``: ``fetch_metrics``
+    - ``supports_account_metrics``: ``fetch_account_metrics`` (followers, posts, views)
 
     ``text_rules`` and ``publish_part`` are not optional: a platform Postwright cannot publish
     to does not belong in the registry.
@@ -333,6 +355,7 @@ class Provider:
     supports_lookup: ClassVar[bool] = False  # find_part can tell whether a part landed
     supports_delete: ClassVar[bool] = False
     supports_metrics: ClassVar[bool] = False
+    supports_account_metrics: ClassVar[bool] = False
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
@@ -350,6 +373,10 @@ class Provider:
     # Options among composer_options whose choices come from the account (a board to pin to),
     # listed by ``composer_choices``; their declared choices are only the empty first one.
     account_options: ClassVar[tuple[str, ...]] = ()
+    # Options among composer_options whose value is a moment the author gives (ISO 8601 with its
+    # zone; the composer shows a date and time in the author's zone), empty for none; their
+    # declared choices are only the empty one.
+    moment_options: ClassVar[tuple[str, ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
@@ -459,6 +486,23 @@ class Provider:
         the empty choice first. Called by the composer; may call the platform."""
         return ()
 
+    def options_required(self, *, options: Mapping[str, Any]) -> tuple[str, ...]:
+        """The ``required_options`` a post with these options must choose; all of them by default.
+        A platform whose choices depend on each other (a draft sent to the creator's inbox takes
+        no privacy level) narrows them; the provider still checks what it sends."""
+        return self.required_options
+
+    def composer_notes(self, *, account: AccountState) -> tuple[ComposerNote, ...]:
+        """What the composer shows for this account in the platform's section (the creator a
+        post goes to, the platform's required wording). Called by the composer; may call the
+        platform; nothing by default."""
+        return ()
+
+    def account_notes(self, *, account: AccountState) -> tuple[str, ...]:
+        """Plain sentences the Accounts page shows admins under the account (a quota used
+        today). Read from Postwright's own records, never from the platform; nothing by default."""
+        return ()
+
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         """The media rules for a post with these per-post options (``composer_options``), for
         platforms whose formats differ (an Instagram Story or Reel); by default ``media_rules``."""
@@ -480,4 +524,8 @@ class Provider:
         raise NotImplementedError
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
+        raise NotImplementedError
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The account's counts now; None when the platform has none for it."""
         raise NotImplementedError

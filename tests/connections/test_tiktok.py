@@ -8,7 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
@@ -39,6 +41,9 @@ def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
     settings.TIKTOK_UPLOAD_CHUNK_BYTES = 5 * MIB
+    cache.clear()  # creator_info is kept a minute for the composer
+    yield
+    cache.clear()
 
 
 def clip(size: int = 1000, seconds: float = 20, url: str = "") -> MediaItem:
@@ -132,7 +137,7 @@ class TestTikTokProvider(ProviderContract):
         assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
         assert not responses.calls
 
-    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, settings):
+    def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(self, settings, db):
         """The reconcile rule where TikTok's create is one call (PULL_FROM_URL): the init's answer
         is lost, and the creator's recent videos show the post, so nothing is sent again."""
         settings.TIKTOK_PULL_FROM_URL = True
@@ -213,15 +218,58 @@ def test_a_refused_refresh_is_auth(db):
 
 def test_the_composer_options_come_from_creator_info_with_no_default_privacy(db):
     FakeTikTok(info=creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"])).install()
-    options = {name: choices for name, _label, choices in get_provider("tiktok").creator_options(account())}
-    assert options["privacy_level"] == (
-        ("", "Choose..."),
-        ("FOLLOWER_OF_CREATOR", "Followers"),
-        ("SELF_ONLY", "Only me"),
-    )
-    assert options["comments"] == (("no", "Off"), ("yes", "On"))
-    assert [value for value, _label in options["stitch"]] == ["no"], "stitch is off in the creator's settings"
-    assert [value for value, _label in options["commercial"]] == ["none", "your_brand", "branded"]
+    provider = get_provider("tiktok")
+
+    def choices(name):
+        return provider.composer_choices(account=account(), name=name)
+
+    offered = (("", "Choose..."), ("FOLLOWER_OF_CREATOR", "Followers"), ("SELF_ONLY", "Only me"))
+    assert choices("privacy_level") == offered
+    assert choices("comments") == (("no", "Off"), ("yes", "On"))
+    assert choices("stitch") == (("no", "Off (Jane has turned this off on TikTok)"),), "off in the creator's settings"
+    declared = {name: options for name, _label, options in provider.composer_options}
+    assert declared["privacy_level"] == (("", "Choose..."),), "nothing offered before TikTok says what is"
+    assert [value for value, _label in declared["commercial"]] == ["none", "your_brand", "branded"]
+    info_calls = [call for call in responses.calls if call.request.url.endswith("creator_info/query/")]
+    assert len(info_calls) == 1, "one creator_info per minute serves the whole composer page"
+
+
+def test_the_composer_notes_show_the_creator_and_tiktoks_required_notices(db, settings):
+    FakeTikTok().install()
+    notes = get_provider("tiktok").composer_notes(account=account())
+    assert notes[0].text == "Posting to TikTok as Jane (@jane)."
+    assert notes[0].image_url == "https://p16.tiktokcdn.com/jane.jpeg"
+    texts = [note.text for note in notes]
+    assert "Jane's TikTok videos can be at most 600 seconds long." in texts
+    assert any("may take a few minutes to process" in text for text in texts)
+    assert any(text.startswith("TikTok has not audited this app yet") for text in texts)
+    assert any("Music Usage Confirmation" in text and "Paid partnership" in text for text in texts)
+    cache.clear()
+    settings.TIKTOK_APP_AUDITED = True
+    assert not any("audited" in note.text for note in get_provider("tiktok").composer_notes(account=account()))
+
+
+def test_the_compose_page_shows_the_creator_s_choices_and_a_post_keeps_them(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.models import Post
+
+    FakeTikTok(info=creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"])).install()
+    connection = Connection(profile=Profile(external_id=OPEN_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="tiktok", connection=connection, user=None)
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    privacy = page.split('name="option_tiktok_privacy_level"')[1].split("</select>")[0]
+    assert '<option value="" selected>Choose...</option>' in privacy
+    assert '<option value="FOLLOWER_OF_CREATOR" >Followers</option>' in privacy
+    assert "PUBLIC_TO_EVERYONE" not in privacy, "only what TikTok offers this creator"
+    stitch = page.split('name="option_tiktok_stitch"')[1].split("</select>")[0]
+    assert 'value="yes"' not in stitch
+    assert "Posting to TikTok as Jane (@jane)." in page
+    data = {"accounts": [saved.id], "text": "Caption", "when": "draft", "option_tiktok_privacy_level": "SELF_ONLY",
+            "option_tiktok_comments": "yes", "option_tiktok_post_mode": "direct"}  # fmt: skip
+    team.client("editor").post(reverse("compose"), data)
+    options = Post.objects.get().overrides["tiktok"]["options"]
+    assert (options["privacy_level"], options["comments"]) == ("SELF_ONLY", "yes")
 
 
 def test_without_a_privacy_choice_nothing_is_posted(db):
@@ -384,3 +432,175 @@ def test_metrics_are_queried_twenty_ids_at_a_time(db):
     assert parse_qs(urlsplit(responses.calls[0].request.url).query)["fields"] == [
         "id,title,create_time,share_url,view_count,like_count,comment_count,share_count"
     ]
+
+
+# --- Photos, drafts, pacing, account stats ------------------------------------------------------
+
+
+def photo(index: int, url: bool = True, mime: str = "image/jpeg") -> MediaItem:
+    return MediaItem(filename=f"p{index}.jpg", mime_type=mime, size=900, open=lambda: io.BytesIO(b"j" * 900),
+                     kind="image", width=1080, height=1920,
+                     public_url=f"https://media.postwright.example/s/p{index}/" if url else "")  # fmt: skip
+
+
+def photo_request(text="Trip day\nThree photos from the coast", photos=None, **options) -> PublishRequest:
+    media = tuple(photos or (photo(1), photo(2)))
+    return PublishRequest(main=ContentPart(text=text, media=media), options={**OPTIONS, **options})
+
+
+def test_a_photo_post_is_pulled_from_its_urls_and_links_to_the_photo(db, settings):
+    settings.TIKTOK_PULL_FROM_URL = True
+    fake = FakeTikTok(statuses=["PROCESSING_DOWNLOAD"])
+    fake.install()
+    uploads, request = MemoryUploads(), photo_request(comments="yes", commercial="your_brand")
+    first = step(request, uploads)
+    assert isinstance(first, Pending)
+    assert first.reason == "TikTok is processing the photos; this can take a few minutes"
+    done = step(request, uploads, state=first.state)
+    assert done.url == "https://www.tiktok.com/@jane/photo/7312345678901234567"
+    (body,) = fake.inits
+    assert body == {
+        "post_info": {"title": "Trip day", "description": "Trip day\nThree photos from the coast",
+                      "privacy_level": "PUBLIC_TO_EVERYONE", "disable_comment": False,
+                      "brand_organic_toggle": True, "brand_content_toggle": False},
+        "source_info": {"source": "PULL_FROM_URL", "photo_cover_index": 0,
+                        "photo_images": ["https://media.postwright.example/s/p1/",
+                                         "https://media.postwright.example/s/p2/"]},
+        "media_type": "PHOTO", "post_mode": "DIRECT_POST",
+    }  # fmt: skip
+
+
+def test_photos_without_a_verified_domain_say_how_to_allow_them(db, settings):
+    settings.TIKTOK_PULL_FROM_URL = False
+    fake = FakeTikTok()
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(photo_request(), MemoryUploads())
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONFIG, "photos_need_pull")
+    assert "TIKTOK_PULL_FROM_URL" in caught.value.message
+    assert fake.inits == []
+
+
+@pytest.mark.parametrize(
+    ("photos", "text", "code"),
+    [
+        ((photo(1, mime="image/png"),), "Trip", "photo_format"),
+        ((photo(1), clip()), "Trip", "no_mix"),
+        (tuple(photo(i) for i in range(36)), "Trip", "photos"),
+        ((photo(1),), "x" * 91, "title_length"),
+    ],
+)
+def test_photo_posts_tiktok_would_refuse_are_refused_before_anything_is_sent(db, settings, photos, text, code):
+    settings.TIKTOK_PULL_FROM_URL = True
+    fake = FakeTikTok()
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(photo_request(text=text, photos=photos), MemoryUploads())
+    assert caught.value.code == code
+    assert fake.inits == []
+
+
+def test_a_draft_goes_to_the_creators_inbox_with_only_the_file(db):
+    fake = FakeTikTok(statuses=["PROCESSING_UPLOAD"], final_status="SEND_TO_USER_INBOX")
+    fake.install()
+    uploads, request = MemoryUploads(), video_request(post_mode="inbox")
+    first = step(request, uploads)
+    assert isinstance(first, Pending)
+    done = step(request, uploads, state=first.state)
+    assert (done.platform_post_id, done.url) == ("v_pub_file~v2-1.73121", "https://www.tiktok.com/@jane")
+    init = next(call for call in responses.calls if "/init/" in call.request.url)
+    assert init.request.url == f"{OPEN}/post/publish/inbox/video/init/"
+    assert set(fake.inits[0]) == {"source_info"}
+    assert fake.inits[0]["source_info"]["source"] == "FILE_UPLOAD"
+    assert not [call for call in responses.calls if "creator_info" in call.request.url]
+
+
+def test_photos_sent_as_a_draft_use_media_upload(db, settings):
+    settings.TIKTOK_PULL_FROM_URL = True
+    fake = FakeTikTok(final_status="SEND_TO_USER_INBOX")
+    fake.install()
+    step(photo_request(post_mode="inbox"), MemoryUploads())
+    assert fake.inits[0]["post_mode"] == "MEDIA_UPLOAD"
+    assert fake.inits[0]["post_info"] == {"title": "Trip day", "description": "Trip day\nThree photos from the coast"}
+
+
+def test_branded_content_cannot_be_private(db):
+    fake = FakeTikTok()
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(privacy_level="SELF_ONLY", commercial="branded"), MemoryUploads())
+    assert caught.value.code == "branded_private"
+    assert fake.inits == []
+
+
+def test_inits_are_paced_to_tiktoks_six_a_minute_per_creator(db, time_machine):
+    time_machine.move_to(datetime(2026, 12, 1, 23, 0, 10, tzinfo=UTC), tick=False)
+    fake = FakeTikTok()
+    fake.install()
+    for _ in range(3):
+        assert not isinstance(step(video_request(), MemoryUploads()), Pending)
+        fake.received.clear()  # each post has an upload of its own
+    held = step(video_request(), MemoryUploads())
+    assert isinstance(held, Pending)
+    assert held.reason.startswith("Pacing: TikTok takes 6 posts a minute from one account")
+    assert held.check_in_s == 51
+    assert len(fake.inits) == 3, "no 60 seconds hold more than 6 inits, however they straddle two minutes"
+    time_machine.shift(51)
+    assert not isinstance(step(video_request(), MemoryUploads()), Pending)
+    assert len(fake.inits) == 4
+
+
+@pytest.mark.parametrize(
+    ("reason", "error_class", "message"),
+    [
+        ("publish_cancelled", ErrorClass.CONTENT, "The post was cancelled on TikTok before it was published."),
+        ("auth_removed", ErrorClass.AUTH, "The creator removed this app's access on TikTok: reconnect the account."),
+        ("picture_size_check_failed", ErrorClass.CONTENT, "TikTok refused the picture size."),
+        ("internal", ErrorClass.TRANSIENT, "TikTok had an internal problem with the post; trying again."),
+        ("something_new", ErrorClass.CONTENT, "TikTok could not publish the video (something_new)."),
+    ],
+)
+def test_each_fail_reason_reads_as_what_happened(db, reason, error_class, message):
+    FakeTikTok(statuses=["FAILED"], fail_reason=reason).install()
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(), MemoryUploads())
+    assert (caught.value.error_class, caught.value.message) == (error_class, message)
+
+
+def test_after_a_passing_failure_the_retry_posts_anew_instead_of_asking_about_the_dead_one(db):
+    fake = FakeTikTok(statuses=["FAILED"], fail_reason="internal")
+    fake.install()
+    uploads, request = MemoryUploads(), video_request()
+    with pytest.raises(ProviderError):
+        step(request, uploads)
+    fake.received.clear()  # the new publish has an upload of its own
+    done = step(request, uploads, state={"publish_id": "v_pub_file~v2-1.73121", "checks": 1})
+    assert done.platform_post_id == "7312345678901234567"
+    assert len(fake.inits) == 2
+
+
+def test_user_info_counts_are_the_accounts_metrics(db):
+    responses.add(responses.GET, f"{OPEN}/user/info/", json=ok(user()))
+    metrics = get_provider("tiktok").fetch_account_metrics(account=account())
+    assert (metrics.followers, metrics.following, metrics.posts_count, dict(metrics.extra)) == (
+        120, 30, 14, {"likes": 900}
+    )  # fmt: skip
+    fields = parse_qs(urlsplit(responses.calls[0].request.url).query)["fields"][0].split(",")
+    assert {"follower_count", "following_count", "likes_count", "video_count"} <= set(fields)
+
+
+def test_a_draft_for_the_inbox_needs_no_privacy_choice_but_a_direct_post_does(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.services import PartInput, PostInput, When, post_validate
+
+    connection = Connection(profile=Profile(external_id=OPEN_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="tiktok", connection=connection, user=None)
+
+    def required(options):
+        data = PostInput(parts=[PartInput(text="Caption")], account_ids=[saved.id], when=When.now(),
+                         overrides={"tiktok": {"options": options}})  # fmt: skip
+        return [p.field for p in post_validate(actor=team.membership("editor"), data=data) if p.code == "required"]
+
+    assert required({"post_mode": "direct"}) == ["overrides.tiktok.options.privacy_level"]
+    assert required({"post_mode": "inbox"}) == []

@@ -9,6 +9,7 @@ import pytest
 import responses
 from django.core.cache import cache
 from django.core.files.base import ContentFile
+from django.urls import reverse
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import ContentPart, MediaItem, MemoryUploads, Pending, PostMetrics, PublishRequest
@@ -435,3 +436,138 @@ def test_a_post_without_the_made_for_kids_choice_is_refused_before_it_is_schedul
     assert problems({"privacy": "public"}, When.now())
     assert problems({"made_for_kids": "no"}, When.now()) == []
     assert problems({}, When.draft()) == [], "a draft may leave the choice for later"
+
+
+THUMBS = "https://www.googleapis.com/upload/youtube/v3/thumbnails/set"
+
+
+def cover(size: int = 2048, mime: str = "image/jpeg") -> MediaItem:
+    data = b"\xff\xd8" + b"j" * (size - 2)
+    return MediaItem(filename="cover.jpg", mime_type=mime, size=size, open=lambda: io.BytesIO(data), kind="image",
+                     width=1280, height=720)  # fmt: skip
+
+
+def with_cover(request: PublishRequest, image: MediaItem | None = None) -> PublishRequest:
+    main = ContentPart(text=request.main.text, media=(*request.main.media, image or cover()))
+    return PublishRequest(main=main, options=request.options)
+
+
+def test_a_scheduled_video_is_uploaded_private_with_publish_at(db, time_machine):
+    time_machine.move_to(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), tick=False)
+    fake = FakeYouTube()
+    fake.install()
+    step(video_request(privacy="public", publish_at="2026-12-03T09:30:00+01:00"), MemoryUploads())
+    assert fake.inits[0]["status"]["privacyStatus"] == "private", "publishAt needs a private video"
+    assert fake.inits[0]["status"]["publishAt"] == "2026-12-03T08:30:00Z"
+
+
+@pytest.mark.parametrize("moment", ["2026-12-01T19:00:00Z", "2026-12-03T09:30:00", "tomorrow"])
+def test_a_publish_at_in_the_past_or_without_a_zone_is_refused_before_uploading(db, time_machine, moment):
+    time_machine.move_to(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), tick=False)
+    fake = FakeYouTube()
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(video_request(publish_at=moment), MemoryUploads())
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert fake.inits == []
+
+
+def test_the_custom_thumbnail_is_set_once_after_the_upload(db):
+    fake = FakeYouTube(processing_polls=2)
+    fake.install()
+    responses.add(responses.POST, THUMBS, json={"kind": "youtube#thumbnailSetResponse",
+                  "items": [{"default": {"url": "https://i.ytimg.com/vi/x/default.jpg"}}]})  # fmt: skip
+    uploads, request = MemoryUploads(), with_cover(video_request())
+    first = step(request, uploads)
+    assert isinstance(first, Pending)
+    second = step(request, uploads, state=first.state)
+    assert isinstance(second, Pending)
+    done = step(request, uploads, state=second.state)
+    assert done.platform_post_id == "dQw4w9WgX00"
+    sets = [call for call in responses.calls if call.request.url.startswith(THUMBS)]
+    assert len(sets) == 1, "the thumbnail is a step of its own, never sent again"
+    assert parse_qs(urlsplit(sets[0].request.url).query)["videoId"] == ["dQw4w9WgX00"]
+    assert sets[0].request.headers["Content-Type"] == "image/jpeg"
+    assert sets[0].request.body == cover().read_range(0, 2048)
+    assert sum(sent for _range, sent in fake.puts) == 3 * CHUNK, "the image is not part of the video upload"
+    assert uploads.load("video")["thumbnail"] == "set"
+    assert dict(done.extra) == {}
+
+
+def test_an_unverified_channel_keeps_youtubes_thumbnail_and_says_so(db):
+    FakeYouTube().install()
+    status, body = error(403, "forbidden", "The authenticated user doesnt have permissions to upload and set custom "
+                         "video thumbnails.")  # fmt: skip
+    responses.add(responses.POST, THUMBS, json=body, status=status)
+    uploads, request = MemoryUploads(), with_cover(video_request())
+    done = step(request, uploads)
+    assert done.platform_post_id == "dQw4w9WgX00", "the video is published all the same"
+    assert "verified channel" in done.extra["thumbnail"]
+    assert "verified channel" in uploads.load("video")["thumbnail"]
+
+
+def test_a_thumbnail_youtube_cannot_take_is_refused_before_anything_is_sent(db):
+    fake = FakeYouTube()
+    fake.install()
+    with pytest.raises(ProviderError) as caught:
+        step(with_cover(video_request(), cover(size=3 * 1024 * 1024)), MemoryUploads())
+    assert caught.value.code == "thumbnail_format"
+    assert fake.inits == []
+
+
+def test_channel_statistics_are_the_accounts_metrics(db):
+    channels(channel())
+    metrics = get_provider("youtube").fetch_account_metrics(account=account())
+    assert (metrics.followers, metrics.views, metrics.posts_count) == (50, 1000, 12)
+    assert parse_qs(urlsplit(responses.calls[0].request.url).query)["id"] == [CHANNEL_ID]
+    hidden = channel()
+    hidden["statistics"]["hiddenSubscriberCount"] = True
+    responses.replace(responses.GET, f"{API}/channels", json={"items": [hidden]})
+    assert get_provider("youtube").fetch_account_metrics(account=account()).followers is None
+    assert youtube_api.quota_used("p-test") == 2
+
+
+def test_deleting_a_video_spends_fifty_units(db):
+    responses.add(responses.DELETE, f"{API}/videos", status=204)
+    get_provider("youtube").delete(account=account(), platform_post_id="dQw4w9WgX00")
+    assert youtube_api.quota_used("p-test") == 50
+    assert parse_qs(urlsplit(responses.calls[0].request.url).query)["id"] == ["dQw4w9WgX00"]
+
+
+def test_the_accounts_page_shows_admins_the_quota_used_today(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+
+    profile = Profile(external_id=CHANNEL_ID, username="@jane")
+    connection = Connection(profile=profile, secrets={"access_token": ACCESS, "quota_project": "p-test"},
+                            extra={"quota_project": "p-test"})  # fmt: skip
+    account_save(workspace=team.workspace, platform="youtube", user=None, connection=connection)
+    youtube_api.quota_spend("p-test", 6_400)
+    page = team.client("owner").get(reverse("connections")).content.decode()
+    assert "YouTube quota used today: 6,400 / 10,000 units (3,600 left)." in page
+    viewer_page = team.client("viewer").get(reverse("connections")).content.decode()
+    assert "YouTube quota used today" not in viewer_page
+
+
+def test_the_composer_takes_the_go_public_time_in_the_authors_zone(team):
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing.models import Post
+
+    team.workspace.timezone = "Europe/Paris"
+    team.workspace.save()
+    connection = Connection(profile=Profile(external_id=CHANNEL_ID, username="@jane"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="youtube", connection=connection, user=None)
+    editor = team.client("editor")
+    page = editor.get(reverse("compose")).content.decode()
+    assert 'type="datetime-local" id="option-youtube-publish_at"' in page
+    data = {"accounts": [saved.id], "text": "My video", "when": "draft", "option_youtube_made_for_kids": "no",
+            "option_youtube_privacy": "public", "option_youtube_publish_at": "2031-05-06T10:30"}  # fmt: skip
+    editor.post(reverse("compose"), data)
+    post = Post.objects.get()
+    assert post.overrides["youtube"]["options"]["publish_at"] == "2031-05-06T08:30:00+00:00"
+    edit = editor.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert 'value="2031-05-06T10:30"' in edit, "shown again in the author's zone"
+    data["option_youtube_publish_at"] = "next tuesday"
+    answer = editor.post(reverse("post_edit", args=[post.pk]), data).content.decode()
+    assert "must be a date and time that exists, or left empty" in answer

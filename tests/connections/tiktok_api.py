@@ -60,10 +60,13 @@ class FakeTikTok:
     fail_reason: str = ""
     cut_put: int | None = None  # the PUT (1, 2, ...) whose connection breaks, once
     put_count: int = 0
+    final_status: str = "PUBLISH_COMPLETE"  # SEND_TO_USER_INBOX for a draft
 
     def install(self) -> None:
         responses.add_callback(responses.POST, f"{OPEN}/post/publish/creator_info/query/", callback=self._info)
         responses.add_callback(responses.POST, f"{OPEN}/post/publish/video/init/", callback=self._init)
+        responses.add_callback(responses.POST, f"{OPEN}/post/publish/inbox/video/init/", callback=self._init)
+        responses.add_callback(responses.POST, f"{OPEN}/post/publish/content/init/", callback=self._content_init)
         responses.add_callback(responses.PUT, re.compile(rf"{re.escape(UPLOAD_HOST)}\?upload_id="), callback=self._put)
         responses.add_callback(responses.POST, f"{OPEN}/post/publish/status/fetch/", callback=self._status)
 
@@ -83,6 +86,12 @@ class FakeTikTok:
             data["upload_url"] = f"{UPLOAD_HOST}?upload_id=7312{len(self.inits)}&upload_token=tok"
         return 200, {}, json.dumps(ok(data))
 
+    def _content_init(self, request):
+        """Photos: pulled by TikTok from their URLs, posted by this call."""
+        body = json.loads(request.body)
+        self.inits.append(body)
+        return 200, {}, json.dumps(ok({"publish_id": f"p_pub_url~v2-1.7312{len(self.inits)}"}))
+
     def _put(self, request):
         self.put_count += 1
         if self.put_count == self.cut_put:
@@ -96,7 +105,7 @@ class FakeTikTok:
         return (201 if end + 1 == total else 206), {}, ""
 
     def _status(self, request):
-        status = self.statuses.pop(0) if self.statuses else "PUBLISH_COMPLETE"
+        status = self.statuses.pop(0) if self.statuses else self.final_status
         data = {"status": status, "uploaded_bytes": len(self.received), "fail_reason": ""}
         if status == "PUBLISH_COMPLETE":
             data["publicaly_available_post_id"] = [self.post_id]

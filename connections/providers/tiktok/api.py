@@ -54,7 +54,20 @@ MESSAGES = {
     "video_pull_failed": "TikTok could not download the video.",
     "spam_risk_text": "TikTok flagged the caption as spam.",
     "spam_risk_user_banned_from_posting": "TikTok does not let this account post.",
+    "photo_pull_failed": "TikTok could not download the photos.",
+    # Status fail_reasons beyond the error codes (TikTok's Get Post Status page; not in the
+    # reference, so unknown ones still read as "TikTok could not publish ... (<reason>)").
+    "publish_cancelled": "The post was cancelled on TikTok before it was published.",
+    "auth_removed": "The creator removed this app's access on TikTok: reconnect the account.",
+    "spam_risk": "TikTok held the post back as a spam risk.",
+    "internal": "TikTok had an internal problem with the post; trying again.",
 }  # fmt: skip
+# fail_reasons that are not error codes but say the same as one.
+FAIL_REASON_CLASS = {
+    "auth_removed": "access_token_invalid",
+    "internal": "internal_error",
+    "spam_risk": "spam_risk_text",
+}
 
 
 def setting(name: str) -> Any:

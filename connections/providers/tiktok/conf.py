@@ -15,4 +15,6 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         "TIKTOK_UPLOAD_CHUNK_BYTES": chunk,
         # TikTok pulls from a URL only on a domain verified in its developer portal.
         "TIKTOK_PULL_FROM_URL": env_bool("TIKTOK_PULL_FROM_URL", False),
+        # Whether TikTok has audited this app; until it has, the composer says every post is private.
+        "TIKTOK_APP_AUDITED": env_bool("TIKTOK_APP_AUDITED", False),
     }

@@ -1,25 +1,34 @@
-"""TikTok: Direct Post of one video, built from the creator's own options.
+"""TikTok: Direct Post of one video or of photos (or either sent to the creator's inbox as a
+draft), built from the creator's own options.
 
 Before each post ``creator_info`` is asked (TikTok requires it): the privacy level must be one it
 lists (the author chooses, there is no default), comments, duets and stitches stay off where the
 creator has them off, and the video may not be longer than it allows. The video goes by chunked
 FILE_UPLOAD (its publish id, upload URL and offset kept in the upload store, so a crash resumes
 at the stored offset) or, on a verified domain, PULL_FROM_URL; then ``status/fetch`` is polled in
-the engine's processing state until PUBLISH_COMPLETE gives the post's id.
+the engine's processing state until PUBLISH_COMPLETE gives the post's id. Photos are always
+pulled from their URLs (``content/init``). The composer reads creator_info live through
+``composer_choices`` and ``composer_notes``.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from connections import http
+from django.core.cache import cache
+from django.utils import timezone
+
+from connections import http, quota
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
+    ComposerNote,
     MediaItem,
     PartKind,
     PartRequest,
@@ -31,7 +40,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.media_rules import VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import AUTH_ERRORS, OAuth2Provider, token_set
 from connections.providers.tiktok import api
 from connections.providers.tiktok.conf import CHUNK_MIN
@@ -52,11 +61,28 @@ COMMERCIAL = (
 USER_FIELDS = "open_id,union_id,avatar_url,display_name,username,follower_count,following_count,likes_count,video_count"
 VIDEO_FIELDS = "id,title,create_time,share_url,view_count,like_count,comment_count,share_count"
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm")
+PHOTO_TYPES = ("image/jpeg", "image/webp")  # TikTok takes no PNG photos
+PHOTOS_MAX = 35
+PHOTO_TITLE_MAX, PHOTO_DESCRIPTION_MAX = 90, 4000
 CAPTION_MAX_UTF16 = 2200
 VIDEO_MAX_BYTES = 4 * 1024**3
 SESSION = "video"
 PROCESSING = ("PROCESSING_UPLOAD", "PROCESSING_DOWNLOAD")
 SKEW = timedelta(minutes=2)
+# TikTok allows 6 inits a minute per user token. Counted in fixed minutes of half that, so no
+# 60 seconds, however they straddle two minutes, hold more than 6.
+INITS_PER_MINUTE = 6
+CREATOR_INFO_TTL_S = 60  # the composer asks several times per page: once a minute is enough
+PROCESSING_NOTE = "After posting, TikTok may take a few minutes to process the post before it appears on the profile."
+UNAUDITED_NOTE = (
+    "TikTok has not audited this app yet: every post is private (Only me), whatever is chosen, "
+    "and the account must be private when posting."
+)
+DISCLOSURE_NOTE = (
+    'Commercial content: with "Your brand" the post is labelled "Promotional content"; with "Branded '
+    'content" it is labelled "Paid partnership" and cannot be private. By posting, you agree to TikTok\'s '
+    "Music Usage Confirmation, and for branded content to TikTok's Branded Content Policy."
+)
 
 
 class TikTokProvider(OAuth2Provider):
@@ -72,14 +98,20 @@ class TikTokProvider(OAuth2Provider):
     supports_metrics = True
     default_scopes = SCOPES
     refresh_margin_s = 30 * 60
+    supports_account_metrics = True
     composer_options = (
-        ("privacy_level", "Who can see this post", (("", "Choose..."), *PRIVACY_LEVELS)),
-        ("comments", "Allow comments", (("no", "Off"), ("yes", "On"))),
-        ("duet", "Allow duets", (("no", "Off"), ("yes", "On"))),
-        ("stitch", "Allow stitches", (("no", "Off"), ("yes", "On"))),
+        ("post_mode", "How to post", (("direct", "Post to the profile"),
+                                      ("inbox", "Send to the creator's TikTok inbox as a draft"))),
+        # Listed live from creator_info: only the levels TikTok offers this creator, no default.
+        ("privacy_level", "Who can see this post", (("", "Choose..."),)),
+        # Off unless the author turns them on; only "Off" where the creator has them off.
+        ("comments", "Allow comments", (("no", "Off"),)),
+        ("duet", "Allow duets", (("no", "Off"),)),
+        ("stitch", "Allow stitches", (("no", "Off"),)),
         ("commercial", "Commercial content disclosure", COMMERCIAL),
         ("aigc", "AI-generated content", (("no", "No"), ("yes", "Yes"))),
-    )
+    )  # fmt: skip
+    account_options = ("privacy_level", "comments", "duet", "stitch")
     required_options = ("privacy_level",)
     developer_console_url = "https://developers.tiktok.com/apps/"
     setup_steps = (
@@ -134,34 +166,66 @@ class TikTokProvider(OAuth2Provider):
     # --- What the composer offers, from the creator's own options ------------------------------
 
     def creator_info(self, account: AccountState) -> dict[str, Any]:
+        """Asked fresh before each post, as TikTok requires."""
         return self._call(_token(account), "POST", "post/publish/creator_info/query/", json={})
 
-    def creator_options(self, account: AccountState) -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
-        """The composer's TikTok options for this creator: only the privacy levels TikTok lists
-        (starting on "Choose...", no default) and no "On" where the creator has an interaction off."""
+    def _recent_creator_info(self, account: AccountState) -> dict[str, Any]:
+        """For the composer, which asks for several options on one page: kept a minute (TikTok
+        allows 20 creator_info calls a minute per user)."""
+        key = "tiktok-creator:" + hashlib.sha256(_token(account).encode()).hexdigest()[:24]
+        kept = cache.get(key)
+        if isinstance(kept, dict):
+            return kept
         info = self.creator_info(account)
-        offered = info.get("privacy_level_options") or []
-        labels = dict(PRIVACY_LEVELS)
-        privacy = (
-            ("", "Choose..."),
-            *((level, labels.get(level, level)) for level in offered if isinstance(level, str)),
-        )
-        options = [("privacy_level", "Who can see this post", privacy)]
-        for name, word in INTERACTIONS:
-            label = dict((n, lbl) for n, lbl, _c in self.composer_options)[name]
-            off_only = bool(info.get(f"{word}_disabled"))
-            choices = (("no", f"Off (turned off in {info.get('creator_nickname') or 'the creator'}'s settings)"),)
-            options.append((name, label, choices if off_only else (("no", "Off"), ("yes", "On"))))
-        return (*options, *(option for option in self.composer_options if option[0] in ("commercial", "aigc")))
+        cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
+        return info
+
+    def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
+        """The creator's own choices: the privacy levels TikTok lists (after "Choose...", so none
+        is preselected) and no "On" for an interaction the creator has turned off."""
+        info = self._recent_creator_info(account)
+        if name == "privacy_level":
+            labels = dict(PRIVACY_LEVELS)
+            offered = [level for level in info.get("privacy_level_options") or [] if isinstance(level, str)]
+            return (("", "Choose..."), *((level, labels.get(level, level)) for level in offered))
+        word = dict(INTERACTIONS).get(name)
+        if word is None:
+            return ()
+        if info.get(f"{word}_disabled"):
+            who = str(info.get("creator_nickname") or "The creator")
+            return (("no", f"Off ({who} has turned this off on TikTok)"),)
+        return (("no", "Off"), ("yes", "On"))
+
+    def composer_notes(self, *, account: AccountState) -> tuple[ComposerNote, ...]:
+        info = self._recent_creator_info(account)
+        nickname = str(info.get("creator_nickname") or account.username)
+        handle = str(info.get("creator_username") or account.username.lstrip("@"))
+        avatar = str(info.get("creator_avatar_url") or "")
+        notes = [ComposerNote(f"Posting to TikTok as {nickname} (@{handle}).", avatar)]
+        longest = info.get("max_video_post_duration_sec")
+        if isinstance(longest, int) and longest > 0:
+            notes.append(ComposerNote(f"{nickname}'s TikTok videos can be at most {longest} seconds long."))
+        notes.append(ComposerNote(PROCESSING_NOTE))
+        if not api.setting("TIKTOK_APP_AUDITED"):
+            notes.append(ComposerNote(UNAUDITED_NOTE))
+        notes.append(ComposerNote(DISCLOSURE_NOTE))
+        return tuple(notes)
+
+    def options_required(self, *, options: Mapping[str, Any]) -> tuple[str, ...]:
+        # A draft in the creator's inbox is given its privacy in TikTok's app, not here.
+        return () if options.get("post_mode") == "inbox" else self.required_options
 
     # --- Rules -----------------------------------------------------------------------------------
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
-        return TextRules(max_length=CAPTION_MAX_UTF16, max_media=1, accepted_mime_types=VIDEO_TYPES)
+        return TextRules(
+            max_length=CAPTION_MAX_UTF16, max_media=PHOTOS_MAX, accepted_mime_types=VIDEO_TYPES + PHOTO_TYPES
+        )
 
     def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
         video = FormatRule(VIDEO, "TikTok video", VIDEO_TYPES, max_bytes=VIDEO_MAX_BYTES, recommended_aspect="9:16")
-        return MediaRules(platform=self.name, formats=(video,))
+        photos = FormatRule(IMAGE, "TikTok photos", PHOTO_TYPES, max_count=PHOTOS_MAX, recommended_aspect="9:16")
+        return MediaRules(platform=self.name, formats=(video, photos))
 
     # --- Publishing ------------------------------------------------------------------------------
 
@@ -173,10 +237,19 @@ class TikTokProvider(OAuth2Provider):
                 ErrorClass.CONTENT, "TikTok takes one video per post: no replies or comments.", code="no_threads"
             )
         session = part.uploads.load(SESSION) or {}
-        if part.state.get("publish_id") or session.get("uploaded"):
-            return self._status(account, request, part, str(part.state.get("publish_id") or session["publish_id"]))
+        publish_id = str(part.state.get("publish_id") or session.get("publish_id") or "")
+        if publish_id and publish_id == session.get("failed"):
+            publish_id, session = "", {}  # TikTok gave up on that one for a passing reason: post anew
+        if publish_id and (part.state.get("publish_id") or session.get("uploaded")):
+            return self._status(account, request, part, publish_id)
+        photos = _the_photos(part)
+        if photos:
+            return self._post_photos(account, request, part, photos)
         item = _the_video(part)
         if not session.get("publish_id"):
+            held = self._init_slot(account, part)
+            if held is not None:
+                return held
             session = self._init(account, request, part, item)
         elif not session.get("pull"):
             session = self._resumed(account, session, item)
@@ -185,25 +258,69 @@ class TikTokProvider(OAuth2Provider):
         part.uploads.save(SESSION, {**session, "uploaded": True})
         return self._status(account, request, part, str(session["publish_id"]))
 
+    def _init_slot(self, account: AccountState, part: PartRequest) -> Pending | None:
+        """Take one of this user's inits for the current minute, or wait for the next minute."""
+        now = timezone.now()
+        holder = "init:" + hashlib.sha256(account.external_id.encode()).hexdigest()[:16] + now.strftime(":%H%M")
+        taken = quota.reserve(platform=self.id, holder=holder, day=now.date(), units=1, budget=INITS_PER_MINUTE // 2)
+        if taken is not None:
+            return None
+        reason = f"Pacing: TikTok takes {INITS_PER_MINUTE} posts a minute from one account; waiting for the next minute"
+        return Pending(reason=reason, state=dict(part.state), check_in_s=float(61 - now.second))
+
     def _init(
         self, account: AccountState, request: PublishRequest, part: PartRequest, item: MediaItem
     ) -> dict[str, Any]:
-        info = self.creator_info(account)  # TikTok requires it before each post
-        post_info = post_info_for(request, part, info, item)
+        inbox = _inbox(request)
         pull = bool(api.setting("TIKTOK_PULL_FROM_URL")) and bool(item.public_url)
         source = {"source": "PULL_FROM_URL", "video_url": item.public_url} if pull else _file_source(item.size)
+        if inbox:
+            # A draft for the creator to finish in the app: only the file; TikTok asks the rest there.
+            path, body, privacy = "post/publish/inbox/video/init/", {"source_info": source}, ""
+        else:
+            info = self.creator_info(account)  # TikTok requires it before each post
+            post_info = post_info_for(request, part, info, item)
+            path, body = "post/publish/video/init/", {"post_info": post_info, "source_info": source}
+            privacy = post_info["privacy_level"]
         # A pulled video is posted by the init itself; an uploaded one only once all its bytes arrive.
-        data = self._call(_token(account), "POST", "post/publish/video/init/",
-                          json={"post_info": post_info, "source_info": source}, create_call=pull)  # fmt: skip
+        data = self._call(_token(account), "POST", path, json=body, create_call=pull)
         publish_id = data.get("publish_id")
         if not isinstance(publish_id, str) or not publish_id or (not pull and not data.get("upload_url")):
             raise ProviderError(
                 ErrorClass.TRANSIENT, "TikTok's init answer has no publish_id or upload_url", code="malformed"
             )
         session = {"publish_id": publish_id, "upload_url": str(data.get("upload_url") or ""), "offset": 0, "pull": pull,
-                   "privacy": post_info["privacy_level"]}  # fmt: skip
+                   "privacy": privacy}  # fmt: skip
         part.uploads.save(SESSION, session)
         return session
+
+    def _post_photos(
+        self, account: AccountState, request: PublishRequest, part: PartRequest, photos: list[MediaItem]
+    ) -> PublishedItem | Pending:
+        """Photos go by PULL_FROM_URL only (content/init), which posts them at once."""
+        if not api.setting("TIKTOK_PULL_FROM_URL") or not all(photo.public_url for photo in photos):
+            raise ProviderError(
+                ErrorClass.CONFIG,
+                "TikTok takes photos only by pulling them from a verified domain: verify SITE_URL's domain in "
+                "TikTok's developer portal and set TIKTOK_PULL_FROM_URL.",
+                code="photos_need_pull",
+            )
+        held = self._init_slot(account, part)
+        if held is not None:
+            return held
+        inbox = _inbox(request)
+        info = {} if inbox else self.creator_info(account)
+        post_info = photo_post_info_for(request, part, info, inbox=inbox)
+        source = {"source": "PULL_FROM_URL", "photo_cover_index": 0, "photo_images": [p.public_url for p in photos]}
+        body = {"post_info": post_info, "source_info": source, "media_type": "PHOTO",
+                "post_mode": "MEDIA_UPLOAD" if inbox else "DIRECT_POST"}  # fmt: skip
+        data = self._call(_token(account), "POST", "post/publish/content/init/", json=body, create_call=True)
+        publish_id = data.get("publish_id")
+        if not isinstance(publish_id, str) or not publish_id:
+            raise ProviderError(ErrorClass.TRANSIENT, "TikTok's photo init answer has no publish_id", code="malformed")
+        part.uploads.save(SESSION, {"publish_id": publish_id, "pull": True, "uploaded": True, "kind": "photo",
+                                    "privacy": post_info.get("privacy_level", "")})  # fmt: skip
+        return self._status(account, request, part, publish_id)
 
     def _resumed(self, account: AccountState, session: dict[str, Any], item: MediaItem) -> dict[str, Any]:
         """After a crash: if TikTok already holds every byte (an answer lost), nothing is sent again."""
@@ -241,18 +358,25 @@ class TikTokProvider(OAuth2Provider):
     ) -> PublishedItem | Pending:
         data = self._fetch_status(account, publish_id)
         status = data.get("status")
+        session = part.uploads.load(SESSION) or {}
         if status == "FAILED":
-            raise _failed(str(data.get("fail_reason") or ""))
+            error = _failed(str(data.get("fail_reason") or ""))
+            if error.error_class != ErrorClass.CONTENT:
+                # TikTok will not take that publish again; the retry after the wait posts anew.
+                part.uploads.save(SESSION, {"failed": publish_id})
+            raise error
         if status == "SEND_TO_USER_INBOX":
             return PublishedItem(platform_post_id=publish_id, url=_profile_url(account))
         if status == "PUBLISH_COMPLETE":
             ids = data.get("publicaly_available_post_id") or []  # TikTok's spelling
             if ids:
-                return PublishedItem(platform_post_id=str(ids[0]), url=_video_url(account, str(ids[0])))
-            if (part.uploads.load(SESSION) or {}).get("privacy") == "SELF_ONLY":
+                kind = "photo" if session.get("kind") == "photo" else "video"
+                return PublishedItem(platform_post_id=str(ids[0]), url=_post_url(account, str(ids[0]), kind))
+            if session.get("privacy") == "SELF_ONLY":
                 return PublishedItem(platform_post_id=publish_id, url=_profile_url(account))  # never gets a public id
             return self._waiting(part, publish_id, "TikTok published the video and is reviewing it")
-        return self._waiting(part, publish_id, "TikTok is processing the video; this can take a few minutes")
+        what = "photos" if session.get("kind") == "photo" else "video"
+        return self._waiting(part, publish_id, f"TikTok is processing the {what}; this can take a few minutes")
 
     def _waiting(self, part: PartRequest, publish_id: str, reason: str) -> Pending:
         checks = int(part.state.get("checks", 0)) + 1
@@ -295,6 +419,22 @@ class TikTokProvider(OAuth2Provider):
                 if isinstance(video, dict) and video.get("id"):
                     found[str(video["id"])] = _metrics(video)
         return found
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """user/info's counts (scope user.info.stats): followers, following, likes, videos."""
+        user = self._user(_token(account))
+
+        def count(name: str) -> int | None:
+            value = user.get(name)
+            return value if isinstance(value, int) else None
+
+        likes = count("likes_count")
+        return AccountMetrics(
+            followers=count("follower_count"),
+            following=count("following_count"),
+            posts_count=count("video_count"),
+            extra={"likes": likes} if likes is not None else {},
+        )
 
     def _call(
         self, token: str, method: str, path: str, *, params: Mapping[str, str] | None = None,
@@ -362,14 +502,37 @@ def _profile_url(account: AccountState) -> str:
     return f"https://www.tiktok.com/@{account.username.lstrip('@')}"
 
 
-def _video_url(account: AccountState, post_id: str) -> str:
-    return f"{_profile_url(account)}/video/{post_id}"
+def _post_url(account: AccountState, post_id: str, kind: str = "video") -> str:
+    return f"{_profile_url(account)}/{kind}/{post_id}"
+
+
+def _inbox(request: PublishRequest) -> bool:
+    return request.options.get("post_mode") == "inbox"
+
+
+def _is_video(item: MediaItem) -> bool:
+    return item.kind == "video" or item.mime_type.startswith("video/")
+
+
+def _the_photos(part: PartRequest) -> list[MediaItem]:
+    """A photo post's images (none for a video post); a mix, or too many, is refused."""
+    media = part.content.media
+    photos = [item for item in media if not _is_video(item)]
+    if not photos:
+        return []
+    if len(photos) != len(media):
+        raise ProviderError(ErrorClass.CONTENT, "A TikTok post is one video or photos, not both.", code="no_mix")
+    if len(photos) > PHOTOS_MAX:
+        raise ProviderError(ErrorClass.CONTENT, f"A TikTok photo post has at most {PHOTOS_MAX} photos.", code="photos")
+    if any(photo.mime_type not in PHOTO_TYPES for photo in photos):
+        raise ProviderError(ErrorClass.CONTENT, "TikTok takes JPEG or WebP photos only.", code="photo_format")
+    return photos
 
 
 def _the_video(part: PartRequest) -> MediaItem:
-    videos = [item for item in part.content.media if item.kind == "video" or item.mime_type.startswith("video/")]
+    videos = [item for item in part.content.media if _is_video(item)]
     if len(videos) != 1 or len(part.content.media) != 1:
-        raise ProviderError(ErrorClass.CONTENT, "A TikTok post is exactly one video.", code="one_video")
+        raise ProviderError(ErrorClass.CONTENT, "A TikTok post is exactly one video, or photos.", code="one_video")
     return videos[0]
 
 
@@ -387,19 +550,59 @@ def _file_source(size: int) -> dict[str, Any]:
     return {"source": "FILE_UPLOAD", "video_size": size, "chunk_size": chunk, "total_chunk_count": count}
 
 
-def post_info_for(
-    request: PublishRequest, part: PartRequest, info: Mapping[str, Any], item: MediaItem
-) -> dict[str, Any]:
-    """The post's settings, checked against what ``creator_info`` allows this creator now."""
+def _privacy(request: PublishRequest, info: Mapping[str, Any]) -> str:
+    """The chosen privacy level, one ``creator_info`` offers; branded content may not be private."""
     options = request.options
-    offered = info.get("privacy_level_options") or []
     privacy = options.get("privacy_level")
     if not privacy:
         raise ProviderError(
             ErrorClass.CONTENT, "Choose who can see the TikTok post: there is no default.", code="privacy_required"
         )
-    if privacy not in offered:
+    if privacy not in (info.get("privacy_level_options") or []):
         raise api.classify_code("privacy_level_option_mismatch", "")
+    if options.get("commercial") == "branded" and privacy == "SELF_ONLY":
+        raise ProviderError(
+            ErrorClass.CONTENT,
+            "Branded content cannot be private on TikTok: choose who can see it.",
+            code="branded_private",
+        )
+    return str(privacy)
+
+
+def photo_post_info_for(
+    request: PublishRequest, part: PartRequest, info: Mapping[str, Any], *, inbox: bool
+) -> dict[str, Any]:
+    """A photo post's settings: its first line is the title (at most 90), the whole text the
+    description (at most 4,000)."""
+    text = part.content.text.strip()
+    title = text.partition("\n")[0].strip()
+    if len(title) > PHOTO_TITLE_MAX:
+        raise ProviderError(
+            ErrorClass.CONTENT, "A TikTok photo title (the first line) is at most 90 characters.", code="title_length"
+        )
+    if len(text) > PHOTO_DESCRIPTION_MAX:
+        raise ProviderError(
+            ErrorClass.CONTENT, "A TikTok photo description is at most 4,000 characters.", code="caption_length"
+        )
+    post_info: dict[str, Any] = {"title": title, "description": text}
+    if inbox:
+        return post_info
+    commercial = request.options.get("commercial", "none")
+    post_info.update(
+        privacy_level=_privacy(request, info),
+        disable_comment=bool(info.get("comment_disabled")) or request.options.get("comments") != "yes",
+        brand_organic_toggle=commercial == "your_brand",
+        brand_content_toggle=commercial == "branded",
+    )
+    return post_info
+
+
+def post_info_for(
+    request: PublishRequest, part: PartRequest, info: Mapping[str, Any], item: MediaItem
+) -> dict[str, Any]:
+    """The post's settings, checked against what ``creator_info`` allows this creator now."""
+    options = request.options
+    privacy = _privacy(request, info)
     if len(part.content.text.encode("utf-16-le")) // 2 > CAPTION_MAX_UTF16:
         raise ProviderError(ErrorClass.CONTENT, "A TikTok caption is at most 2,200 characters.", code="caption_length")
     longest = info.get("max_video_post_duration_sec")
@@ -421,7 +624,7 @@ def post_info_for(
 
 
 def _failed(reason: str) -> ProviderError:
-    error = api.classify_code(reason, "")
+    error = api.classify_code(api.FAIL_REASON_CLASS.get(reason, reason), api.MESSAGES.get(reason, ""))
     if error.error_class in (ErrorClass.RATE, ErrorClass.TRANSIENT, ErrorClass.AUTH):
         return error
     message = api.MESSAGES.get(reason) or f"TikTok could not publish the video ({reason or 'no reason given'})."

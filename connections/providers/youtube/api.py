@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 
-from connections import http
+from connections import http, quota
 from connections.errors import ErrorClass, ProviderError
 
 API = "https://www.googleapis.com/youtube/v3"
 UPLOAD = "https://www.googleapis.com/upload/youtube/v3/videos"
+PLATFORM = "youtube"
 PACIFIC = ZoneInfo("America/Los_Angeles")  # the quota resets at midnight Pacific time
 
 AUTH_REASONS = frozenset({"authError", "youtubeSignupRequired"})
@@ -102,33 +102,41 @@ def items(body: dict[str, Any]) -> list[dict[str, Any]]:
 # --- Quota -------------------------------------------------------------------------------------
 
 
+# Units per call (developers.google.com/youtube/v3/determine_quota_cost): a list 1, thumbnails.set
+# and videos.delete 50; an upload's cost is a setting (the reference is unsure of it).
+LIST_COST = 1
+THUMBNAIL_COST = 50
+DELETE_COST = 50
+
+
 def project_key(client_id: str) -> str:
-    """A Google project is known by its OAuth client; hashed so the cache key names no client."""
+    """A Google project is known by its OAuth client; hashed so the ledger names no client."""
     return hashlib.sha256(client_id.encode()).hexdigest()[:16]
 
 
-def _ledger(project: str, now: datetime | None = None) -> str:
-    day = (now or timezone.now()).astimezone(PACIFIC).date().isoformat()
-    return f"youtube-quota:{project}:{day}"
+def pacific_day(now: datetime | None = None) -> date:
+    """The day YouTube counts quota in."""
+    return (now or timezone.now()).astimezone(PACIFIC).date()
+
+
+def quota_budget() -> int:
+    return int(setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
 
 
 def quota_used(project: str) -> int:
-    return int(cache.get(_ledger(project)) or 0)
+    return quota.used(platform=PLATFORM, holder=project, day=pacific_day())
 
 
 def quota_spend(project: str, units: int) -> None:
     """Count units as they are spent, in the Pacific day YouTube counts them in."""
-    key = _ledger(project)
-    cache.add(key, 0, timeout=int(seconds_to_pacific_midnight()) + 3600)
-    cache.incr(key, units)
+    quota.spend(platform=PLATFORM, holder=project, day=pacific_day(), units=units)
 
 
 def quota_reserve(project: str, units: int) -> None:
     """Spend ``units`` now, or raise RATE until midnight Pacific when they would pass the day's
     budget: waiting for the reset, not failing (and not asking YouTube to say quotaExceeded)."""
-    budget = int(setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
-    if quota_used(project) + units > budget:
+    budget = quota_budget()
+    if quota.reserve(platform=PLATFORM, holder=project, day=pacific_day(), units=units, budget=budget) is None:
         used = f"{quota_used(project):,} / {budget:,}"
         message = f"YouTube quota used today: {used}; waiting for the reset at midnight Pacific."
         raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
-    quota_spend(project, units)

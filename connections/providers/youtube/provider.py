@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+
+from django.conf import settings
+from django.utils import timezone
 
 from connections import http
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -30,7 +34,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.media_rules import VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
 from connections.providers.youtube import api
 
@@ -40,6 +44,11 @@ SCOPES = (
     "https://www.googleapis.com/auth/yt-analytics.readonly",
 )
 VIDEO_TYPES = ("video/mp4", "video/quicktime", "video/webm", "video/x-msvideo", "video/mpeg")
+THUMBNAIL_TYPES = ("image/jpeg", "image/png")
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+THUMBNAILS = "https://www.googleapis.com/upload/youtube/v3/thumbnails/set"
+# How far ahead a scheduled video may be set; YouTube wants publishAt in the future.
+SCHEDULE_MIN_AHEAD = timedelta(minutes=5)
 TITLE_MAX = 100
 DESCRIPTION_MAX_BYTES = 5000
 TAGS_MAX = 500
@@ -68,14 +77,18 @@ class YouTubeProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
     refresh_margin_s = 10 * 60  # access tokens live an hour
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
+        # A moment (ISO 8601): the video stays private until then, and YouTube makes it public.
+        ("publish_at", "Go public at (private until then)", (("", "When published"),)),
         ("made_for_kids", "Made for kids", (("", "Choose..."), ("yes", "Yes"), ("no", "No"))),
         ("synthetic", "Altered or synthetic content", (("no", "No"), ("yes", "Yes, realistic altered or synthetic"))),
         ("format", "Format", (("video", "Video"), ("short", "Short (vertical, up to 3 minutes)"))),
     )  # fmt: skip
     required_options = ("made_for_kids",)
+    moment_options = ("publish_at",)
     developer_console_url = "https://console.cloud.google.com/apis/credentials"
     setup_steps = (
         "Create an OAuth client (web application) in the Google Cloud console, enable the YouTube Data "
@@ -101,10 +114,14 @@ class YouTubeProvider(OAuth2Provider):
         if not channels:
             raise ConnectError("This Google account has no YouTube channel. Create one on YouTube, then connect again.")
         secrets = tokens.as_secrets()
+        # The Google project is no secret: kept beside the account too, so the Accounts page can
+        # show its quota without decrypting a token.
+        extra = {"quota_project": secrets["quota_project"]} if secrets.get("quota_project") else {}
         return [
-            Connection(profile=_profile(channel), secrets=secrets, expires_at=tokens.expires_at, scope=tokens.scope)
+            Connection(profile=_profile(channel), secrets=secrets, expires_at=tokens.expires_at, scope=tokens.scope,
+                       extra=dict(extra))
             for channel in channels
-        ]
+        ]  # fmt: skip
 
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
         return self.connections_from_tokens(tokens=tokens)[0].profile
@@ -121,7 +138,10 @@ class YouTubeProvider(OAuth2Provider):
 
     def text_rules(self, *, account: AccountState | None = None) -> TextRules:
         # The post's first line is the title (100), the rest the description (5,000 bytes).
-        return TextRules(max_length=TITLE_MAX + DESCRIPTION_MAX_BYTES, max_media=1, accepted_mime_types=VIDEO_TYPES)
+        # One video, and optionally one image: its custom thumbnail.
+        return TextRules(
+            max_length=TITLE_MAX + DESCRIPTION_MAX_BYTES, max_media=2, accepted_mime_types=VIDEO_TYPES + THUMBNAIL_TYPES
+        )
 
     def media_rules(self, *, account: AccountState | None = None) -> MediaRules:
         return self.format_media_rules(account=account, options={})
@@ -132,7 +152,8 @@ class YouTubeProvider(OAuth2Provider):
                                recommended_aspect="9:16", aspect_range=(0.01, 1.0))  # fmt: skip
             return MediaRules(platform=self.name, formats=(short,))
         video = FormatRule(VIDEO, "YouTube video", VIDEO_TYPES, max_bytes=256 * 1024**3, duration_range=(0, 12 * 3600))
-        return MediaRules(platform=self.name, formats=(video,))
+        thumbnail = FormatRule(IMAGE, "YouTube custom thumbnail", THUMBNAIL_TYPES, max_bytes=THUMBNAIL_MAX_BYTES)
+        return MediaRules(platform=self.name, formats=(video, thumbnail), may_mix=True)
 
     # --- Publishing ------------------------------------------------------------------------------
 
@@ -147,13 +168,36 @@ class YouTubeProvider(OAuth2Provider):
             )
         session = part.uploads.load(SESSION) or {}
         video_id = str(part.state.get("video_id") or session.get("video_id") or "")
-        if video_id:
-            return self._watch(account, request, part, video_id)
-        item = _the_video(request, part)
-        metadata = video_metadata(request, part)
-        resource = self._upload(account, part, item, metadata, session)
-        part.uploads.save(SESSION, {"video_id": resource["id"]})
-        return self._watch(account, request, part, str(resource["id"]))
+        if not video_id:
+            item = _the_video(request, part)
+            metadata = video_metadata(request, part)
+            resource = self._upload(account, part, item, metadata, session)
+            video_id = str(resource["id"])
+            session = {"video_id": video_id}
+            part.uploads.save(SESSION, session)
+        thumbnail = _the_thumbnail(part)
+        if thumbnail is not None and "thumbnail" not in session:
+            # A step of its own, recorded once done (or refused), so it is never sent twice.
+            session = {**session, "video_id": video_id, "thumbnail": self._set_thumbnail(account, video_id, thumbnail)}
+            part.uploads.save(SESSION, session)
+        return self._watch(account, request, part, video_id, session)
+
+    def _set_thumbnail(self, account: AccountState, video_id: str, image: MediaItem) -> str:
+        """thumbnails.set: "set", or why YouTube refused (a channel that is not verified may not
+        have custom thumbnails); the video is published either way."""
+        api.quota_reserve(_project(account), api.THUMBNAIL_COST)
+        with self.api_session(_token(account)) as session:
+            try:
+                response = session.post(THUMBNAILS, params={"videoId": video_id}, data=image.read_range(0, image.size),
+                                        headers={"Content-Type": image.mime_type})  # fmt: skip
+            except http.RequestException as exc:
+                raise http.transport_error(exc, create_call=False) from None  # setting it again replaces it
+        if response.status_code < 400:
+            return "set"
+        error = api.classify(response)
+        if response.status_code == 403 and error.error_class == ErrorClass.CONTENT:
+            return "YouTube kept its own thumbnail: custom thumbnails need a verified channel (youtube.com/verify)."
+        raise error
 
     def _upload(
         self,
@@ -195,7 +239,9 @@ class YouTubeProvider(OAuth2Provider):
         if response.status_code >= 400:
             raise api.classify(response)
         location = response.headers.get("Location", "")
-        if not location.startswith("https://"):
+        # http:// only where local peers are allowed (development, the benchmark's fake YouTube).
+        local = settings.ALLOW_PRIVATE_NETWORK_URLS and location.startswith("http://")
+        if not location.startswith("https://") and not local:
             raise ProviderError(ErrorClass.TRANSIENT, "YouTube opened no upload session", code="no_session")
         return location
 
@@ -238,15 +284,24 @@ class YouTubeProvider(OAuth2Provider):
                 part.uploads.save(SESSION, {"url": url, "offset": offset})
 
     def _watch(
-        self, account: AccountState, request: PublishRequest, part: PartRequest, video_id: str
+        self,
+        account: AccountState,
+        request: PublishRequest,
+        part: PartRequest,
+        video_id: str,
+        session: Mapping[str, Any],
     ) -> PublishedItem | Pending:
         """Processing, read from the video's status and processingDetails."""
-        api.quota_spend(_project(account), 1)
+        api.quota_spend(_project(account), api.LIST_COST)
         found = api.items(self._get(_token(account), "videos", part="status,processingDetails", id=video_id))
         status = found[0].get("status", {}) if found else {}
         upload_status = status.get("uploadStatus", "") if isinstance(status, dict) else ""
         if upload_status == "processed":
-            return PublishedItem(platform_post_id=video_id, url=_url(video_id, short=_format(request) == "short"))
+            refused = str(session.get("thumbnail", "set"))
+            extra = {"thumbnail": refused} if refused != "set" else {}
+            return PublishedItem(
+                platform_post_id=video_id, url=_url(video_id, short=_format(request) == "short"), extra=extra
+            )
         if upload_status in ("failed", "rejected", "deleted"):
             why = status.get("failureReason") or status.get("rejectionReason") or upload_status
             raise ProviderError(ErrorClass.CONTENT, f"YouTube did not accept the video: {why}.", code=upload_status)
@@ -296,6 +351,7 @@ class YouTubeProvider(OAuth2Provider):
         return None
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:
+        api.quota_reserve(_project(account), api.DELETE_COST)
         with self.api_session(_token(account)) as session:
             try:
                 response = session.delete(f"{api.API}/videos", params={"id": platform_post_id})
@@ -310,11 +366,29 @@ class YouTubeProvider(OAuth2Provider):
         ids = list(platform_post_ids)
         found: dict[str, PostMetrics] = {}
         for start in range(0, len(ids), 50):  # at most 50 ids a call
-            api.quota_spend(_project(account), 1)
+            api.quota_spend(_project(account), api.LIST_COST)
             body = self._get(_token(account), "videos", part="statistics", id=",".join(ids[start : start + 50]))
             for video in api.items(body):
                 found[str(video.get("id"))] = _metrics(video.get("statistics", {}))
         return found
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The channel's statistics: subscribers (None when the channel hides them), views, videos."""
+        api.quota_spend(_project(account), api.LIST_COST)
+        found = api.items(self._get(_token(account), "channels", part="statistics", id=account.external_id))
+        stats = found[0].get("statistics") if found else None
+        if not isinstance(stats, dict):
+            return None
+        hidden = stats.get("hiddenSubscriberCount") is True
+        return AccountMetrics(
+            followers=None if hidden else _count(stats.get("subscriberCount")),
+            posts_count=_count(stats.get("videoCount")),
+            views=_count(stats.get("viewCount")),
+        )
+
+    def account_notes(self, *, account: AccountState) -> tuple[str, ...]:
+        budget, used = api.quota_budget(), api.quota_used(_project(account))
+        return (f"YouTube quota used today: {used:,} / {budget:,} units ({max(0, budget - used):,} left).",)
 
     def _get(self, token: str, resource: str, **params: str) -> dict[str, Any]:
         with self.api_session(token) as session:
@@ -336,7 +410,7 @@ def _token(account: AccountState) -> str:
 
 
 def _project(account: AccountState) -> str:
-    return str(account.secrets.get("quota_project") or "instance")
+    return str(account.extra.get("quota_project") or account.secrets.get("quota_project") or "instance")
 
 
 def _profile(channel: dict[str, Any]) -> Profile:
@@ -363,10 +437,26 @@ def _url(video_id: str, *, short: bool) -> str:
     return f"https://www.youtube.com/shorts/{video_id}" if short else f"https://www.youtube.com/watch?v={video_id}"
 
 
+def _is_video(item: MediaItem) -> bool:
+    return item.kind == "video" or item.mime_type.startswith("video/")
+
+
+def _the_thumbnail(part: PartRequest) -> MediaItem | None:
+    images = [item for item in part.content.media if not _is_video(item)]
+    return images[0] if images else None
+
+
 def _the_video(request: PublishRequest, part: PartRequest) -> MediaItem:
-    videos = [item for item in part.content.media if item.kind == "video" or item.mime_type.startswith("video/")]
-    if len(videos) != 1 or len(part.content.media) != 1:
-        raise ProviderError(ErrorClass.CONTENT, "A YouTube post is exactly one video.", code="one_video")
+    videos = [item for item in part.content.media if _is_video(item)]
+    images = [item for item in part.content.media if not _is_video(item)]
+    if len(videos) != 1 or len(images) > 1:
+        raise ProviderError(
+            ErrorClass.CONTENT, "A YouTube post is exactly one video, and at most one thumbnail.", code="one_video"
+        )
+    if images and (images[0].mime_type not in THUMBNAIL_TYPES or images[0].size > THUMBNAIL_MAX_BYTES):
+        raise ProviderError(
+            ErrorClass.CONTENT, "A YouTube thumbnail is a JPEG or PNG of at most 2 MB.", code="thumbnail_format"
+        )
     item = videos[0]
     if _format(request) == "short":
         if item.width and item.height and item.width >= item.height:
@@ -419,11 +509,34 @@ def video_metadata(request: PublishRequest, part: PartRequest) -> dict[str, Any]
         "Choose the video's visibility: public, unlisted or private.",
     )
     status: dict[str, Any] = {"privacyStatus": privacy, "selfDeclaredMadeForKids": kids == "yes"}
+    publish_at = _publish_at(options.get("publish_at"))
+    if publish_at:
+        # YouTube takes publishAt only on a private video, which it makes public at that moment.
+        status.update(privacyStatus="private", publishAt=publish_at)
     status["containsSyntheticMedia"] = options.get("synthetic") == "yes"
     snippet: dict[str, Any] = {"title": title, "description": description, "categoryId": DEFAULT_CATEGORY}
     if tags:
         snippet["tags"] = tags
     return {"snippet": snippet, "status": status}
+
+
+def _publish_at(value: Any) -> str:
+    """The scheduled moment as YouTube's UTC ``...Z`` form; empty when none was chosen."""
+    if value in (None, ""):
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ProviderError(
+            ErrorClass.CONTENT, "Give the time to go public as a date and time with its zone.", code="option_publish_at"
+        )
+    if moment < timezone.now() + SCHEDULE_MIN_AHEAD:
+        raise ProviderError(
+            ErrorClass.CONTENT, "The time to go public on YouTube must be in the future.", code="publish_at_past"
+        )
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _next_offset(response: http.Response) -> int:

@@ -1,0 +1,42 @@
+"""Daily quotas counted in units (YouTube's Data API): what was spent today, and reserving units
+before a call so the day's budget is never passed.
+
+Counts live in the database (QuotaUsage), so every worker and web process sees one total. The
+platform's day is given by the caller (YouTube's resets at midnight Pacific)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.db.models import F
+
+
+def used(*, platform: str, holder: str, day: date) -> int:
+    from connections.models import QuotaUsage  # the models import the providers that call this
+
+    row = QuotaUsage.objects.filter(platform=platform, holder=holder, day=day).values_list("units", flat=True)
+    return int(row.first() or 0)
+
+
+def spend(*, platform: str, holder: str, day: date, units: int) -> None:
+    """Count units already spent (a call that cannot be refused: a processing check)."""
+    from connections.models import QuotaUsage
+
+    with transaction.atomic():
+        row, _created = QuotaUsage.objects.select_for_update().get_or_create(platform=platform, holder=holder, day=day)
+        QuotaUsage.objects.filter(pk=row.pk).update(units=F("units") + units)
+
+
+def reserve(*, platform: str, holder: str, day: date, units: int, budget: int) -> int | None:
+    """Spend ``units`` if they fit in the day's ``budget`` and return the new total; None (and
+    nothing spent) when they would pass it. The row is locked, so two workers cannot both take
+    the last units."""
+    from connections.models import QuotaUsage
+
+    with transaction.atomic():
+        row, _created = QuotaUsage.objects.select_for_update().get_or_create(platform=platform, holder=holder, day=day)
+        if row.units + units > budget:
+            return None
+        QuotaUsage.objects.filter(pk=row.pk).update(units=F("units") + units)
+        return row.units + units
