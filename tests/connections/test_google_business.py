@@ -390,6 +390,7 @@ def test_a_call_button_sends_no_link(google):
         (post_request(options={"button": "BOOK"}), "option_button_url"),
         (post_request(options={"button": "CALL", "button_url": "https://acme.example"}), "option_button_url"),
         (post_request(options={"button": "BOOK", "button_url": "javascript:alert(1)"}), "option_button_url"),
+        (post_request(options={**OFFER, "offer_url": "not a link"}), "option_offer_url"),
         (post_request(options={"post_type": "ALERT"}), "post_type"),
         (post_request("Two", photo(), photo()), "one_photo"),
         (post_request("Gif", photo(mime="image/gif")), "media_type"),
@@ -400,6 +401,19 @@ def test_a_post_google_would_refuse_fails_before_any_call(google, request_, code
         publish_all(google, account=state(), request=request_)
     assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, code)
     assert not responses.calls
+
+
+def test_video_goes_only_where_the_setting_allows_it(google, settings):
+    clip = MediaItem(filename="clip.mp4", mime_type="video/mp4", size=10, open=lambda: io.BytesIO(b"0" * 10),
+                     public_url="https://media.postwright.example/s/clip.mp4", kind="video")  # fmt: skip
+    assert "video/mp4" not in google.text_rules().accepted_mime_types
+    with pytest.raises(ProviderError) as caught:
+        publish_all(google, account=state(), request=post_request("Clip", clip))
+    assert caught.value.code == "media_type"
+    settings.GOOGLE_BUSINESS_ALLOW_VIDEO = True
+    Location().install()
+    publish_all(google, account=state(), request=post_request("Clip", clip))
+    assert sent()["media"] == [{"mediaFormat": "VIDEO", "sourceUrl": "https://media.postwright.example/s/clip.mp4"}]
 
 
 def test_a_photo_without_a_public_url_is_a_configuration_problem(google):

@@ -34,6 +34,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PreviewLook,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -101,6 +102,8 @@ class GoogleBusinessProvider(GoogleOAuth2Provider):
         *((name, LABELS[name], ()) for name, _kind in TYPED),
     )
     typed_options = TYPED
+    # A local post shows its button, not a card for a link.
+    preview_look = PreviewLook(avatar="square", accent="blue", link_card=False)
     developer_console_url = "https://console.cloud.google.com/apis/library"
     setup_steps = (
         "In a Google Cloud project, enable the My Business Account Management, Business Information, "
