@@ -265,6 +265,18 @@ def test_a_google_account_with_no_location_cannot_connect(google):
         google.connections_from_tokens(tokens=tokens)
 
 
+def test_a_consent_without_business_manage_is_refused_before_any_call(google):
+    from connections.errors import ConnectError
+    from connections.providers.base import TokenSet
+
+    tokens = TokenSet(
+        access_token=ACCESS, refresh_token=REFRESH, scope="openid https://www.googleapis.com/auth/userinfo.email"
+    )
+    with pytest.raises(ConnectError, match="leave that permission ticked"):
+        google.connections_from_tokens(tokens=tokens)
+    assert not responses.calls
+
+
 def test_a_project_without_api_access_is_told_to_apply(google):
     error(responses.GET, ACCOUNTS, QUOTA_ZERO_FORBIDDEN)()
     with pytest.raises(ProviderError) as caught:

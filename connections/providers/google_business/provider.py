@@ -121,6 +121,12 @@ class GoogleBusinessProvider(GoogleOAuth2Provider):
     # --- Connect --------------------------------------------------------------------------------
 
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
+        if tokens.scope and SCOPE not in tokens.scope.split():
+            # Google's consent page lets the user untick a scope; without this one nothing works.
+            raise ConnectError(
+                "Google was not allowed to let Postwright manage your business profiles. Connect again "
+                "and leave that permission ticked."
+            )
         with BusinessApi(tokens.access_token) as api:
             locations = list(_managed_locations(api))
         if not locations:
