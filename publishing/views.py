@@ -405,7 +405,8 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
             "options": [
                 {"name": name, "label": label, "choices": choices,
                  "input": dict(get_provider(platform).typed_options).get(name, ""),
-                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0] if choices else "")}
+                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0] if choices else ""),
+                 **_shown_for(platform, name)}
                 for name, label, choices in _composer_options(platform, accounts, saved.get(platform, {}))
             ],
         }
@@ -413,6 +414,14 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
     ]  # fmt: skip
     hints = [] if accounts else starter_hints()
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints}
+
+
+def _shown_for(platform: str, name: str) -> dict[str, str]:
+    """For an option shown only for some choices of another: that one's field name and values."""
+    for option, controller, values in get_provider(platform).option_shown_for:
+        if option == name:
+            return {"shown_when": f"option_{platform}_{controller}", "shown_values": " ".join(values)}
+    return {}
 
 
 def _composer_options(

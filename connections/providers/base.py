@@ -357,6 +357,10 @@ class Provider:
     # event's title or start): (option name, input kind: "text", "url" or "datetime-local").
     # Their declared choices are empty; ``options_problems`` checks what was typed.
     typed_options: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Options that mean something only for some choices of another (an event's start, for
+    # events): (option, the option it depends on, the values of that one showing it). The
+    # composer shows them only then; the provider ignores them otherwise.
+    option_shown_for: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""

@@ -384,6 +384,13 @@ def test_an_offer_carries_code_link_and_terms_and_no_button(google):
     assert "callToAction" not in body
 
 
+def test_an_offer_ignores_a_button_left_from_another_type_as_google_does(google):
+    Location().install()
+    publish_all(google, account=state(), request=post_request("Pie week", options={**OFFER, "button": "SHOP",
+                                                                                   "button_url": "nope"}))  # fmt: skip
+    assert "callToAction" not in sent()
+
+
 def test_a_call_button_sends_no_link(google):
     Location().install()
     publish_all(google, account=state(), request=post_request(options={"button": "CALL"}))
@@ -398,7 +405,6 @@ def test_a_call_button_sends_no_link(google):
         (post_request(options={"post_type": "EVENT", "event_title": "Party"}), "option_event_start"),
         (post_request(options={**EVENT, "event_end": "2026-10-31T08:00"}), "option_event_end"),
         (post_request(options={**EVENT, "event_title": ""}), "option_event_title"),
-        (post_request(options={**OFFER, "button": "SHOP"}), "option_button"),
         (post_request(options={"button": "BOOK"}), "option_button_url"),
         (post_request(options={"button": "CALL", "button_url": "https://acme.example"}), "option_button_url"),
         (post_request(options={"button": "BOOK", "button_url": "javascript:alert(1)"}), "option_button_url"),
@@ -557,7 +563,9 @@ def test_find_part_takes_the_location_s_matching_post_made_in_this_run_only(goog
     other = local_post(f"{PARENT}/localPosts/2", summary="Something else", created="2026-03-01T12:00:00.5Z")
     event = local_post(f"{PARENT}/localPosts/3", summary="Fresh bread every morning.", topicType="EVENT",
                        created="2026-03-01T12:00:00Z")  # fmt: skip
-    ours = local_post(f"{PARENT}/localPosts/4", summary="Fresh bread every morning.", created="2026-03-01T12:00:01Z")
+    ours = local_post(
+        f"{PARENT}/localPosts/4", summary="Fresh bread every morning.", created="2026-03-01T12:00:01.123456789Z"
+    )  # Google gives nanoseconds
     responses.add(responses.GET, LOCAL_POSTS, json={"localPosts": [other, event, ours, older]})
     part = part_request(request, 0, [], sent_after=datetime(2026, 3, 1, 11, 58, tzinfo=UTC))
     found = google.find_part(account=state(), request=request, part=part)
@@ -638,6 +646,10 @@ def test_the_composer_offers_type_button_and_the_typed_fields_and_a_post_keeps_t
     assert '<option value="LEARN_MORE"' in page
     assert 'type="datetime-local" id="option-google_business-event_start"' in page
     assert 'type="url" id="option-google_business-button_url"' in page
+    shown = 'data-shown-when="option_google_business_post_type" data-shown-values="{}"'
+    assert shown.format("EVENT OFFER") in page, "event fields show for events and offers only"
+    assert shown.format("OFFER") in page
+    assert shown.format("STANDARD EVENT") in page, "no button on offers"
     data = {"accounts": [saved.id], "text": "Spooky!", "when": "draft",
             **{f"option_google_business_{name}": value for name, value in EVENT.items()}}  # fmt: skip
     team.client("editor").post(reverse("compose"), data)

@@ -102,6 +102,12 @@ class GoogleBusinessProvider(GoogleOAuth2Provider):
         *((name, LABELS[name], ()) for name, _kind in TYPED),
     )
     typed_options = TYPED
+    option_shown_for = (
+        ("button", "post_type", (STANDARD, EVENT)),  # Google shows no button on offers
+        ("button_url", "post_type", (STANDARD, EVENT)),
+        *((name, "post_type", (EVENT, OFFER)) for name in ("event_title", "event_start", "event_end")),
+        *((name, "post_type", (OFFER,)) for name in ("offer_code", "offer_url", "offer_terms")),
+    )
     # A local post shows its button, not a card for a link.
     preview_look = PreviewLook(avatar="square", accent="blue", link_card=False)
     developer_console_url = "https://console.cloud.google.com/apis/library"
@@ -332,22 +338,35 @@ def _moment(value: Any) -> datetime | None:
 
 
 def options_problems(options: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """What Google would refuse or silently drop in this post's type, button and fields."""
+    """What Google would refuse in this post's type, button and fields. Fields of another post
+    type (left behind when the author switched) are ignored, as the post will not carry them."""
     kind = str(options.get("post_type") or STANDARD)
-    button = str(options.get("button") or "")
-    problems: list[tuple[str, str]] = []
-    for name in ("button_url", "offer_url"):
-        if options.get(name) and not _url_ok(str(options[name])):
-            problems.append((name, f"{LABELS[name]} must be a web address, like https://example.com/offer."))
-    if kind == OFFER and button:
-        problems.append(("button", "Google shows no button on offers: give the offer's redeem link instead."))
-    elif button == CALL and options.get("button_url"):
-        problems.append(("button_url", "A Call now button rings the profile's phone number: leave its link empty."))
-    elif button and button != CALL and not options.get("button_url"):
-        problems.append(("button_url", "Give the button's link."))
-    if kind in (EVENT, OFFER):
+    if kind == OFFER:
+        # Google shows no button on offers (it ignores callToAction there): the redeem link is it.
+        return _link_problems(options, "offer_url") + _schedule_problems(options)
+    problems = _button_problems(options)
+    if kind == EVENT:
         problems += _schedule_problems(options)
     return problems
+
+
+def _link_problems(options: Mapping[str, Any], name: str) -> list[tuple[str, str]]:
+    if options.get(name) and not _url_ok(str(options[name])):
+        return [(name, f"{LABELS[name]} must be a web address, like https://example.com/offer.")]
+    return []
+
+
+def _button_problems(options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    button = str(options.get("button") or "")
+    if not button:
+        return []  # a link typed for no button is not sent
+    if button == CALL:
+        if options.get("button_url"):
+            return [("button_url", "A Call now button rings the profile's phone number: leave its link empty.")]
+        return []
+    if not options.get("button_url"):
+        return [("button_url", "Give the button's link.")]
+    return _link_problems(options, "button_url")
 
 
 def _schedule_problems(options: Mapping[str, Any]) -> list[tuple[str, str]]:
