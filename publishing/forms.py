@@ -98,11 +98,16 @@ class ComposerForm(forms.Form):
                 override["text"] = text
             options = {}
             provider = get_provider(platform)
+            typed = dict(provider.typed_options)
             for name, _label, choices in provider.composer_options:
                 value = self.data.get(f"option_{platform}_{name}", "")
                 if name in provider.moment_options:
                     if value:  # unreadable stays as typed, for the services to name the problem
                         options[name] = self._moment(value) or value
+                    continue
+                if name in typed:
+                    if isinstance(value, str) and value.strip():
+                        options[name] = value.strip()  # what it means, the services check
                     continue
                 # A select sends one of its own values; anything else was not chosen from it.
                 # An account's own list (boards) is only known to the platform: the services

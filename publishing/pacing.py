@@ -21,14 +21,18 @@ TOLERANCE = timedelta(milliseconds=250)  # calls this close to their slot go now
 
 
 def budget_keys(provider: Provider, account: SocialAccount) -> list[tuple[str, float]]:
-    """(key, seconds between calls) for every budget a call from this account draws on."""
-    if not provider.app_calls_per_minute:
-        return []
-    app = f"{provider.id}:app:{account.instance_url or 'default'}"
-    interval = 60 / provider.app_calls_per_minute
-    # A workspace may use at most a share of the app's pace, leaving the rest to the others.
-    share = f"{app}:workspace:{account.workspace_id}"
-    return [(app, interval), (share, interval / provider.workspace_share)]
+    """(key, seconds between calls) for every budget a call from this account draws on: the
+    app's first (a 429 holds it back for everyone), then the workspace's share, then the account's."""
+    keys: list[tuple[str, float]] = []
+    if provider.app_calls_per_minute:
+        app = f"{provider.id}:app:{account.instance_url or 'default'}"
+        interval = 60 / provider.app_calls_per_minute
+        # A workspace may use at most a share of the app's pace, leaving the rest to the others.
+        share = f"{app}:workspace:{account.workspace_id}"
+        keys += [(app, interval), (share, interval / provider.workspace_share)]
+    if provider.account_calls_per_minute:
+        keys.append((f"{provider.id}:account:{account.pk}", 60 / provider.account_calls_per_minute))
+    return keys
 
 
 def _ensure(key: str, now: datetime) -> None:
@@ -63,6 +67,6 @@ def pace_reserve(keys: list[tuple[str, float]]) -> datetime | None:
 def pace_block(keys: list[tuple[str, float]], *, seconds: float) -> None:
     """The platform said stop: nobody on these budgets calls before the reset."""
     until = timezone.now() + timedelta(seconds=seconds)
-    for key, _interval in keys[:1]:  # the app-wide budget: the limit is the app's
+    for key, _interval in keys[:1]:  # the widest budget (the app's where it has one): the limit is its
         _ensure(key, timezone.now())
         RateBudget.objects.filter(key=key, next_at__lt=until).update(next_at=until)

@@ -29,6 +29,8 @@ MAX_ALT_TEXT: int = ContentMedia._meta.get_field("alt_text").max_length or 0  # 
 OVERRIDE_KEYS = {"text", "options"}
 ACCOUNT_CHOICE = re.compile(r"[A-Za-z0-9_:.-]+")
 ACCOUNT_CHOICE_MAX = 200
+TYPED_OPTION_MAX = 2000  # a typed option (a link, a title, a date) is short; the platform checks more
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 K = PostContent.Kind
 
 
@@ -50,7 +52,7 @@ def post_plan(*, workspace: Workspace, data: PostInput, lock: bool = False, movi
     media, media_problems = _media(workspace, data.parts)
     problems += media_problems + _link(data.link) + _overrides(data.overrides, accounts)
     if data.when.kind != WhenKind.DRAFT:  # a draft may leave choices for later
-        problems += _required_options(data.overrides, accounts)
+        problems += _required_options(data.overrides, accounts) + _options_together(data.overrides, accounts)
     checks = [
         check_account(
             account,
@@ -203,6 +205,21 @@ def _required_options(overrides: dict[str, Any], accounts: list[SocialAccount]) 
     return problems
 
 
+def _options_together(overrides: dict[str, Any], accounts: list[SocialAccount]) -> list[Problem]:
+    """The platform's own check of its options as a whole (an event needs its start and end)."""
+    problems = []
+    for platform in sorted({account.platform for account in accounts}):
+        provider = get_provider(platform)
+        for name, message in provider.options_problems(options=_override_options(overrides, platform)):
+            problems.append(Problem(f"overrides.{platform}.options.{name}", f"{provider.name}: {message}", "option"))
+    return problems
+
+
+def typed_option_ok(value: Any) -> bool:
+    """A typed option's value: one short line of text (what it means, the platform checks)."""
+    return isinstance(value, str) and len(value) <= TYPED_OPTION_MAX and CONTROL.search(value) is None
+
+
 def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
     path = f"overrides.{platform}"
     if not isinstance(override.get("text", ""), str):
@@ -223,6 +240,11 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
         if name in provider.moment_options:
             if value != "" and not moment_ok(value):
                 message = f"{label} for {provider.name} must be a date and time that exists, or left empty."
+                problems.append(Problem(f"{path}.options.{name}", message, "option"))
+            continue
+        if name in dict(provider.typed_options):
+            if not typed_option_ok(value):
+                message = f"{label} for {provider.name} must be text of at most {TYPED_OPTION_MAX} characters."
                 problems.append(Problem(f"{path}.options.{name}", message, "option"))
             continue
         if value not in [choice for choice, _ in choices]:  # a list: the value may be unhashable JSON

@@ -405,8 +405,10 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
             "options": [
                 {"name": name, "label": label, "choices": choices,
                  "moment": name in get_provider(platform).moment_options,
-                 "value": _shown_value(get_provider(platform), name, form,
-                                       saved.get(platform, {}).get("options", {}).get(name, choices[0][0]))}
+                 "input": dict(get_provider(platform).typed_options).get(name, ""),
+                 "value": _shown_value(get_provider(platform), name, form, saved.get(platform, {}).get(
+                     "options", {}).get(name, choices[0][0] if choices else "")),
+                 **_shown_for(platform, name)}
                 for name, label, choices in _composer_options(platform, accounts, saved.get(platform, {}))
             ],
             "notes": _composer_notes(platform, accounts),
@@ -415,6 +417,14 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
     ]  # fmt: skip
     hints = [] if accounts else starter_hints()
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints}
+
+
+def _shown_for(platform: str, name: str) -> dict[str, str]:
+    """For an option shown only for some choices of another: that one's field name and values."""
+    for option, controller, values in get_provider(platform).option_shown_for:
+        if option == name:
+            return {"shown_when": f"option_{platform}_{controller}", "shown_values": " ".join(values)}
+    return {}
 
 
 def _composer_options(

@@ -363,6 +363,9 @@ class Provider:
     # it one workspace may use, so a busy workspace cannot spend a limit the others depend on.
     app_calls_per_minute: ClassVar[int | None] = None
     workspace_share: ClassVar[float] = 0.5
+    # Publishing pace for one connected account (a platform's per-profile edit limit), whatever
+    # the app's; None: no per-account pacing.
+    account_calls_per_minute: ClassVar[int | None] = None
     # Per-post choices the composer offers for this platform: (option name, label, choices).
     # Values reach PublishRequest.options; the provider validates them again.
     composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
@@ -377,6 +380,14 @@ class Provider:
     # zone; the composer shows a date and time in the author's zone), empty for none; their
     # declared choices are only the empty one.
     moment_options: ClassVar[tuple[str, ...]] = ()
+    # Options among composer_options the author types rather than picks (a button's link, an
+    # event's title or start): (option name, input kind: "text", "url" or "datetime-local").
+    # Their declared choices are empty; ``options_problems`` checks what was typed.
+    typed_options: ClassVar[tuple[tuple[str, str], ...]] = ()
+    # Options that mean something only for some choices of another (an event's start, for
+    # events): (option, the option it depends on, the values of that one showing it). The
+    # composer shows them only then; the provider ignores them otherwise.
+    option_shown_for: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
@@ -502,6 +513,12 @@ class Provider:
         """Plain sentences the Accounts page shows admins under the account (a quota used
         today). Read from Postwright's own records, never from the platform; nothing by default."""
         return ()
+
+    def options_problems(self, *, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """What is wrong with a post's per-post options taken together (an event without its
+        start), as (option name, message); checked by the services before a post is scheduled
+        and again by ``publish_part``. Nothing by default."""
+        return []
 
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         """The media rules for a post with these per-post options (``composer_options``), for

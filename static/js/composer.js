@@ -9,6 +9,18 @@
     form.dispatchEvent(new Event("change", { bubbles: true }));
   }
 
+  // A platform option that means something only for some choices of another (an event's start,
+  // for events) shows only then; a hidden one keeps its value, which the platform ignores.
+  function showDependentOptions() {
+    Array.prototype.forEach.call(form.querySelectorAll("[data-shown-when]"), function (field) {
+      var control = form.elements.namedItem(field.getAttribute("data-shown-when"));
+      var values = field.getAttribute("data-shown-values").split(" ");
+      field.hidden = !!control && values.indexOf(control.value) === -1;
+    });
+  }
+  form.addEventListener("change", showDependentOptions);
+  showDependentOptions();
+
   // Thread replies: added, removed and reordered; each keeps a number, a label and its buttons'
   // names in step with its place ("Move thread reply 2 up").
   var replies = document.getElementById("replies");

@@ -136,3 +136,31 @@ def test_image_shapes_are_judged_and_framed(live_server, page: Page, signed_in, 
     shot("composer-aspect")
     assert _overflow(page) <= 0
     assert _axe(page, axe_source) == []
+
+
+def test_options_that_depend_on_another_show_only_for_its_choices(live_server, page: Page, signed_in, axe_source):  # noqa: F811
+    """Google Business Profile's event fields show for events and offers, its offer fields for
+    offers, and its button for everything but offers."""
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+
+    membership = Membership.objects.get(user=signed_in)
+    connection = Connection(profile=Profile(external_id="9876543210", username="Acme Downtown"),
+                            secrets={"access_token": "ya29.test"},
+                            extra={"parent": "accounts/1/locations/9876543210"})  # fmt: skip
+    account_save(workspace=membership.workspace, platform="google_business", connection=connection, user=signed_in)
+    page.goto(f"{live_server.url}/posts/new/")
+    page.get_by_text("Customize for Google Business Profile").click()
+    start, code = page.get_by_label("Starts (the business's local time)"), page.get_by_label("Offer coupon code")
+    button = page.get_by_label("Button", exact=True)
+    expect(start).to_be_hidden()
+    expect(code).to_be_hidden()
+    expect(button).to_be_visible()
+    page.get_by_label("Post type").select_option("EVENT")
+    expect(start).to_be_visible()
+    expect(code).to_be_hidden()
+    page.get_by_label("Post type").select_option("OFFER")
+    expect(code).to_be_visible()
+    expect(start).to_be_visible()
+    expect(button).to_be_hidden()
+    assert _axe(page, axe_source) == []

@@ -63,3 +63,19 @@ def test_a_429_holds_back_the_whole_app(team, demo_accounts, paced, django_captu
         engine.targets_claim_due()
     app_key = budget_keys(get_provider("demo"), demo_accounts[0])[0][0]
     assert RateBudget.objects.get(key=app_key).next_at >= timezone.now() + timedelta(seconds=25)
+
+
+def test_an_account_limit_holds_that_account_only(team, demo_accounts, monkeypatch, django_capture_on_commit_callbacks):
+    """A per-account limit (a profile's edits a minute) paces one account's posts without an app
+    budget, and another account of the same platform is not held by it."""
+    monkeypatch.setattr(DemoProvider, "account_calls_per_minute", 30)  # one post every two seconds
+    mine = _posts(team, demo_accounts[0], 2)
+    (theirs,) = _posts(team, demo_accounts[1], 1)
+    keys = budget_keys(get_provider("demo"), demo_accounts[0])
+    assert [key for key, _interval in keys] == [f"demo:account:{demo_accounts[0].pk}"]
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    first, second, other = (Target.objects.get(pk=t.pk) for t in (*mine, theirs))
+    assert [first.status, second.status, other.status] == [S.PUBLISHED, S.RETRY_WAIT, S.PUBLISHED]
+    assert 1.5 < (second.next_attempt_at - timezone.now()).total_seconds() <= 2.1
+    assert second.attempts == 0

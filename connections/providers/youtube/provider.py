@@ -34,8 +34,8 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
+from connections.providers.google import GoogleOAuth2Provider
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
-from connections.providers.oauth2 import OAuth2Provider
 from connections.providers.youtube import api
 
 SCOPES = (
@@ -59,26 +59,15 @@ HASHTAG = re.compile(r"#(\w+)")
 SKEW = timedelta(minutes=2)
 
 
-class YouTubeProvider(OAuth2Provider):
+class YouTubeProvider(GoogleOAuth2Provider):
     id = "youtube"
     name = "YouTube"
-    authorize_url = "https://accounts.google.com/o/oauth2/v2/auth"
-    token_url = "https://oauth2.googleapis.com/token"
-    # A refresh token only comes with offline access, and again on a later consent only with prompt=consent.
-    extra_authorize_params: ClassVar[dict[str, str]] = {
-        "access_type": "offline",
-        "prompt": "consent",
-        "include_granted_scopes": "true",
-    }
     default_scopes = SCOPES
-    supports_pkce = True
     supports_check = True
-    supports_refresh = True
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
     supports_account_metrics = True
-    refresh_margin_s = 10 * 60  # access tokens live an hour
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
         # A moment (ISO 8601): the video stays private until then, and YouTube makes it public.
