@@ -23,7 +23,7 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.meta import login
-from connections.providers.meta.graph import GRAPH_HOST, Graph, required_id, text_field, usage_hold
+from connections.providers.meta.graph import Graph, required_id, text_field, usage_hold
 
 # Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
 # PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
@@ -52,11 +52,13 @@ class MetaLoginProvider(Provider):
     check_delays_s: ClassVar[tuple[float, ...]] = (10, 20, 30, 60)
     processing_limit_s: ClassVar[int] = 2 * 60 * 60
 
-    # Where this provider's Graph calls go: Instagram Login's accounts live on graph.instagram.com.
-    graph_host: ClassVar[str] = GRAPH_HOST
+    def graph_origin(self) -> str:
+        """Where this provider's Graph calls go ("" for Facebook's Graph): Instagram Login's
+        accounts live on graph.instagram.com."""
+        return ""
 
     def api(self, account: AccountState) -> Graph:
-        return Graph.of(account.secrets, host=self.graph_host)
+        return Graph.of(account.secrets, origin=self.graph_origin())
 
     # --- Connect ---------------------------------------------------------------------------------
 

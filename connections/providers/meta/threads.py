@@ -63,12 +63,13 @@ MAX_RECREATES = 2
 
 
 def _host() -> str:
-    return str(setting("META_THREADS_API_HOST"))
+    """Threads' API origin (``META_THREADS_API_URL``)."""
+    return str(setting("META_THREADS_API_URL"))
 
 
 def _api(token: str) -> Graph:
     # No appsecret_proof: Threads documents none.
-    return Graph(token, host=_host(), version=str(setting("META_THREADS_VERSION")))
+    return Graph(token, origin=_host(), version=str(setting("META_THREADS_VERSION")))
 
 
 @contextmanager
@@ -120,7 +121,7 @@ class ThreadsProvider(Provider):
         """Code -> short-lived token (1 h) -> long-lived token (60 days)."""
         short = token_call(
             "POST",
-            f"https://{_host()}/oauth/access_token",
+            f"{_host()}/oauth/access_token",
             what="Threads",
             data={
                 "client_id": app.client_id,
@@ -132,7 +133,7 @@ class ThreadsProvider(Provider):
         )
         long = token_call(
             "GET",
-            f"https://{_host()}/access_token",
+            f"{_host()}/access_token",
             what="Threads",
             params={
                 "grant_type": "th_exchange_token",
@@ -160,7 +161,7 @@ class ThreadsProvider(Provider):
         token = str(account.secrets.get("access_token") or "")
         renewed = token_call(
             "GET",
-            f"https://{_host()}/refresh_access_token",
+            f"{_host()}/refresh_access_token",
             what="Threads",
             params={"grant_type": "th_refresh_token", "access_token": token},
         )
