@@ -34,6 +34,38 @@ def _fresh_usage():
     cache.clear()
 
 
+QUOTA = f"{API}/{USER}/threads_publishing_limit"
+
+
+def quota(posts: int = 4, replies: int = 1, *, total: int = 250, reply_total: int = 1000) -> None:
+    """The account's publishing limit as section 5.2 shows it."""
+    responses.upsert(
+        responses.GET,
+        QUOTA,
+        json={
+            "data": [
+                {
+                    "quota_usage": posts,
+                    "config": {"quota_total": total, "quota_duration": 86400},
+                    "reply_quota_usage": replies,
+                    "reply_config": {"quota_total": reply_total, "quota_duration": 86400},
+                }
+            ]
+        },
+        match=[
+            responses.matchers.query_param_matcher(
+                {"fields": "quota_usage,config,reply_quota_usage,reply_config"}, strict_match=False
+            )
+        ],
+    )
+
+
+@pytest.fixture(autouse=True)
+def _room_in_the_quota():
+    """Every publishing test meets an account with room left, unless it says otherwise."""
+    quota()
+
+
 def account():
     from connections.providers.base import AccountState
 
@@ -398,6 +430,46 @@ def test_a_lost_main_post_is_found_among_recent_threads(db):
     )
     found = find_main(get_provider("threads"), account=account(), request=PublishRequest(main=ContentPart("Hello")))
     assert (found.platform_post_id, found.url) == ("m-7", "https://www.threads.net/@kitten/post/X")
+
+
+def test_a_post_over_the_publishing_limit_waits_with_that_reason_before_anything_is_created(db):
+    quota(posts=250)
+    answer = _step(PublishRequest(main=ContentPart("Hello")))
+    assert isinstance(answer, Pending)
+    assert answer.reason.startswith("Threads' publishing limit is reached (250 of 250 posts in 24 hours)")
+    assert answer.check_in_s >= 600
+    assert not created()
+
+
+def test_a_reply_over_the_reply_limit_waits_but_the_main_post_goes(db):
+    quota(posts=10, replies=1000)
+    responses.add(responses.POST, THREADS, json={"id": "c-1"})
+    published()
+    request = PublishRequest(main=ContentPart("Root"), replies=(ContentPart("Second"),))
+    main = _step(request)
+    assert main.platform_post_id == "18050000000000001"
+    answer = _step(request, index=1, landed=[main])
+    assert isinstance(answer, Pending)
+    assert "reply limit is reached (1000 of 1000 replies" in answer.reason
+    assert len(created()) == 1
+
+
+def test_a_quota_answer_without_numbers_does_not_hold_the_post(db):
+    responses.upsert(responses.GET, QUOTA, json={"data": []})
+    responses.add(responses.POST, THREADS, json={"id": "c-1"})
+    published()
+    assert _step(PublishRequest(main=ContentPart("Hello"))).platform_post_id == "18050000000000001"
+
+
+def test_a_busy_app_is_paced_before_the_quota_is_even_read(db):
+    usage = json.dumps({"call_count": 96, "total_time": 10, "total_cputime": 10})
+    responses.add(responses.GET, f"{API}/me", json={"id": USER, "username": "kitten"}, headers={"x-app-usage": usage})
+    get_provider("threads").check(app=None, account=account())  # an answer says the app is at 96 %
+    answer = _step(PublishRequest(main=ContentPart("Hello")))
+    assert isinstance(answer, Pending)
+    assert answer.reason.startswith("Pacing: Meta reports 96% of its limit used")
+    assert not any(c.request.url.startswith(QUOTA) for c in responses.calls)
+    assert not created()
 
 
 def test_emoji_count_by_their_bytes():

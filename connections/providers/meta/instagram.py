@@ -34,7 +34,13 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules, media_problems
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
-from connections.providers.meta.shared import MetaLoginProvider, created_recently, require_data_access, setting
+from connections.providers.meta.shared import (
+    MetaLoginProvider,
+    created_recently,
+    quota_pending,
+    require_data_access,
+    setting,
+)
 
 MAX_CAPTION = 2200
 MAX_HASHTAGS = 30
@@ -180,15 +186,13 @@ class InstagramProvider(MetaLoginProvider):
 
     def _over_quota(self, api: Graph, account: AccountState, part: PartRequest) -> Pending | None:
         data = api.get(f"{account.external_id}/content_publishing_limit", fields="quota_usage,config")
-        items = data.get("data") if isinstance(data, dict) else None
-        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
-        used, total = first.get("quota_usage"), first.get("config", {}).get("quota_total")
-        if not isinstance(used, int) or not isinstance(total, int) or used < total:
-            return None
-        return Pending(
-            reason=f"Instagram's publishing limit is reached ({used} of {total} posts in 24 hours); "
-            "the post goes out when the limit allows",
-            state=dict(part.state),
+        return quota_pending(
+            data,
+            part,
+            usage_key="quota_usage",
+            config_key="config",
+            what="Instagram's publishing limit",
+            unit="posts",
             check_in_s=QUOTA_RECHECK_S,
         )
 

@@ -129,17 +129,7 @@ class MetaLoginProvider(Provider):
     # --- Pacing ----------------------------------------------------------------------------------
 
     def paced(self, account: AccountState, part: PartRequest, budgets: list[str]) -> Pending | None:
-        """Before a create: wait while the app or this account is near Meta's limits, so the
-        user never sees "rate limited" (the answer's usage headers said so)."""
-        held = usage_hold(budgets)
-        if held is None:
-            return None
-        wait, percent = held
-        return Pending(
-            reason=f"Pacing: Meta reports {percent:.0f}% of its limit used; waiting before posting",
-            state=dict(part.state),
-            check_in_s=max(1.0, wait),
-        )
+        return paced(part, budgets)
 
     def still_processing(self, part: PartRequest, reason: str, **state: Any) -> Pending:
         checks = int(part.state.get("checks", 0)) + 1
@@ -150,6 +140,39 @@ class MetaLoginProvider(Provider):
             raise ProviderError(ErrorClass.CONTENT, message, code="processing_timeout")
         delay = self.check_delays_s[min(checks, len(self.check_delays_s)) - 1]
         return Pending(reason=reason, state={**part.state, **state, "checks": checks, "since": since}, check_in_s=delay)
+
+
+def paced(part: PartRequest, budgets: list[str]) -> Pending | None:
+    """Before a create: wait while the app or this account is near Meta's limits, so the user
+    never sees "rate limited" (the answers' usage headers said so)."""
+    held = usage_hold(budgets)
+    if held is None:
+        return None
+    wait, percent = held
+    return Pending(
+        reason=f"Pacing: Meta reports {percent:.0f}% of its limit used; waiting before posting",
+        state=dict(part.state),
+        check_in_s=max(1.0, wait),
+    )
+
+
+def quota_pending(
+    data: Any, part: PartRequest, *, usage_key: str, config_key: str, what: str, unit: str, check_in_s: float
+) -> Pending | None:
+    """A publishing-limit answer (``{"data": [{"quota_usage": 2, "config": {"quota_total":
+    50, ...}}]}``) as a wait when the account has used it all; None while there is room, or
+    when the answer does not say (Meta then refuses at publish time, and that is mapped too)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+    config = first.get(config_key)
+    used, total = first.get(usage_key), config.get("quota_total") if isinstance(config, dict) else None
+    if not isinstance(used, int) or not isinstance(total, int) or used < total:
+        return None
+    return Pending(
+        reason=f"{what} is reached ({used} of {total} {unit} in 24 hours); it goes out when the limit allows",
+        state=dict(part.state),
+        check_in_s=check_in_s,
+    )
 
 
 def insight_values(data: Any) -> dict[str, int]:

@@ -36,7 +36,7 @@ from connections.providers.base import (
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.meta import login
 from connections.providers.meta.graph import Graph, required_id, text_field
-from connections.providers.meta.shared import created_recently, insight_values, setting
+from connections.providers.meta.shared import created_recently, insight_values, paced, quota_pending, setting
 from connections.providers.meta.tokens import login_connection, token_call, token_set
 
 MAX_TEXT = 500
@@ -60,6 +60,8 @@ REPLY_CONTROLS = (
 )
 POST_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
 MAX_RECREATES = 2
+QUOTA_FIELDS = "quota_usage,config,reply_quota_usage,reply_config"
+QUOTA_RECHECK_S = 1800.0  # a rolling 24 h window: look again in half an hour
 
 
 def _host() -> str:
@@ -205,8 +207,13 @@ class ThreadsProvider(Provider):
         state: dict[str, Any] = dict(part.state)
         with _account_api(account) as api:
             if "container" not in state:
-                if not state:
+                if not state.get("quota_checked"):
                     _check_text(part.content.text)
+                    _reply_control(request)
+                    held = paced(part, [account.external_id]) or self._over_quota(api, account, part)
+                    if held is not None:
+                        return held
+                    state["quota_checked"] = True
                 waiting = self._containers(api, account, request, part, state)
                 if waiting is not None:
                     return waiting
@@ -271,6 +278,20 @@ class ThreadsProvider(Provider):
         media_id = required_id(published, what="threads_publish", create_call=True)
         return PublishedItem(platform_post_id=media_id, url=self._permalink(api, account, media_id))
 
+    def _over_quota(self, api: Graph, account: AccountState, part: PartRequest) -> Pending | None:
+        """Threads allows 250 posts and 1,000 replies per rolling 24 h (read, not assumed): a
+        main post counts against the first, a thread reply or first comment the second."""
+        data = api.get(f"{account.external_id}/threads_publishing_limit", fields=QUOTA_FIELDS)
+        if part.parent is None:
+            return quota_pending(
+                data, part, usage_key="quota_usage", config_key="config",
+                what="Threads' publishing limit", unit="posts", check_in_s=QUOTA_RECHECK_S,
+            )  # fmt: skip
+        return quota_pending(
+            data, part, usage_key="reply_quota_usage", config_key="reply_config",
+            what="Threads' reply limit", unit="replies", check_in_s=QUOTA_RECHECK_S,
+        )  # fmt: skip
+
     def _waiting(self, part: PartRequest, state: dict[str, Any], reason: str) -> Pending:
         checks = int(state.get("checks", 0)) + 1
         delay = self.check_delays_s[min(checks, len(self.check_delays_s)) - 1]
@@ -283,7 +304,9 @@ class ThreadsProvider(Provider):
             message = "Threads let the media container expire again; publish the post again later."
             raise ProviderError(ErrorClass.CONTENT, message, code="container_expired")
         return Pending(
-            reason="Threads' container expired; making a new one", state={"recreated": recreated}, check_in_s=1
+            reason="Threads' container expired; making a new one",
+            state={"recreated": recreated, "quota_checked": True},
+            check_in_s=1,
         )
 
     def _permalink(self, api: Graph, account: AccountState, media_id: str) -> str:
@@ -396,14 +419,18 @@ def _check_text(text: str) -> None:
 
 def _common_fields(request: PublishRequest, part: PartRequest) -> dict[str, Any]:
     """Text, who may reply (the author's choice, on every part of the thread) and what it answers."""
+    return {
+        "text": part.content.text or None,
+        "reply_control": _reply_control(request) or None,
+        "reply_to_id": part.parent.platform_post_id if part.parent else None,
+    }
+
+
+def _reply_control(request: PublishRequest) -> str:
     reply_control = str((request.options or {}).get("reply_control") or "")
     if reply_control and reply_control not in dict(REPLY_CONTROLS):
         raise ProviderError(ErrorClass.CONTENT, f"Threads has no reply setting {reply_control!r}.", code="bad_option")
-    return {
-        "text": part.content.text or None,
-        "reply_control": reply_control or None,
-        "reply_to_id": part.parent.platform_post_id if part.parent else None,
-    }
+    return reply_control
 
 
 def _media_fields(item: MediaItem) -> dict[str, Any]:
