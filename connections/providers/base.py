@@ -282,6 +282,18 @@ class PostMetrics:
 
 
 @dataclass(frozen=True)
+class AccountMetrics:
+    """An account's totals at one moment; None where the platform has no such number (which
+    is not 0). ``extra`` keeps a platform's further counts under its own names (reach)."""
+
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    views: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PreviewLook:
     """How the composer's preview draws a post on a network, in generic tokens the stylesheet
     knows (``look-avatar-<avatar>``, ``look-accent-<accent>``): no platform's name in the CSS."""
@@ -310,7 +322,8 @@ class Provider:
     - ``supports_check``: ``check`` (the Accounts page's "Check" button)
     - ``supports_refresh``: ``refresh``; ``supports_revoke``: ``revoke``
     - ``supports_lookup``: ``find_part`` (reconciling an unknown outcome)
-    - ``supports_delete``: ``delete``; ``supports_metrics``: ``fetch_metrics``
+    - ``supports_delete``: ``delete``; ``supports_metrics``: ``fetch_metrics``;
+      ``supports_account_metrics``: ``fetch_account_metrics``
 
     ``text_rules`` and ``publish_part`` are not optional: a platform Postwright cannot publish
     to does not belong in the registry.
@@ -333,6 +346,7 @@ class Provider:
     supports_lookup: ClassVar[bool] = False  # find_part can tell whether a part landed
     supports_delete: ClassVar[bool] = False
     supports_metrics: ClassVar[bool] = False
+    supports_account_metrics: ClassVar[bool] = False  # followers and totals (fetch_account_metrics)
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
@@ -480,4 +494,8 @@ class Provider:
         raise NotImplementedError
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
+        raise NotImplementedError
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The account's totals (followers ...); None when the platform has none to give now."""
         raise NotImplementedError

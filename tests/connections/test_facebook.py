@@ -10,8 +10,9 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
+from connections.providers.meta.facebook import PAGE_METRICS
 from connections.providers.meta.graph import appsecret_proof, classify, hold_seconds, usage_of
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform
@@ -27,8 +28,10 @@ from tests.connections.meta_graph import (
     ThreadGraph,
     error,
     form,
+    metric_matcher,
     mock_consent,
     page_account,
+    series,
 )
 from tests.connections.publishing import part_request, publish_all
 
@@ -115,6 +118,28 @@ class TestFacebookProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.DELETE, f"{GRAPH}/{PAGE_ID}_555", json={"success": True})
         return f"{PAGE_ID}_555", lambda: [c.request.method for c in responses.calls] == ["DELETE"]
+
+    def mock_account_metrics(self):
+        metrics = ",".join(PAGE_METRICS)
+        responses.add(
+            responses.GET,
+            f"{GRAPH}/{PAGE_ID}/insights",
+            json={
+                "data": [
+                    series(PAGE_ID, "page_follows", 1198, 1203),
+                    # Broken down by source: values come back as objects, added up.
+                    series(PAGE_ID, "page_media_view", {"is_from_ads": 5, "is_from_followers": 300},
+                           {"is_from_ads": 10, "is_from_followers": 410}),
+                    series(PAGE_ID, "page_total_media_view_unique", 260, 290),
+                    series(PAGE_ID, "page_post_engagements", 31, 44),
+                    series(PAGE_ID, "page_daily_follows_unique", 4, 6),
+                ],
+                "paging": {"previous": "https://graph.facebook.com/...", "next": "https://graph.facebook.com/..."},
+            },
+            match=[metric_matcher(metrics, period="day")],
+        )  # fmt: skip
+        extra = {"page_total_media_view_unique": 290, "page_post_engagements": 44, "page_daily_follows_unique": 6}
+        return AccountMetrics(followers=1203, views=420, extra=extra)
 
     def mock_metrics(self):
         responses.add(
@@ -810,3 +835,12 @@ def test_a_declined_permission_is_named_on_the_accounts_page_with_a_grant_it_rec
     assert "Not granted: read_insights." in page
     assert f'href="/connections/connect/facebook/?account={account.pk}">Grant it</a>' in page
     assert "Grant it" not in team.client("editor").get(reverse("connections")).content.decode()
+
+
+def test_a_page_meta_has_no_insights_for_yet_has_no_account_metrics_not_zeros(db):
+    responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}/insights", json={"data": [], "paging": {}})
+    assert get_provider("facebook").fetch_account_metrics(account=page_account()) is None
+    asked = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert "page_fans" not in asked["metric"][0]
+    assert "page_impressions" not in asked["metric"][0], "removed metrics are not requested"
+    assert int(asked["until"][0]) - int(asked["since"][0]) <= 90 * 86400

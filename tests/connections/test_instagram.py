@@ -10,7 +10,7 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform, _ThreadRun
 from tests.connections.meta_graph import (
@@ -23,7 +23,10 @@ from tests.connections.meta_graph import (
     form,
     graph_now,
     ig_account,
+    metric_matcher,
     mock_consent,
+    series,
+    total,
 )
 from tests.connections.publishing import part_request, publish_all
 
@@ -160,6 +163,9 @@ class TestInstagramProvider(ProviderContract):
         container_status("c-1", "FINISHED")
         published()
         return "17920000000000001"
+
+    def mock_account_metrics(self):
+        return mock_ig_account_metrics(GRAPH, IG_ID)
 
     def mock_metrics(self):
         names = {
@@ -692,3 +698,51 @@ def test_an_account_whose_page_is_near_its_limit_waits_before_creating(db):
     assert isinstance(answer, Pending)
     assert answer.check_in_s == pytest.approx(180, abs=2), "Meta's own estimate: 3 minutes"
     assert len(responses.calls) == 1
+
+
+def mock_ig_account_metrics(api: str, ig: str) -> AccountMetrics:
+    """The account's own counts, its day totals and its daily series (section 3.3)."""
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}",
+        json={"followers_count": 1520, "follows_count": 210, "media_count": 87, "id": ig},
+        match=[
+            responses.matchers.query_param_matcher(
+                {"fields": "followers_count,follows_count,media_count"}, strict_match=False
+            )
+        ],
+    )
+    totals = {"views": 532, "likes": 61, "comments": 9, "shares": 4, "saves": 7, "replies": 2,
+              "total_interactions": 83, "accounts_engaged": 55}  # fmt: skip
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}/insights",
+        json={"data": [total(ig, name, value) for name, value in totals.items()]},
+        match=[metric_matcher(",".join(totals), metric_type="total_value", period="day")],
+    )
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}/insights",
+        json={"data": [series(ig, "reach", 80, 95), series(ig, "follower_count", 3, 5)]},
+        match=[metric_matcher("reach,follower_count", period="day")],
+    )
+    extra = {name: value for name, value in totals.items() if name != "views"}
+    return AccountMetrics(
+        followers=1520, following=210, posts_count=87, views=532, extra={**extra, "reach": 95, "follower_count": 5}
+    )
+
+
+def test_a_new_account_with_no_insights_yet_keeps_its_follower_count_and_no_zeros(db):
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"followers_count": 12, "id": IG_ID})
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}/insights", json={"data": []})
+    metrics = get_provider("instagram").fetch_account_metrics(account=ig_account())
+    assert metrics == AccountMetrics(followers=12)
+    assert metrics.views is None, "an empty data array is not yet, not 0"
+    asked = [parse_qs(urlsplit(c.request.url).query).get("metric", [""])[0] for c in responses.calls]
+    assert not any("impressions" in metric for metric in asked)
+
+
+def test_an_account_meta_says_nothing_about_has_no_metrics(db):
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"id": IG_ID})
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}/insights", json={"data": []})
+    assert get_provider("instagram").fetch_account_metrics(account=ig_account()) is None

@@ -10,12 +10,12 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
 from connections.providers.meta.threads import threads_length
 from connections.registry import get_provider
 from tests.connections.contract import APP, LOST, Lost, ProviderContract, Refused, ThreadPlatform
-from tests.connections.meta_graph import error, form, graph_now
+from tests.connections.meta_graph import error, form, graph_now, metric_matcher, series, total
 from tests.connections.publishing import find_main, part_request, publish_all
 
 HOST = "https://graph.threads.net"
@@ -184,6 +184,25 @@ class TestThreadsProvider(ProviderContract):
             responses.DELETE, f"{API}/18050000000000001", json={"success": True, "deleted_id": "18050000000000001"}
         )
         return "18050000000000001", lambda: any(c.request.method == "DELETE" for c in responses.calls)
+
+    def mock_account_metrics(self):
+        responses.add(
+            responses.GET,
+            f"{API}/{USER}/threads_insights",
+            json={
+                "data": [
+                    series(USER, "views", 40, 52),  # profile views, a daily series
+                    total(USER, "followers_count", 880),
+                    total(USER, "likes", 120),
+                    total(USER, "replies", 14),
+                    total(USER, "reposts", 6),
+                    total(USER, "quotes", 2),
+                ]
+            },
+            match=[metric_matcher("views,followers_count,likes,replies,reposts,quotes,clicks")],
+        )
+        extra = {"likes": 120, "replies": 14, "reposts": 6, "quotes": 2}
+        return AccountMetrics(followers=880, views=52, extra=extra)
 
     def mock_metrics(self):
         names = {"views": 320, "likes": 12, "replies": 3, "reposts": 2, "quotes": 1, "shares": 4}
@@ -529,3 +548,11 @@ def test_the_token_health_job_renews_a_token_ten_days_before_it_lapses(team, set
         assert grant.expires_at > datetime.now(UTC) + timedelta(days=59)
     else:
         assert (grant.secrets["access_token"], grant.expires_at) == (TOKEN, lapses)
+
+
+def test_threads_user_insights_not_counted_yet_are_none_not_zeros(db):
+    responses.add(responses.GET, f"{API}/{USER}/threads_insights", json={"data": []})
+    assert get_provider("threads").fetch_account_metrics(account=account()) is None
+    asked = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert int(asked["since"][0]) >= 1712991600, "Threads has no insights before 13 Apr 2024"
+    assert "follower_demographics" not in asked["metric"][0], "it needs a breakdown"

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     MediaItem,
     PartRequest,
@@ -27,7 +28,15 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.meta.graph import Graph, required_id, text_field
-from connections.providers.meta.shared import MetaLoginProvider, created_recently, require_data_access, setting
+from connections.providers.meta.shared import (
+    MetaLoginProvider,
+    account_values,
+    created_recently,
+    day_window,
+    picked,
+    require_data_access,
+    setting,
+)
 
 FACEBOOK = "https://www.facebook.com"
 MAX_TEXT = 63_206  # the figure Postiz uses [code, ?]
@@ -39,6 +48,14 @@ VIDEO_FAILED = {
     "upload_failed": "Facebook could not fetch the video",
     "expired": "Facebook let the video upload expire",
 }
+# Page insights (section 2.3): not the removed page_fans* or page_impressions* metrics.
+PAGE_METRICS = (
+    "page_follows",
+    "page_media_view",
+    "page_total_media_view_unique",
+    "page_post_engagements",
+    "page_daily_follows_unique",
+)
 
 
 class FacebookProvider(MetaLoginProvider):
@@ -256,6 +273,19 @@ class FacebookProvider(MetaLoginProvider):
             likes=values.get("post_reactions_by_type_total", 0),
             impressions=values.get("post_total_media_view_unique"),
             extra={"clicks": values.get("post_clicks", 0)},
+        )
+
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        """The Page's followers (``page_follows``) and views (``page_media_view``, added up over
+        its breakdowns) on its latest day, with reach and engagement as extras."""
+        data = api.get(f"{account.external_id}/insights", metric=",".join(PAGE_METRICS), period="day", **day_window(2))
+        values = account_values(data)
+        if not values:
+            return None
+        return AccountMetrics(
+            followers=values.get("page_follows"),
+            views=values.get("page_media_view"),
+            extra=picked(values, PAGE_METRICS[2:]),
         )
 
     # --- After publishing ------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     MediaItem,
     PartKind,
@@ -36,7 +37,10 @@ from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFac
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
 from connections.providers.meta.shared import (
     MetaLoginProvider,
+    account_values,
     created_recently,
+    day_window,
+    picked,
     quota_pending,
     require_data_access,
     setting,
@@ -56,6 +60,11 @@ MAX_RECREATES = 2  # an expired container is made again, but not for ever
 FORMATS = ("post", "reel", "story")
 HASHTAG = re.compile(r"(?<![\w#])#\w+")
 MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+# Account insights (section 3.3): totals over the day, and the daily series. Not the removed
+# account-level impressions.
+ACCOUNT_TOTALS = ("views", "likes", "comments", "shares", "saves", "replies", "total_interactions", "accounts_engaged")
+ACCOUNT_SERIES = ("reach", "follower_count")  # follower_count: followers gained that day
+ACCOUNT_FIELDS = "followers_count,follows_count,media_count"
 
 
 class InstagramProvider(MetaLoginProvider):
@@ -96,6 +105,29 @@ class InstagramProvider(MetaLoginProvider):
             reposts=values.get("shares", 0),
             impressions=values.get("views"),
             extra=extra,
+        )
+
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        """Followers, following and posts from the account itself (the IG User's counts; not
+        in the reference, which covers insights only), views over the last day, reach and the
+        day's new followers from the daily series."""
+        ig, window = account.external_id, day_window()
+        counts = api.get(ig, fields=ACCOUNT_FIELDS)
+        totals = account_values(
+            api.get(
+                f"{ig}/insights", metric=",".join(ACCOUNT_TOTALS), metric_type="total_value", period="day", **window
+            )
+        )
+        series = account_values(api.get(f"{ig}/insights", metric=",".join(ACCOUNT_SERIES), period="day", **window))
+        followers = _whole(counts, "followers_count")
+        if followers is None and not totals and not series:
+            return None
+        return AccountMetrics(
+            followers=followers,
+            following=_whole(counts, "follows_count"),
+            posts_count=_whole(counts, "media_count"),
+            views=totals.get("views"),
+            extra={**picked(totals, ACCOUNT_TOTALS[1:]), **picked(series, ACCOUNT_SERIES)},
         )
 
     # --- Rules -----------------------------------------------------------------------------------
@@ -360,6 +392,11 @@ class InstagramProvider(MetaLoginProvider):
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+def _whole(found: Any, key: str) -> int | None:
+    value = found.get(key) if isinstance(found, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _budgets(account: AccountState) -> list[str]:

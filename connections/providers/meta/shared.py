@@ -12,6 +12,7 @@ from django.conf import settings
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -126,6 +127,18 @@ class MetaLoginProvider(Provider):
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
         raise NotImplementedError
 
+    supports_account_metrics = True
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The Page's or the Instagram account's totals; None while Meta has none to give (an
+        empty ``data``: not yet, which is not 0)."""
+        require_data_access(account)
+        with self.api(account) as api:
+            return self.account_metrics(api, account)
+
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        raise NotImplementedError
+
     # --- Pacing ----------------------------------------------------------------------------------
 
     def paced(self, account: AccountState, part: PartRequest, budgets: list[str]) -> Pending | None:
@@ -185,6 +198,36 @@ def insight_values(data: Any) -> dict[str, int]:
             continue
         found[text_field(metric, "name")] = _count(values[-1].get("value"))
     return found
+
+
+def account_values(data: Any) -> dict[str, int]:
+    """Account insights as name -> number: ``total_value.value`` where Meta totals a metric,
+    else the latest of its daily ``values``. A metric Meta left out, or gave no number for, is
+    absent (not 0)."""
+    found: dict[str, int] = {}
+    for metric in data.get("data", []) if isinstance(data, dict) else []:
+        if not isinstance(metric, dict):
+            continue
+        total, values = metric.get("total_value"), metric.get("values")
+        if isinstance(total, dict):
+            value = total.get("value")
+        elif isinstance(values, list) and values and isinstance(values[-1], dict):
+            value = values[-1].get("value")
+        else:
+            continue
+        if isinstance(value, int | float | dict) and not isinstance(value, bool):
+            found[text_field(metric, "name")] = _count(value)
+    return found
+
+
+def day_window(days: int = 1) -> dict[str, int]:
+    """``since`` and ``until`` (unix seconds) for the last ``days`` days of daily insights."""
+    until = int(time.time())
+    return {"since": until - days * 86400, "until": until}
+
+
+def picked(values: dict[str, int], names: Iterable[str]) -> dict[str, int]:
+    return {name: values[name] for name in names if name in values}
 
 
 def _count(value: Any) -> int:
