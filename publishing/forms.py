@@ -98,6 +98,10 @@ class ComposerForm(forms.Form):
             provider = get_provider(platform)
             for name, _label, choices in provider.composer_options:
                 value = self.data.get(f"option_{platform}_{name}", "")
+                if name in provider.typed_options:
+                    if value.strip():
+                        options[name] = value.strip()  # the services check what was typed
+                    continue
                 # A select sends one of its own values; anything else was not chosen from it.
                 # An account's own list (boards) is only known to the platform: the services
                 # check the value's form and the platform the rest.

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
+from connections.providers.base import Provider
 from connections.registry import get_provider
 from publishing.composer import AccountCheck, check_account
 from publishing.inputs import PartInput, PostInput, Problem, When, WhenKind
@@ -207,6 +208,11 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
             problems.append(Problem(f"{path}.options.{name}", f"{provider.name} has no option {name!r}.", "option"))
             continue
         label, choices = declared[name]
+        if name in provider.typed_options:
+            problem = _typed_problem(provider, name, label, value, options)
+            if problem:
+                problems.append(Problem(f"{path}.options.{name}", problem, "option"))
+            continue
         if name in provider.account_options and account_choice_ok(value):
             continue  # chosen from the account's own list, which only the platform knows
         if value not in [choice for choice, _ in choices]:  # a list: the value may be unhashable JSON
@@ -214,6 +220,18 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
             message = f"{label} for {provider.name} must be one of: {allowed}."
             problems.append(Problem(f"{path}.options.{name}", message, "option"))
     return problems
+
+
+TYPED_OPTION_MAX = 500
+
+
+def _typed_problem(provider: Provider, name: str, label: str, value: Any, options: dict[str, Any]) -> str:
+    if not isinstance(value, str):
+        return f"{label} for {provider.name} must be text."
+    if len(value) > TYPED_OPTION_MAX:
+        return f"{label} for {provider.name} takes at most {TYPED_OPTION_MAX} characters."
+    problem = provider.option_problem(name=name, value=value.strip(), options=options) if value.strip() else ""
+    return f"{label} for {provider.name}: {problem}" if problem else ""
 
 
 def _due_at(

@@ -404,7 +404,8 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
             "text": saved.get(platform, {}).get("text", ""),
             "options": [
                 {"name": name, "label": label, "choices": choices,
-                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0])}
+                 "typed": name in get_provider(platform).typed_options,
+                 "value": saved.get(platform, {}).get("options", {}).get(name, choices[0][0] if choices else "")}
                 for name, label, choices in _composer_options(platform, accounts, saved.get(platform, {}))
             ],
         }

@@ -364,6 +364,9 @@ class Provider:
     # Options among composer_options whose choices come from the account (a board to pin to),
     # listed by ``composer_choices``; their declared choices are only the empty first one.
     account_options: ClassVar[tuple[str, ...]] = ()
+    # Options among composer_options the author types rather than picks (collaborators' names,
+    # a frame's time), declared with no choices; ``option_problem`` checks their values.
+    typed_options: ClassVar[tuple[str, ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
@@ -472,6 +475,12 @@ class Provider:
         """The live choices of an ``account_options`` option for this account (value, label),
         the empty choice first. Called by the composer; may call the platform."""
         return ()
+
+    def option_problem(self, *, name: str, value: str, options: Mapping[str, Any]) -> str:
+        """Why the typed option ``name`` cannot take this value ("" when it can), beside the
+        post's other options for the platform: checked by the services before a post is saved,
+        and again by the provider when it publishes."""
+        return ""
 
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         """The media rules for a post with these per-post options (``composer_options``), for

@@ -746,3 +746,139 @@ def test_an_account_meta_says_nothing_about_has_no_metrics(db):
     responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"id": IG_ID})
     responses.add(responses.GET, f"{GRAPH}/{IG_ID}/insights", json={"data": []})
     assert get_provider("instagram").fetch_account_metrics(account=ig_account()) is None
+
+
+# --- Typed options: collaborators, people tags, a place, a Reel's cover frame -------------------
+
+
+def _with_options(account, media, **options):
+    from publishing.inputs import Attachment, PartInput, PostInput, When
+
+    return PostInput(parts=[PartInput("Clip", attachments=(Attachment(media.id),))], account_ids=[account.id],
+                     overrides={"instagram": {"options": options}}, when=When.draft())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "words"),
+    [
+        ({"collaborators": "ann, bob, cy, dee"}, "collaborators", "at most 3 collaborators"),
+        ({"collaborators": "not a name!"}, "collaborators", "is not an Instagram username"),
+        ({"user_tags": "@jane 1.4 0.2"}, "user_tags", "a position is two numbers from 0 to 1"),
+        ({"user_tags": "@jane left"}, "user_tags", "a username then two numbers from 0 to 1"),
+        ({"user_tags": ", ".join(f"u{i}" for i in range(21))}, "user_tags", "at most 20 people tags"),
+        ({"location_id": "Paris"}, "location_id", "a place's Facebook Page"),
+        ({"thumb_offset": "soon"}, "thumb_offset", "a number of seconds"),
+        ({"thumb_offset": "9999"}, "thumb_offset", "between 0 and 900 seconds"),
+        ({"format": "story", "collaborators": "ann"}, "collaborators", "Stories do not take it"),
+        ({"collaborators": ["ann"]}, "collaborators", "must be text"),
+    ],
+)
+def test_the_services_refuse_typed_options_instagram_cannot_take(team, options, field, words):
+    from publishing.services import post_validate
+
+    account, clip = _saved_instagram(team), _video_row(team, 30)
+    problems = post_validate(actor=team.membership("editor"), data=_with_options(account, clip, **options))
+    (problem,) = [p for p in problems if p.field == f"overrides.instagram.options.{field}"]
+    assert problem.code == "option"
+    assert words in problem.message
+    assert problem.message.startswith(
+        dict((n, label) for n, label, _ in get_provider("instagram").composer_options)[field]
+    )
+
+
+def test_the_services_accept_well_formed_typed_options(team):
+    from publishing.services import post_validate
+
+    account, clip = _saved_instagram(team), _video_row(team, 30)
+    options = {"collaborators": "@ann, bob.b", "user_tags": "@jane, kim", "location_id": "110843418940484",
+               "thumb_offset": "2.5", "format": "reel"}  # fmt: skip
+    assert post_validate(actor=team.membership("editor"), data=_with_options(account, clip, **options)) == []
+
+
+def test_an_image_carries_collaborators_placed_people_tags_and_its_place(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "c-1"})
+    container_status("c-1", "IN_PROGRESS")
+    options = {"collaborators": "@ann, bob", "user_tags": "@jane 0.25 0.75, kim", "location_id": "110843418940484"}
+    assert isinstance(_step(PublishRequest(main=ContentPart("Hi", media=(image(),)), options=options)), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert json.loads(sent["collaborators"]) == ["ann", "bob"]
+    assert json.loads(sent["user_tags"]) == [
+        {"username": "jane", "x": 0.25, "y": 0.75},
+        {"username": "kim", "x": 0.5, "y": 0.5},
+    ]
+    assert sent["location_id"] == "110843418940484"
+    assert "thumb_offset" not in sent, "a cover frame is for Reels"
+
+
+def test_a_reel_takes_its_cover_frame_in_milliseconds_and_tags_without_positions(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "reel-1"})
+    container_status("reel-1", "IN_PROGRESS")
+    options = {"format": "reel", "thumb_offset": "2.5", "user_tags": "@jane 0.2 0.2", "collaborators": "ann"}
+    assert isinstance(_step(PublishRequest(main=ContentPart("Reel", media=(video(),)), options=options)), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert (sent["media_type"], sent["thumb_offset"]) == ("REELS", "2500")
+    assert json.loads(sent["user_tags"]) == [{"username": "jane"}]
+    assert json.loads(sent["collaborators"]) == ["ann"]
+
+
+def test_a_story_takes_people_tags_only(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "s-1"})
+    container_status("s-1", "IN_PROGRESS")
+    request = PublishRequest(main=ContentPart("", media=(image(),)), options={"format": "story", "user_tags": "kim"})
+    assert isinstance(_step(request), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert (sent["media_type"], json.loads(sent["user_tags"])) == ("STORIES", [{"username": "kim", "x": 0.5, "y": 0.5}])
+    assert "collaborators" not in sent
+
+
+def test_people_tags_on_a_carousel_are_refused_before_anything_is_created(db):
+    request = PublishRequest(
+        main=ContentPart("Two", media=(image("a.jpg"), image("b.jpg"))), options={"user_tags": "kim"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert "not on a carousel" in caught.value.message
+    assert not responses.calls
+
+
+def test_a_carousel_carries_collaborators_on_the_parent_only(db):
+    quota(0)
+    for cid in ("child-1", "child-2", "parent-1"):
+        responses.add(responses.POST, MEDIA, json={"id": cid})
+    container_status("child-1", "FINISHED")
+    container_status("child-2", "FINISHED")
+    container_status("parent-1", "IN_PROGRESS")
+    request = PublishRequest(
+        main=ContentPart("Two", media=(image("a.jpg"), image("b.jpg"))), options={"collaborators": "ann"}
+    )
+    assert isinstance(_step(request), Pending)
+    posts = [form(c) for c in responses.calls if c.request.method == "POST" and c.request.url == MEDIA]
+    assert ["collaborators" in p for p in posts] == [False, False, True]
+
+
+def test_the_composer_offers_typed_options_as_text_fields_and_keeps_what_was_typed(team):
+    from django.urls import reverse
+
+    from publishing.models import Post
+
+    account = _saved_instagram(team)
+    client = team.client("editor")
+    page = client.get(reverse("compose")).content.decode()
+    assert '<input type="text" id="option-instagram-collaborators" name="option_instagram_collaborators"' in page
+    data = {"accounts": [account.id], "text": "Hi", "when": "draft", "option_instagram_format": "post",
+            "option_instagram_collaborators": " ann, bob ", "option_instagram_location_id": ""}  # fmt: skip
+    client.post(reverse("compose"), data)
+    post = Post.objects.get()
+    assert post.overrides["instagram"]["options"] == {"format": "post", "collaborators": "ann, bob"}
+    edit = client.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert 'name="option_instagram_collaborators" value="ann, bob"' in edit
+    response = client.post(
+        reverse("post_edit", args=[post.pk]), {**data, "option_instagram_collaborators": "a, b, c, d"}
+    )
+    assert "at most 3 collaborators" in response.content.decode()
+    post.refresh_from_db()
+    assert post.overrides["instagram"]["options"]["collaborators"] == "ann, bob", "a refused edit changes nothing"

@@ -34,6 +34,7 @@ from connections.providers.base import (
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules, media_problems
+from connections.providers.meta import ig_options
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
 from connections.providers.meta.shared import (
     MetaLoginProvider,
@@ -79,7 +80,16 @@ class InstagramProvider(MetaLoginProvider):
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
         ("share_to_feed", "Reels also in the feed", (("true", "Yes"), ("false", "No (Reels tab only)"))),
+        ("collaborators", "Collaborators (up to 3 usernames, comma-separated)", ()),
+        ("user_tags", "Tag people (@jane, or @jane 0.3 0.6 to place on an image)", ()),
+        ("location_id", "Location (the place's Facebook Page id)", ()),
+        ("thumb_offset", "Reel cover (seconds into the video)", ()),
     )
+    typed_options = ig_options.TYPED
+
+    def option_problem(self, *, name: str, value: str, options: Mapping[str, Any]) -> str:
+        return ig_options.problem(name, value, options)
+
     check_fields: ClassVar[str] = "id,username,name"
 
     def profile_of(self, found: Any, account: AccountState) -> Profile:
@@ -207,6 +217,7 @@ class InstagramProvider(MetaLoginProvider):
         if "container" not in state:
             if not state:
                 _check_content(self.format_rules(format_), format_, part)
+                _check_options(request, format_, part)
                 held = self.paced(account, part, _budgets(account)) or self._over_quota(api, account, part)
                 if held is not None:
                     return held
@@ -254,10 +265,19 @@ class InstagramProvider(MetaLoginProvider):
                 if status_code == "EXPIRED":
                     return self._expired(part, state)
             children = ",".join(state["children"])
-            created = api.post(f"{ig}/media", media_type="CAROUSEL", children=children, caption=caption)
+            # Collaborators and a place on the carousel itself [?: the reference names them for
+            # single images and Reels]; people tags were refused before anything was made.
+            created = api.post(
+                f"{ig}/media",
+                media_type="CAROUSEL",
+                children=children,
+                caption=caption,
+                **_option_fields(request, "carousel", "image"),
+            )
         else:
             to_feed = format_ == "post" or (request.options or {}).get("share_to_feed", "true") != "false"
-            created = api.post(f"{ig}/media", **_single_fields(format_, media[0], caption, to_feed=to_feed))
+            fields = _single_fields(format_, media[0], caption, to_feed=to_feed)
+            created = api.post(f"{ig}/media", **fields, **_option_fields(request, format_, media[0].kind))
         state["container"] = required_id(created, what="the media container")
         return None
 
@@ -448,6 +468,46 @@ def _check_content(rules: MediaRules, format_: str, part: PartRequest) -> None:
         problems.append(f"Instagram captions take at most {MAX_MENTIONS} @-mentions.")
     if problems:
         raise ProviderError(ErrorClass.CONTENT, " ".join(problems), code="format_rules")
+
+
+def _check_options(request: PublishRequest, format_: str, part: PartRequest) -> None:
+    """The typed options again (the services checked them when the post was saved), and what
+    only the media says: people tags go on one image, a Reel or a Story, not on a carousel."""
+    options = request.options or {}
+    problems = [
+        words
+        for name in ig_options.TYPED
+        if (value := ig_options.typed(options, name)) and (words := ig_options.problem(name, value, options))
+    ]
+    if ig_options.typed(options, "user_tags") and format_ == "post" and len(part.content.media) > 1:
+        problems.append("Instagram takes people tags on a single image, a Reel or a Story, not on a carousel.")
+    if problems:
+        raise ProviderError(ErrorClass.CONTENT, " ".join(problems), code="bad_option")
+
+
+def _option_fields(request: PublishRequest, format_: str, kind: str) -> dict[str, Any]:
+    """The container fields of the author's typed options for this format and kind of media:
+    tags placed on an image carry where (the middle unless said), others only the username."""
+    options = request.options or {}
+    fields: dict[str, Any] = {}
+    tags = ig_options.typed(options, "user_tags")
+    if tags and format_ != "carousel":
+        fields["user_tags"] = [
+            {"username": tag.username, "x": tag.x, "y": tag.y} if kind == "image" else {"username": tag.username}
+            for tag in ig_options.user_tags(tags)
+        ]
+    if format_ == "story":
+        return fields
+    names = ig_options.typed(options, "collaborators")
+    if names:
+        fields["collaborators"] = ig_options.collaborators(names)
+    place = ig_options.typed(options, "location_id")
+    if place:
+        fields["location_id"] = ig_options.location_id(place)
+    frame = ig_options.typed(options, "thumb_offset")
+    if frame and kind == "video":
+        fields["thumb_offset"] = ig_options.thumb_offset_ms(frame)
+    return fields
 
 
 def _facts(item: MediaItem) -> MediaFacts:
