@@ -785,13 +785,71 @@ def test_a_story_in_doubt_asks_the_author_rather_than_posting_again(db):
     assert not caught.value.retryable
 
 
+STORY_RUPLOAD = "https://rupload.facebook.com/video-upload/v25.0/story_1"
+
+
+def test_a_video_story_is_started_fetched_from_our_url_polled_then_finished_once(db):
+    provider, account = get_provider("facebook"), page_account()
+    stories = f"{GRAPH}/{PAGE_ID}/video_stories"
+    responses.add(responses.POST, stories, json={"video_id": "story_1", "upload_url": STORY_RUPLOAD})
+    responses.add(responses.POST, STORY_RUPLOAD, json={"success": True, "message": "Upload successful."})
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    first = provider.publish_part(account=account, request=request, part=part_request(request, 0, []))
+    assert isinstance(first, Pending)
+    assert first.state["story_video_id"] == "story_1"
+    assert form(responses.calls[0])["upload_phase"] == "start"
+    upload = next(c for c in responses.calls if c.request.url == STORY_RUPLOAD)
+    assert upload.request.headers["file_url"] == "https://postwright.example/media/s/vid/"
+    assert upload.request.headers["Authorization"] == f"OAuth {PAGE_TOKEN}"
+    responses.add(responses.GET, f"{GRAPH}/story_1", json={**reel_status("in_progress"), "id": "story_1"})
+    second = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=first.state)
+    )
+    assert isinstance(second, Pending)
+    assert "fetching the Story video" in second.reason
+    responses.replace(responses.GET, f"{GRAPH}/story_1", json={**reel_status("completed"), "id": "story_1"})
+    responses.add(responses.POST, stories, json={"success": True, "post_id": f"{PAGE_ID}_st2"})
+    done = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=second.state)
+    )
+    assert (done.platform_post_id, done.url) == (f"{PAGE_ID}_st2", f"https://www.facebook.com/{PAGE_ID}_st2")
+    finish = form(responses.calls[-1])
+    assert (finish["upload_phase"], finish["video_id"]) == ("finish", "story_1")
+    assert sum(c.request.url == stories for c in responses.calls) == 2, "one start, one finish"
+
+
+def test_a_video_story_that_failed_at_facebook_says_so(db):
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    failed = reel_status("error", video_status="upload_failed")
+    responses.add(responses.GET, f"{GRAPH}/story_1", json=failed)
+    part = part_request(request, 0, [], state={"story_video_id": "story_1"})
+    with pytest.raises(ProviderError) as caught:
+        get_provider("facebook").publish_part(account=page_account(), request=request, part=part)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "Facebook could not fetch the video.",
+    )
+
+
+def test_a_video_story_whose_finish_answer_was_lost_is_found_not_posted_again(db):
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    responses.add(responses.GET, f"{GRAPH}/story_1", json=reel_status("completed", publishing="completed"))
+    part = part_request(request, 0, [], state={"story_video_id": "story_1"})
+    found = get_provider("facebook").find_part(account=page_account(), request=request, part=part)
+    assert found is not None
+    assert found.platform_post_id == "story_1"
+    responses.replace(responses.GET, f"{GRAPH}/story_1", json=reel_status("completed"))
+    assert get_provider("facebook").find_part(account=page_account(), request=request, part=part) is None
+
+
 def test_facebook_formats_have_their_own_media_rules():
     provider = get_provider("facebook")
     reel = provider.format_media_rules(account=None, options={"format": "reel"})
     assert reel.rule_for("video").duration_range == (3, 90)
     assert reel.rule_for("image") is None
     story = provider.format_media_rules(account=None, options={"format": "story"})
-    assert story.rule_for("video").unavailable
+    assert not story.rule_for("video").unavailable, "video Stories are published too"
+    assert story.rule_for("image").max_bytes
     assert provider.format_media_rules(account=None, options={}) == provider.media_rules()
 
 
