@@ -258,3 +258,13 @@ def total(owner: str, name: str, value: Any) -> dict[str, Any]:
 
 def metric_matcher(metrics: str, **extra: str):
     return responses.matchers.query_param_matcher({"metric": metrics, **extra}, strict_match=False)
+
+
+def product_type(base: str, media_id: str, kind: str = "FEED") -> None:
+    """What kind of media a post is (FEED, REELS, STORY), read before its insights."""
+    responses.add(
+        responses.GET,
+        f"{base}/{media_id}",
+        json={"media_product_type": kind, "id": media_id},
+        match=[responses.matchers.query_param_matcher({"fields": "media_product_type"}, strict_match=False)],
+    )

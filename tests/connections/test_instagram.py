@@ -25,6 +25,7 @@ from tests.connections.meta_graph import (
     ig_account,
     metric_matcher,
     mock_consent,
+    product_type,
     series,
     total,
 )
@@ -168,6 +169,7 @@ class TestInstagramProvider(ProviderContract):
         return mock_ig_account_metrics(GRAPH, IG_ID)
 
     def mock_metrics(self):
+        product_type(GRAPH, "1792")
         names = {
             "views": 900,
             "reach": 640,
@@ -559,6 +561,8 @@ def test_a_carousel_with_a_first_comment_publishes_to_a_page_and_its_instagram_a
 
 
 def test_closed_story_insights_and_empty_data_are_left_out(db):
+    product_type(GRAPH, "story-1", "STORY")
+    product_type(GRAPH, "new-1")
     responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=error(10, message="Not enough viewers"), status=400)
     responses.add(responses.GET, f"{GRAPH}/new-1/insights", json={"data": []})
     assert get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["story-1", "new-1"]) == {}
@@ -882,3 +886,26 @@ def test_the_composer_offers_typed_options_as_text_fields_and_keeps_what_was_typ
     assert "at most 3 collaborators" in response.content.decode()
     post.refresh_from_db()
     assert post.overrides["instagram"]["options"]["collaborators"] == "ann, bob", "a refused edit changes nothing"
+
+
+def _insights(media_id: str, names: dict[str, int]) -> dict:
+    return {"data": [{"name": n, "period": "lifetime", "values": [{"value": v}], "title": n, "description": "...",
+                      "id": f"{media_id}/insights/{n}/lifetime"} for n, v in names.items()]}  # fmt: skip
+
+
+def test_a_reel_is_asked_for_its_watch_time_and_a_story_for_its_own_metrics(db):
+    product_type(GRAPH, "reel-1", "REELS")
+    product_type(GRAPH, "story-1", "STORY")
+    reel = {"views": 300, "reach": 200, "likes": 20, "comments": 2, "saved": 1, "shares": 4, "total_interactions": 27,
+            "ig_reels_avg_watch_time": 4100, "ig_reels_video_view_total_time": 1230000}  # fmt: skip
+    story = {"views": 80, "reach": 70, "shares": 1, "total_interactions": 6, "replies": 5, "link_clicks": 3}
+    responses.add(responses.GET, f"{GRAPH}/reel-1/insights", json=_insights("reel-1", reel),
+                  match=[metric_matcher(",".join(reel))])  # fmt: skip
+    responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=_insights("story-1", story),
+                  match=[metric_matcher(",".join(story))])  # fmt: skip
+    metrics = get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["reel-1", "story-1"])
+    assert metrics["reel-1"].extra["ig_reels_avg_watch_time"] == 4100
+    assert metrics["reel-1"].impressions == 300
+    assert (metrics["story-1"].replies, metrics["story-1"].likes, metrics["story-1"].extra["link_clicks"]) == (5, 0, 3)
+    asked = [parse_qs(urlsplit(c.request.url).query).get("metric", [""])[0] for c in responses.calls]
+    assert "likes" not in asked[-1].split(","), "a Story is not asked for likes"

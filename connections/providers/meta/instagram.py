@@ -61,6 +61,14 @@ MAX_RECREATES = 2  # an expired container is made again, but not for ever
 FORMATS = ("post", "reel", "story")
 HASHTAG = re.compile(r"(?<![\w#])#\w+")
 MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+# Post insights by the media's kind (section 3.3): the feed's, plus the Reels-only ones; Stories
+# answer views, reach and shares, and their own replies and link clicks [?: which of the feed's
+# metrics Stories take is not in the reference; likes, comments and saves are not asked].
+FEED_METRICS = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
+REELS_EXTRAS = ("ig_reels_avg_watch_time", "ig_reels_video_view_total_time")
+STORY_METRICS = ("views", "reach", "shares", "total_interactions", "replies", "link_clicks")
+PRODUCT_METRICS = {"FEED": FEED_METRICS, "REELS": FEED_METRICS + REELS_EXTRAS, "STORY": STORY_METRICS}
+EXTRA_METRICS = ("reach", "saved", "shares", "total_interactions", "link_clicks", *REELS_EXTRAS)
 # Account insights (section 3.3): totals over the day, and the daily series. Not the removed
 # account-level impressions.
 ACCOUNT_TOTALS = ("views", "likes", "comments", "shares", "saves", "replies", "total_interactions", "accounts_engaged")
@@ -105,13 +113,19 @@ class InstagramProvider(MetaLoginProvider):
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
     # Not impressions, plays or video_views: removed for every version (April 2025).
-    post_metrics = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
+    post_metrics = FEED_METRICS
+
+    def metrics_for(self, api: Graph, post_id: str) -> tuple[str, ...]:
+        """Reels have their watch-time extras, Stories their own set (no likes, comments or
+        saves); asking a post for a metric its kind lacks is an error, so its kind is read."""
+        kind = text_field(api.get(post_id, fields="media_product_type"), "media_product_type")
+        return PRODUCT_METRICS.get(kind, self.post_metrics)
 
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
-        extra = {name: values[name] for name in ("reach", "saved", "shares", "total_interactions") if name in values}
+        extra = {name: values[name] for name in EXTRA_METRICS if name in values}
         return PostMetrics(
             likes=values.get("likes", 0),
-            replies=values.get("comments", 0),
+            replies=values.get("comments", values.get("replies", 0)),  # a Story's replies are its answers
             reposts=values.get("shares", 0),
             impressions=values.get("views"),
             extra=extra,

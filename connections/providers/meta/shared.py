@@ -110,7 +110,8 @@ class MetaLoginProvider(Provider):
         with self.api(account) as api:
             for post_id in platform_post_ids:
                 try:
-                    values = insight_values(api.get(f"{post_id}/insights", metric=",".join(self.post_metrics)))
+                    metric = ",".join(self.metrics_for(api, post_id))
+                    values = insight_values(api.get(f"{post_id}/insights", metric=metric))
                 except ProviderError as exc:
                     if exc.code in self.no_insights_codes:
                         continue
@@ -120,6 +121,11 @@ class MetaLoginProvider(Provider):
         return metrics
 
     post_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def metrics_for(self, api: Graph, post_id: str) -> tuple[str, ...]:
+        """The metrics to ask of this post (asking one a post does not have is an error)."""
+        return self.post_metrics
+
     # Errors meaning "this post has no insights to give" rather than a broken account: 100/33,
     # the post is gone. A removed metric (code 100) is our bug and is raised.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33"})
