@@ -85,6 +85,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, method: str) -> None:
         fake = self.server.fake
         parts = urlsplit(self.path)
+        if parts.path == "/favicon.ico":  # the browser's own request while on the dialog
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         fields = dict(parse_qsl(parts.query))
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)

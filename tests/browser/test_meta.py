@@ -44,7 +44,7 @@ def _jpeg(name: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
 
 
 def test_connect_pages_and_instagram_then_publish_a_carousel_to_both(
-    live_server, page: Page, signed_in, meta, dispatcher, shot
+    live_server, page: Page, signed_in, meta, request, shot
 ):
     page.goto(f"{live_server.url}/connections/")
     page.get_by_role("button", name="Connect Facebook Pages").click()
@@ -89,6 +89,8 @@ def test_connect_pages_and_instagram_then_publish_a_carousel_to_both(
     page.get_by_label(re.compile("First comment")).fill("Open 8 to 6, every day.")
     expect(page.locator("#checks")).to_contain_text("Ready")
     shot("composer")
+    # Started only now: its claims beside the connect step's writes lock SQLite's shared memory.
+    request.getfixturevalue("dispatcher")
     page.get_by_role("button", name="Publish now").click()
 
     expect(page.locator("#post-status")).to_have_text("Published", timeout=30_000)
@@ -118,3 +120,13 @@ def test_connect_pages_and_instagram_then_publish_a_carousel_to_both(
     assert meta.unexpected == []
     target_urls = sorted(Post.objects.get().targets.values_list("url", flat=True))
     assert target_urls == hrefs
+
+
+def test_cancelling_on_the_meta_dialog_connects_nothing_and_says_so(live_server, page: Page, signed_in, meta):
+    page.goto(f"{live_server.url}/connections/")
+    page.get_by_role("button", name="Connect Facebook Pages").click()
+    expect(page.get_by_text("pages_manage_posts")).to_be_visible()  # the scopes publishing needs were asked for
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_text("You cancelled the connection on Facebook Pages; nothing was connected.")).to_be_visible()
+    assert not SocialAccount.objects.exists()
+    assert [path for _method, path, _fields in meta.calls] == ["dialog/oauth"], "no token was asked for"
