@@ -909,3 +909,31 @@ def test_a_reel_is_asked_for_its_watch_time_and_a_story_for_its_own_metrics(db):
     assert (metrics["story-1"].replies, metrics["story-1"].likes, metrics["story-1"].extra["link_clicks"]) == (5, 0, 3)
     asked = [parse_qs(urlsplit(c.request.url).query).get("metric", [""])[0] for c in responses.calls]
     assert "likes" not in asked[-1].split(","), "a Story is not asked for likes"
+
+
+def test_a_reel_cover_past_the_videos_end_is_refused_before_anything_is_created(db):
+    request = PublishRequest(
+        main=ContentPart("Reel", media=(video(20),)), options={"format": "reel", "thumb_offset": "25"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "The Reel cover at 25 s is past the video's end (20 s).",
+    )
+    assert not responses.calls
+
+
+def test_metas_thumb_offset_refusal_is_a_content_error_not_a_retry(db):
+    quota(0)
+    body = error(1, 2207057, "Invalid thumb offset", user_msg="The thumbnail offset is not valid.")
+    responses.add(responses.POST, MEDIA, json=body, status=400)
+    request = PublishRequest(
+        main=ContentPart("Reel", media=(video(20),)), options={"format": "reel", "thumb_offset": "5"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "The thumbnail offset is not valid.",
+    )

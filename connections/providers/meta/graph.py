@@ -39,6 +39,9 @@ NOT_READY_SUBCODE = 2207027  # the container is not FINISHED yet: wait, do not f
 CONTAINER_GONE_SUBCODES = frozenset({2207020, 2207053, 2207006})
 # Spam-restricted: one OSS note says the post may still appear, so it is looked up, not re-sent.
 MAYBE_POSTED_SUBCODES = frozenset({2207051})
+# Content errors whose code alone reads as something else: 1/2207057 (a thumb_offset outside the
+# video) would be "unknown error, retry" by its code.
+CONTENT_SUBCODES = frozenset({2207057})
 PROXY_GAVE_UP = frozenset({502, 504})
 AUTH_ADVICE = {
     459: "Log in on facebook.com and clear the checkpoint, then reconnect.",
@@ -131,6 +134,8 @@ def classify(response: http.Response, *, create_call: bool = False) -> ProviderE
     def error(error_class: ErrorClass, **extra: Any) -> ProviderError:
         return ProviderError(error_class, words, code=found.label, status=status, **extra)
 
+    if subcode in CONTENT_SUBCODES:
+        return error(ErrorClass.CONTENT)
     if subcode == NOT_READY_SUBCODE:
         return error(ErrorClass.TRANSIENT, retry_after=60)
     if subcode in MAYBE_POSTED_SUBCODES:

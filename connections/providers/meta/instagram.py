@@ -493,7 +493,11 @@ def _check_options(request: PublishRequest, format_: str, part: PartRequest) -> 
         for name in ig_options.TYPED
         if (value := ig_options.typed(options, name)) and (words := ig_options.problem(name, value, options))
     ]
-    if ig_options.typed(options, "user_tags") and format_ == "post" and len(part.content.media) > 1:
+    frame, media = ig_options.typed(options, "thumb_offset"), part.content.media
+    length = media[0].duration_s if len(media) == 1 else None
+    if frame and not problems and length is not None and ig_options.thumb_offset_ms(frame) > length * 1000:
+        problems.append(f"The Reel cover at {frame} s is past the video's end ({length:.0f} s).")
+    if ig_options.typed(options, "user_tags") and format_ == "post" and len(media) > 1:
         problems.append("Instagram takes people tags on a single image, a Reel or a Story, not on a carousel.")
     if problems:
         raise ProviderError(ErrorClass.CONTENT, " ".join(problems), code="bad_option")
