@@ -902,3 +902,21 @@ def test_a_page_meta_has_no_insights_for_yet_has_no_account_metrics_not_zeros(db
     assert "page_fans" not in asked["metric"][0]
     assert "page_impressions" not in asked["metric"][0], "removed metrics are not requested"
     assert int(asked["until"][0]) - int(asked["since"][0]) <= 90 * 86400
+
+
+def test_the_graph_and_dialog_origins_are_settings_and_paging_stays_on_them(db, settings):
+    settings.META_GRAPH_URL = "https://graph.meta.example"
+    settings.META_DIALOG_URL = "https://dialog.meta.example"
+    url = login.dialog_url(app=APP, redirect_uri=REDIRECT, state="s1", scopes=["pages_show_list"])
+    assert url.startswith("https://dialog.meta.example/v25.0/dialog/oauth?client_id=client-123&")
+    responses.add(
+        responses.GET,
+        "https://graph.meta.example/v25.0/me/permissions",
+        json={"data": [{"permission": "pages_show_list", "status": "granted"}],
+              "paging": {"next": f"{GRAPH}/me/permissions?after=x"}},
+    )  # fmt: skip
+    from connections.providers.meta.graph import Graph
+
+    with Graph(USER_LONG) as api:
+        assert login.granted_permissions(api) == ({"pages_show_list"}, set())
+    assert len(responses.calls) == 1, "a next page on another host is not followed"

@@ -556,3 +556,9 @@ def test_threads_user_insights_not_counted_yet_are_none_not_zeros(db):
     asked = parse_qs(urlsplit(responses.calls[0].request.url).query)
     assert int(asked["since"][0]) >= 1712991600, "Threads has no insights before 13 Apr 2024"
     assert "follower_demographics" not in asked["metric"][0], "it needs a breakdown"
+
+
+def test_the_threads_origin_is_a_setting(db, settings):
+    settings.META_THREADS_API_URL = "https://graph.threads.com"  # the docs' other host
+    responses.add(responses.GET, "https://graph.threads.com/v1.0/me", json={"id": USER, "username": "kitten"})
+    assert get_provider("threads").check(app=None, account=account()).username == "@kitten"
