@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from connections.models import SocialAccount
+from connections.providers.base import Provider
 from connections.registry import get_provider
 from publishing.composer import AccountCheck, check_account
 from publishing.inputs import PartInput, PostInput, Problem, When, WhenKind
@@ -243,15 +244,23 @@ def _override(platform: str, override: dict[str, Any]) -> list[Problem]:
                 problems.append(Problem(f"{path}.options.{name}", message, "option"))
             continue
         if name in dict(provider.typed_options):
-            if not typed_option_ok(value):
-                message = f"{label} for {provider.name} must be text of at most {TYPED_OPTION_MAX} characters."
-                problems.append(Problem(f"{path}.options.{name}", message, "option"))
+            problem = _typed_problem(provider, name, label, value, options)
+            if problem:
+                problems.append(Problem(f"{path}.options.{name}", problem, "option"))
             continue
         if value not in [choice for choice, _ in choices]:  # a list: the value may be unhashable JSON
             allowed = ", ".join(choice for choice, _ in choices)
             message = f"{label} for {provider.name} must be one of: {allowed}."
             problems.append(Problem(f"{path}.options.{name}", message, "option"))
     return problems
+
+
+def _typed_problem(provider: Provider, name: str, label: str, value: Any, options: dict[str, Any]) -> str:
+    """The shape of what was typed (one line of text), then the platform's own check of it."""
+    if not typed_option_ok(value):
+        return f"{label} for {provider.name} must be text of at most {TYPED_OPTION_MAX} characters, on one line."
+    problem = provider.option_problem(name=name, value=value.strip(), options=options) if value.strip() else ""
+    return f"{label} for {provider.name}: {problem}" if problem else ""
 
 
 def _due_at(

@@ -520,6 +520,12 @@ class Provider:
         and again by ``publish_part``. Nothing by default."""
         return []
 
+    def option_problem(self, *, name: str, value: str, options: Mapping[str, Any]) -> str:
+        """Why the typed option ``name`` cannot take this value ("" when it can), beside the
+        post's other options for the platform: checked by the services before a post is saved,
+        and again by the provider when it publishes."""
+        return ""
+
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         """The media rules for a post with these per-post options (``composer_options``), for
         platforms whose formats differ (an Instagram Story or Reel); by default ``media_rules``."""

@@ -23,6 +23,7 @@ import responses
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -238,6 +239,11 @@ class ProviderContract(PerPartScenarios):
         supports_metrics); return its platform id and the metrics they mean."""
         raise _missing("mock_metrics", " (the provider declares supports_metrics)")
 
+    def mock_account_metrics(self) -> AccountMetrics:
+        """Register the account's counts in the platform's shape (for providers declaring
+        supports_account_metrics); return the metrics they mean."""
+        raise _missing("mock_account_metrics", " (the provider declares supports_account_metrics)")
+
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
         """Serve ``platform`` in the provider's real request and response shapes: creating posts
         (raising Refused as the platform's content refusal, Lost as a lost answer) and, where the
@@ -325,3 +331,9 @@ class ProviderContract(PerPartScenarios):
         post_id, expected = self.mock_metrics()
         metrics = provider.fetch_metrics(account=self.account(), platform_post_ids=[post_id])
         assert metrics == {post_id: expected}
+
+    def test_account_metrics_are_read(self, provider):
+        if not provider.supports_account_metrics:
+            pytest.skip("no account metrics")
+        expected = self.mock_account_metrics()
+        assert provider.fetch_account_metrics(account=self.account()) == expected

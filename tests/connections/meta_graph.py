@@ -226,3 +226,45 @@ class ThreadGraph:
         edge = re.compile(rf"{re.escape(self.base)}/[\w]+/(comments|replies)(\?|$)")
         responses.add_callback(responses.POST, edge, callback=self.comment)
         responses.add_callback(responses.GET, edge, callback=lambda r: self.comments_of(r, ig=ig))
+
+
+# --- Account insights ------------------------------------------------------------------------------
+
+
+def series(owner: str, name: str, *values: Any) -> dict[str, Any]:
+    """A daily insight (``values`` with end times), as Page and Instagram insights answer."""
+    days = ["2026-11-30T08:00:00+0000", "2026-12-01T08:00:00+0000", "2026-12-02T08:00:00+0000"]
+    return {
+        "name": name,
+        "period": "day",
+        "values": [{"value": value, "end_time": day} for value, day in zip(values, days[-len(values) :], strict=True)],
+        "title": name.replace("_", " ").title(),
+        "description": "Daily",
+        "id": f"{owner}/insights/{name}/day",
+    }
+
+
+def total(owner: str, name: str, value: Any) -> dict[str, Any]:
+    """A metric Meta totals over the window (``metric_type=total_value``)."""
+    return {
+        "name": name,
+        "period": "day",
+        "title": name.replace("_", " ").title(),
+        "description": "Total",
+        "total_value": {"value": value},
+        "id": f"{owner}/insights/{name}/day",
+    }
+
+
+def metric_matcher(metrics: str, **extra: str):
+    return responses.matchers.query_param_matcher({"metric": metrics, **extra}, strict_match=False)
+
+
+def product_type(base: str, media_id: str, kind: str = "FEED") -> None:
+    """What kind of media a post is (FEED, REELS, STORY), read before its insights."""
+    responses.add(
+        responses.GET,
+        f"{base}/{media_id}",
+        json={"media_product_type": kind, "id": media_id},
+        match=[responses.matchers.query_param_matcher({"fields": "media_product_type"}, strict_match=False)],
+    )

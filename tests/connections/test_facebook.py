@@ -10,8 +10,9 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
+from connections.providers.meta.facebook import PAGE_METRICS
 from connections.providers.meta.graph import appsecret_proof, classify, hold_seconds, usage_of
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform
@@ -27,8 +28,10 @@ from tests.connections.meta_graph import (
     ThreadGraph,
     error,
     form,
+    metric_matcher,
     mock_consent,
     page_account,
+    series,
 )
 from tests.connections.publishing import part_request, publish_all
 
@@ -115,6 +118,28 @@ class TestFacebookProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.DELETE, f"{GRAPH}/{PAGE_ID}_555", json={"success": True})
         return f"{PAGE_ID}_555", lambda: [c.request.method for c in responses.calls] == ["DELETE"]
+
+    def mock_account_metrics(self):
+        metrics = ",".join(PAGE_METRICS)
+        responses.add(
+            responses.GET,
+            f"{GRAPH}/{PAGE_ID}/insights",
+            json={
+                "data": [
+                    series(PAGE_ID, "page_follows", 1198, 1203),
+                    # Broken down by source: values come back as objects, added up.
+                    series(PAGE_ID, "page_media_view", {"is_from_ads": 5, "is_from_followers": 300},
+                           {"is_from_ads": 10, "is_from_followers": 410}),
+                    series(PAGE_ID, "page_total_media_view_unique", 260, 290),
+                    series(PAGE_ID, "page_post_engagements", 31, 44),
+                    series(PAGE_ID, "page_daily_follows_unique", 4, 6),
+                ],
+                "paging": {"previous": "https://graph.facebook.com/...", "next": "https://graph.facebook.com/..."},
+            },
+            match=[metric_matcher(metrics, period="day")],
+        )  # fmt: skip
+        extra = {"page_total_media_view_unique": 290, "page_post_engagements": 44, "page_daily_follows_unique": 6}
+        return AccountMetrics(followers=1203, views=420, extra=extra)
 
     def mock_metrics(self):
         responses.add(
@@ -760,13 +785,71 @@ def test_a_story_in_doubt_asks_the_author_rather_than_posting_again(db):
     assert not caught.value.retryable
 
 
+STORY_RUPLOAD = "https://rupload.facebook.com/video-upload/v25.0/story_1"
+
+
+def test_a_video_story_is_started_fetched_from_our_url_polled_then_finished_once(db):
+    provider, account = get_provider("facebook"), page_account()
+    stories = f"{GRAPH}/{PAGE_ID}/video_stories"
+    responses.add(responses.POST, stories, json={"video_id": "story_1", "upload_url": STORY_RUPLOAD})
+    responses.add(responses.POST, STORY_RUPLOAD, json={"success": True, "message": "Upload successful."})
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    first = provider.publish_part(account=account, request=request, part=part_request(request, 0, []))
+    assert isinstance(first, Pending)
+    assert first.state["story_video_id"] == "story_1"
+    assert form(responses.calls[0])["upload_phase"] == "start"
+    upload = next(c for c in responses.calls if c.request.url == STORY_RUPLOAD)
+    assert upload.request.headers["file_url"] == "https://postwright.example/media/s/vid/"
+    assert upload.request.headers["Authorization"] == f"OAuth {PAGE_TOKEN}"
+    responses.add(responses.GET, f"{GRAPH}/story_1", json={**reel_status("in_progress"), "id": "story_1"})
+    second = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=first.state)
+    )
+    assert isinstance(second, Pending)
+    assert "fetching the Story video" in second.reason
+    responses.replace(responses.GET, f"{GRAPH}/story_1", json={**reel_status("completed"), "id": "story_1"})
+    responses.add(responses.POST, stories, json={"success": True, "post_id": f"{PAGE_ID}_st2"})
+    done = provider.publish_part(
+        account=account, request=request, part=part_request(request, 0, [], state=second.state)
+    )
+    assert (done.platform_post_id, done.url) == (f"{PAGE_ID}_st2", f"https://www.facebook.com/{PAGE_ID}_st2")
+    finish = form(responses.calls[-1])
+    assert (finish["upload_phase"], finish["video_id"]) == ("finish", "story_1")
+    assert sum(c.request.url == stories for c in responses.calls) == 2, "one start, one finish"
+
+
+def test_a_video_story_that_failed_at_facebook_says_so(db):
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    failed = reel_status("error", video_status="upload_failed")
+    responses.add(responses.GET, f"{GRAPH}/story_1", json=failed)
+    part = part_request(request, 0, [], state={"story_video_id": "story_1"})
+    with pytest.raises(ProviderError) as caught:
+        get_provider("facebook").publish_part(account=page_account(), request=request, part=part)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "Facebook could not fetch the video.",
+    )
+
+
+def test_a_video_story_whose_finish_answer_was_lost_is_found_not_posted_again(db):
+    request = PublishRequest(main=ContentPart("", media=(video(),)), options={"format": "story"})
+    responses.add(responses.GET, f"{GRAPH}/story_1", json=reel_status("completed", publishing="completed"))
+    part = part_request(request, 0, [], state={"story_video_id": "story_1"})
+    found = get_provider("facebook").find_part(account=page_account(), request=request, part=part)
+    assert found is not None
+    assert found.platform_post_id == "story_1"
+    responses.replace(responses.GET, f"{GRAPH}/story_1", json=reel_status("completed"))
+    assert get_provider("facebook").find_part(account=page_account(), request=request, part=part) is None
+
+
 def test_facebook_formats_have_their_own_media_rules():
     provider = get_provider("facebook")
     reel = provider.format_media_rules(account=None, options={"format": "reel"})
     assert reel.rule_for("video").duration_range == (3, 90)
     assert reel.rule_for("image") is None
     story = provider.format_media_rules(account=None, options={"format": "story"})
-    assert story.rule_for("video").unavailable
+    assert not story.rule_for("video").unavailable, "video Stories are published too"
+    assert story.rule_for("image").max_bytes
     assert provider.format_media_rules(account=None, options={}) == provider.media_rules()
 
 
@@ -810,3 +893,30 @@ def test_a_declined_permission_is_named_on_the_accounts_page_with_a_grant_it_rec
     assert "Not granted: read_insights." in page
     assert f'href="/connections/connect/facebook/?account={account.pk}">Grant it</a>' in page
     assert "Grant it" not in team.client("editor").get(reverse("connections")).content.decode()
+
+
+def test_a_page_meta_has_no_insights_for_yet_has_no_account_metrics_not_zeros(db):
+    responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}/insights", json={"data": [], "paging": {}})
+    assert get_provider("facebook").fetch_account_metrics(account=page_account()) is None
+    asked = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert "page_fans" not in asked["metric"][0]
+    assert "page_impressions" not in asked["metric"][0], "removed metrics are not requested"
+    assert int(asked["until"][0]) - int(asked["since"][0]) <= 90 * 86400
+
+
+def test_the_graph_and_dialog_origins_are_settings_and_paging_stays_on_them(db, settings):
+    settings.META_GRAPH_URL = "https://graph.meta.example"
+    settings.META_DIALOG_URL = "https://dialog.meta.example"
+    url = login.dialog_url(app=APP, redirect_uri=REDIRECT, state="s1", scopes=["pages_show_list"])
+    assert url.startswith("https://dialog.meta.example/v25.0/dialog/oauth?client_id=client-123&")
+    responses.add(
+        responses.GET,
+        "https://graph.meta.example/v25.0/me/permissions",
+        json={"data": [{"permission": "pages_show_list", "status": "granted"}],
+              "paging": {"next": f"{GRAPH}/me/permissions?after=x"}},
+    )  # fmt: skip
+    from connections.providers.meta.graph import Graph
+
+    with Graph(USER_LONG) as api:
+        assert login.granted_permissions(api) == ({"pages_show_list"}, set())
+    assert len(responses.calls) == 1, "a next page on another host is not followed"

@@ -10,7 +10,7 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform, _ThreadRun
 from tests.connections.meta_graph import (
@@ -23,7 +23,11 @@ from tests.connections.meta_graph import (
     form,
     graph_now,
     ig_account,
+    metric_matcher,
     mock_consent,
+    product_type,
+    series,
+    total,
 )
 from tests.connections.publishing import part_request, publish_all
 
@@ -161,7 +165,11 @@ class TestInstagramProvider(ProviderContract):
         published()
         return "17920000000000001"
 
+    def mock_account_metrics(self):
+        return mock_ig_account_metrics(GRAPH, IG_ID)
+
     def mock_metrics(self):
+        product_type(GRAPH, "1792")
         names = {
             "views": 900,
             "reach": 640,
@@ -553,6 +561,8 @@ def test_a_carousel_with_a_first_comment_publishes_to_a_page_and_its_instagram_a
 
 
 def test_closed_story_insights_and_empty_data_are_left_out(db):
+    product_type(GRAPH, "story-1", "STORY")
+    product_type(GRAPH, "new-1")
     responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=error(10, message="Not enough viewers"), status=400)
     responses.add(responses.GET, f"{GRAPH}/new-1/insights", json={"data": []})
     assert get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["story-1", "new-1"]) == {}
@@ -692,3 +702,238 @@ def test_an_account_whose_page_is_near_its_limit_waits_before_creating(db):
     assert isinstance(answer, Pending)
     assert answer.check_in_s == pytest.approx(180, abs=2), "Meta's own estimate: 3 minutes"
     assert len(responses.calls) == 1
+
+
+def mock_ig_account_metrics(api: str, ig: str) -> AccountMetrics:
+    """The account's own counts, its day totals and its daily series (section 3.3)."""
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}",
+        json={"followers_count": 1520, "follows_count": 210, "media_count": 87, "id": ig},
+        match=[
+            responses.matchers.query_param_matcher(
+                {"fields": "followers_count,follows_count,media_count"}, strict_match=False
+            )
+        ],
+    )
+    totals = {"views": 532, "likes": 61, "comments": 9, "shares": 4, "saves": 7, "replies": 2,
+              "total_interactions": 83, "accounts_engaged": 55}  # fmt: skip
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}/insights",
+        json={"data": [total(ig, name, value) for name, value in totals.items()]},
+        match=[metric_matcher(",".join(totals), metric_type="total_value", period="day")],
+    )
+    responses.add(
+        responses.GET,
+        f"{api}/{ig}/insights",
+        json={"data": [series(ig, "reach", 80, 95), series(ig, "follower_count", 3, 5)]},
+        match=[metric_matcher("reach,follower_count", period="day")],
+    )
+    extra = {name: value for name, value in totals.items() if name != "views"}
+    return AccountMetrics(
+        followers=1520, following=210, posts_count=87, views=532, extra={**extra, "reach": 95, "follower_count": 5}
+    )
+
+
+def test_a_new_account_with_no_insights_yet_keeps_its_follower_count_and_no_zeros(db):
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"followers_count": 12, "id": IG_ID})
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}/insights", json={"data": []})
+    metrics = get_provider("instagram").fetch_account_metrics(account=ig_account())
+    assert metrics == AccountMetrics(followers=12)
+    assert metrics.views is None, "an empty data array is not yet, not 0"
+    asked = [parse_qs(urlsplit(c.request.url).query).get("metric", [""])[0] for c in responses.calls]
+    assert not any("impressions" in metric for metric in asked)
+
+
+def test_an_account_meta_says_nothing_about_has_no_metrics(db):
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}", json={"id": IG_ID})
+    responses.add(responses.GET, f"{GRAPH}/{IG_ID}/insights", json={"data": []})
+    assert get_provider("instagram").fetch_account_metrics(account=ig_account()) is None
+
+
+# --- Typed options: collaborators, people tags, a place, a Reel's cover frame -------------------
+
+
+def _with_options(account, media, **options):
+    from publishing.inputs import Attachment, PartInput, PostInput, When
+
+    return PostInput(parts=[PartInput("Clip", attachments=(Attachment(media.id),))], account_ids=[account.id],
+                     overrides={"instagram": {"options": options}}, when=When.draft())  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "words"),
+    [
+        ({"collaborators": "ann, bob, cy, dee"}, "collaborators", "at most 3 collaborators"),
+        ({"collaborators": "not a name!"}, "collaborators", "is not an Instagram username"),
+        ({"user_tags": "@jane 1.4 0.2"}, "user_tags", "a position is two numbers from 0 to 1"),
+        ({"user_tags": "@jane left"}, "user_tags", "a username then two numbers from 0 to 1"),
+        ({"user_tags": ", ".join(f"u{i}" for i in range(21))}, "user_tags", "at most 20 people tags"),
+        ({"location_id": "Paris"}, "location_id", "a place's Facebook Page"),
+        ({"thumb_offset": "soon"}, "thumb_offset", "a number of seconds"),
+        ({"thumb_offset": "9999"}, "thumb_offset", "between 0 and 900 seconds"),
+        ({"format": "story", "collaborators": "ann"}, "collaborators", "Stories do not take it"),
+        ({"collaborators": ["ann"]}, "collaborators", "must be text"),
+    ],
+)
+def test_the_services_refuse_typed_options_instagram_cannot_take(team, options, field, words):
+    from publishing.services import post_validate
+
+    account, clip = _saved_instagram(team), _video_row(team, 30)
+    problems = post_validate(actor=team.membership("editor"), data=_with_options(account, clip, **options))
+    (problem,) = [p for p in problems if p.field == f"overrides.instagram.options.{field}"]
+    assert problem.code == "option"
+    assert words in problem.message
+    assert problem.message.startswith(
+        dict((n, label) for n, label, _ in get_provider("instagram").composer_options)[field]
+    )
+
+
+def test_the_services_accept_well_formed_typed_options(team):
+    from publishing.services import post_validate
+
+    account, clip = _saved_instagram(team), _video_row(team, 30)
+    options = {"collaborators": "@ann, bob.b", "user_tags": "@jane, kim", "location_id": "110843418940484",
+               "thumb_offset": "2.5", "format": "reel"}  # fmt: skip
+    assert post_validate(actor=team.membership("editor"), data=_with_options(account, clip, **options)) == []
+
+
+def test_an_image_carries_collaborators_placed_people_tags_and_its_place(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "c-1"})
+    container_status("c-1", "IN_PROGRESS")
+    options = {"collaborators": "@ann, bob", "user_tags": "@jane 0.25 0.75, kim", "location_id": "110843418940484"}
+    assert isinstance(_step(PublishRequest(main=ContentPart("Hi", media=(image(),)), options=options)), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert json.loads(sent["collaborators"]) == ["ann", "bob"]
+    assert json.loads(sent["user_tags"]) == [
+        {"username": "jane", "x": 0.25, "y": 0.75},
+        {"username": "kim", "x": 0.5, "y": 0.5},
+    ]
+    assert sent["location_id"] == "110843418940484"
+    assert "thumb_offset" not in sent, "a cover frame is for Reels"
+
+
+def test_a_reel_takes_its_cover_frame_in_milliseconds_and_tags_without_positions(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "reel-1"})
+    container_status("reel-1", "IN_PROGRESS")
+    options = {"format": "reel", "thumb_offset": "2.5", "user_tags": "@jane 0.2 0.2", "collaborators": "ann"}
+    assert isinstance(_step(PublishRequest(main=ContentPart("Reel", media=(video(),)), options=options)), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert (sent["media_type"], sent["thumb_offset"]) == ("REELS", "2500")
+    assert json.loads(sent["user_tags"]) == [{"username": "jane"}]
+    assert json.loads(sent["collaborators"]) == ["ann"]
+
+
+def test_a_story_takes_people_tags_only(db):
+    quota(0)
+    responses.add(responses.POST, MEDIA, json={"id": "s-1"})
+    container_status("s-1", "IN_PROGRESS")
+    request = PublishRequest(main=ContentPart("", media=(image(),)), options={"format": "story", "user_tags": "kim"})
+    assert isinstance(_step(request), Pending)
+    sent = form(next(c for c in responses.calls if c.request.url == MEDIA))
+    assert (sent["media_type"], json.loads(sent["user_tags"])) == ("STORIES", [{"username": "kim", "x": 0.5, "y": 0.5}])
+    assert "collaborators" not in sent
+
+
+def test_people_tags_on_a_carousel_are_refused_before_anything_is_created(db):
+    request = PublishRequest(
+        main=ContentPart("Two", media=(image("a.jpg"), image("b.jpg"))), options={"user_tags": "kim"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert "not on a carousel" in caught.value.message
+    assert not responses.calls
+
+
+def test_a_carousel_carries_collaborators_on_the_parent_only(db):
+    quota(0)
+    for cid in ("child-1", "child-2", "parent-1"):
+        responses.add(responses.POST, MEDIA, json={"id": cid})
+    container_status("child-1", "FINISHED")
+    container_status("child-2", "FINISHED")
+    container_status("parent-1", "IN_PROGRESS")
+    request = PublishRequest(
+        main=ContentPart("Two", media=(image("a.jpg"), image("b.jpg"))), options={"collaborators": "ann"}
+    )
+    assert isinstance(_step(request), Pending)
+    posts = [form(c) for c in responses.calls if c.request.method == "POST" and c.request.url == MEDIA]
+    assert ["collaborators" in p for p in posts] == [False, False, True]
+
+
+def test_the_composer_offers_typed_options_as_text_fields_and_keeps_what_was_typed(team):
+    from django.urls import reverse
+
+    from publishing.models import Post
+
+    account = _saved_instagram(team)
+    client = team.client("editor")
+    page = client.get(reverse("compose")).content.decode()
+    assert '<input type="text" id="option-instagram-collaborators" name="option_instagram_collaborators"' in page
+    data = {"accounts": [account.id], "text": "Hi", "when": "draft", "option_instagram_format": "post",
+            "option_instagram_collaborators": " ann, bob ", "option_instagram_location_id": ""}  # fmt: skip
+    client.post(reverse("compose"), data)
+    post = Post.objects.get()
+    assert post.overrides["instagram"]["options"] == {"format": "post", "collaborators": "ann, bob"}
+    edit = client.get(reverse("post_edit", args=[post.pk])).content.decode()
+    assert 'name="option_instagram_collaborators" value="ann, bob"' in edit
+    response = client.post(
+        reverse("post_edit", args=[post.pk]), {**data, "option_instagram_collaborators": "a, b, c, d"}
+    )
+    assert "at most 3 collaborators" in response.content.decode()
+    post.refresh_from_db()
+    assert post.overrides["instagram"]["options"]["collaborators"] == "ann, bob", "a refused edit changes nothing"
+
+
+def _insights(media_id: str, names: dict[str, int]) -> dict:
+    return {"data": [{"name": n, "period": "lifetime", "values": [{"value": v}], "title": n, "description": "...",
+                      "id": f"{media_id}/insights/{n}/lifetime"} for n, v in names.items()]}  # fmt: skip
+
+
+def test_a_reel_is_asked_for_its_watch_time_and_a_story_for_its_own_metrics(db):
+    product_type(GRAPH, "reel-1", "REELS")
+    product_type(GRAPH, "story-1", "STORY")
+    reel = {"views": 300, "reach": 200, "likes": 20, "comments": 2, "saved": 1, "shares": 4, "total_interactions": 27,
+            "ig_reels_avg_watch_time": 4100, "ig_reels_video_view_total_time": 1230000}  # fmt: skip
+    story = {"views": 80, "reach": 70, "shares": 1, "total_interactions": 6, "replies": 5, "link_clicks": 3}
+    responses.add(responses.GET, f"{GRAPH}/reel-1/insights", json=_insights("reel-1", reel),
+                  match=[metric_matcher(",".join(reel))])  # fmt: skip
+    responses.add(responses.GET, f"{GRAPH}/story-1/insights", json=_insights("story-1", story),
+                  match=[metric_matcher(",".join(story))])  # fmt: skip
+    metrics = get_provider("instagram").fetch_metrics(account=ig_account(), platform_post_ids=["reel-1", "story-1"])
+    assert metrics["reel-1"].extra["ig_reels_avg_watch_time"] == 4100
+    assert metrics["reel-1"].impressions == 300
+    assert (metrics["story-1"].replies, metrics["story-1"].likes, metrics["story-1"].extra["link_clicks"]) == (5, 0, 3)
+    asked = [parse_qs(urlsplit(c.request.url).query).get("metric", [""])[0] for c in responses.calls]
+    assert "likes" not in asked[-1].split(","), "a Story is not asked for likes"
+
+
+def test_a_reel_cover_past_the_videos_end_is_refused_before_anything_is_created(db):
+    request = PublishRequest(
+        main=ContentPart("Reel", media=(video(20),)), options={"format": "reel", "thumb_offset": "25"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "The Reel cover at 25 s is past the video's end (20 s).",
+    )
+    assert not responses.calls
+
+
+def test_metas_thumb_offset_refusal_is_a_content_error_not_a_retry(db):
+    quota(0)
+    body = error(1, 2207057, "Invalid thumb offset", user_msg="The thumbnail offset is not valid.")
+    responses.add(responses.POST, MEDIA, json=body, status=400)
+    request = PublishRequest(
+        main=ContentPart("Reel", media=(video(20),)), options={"format": "reel", "thumb_offset": "5"}
+    )
+    with pytest.raises(ProviderError) as caught:
+        _step(request)
+    assert (caught.value.error_class, caught.value.message) == (
+        ErrorClass.CONTENT,
+        "The thumbnail offset is not valid.",
+    )

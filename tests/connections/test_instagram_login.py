@@ -14,9 +14,9 @@ from connections.providers.base import AccountState, ContentPart, PostMetrics, P
 from connections.providers.meta import login
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform
-from tests.connections.meta_graph import ThreadGraph, error, form
+from tests.connections.meta_graph import ThreadGraph, error, form, product_type
 from tests.connections.publishing import publish_all
-from tests.connections.test_instagram import _WithImage, image
+from tests.connections.test_instagram import _WithImage, image, mock_ig_account_metrics
 
 IG = "https://graph.instagram.com"
 API = f"{IG}/v25.0"
@@ -104,6 +104,9 @@ class TestInstagramLoginProvider(ProviderContract):
     def mock_check(self):
         me()
 
+    def mock_account_metrics(self):
+        return mock_ig_account_metrics(API, USER)  # the same insights, on graph.instagram.com
+
     def mock_refresh(self):
         responses.add(
             responses.GET,
@@ -150,6 +153,7 @@ class TestInstagramLoginProvider(ProviderContract):
         assert all(urlsplit(c.request.url).hostname == "graph.instagram.com" for c in responses.calls)
 
     def mock_metrics(self):
+        product_type(API, "1792")
         names = {"views": 90, "reach": 64, "likes": 5, "comments": 1, "saved": 2, "shares": 1, "total_interactions": 9}
         responses.add(
             responses.GET,

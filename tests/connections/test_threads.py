@@ -10,12 +10,12 @@ import responses
 from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
 from connections.providers.meta.threads import threads_length
 from connections.registry import get_provider
 from tests.connections.contract import APP, LOST, Lost, ProviderContract, Refused, ThreadPlatform
-from tests.connections.meta_graph import error, form, graph_now
+from tests.connections.meta_graph import error, form, graph_now, metric_matcher, series, total
 from tests.connections.publishing import find_main, part_request, publish_all
 
 HOST = "https://graph.threads.net"
@@ -32,6 +32,38 @@ def _fresh_usage():
     cache.clear()
     yield
     cache.clear()
+
+
+QUOTA = f"{API}/{USER}/threads_publishing_limit"
+
+
+def quota(posts: int = 4, replies: int = 1, *, total: int = 250, reply_total: int = 1000) -> None:
+    """The account's publishing limit as section 5.2 shows it."""
+    responses.upsert(
+        responses.GET,
+        QUOTA,
+        json={
+            "data": [
+                {
+                    "quota_usage": posts,
+                    "config": {"quota_total": total, "quota_duration": 86400},
+                    "reply_quota_usage": replies,
+                    "reply_config": {"quota_total": reply_total, "quota_duration": 86400},
+                }
+            ]
+        },
+        match=[
+            responses.matchers.query_param_matcher(
+                {"fields": "quota_usage,config,reply_quota_usage,reply_config"}, strict_match=False
+            )
+        ],
+    )
+
+
+@pytest.fixture(autouse=True)
+def _room_in_the_quota():
+    """Every publishing test meets an account with room left, unless it says otherwise."""
+    quota()
 
 
 def account():
@@ -152,6 +184,25 @@ class TestThreadsProvider(ProviderContract):
             responses.DELETE, f"{API}/18050000000000001", json={"success": True, "deleted_id": "18050000000000001"}
         )
         return "18050000000000001", lambda: any(c.request.method == "DELETE" for c in responses.calls)
+
+    def mock_account_metrics(self):
+        responses.add(
+            responses.GET,
+            f"{API}/{USER}/threads_insights",
+            json={
+                "data": [
+                    series(USER, "views", 40, 52),  # profile views, a daily series
+                    total(USER, "followers_count", 880),
+                    total(USER, "likes", 120),
+                    total(USER, "replies", 14),
+                    total(USER, "reposts", 6),
+                    total(USER, "quotes", 2),
+                ]
+            },
+            match=[metric_matcher("views,followers_count,likes,replies,reposts,quotes,clicks")],
+        )
+        extra = {"likes": 120, "replies": 14, "reposts": 6, "quotes": 2}
+        return AccountMetrics(followers=880, views=52, extra=extra)
 
     def mock_metrics(self):
         names = {"views": 320, "likes": 12, "replies": 3, "reposts": 2, "quotes": 1, "shares": 4}
@@ -400,6 +451,46 @@ def test_a_lost_main_post_is_found_among_recent_threads(db):
     assert (found.platform_post_id, found.url) == ("m-7", "https://www.threads.net/@kitten/post/X")
 
 
+def test_a_post_over_the_publishing_limit_waits_with_that_reason_before_anything_is_created(db):
+    quota(posts=250)
+    answer = _step(PublishRequest(main=ContentPart("Hello")))
+    assert isinstance(answer, Pending)
+    assert answer.reason.startswith("Threads' publishing limit is reached (250 of 250 posts in 24 hours)")
+    assert answer.check_in_s >= 600
+    assert not created()
+
+
+def test_a_reply_over_the_reply_limit_waits_but_the_main_post_goes(db):
+    quota(posts=10, replies=1000)
+    responses.add(responses.POST, THREADS, json={"id": "c-1"})
+    published()
+    request = PublishRequest(main=ContentPart("Root"), replies=(ContentPart("Second"),))
+    main = _step(request)
+    assert main.platform_post_id == "18050000000000001"
+    answer = _step(request, index=1, landed=[main])
+    assert isinstance(answer, Pending)
+    assert "reply limit is reached (1000 of 1000 replies" in answer.reason
+    assert len(created()) == 1
+
+
+def test_a_quota_answer_without_numbers_does_not_hold_the_post(db):
+    responses.upsert(responses.GET, QUOTA, json={"data": []})
+    responses.add(responses.POST, THREADS, json={"id": "c-1"})
+    published()
+    assert _step(PublishRequest(main=ContentPart("Hello"))).platform_post_id == "18050000000000001"
+
+
+def test_a_busy_app_is_paced_before_the_quota_is_even_read(db):
+    usage = json.dumps({"call_count": 96, "total_time": 10, "total_cputime": 10})
+    responses.add(responses.GET, f"{API}/me", json={"id": USER, "username": "kitten"}, headers={"x-app-usage": usage})
+    get_provider("threads").check(app=None, account=account())  # an answer says the app is at 96 %
+    answer = _step(PublishRequest(main=ContentPart("Hello")))
+    assert isinstance(answer, Pending)
+    assert answer.reason.startswith("Pacing: Meta reports 96% of its limit used")
+    assert not any(c.request.url.startswith(QUOTA) for c in responses.calls)
+    assert not created()
+
+
 def test_emoji_count_by_their_bytes():
     assert threads_length("héllo") == 5
     assert threads_length("🙂") == 4
@@ -457,3 +548,17 @@ def test_the_token_health_job_renews_a_token_ten_days_before_it_lapses(team, set
         assert grant.expires_at > datetime.now(UTC) + timedelta(days=59)
     else:
         assert (grant.secrets["access_token"], grant.expires_at) == (TOKEN, lapses)
+
+
+def test_threads_user_insights_not_counted_yet_are_none_not_zeros(db):
+    responses.add(responses.GET, f"{API}/{USER}/threads_insights", json={"data": []})
+    assert get_provider("threads").fetch_account_metrics(account=account()) is None
+    asked = parse_qs(urlsplit(responses.calls[0].request.url).query)
+    assert int(asked["since"][0]) >= 1712991600, "Threads has no insights before 13 Apr 2024"
+    assert "follower_demographics" not in asked["metric"][0], "it needs a breakdown"
+
+
+def test_the_threads_origin_is_a_setting(db, settings):
+    settings.META_THREADS_API_URL = "https://graph.threads.com"  # the docs' other host
+    responses.add(responses.GET, "https://graph.threads.com/v1.0/me", json={"id": USER, "username": "kitten"})
+    assert get_provider("threads").check(app=None, account=account()).username == "@kitten"

@@ -6,7 +6,7 @@ the app requires appsecret_proof), it is a setting here rather than a constant."
 
 import re
 
-from config.env import EnvError, env_bool, env_int, env_str
+from config.env import EnvError, env_bool, env_int, env_str, env_url
 
 VERSION = re.compile(r"^v\d{1,3}\.\d$")
 
@@ -24,9 +24,19 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
     return {
         "META_GRAPH_VERSION": version,
         "META_THREADS_VERSION": threads_version,
+        # Where each of Meta's APIs and consent pages answers. Meta's own hosts in production; a
+        # test (or a staging fake) points them at a server of its own. Plain http only reaches
+        # anything where ALLOW_PRIVATE_NETWORK_URLS is on (the chokepoint refuses it otherwise).
+        "META_GRAPH_URL": env_url("META_GRAPH_URL", "https://graph.facebook.com"),
+        "META_DIALOG_URL": env_url("META_DIALOG_URL", "https://www.facebook.com"),
+        "META_INSTAGRAM_GRAPH_URL": env_url("META_INSTAGRAM_GRAPH_URL", "https://graph.instagram.com"),
+        "META_INSTAGRAM_AUTHORIZE_URL": env_url(
+            "META_INSTAGRAM_AUTHORIZE_URL", "https://www.instagram.com/oauth/authorize"
+        ),
+        "META_INSTAGRAM_TOKEN_URL": env_url("META_INSTAGRAM_TOKEN_URL", "https://api.instagram.com/oauth/access_token"),
         # The docs show threads.net and (since Aug 2026) threads.com; both appear to work [?].
-        "META_THREADS_API_HOST": env_str("META_THREADS_API_HOST", "graph.threads.net"),
-        "META_THREADS_AUTHORIZE_URL": env_str("META_THREADS_AUTHORIZE_URL", "https://threads.net/oauth/authorize"),
+        "META_THREADS_API_URL": env_url("META_THREADS_API_URL", "https://graph.threads.net"),
+        "META_THREADS_AUTHORIZE_URL": env_url("META_THREADS_AUTHORIZE_URL", "https://threads.net/oauth/authorize"),
         "META_THREADS_CAROUSEL_MAX": env_int("META_THREADS_CAROUSEL_MAX", 20, minimum=2),
         # Sending the proof when the app does not require it is harmless (django-allauth always does).
         "META_APPSECRET_PROOF": env_bool("META_APPSECRET_PROOF", True),

@@ -4,7 +4,7 @@ One consent yields every Page the user ticked, and the Instagram accounts linked
 ``login``); each Page publishes with its own Page token. Parts: the main post is a text or
 link post, one photo, several photos in one post (unpublished photos, then ``attached_media``),
 a video (Meta processes it: the part waits as Pending, polled, never slept on), or, with the
-per-post "format" option, a Reel or a photo Story; thread replies and the first comment are
+per-post "format" option, a Reel or a photo or video Story; thread replies and the first comment are
 comments (each reply answers the part before it).
 """
 
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     MediaItem,
     PartRequest,
@@ -27,7 +28,15 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.meta.graph import Graph, required_id, text_field
-from connections.providers.meta.shared import MetaLoginProvider, created_recently, require_data_access, setting
+from connections.providers.meta.shared import (
+    MetaLoginProvider,
+    account_values,
+    created_recently,
+    day_window,
+    picked,
+    require_data_access,
+    setting,
+)
 
 FACEBOOK = "https://www.facebook.com"
 MAX_TEXT = 63_206  # the figure Postiz uses [code, ?]
@@ -39,6 +48,14 @@ VIDEO_FAILED = {
     "upload_failed": "Facebook could not fetch the video",
     "expired": "Facebook let the video upload expire",
 }
+# Page insights (section 2.3): not the removed page_fans* or page_impressions* metrics.
+PAGE_METRICS = (
+    "page_follows",
+    "page_media_view",
+    "page_total_media_view_unique",
+    "page_post_engagements",
+    "page_daily_follows_unique",
+)
 
 
 class FacebookProvider(MetaLoginProvider):
@@ -65,7 +82,9 @@ class FacebookProvider(MetaLoginProvider):
             accepted_mime_types=("image/jpeg", "image/png", "video/mp4", "video/quicktime"),
         )
 
-    composer_options = (("format", "Format", (("post", "Post"), ("reel", "Reel"), ("story", "Photo Story"))),)
+    composer_options = (
+        ("format", "Format", (("post", "Post"), ("reel", "Reel"), ("story", "Story (photo or video)"))),
+    )
 
     def format_media_rules(self, *, account: AccountState | None, options: Mapping[str, Any]) -> MediaRules:
         format_ = options.get("format")
@@ -83,12 +102,8 @@ class FacebookProvider(MetaLoginProvider):
             return MediaRules(platform=self.name, formats=(reel,))
         if format_ == "story":
             photo = FormatRule(IMAGE, "Facebook Stories", ("image/jpeg", "image/png"), max_bytes=PHOTO_BYTES, fits=True)
-            video = FormatRule(
-                VIDEO,
-                "Facebook video Stories",
-                ("video/mp4",),
-                unavailable="Postwright posts photo Stories only; choose Post or Reel for a video.",
-            )
+            # No duration or size limit is in the reference for Page video Stories: Meta says.
+            video = FormatRule(VIDEO, "Facebook video Stories", ("video/mp4",), recommended_aspect="9:16")
             return MediaRules(platform=self.name, formats=(photo, video))
         return self.media_rules(account=account)
 
@@ -114,6 +129,8 @@ class FacebookProvider(MetaLoginProvider):
         with self.api(account) as api:
             if "reel_id" in part.state:
                 return self._reel_status(api, account, request, part)
+            if "story_video_id" in part.state:
+                return self._video_story_status(api, account, part)
             if "video_id" in part.state:
                 return self._video_status(api, account, part)
             held = self.paced(account, part, [account.external_id])
@@ -122,6 +139,9 @@ class FacebookProvider(MetaLoginProvider):
             if format_ == "reel":
                 return self._reel_start(api, account, part)
             if format_ == "story":
+                media = part.content.media
+                if len(media) == 1 and media[0].kind == "video":
+                    return self._video_story_start(api, account, part)
                 return self._photo_story(api, account, part)
             if part.index == 0:
                 return self._main(api, account, request, part)
@@ -134,14 +154,7 @@ class FacebookProvider(MetaLoginProvider):
         media = part.content.media
         if len(media) != 1 or media[0].kind != "video":
             raise ProviderError(ErrorClass.CONTENT, "A Facebook Reel is one video.", code="reel_media")
-        started = api.post(f"{account.external_id}/video_reels", upload_phase="start")
-        video_id, upload_url = text_field(started, "video_id"), text_field(started, "upload_url")
-        if not video_id or urlsplit(upload_url).hostname != RUPLOAD_HOST:
-            raise ProviderError(
-                ErrorClass.TRANSIENT, "Facebook's Reel start answer has no upload address.", code="malformed"
-            )
-        # A hosted file: Meta fetches it itself (the header file_url instead of the bytes).
-        api.call("POST", upload_url, headers={"Authorization": f"OAuth {api.token}", "file_url": media[0].public_url})
+        video_id = _hosted_upload(api, f"{account.external_id}/video_reels", media[0], what="Reel")
         return self.still_processing(part, "Facebook is fetching the Reel", reel_id=video_id)
 
     def _reel_status(
@@ -163,6 +176,27 @@ class FacebookProvider(MetaLoginProvider):
             create_call=True,
         )
         return PublishedItem(platform_post_id=video_id, url=f"{FACEBOOK}/reel/{video_id}")
+
+    # --- Video Stories: as a Reel (start, Meta fetches our URL, poll), then finish -----------------
+
+    def _video_story_start(self, api: Graph, account: AccountState, part: PartRequest) -> Pending:
+        """Nothing is visible until ``finish``: starting again after a failure is harmless."""
+        video_id = _hosted_upload(api, f"{account.external_id}/video_stories", part.content.media[0], what="Story")
+        return self.still_processing(part, "Facebook is fetching the Story video", story_video_id=video_id)
+
+    def _video_story_status(self, api: Graph, account: AccountState, part: PartRequest) -> PublishedItem | Pending:
+        video_id = str(part.state["story_video_id"])
+        status = _video_status_of(api, video_id)
+        video_status = text_field(status, "video_status")
+        if video_status in VIDEO_FAILED:
+            raise ProviderError(ErrorClass.CONTENT, f"{VIDEO_FAILED[video_status]}.", code=f"video_{video_status}")
+        if _phase(status, "uploading_phase") != "completed":
+            return self.still_processing(part, "Facebook is fetching the Story video")
+        story = api.post(
+            f"{account.external_id}/video_stories", video_id=video_id, upload_phase="finish", create_call=True
+        )
+        story_id = text_field(story, "post_id") or video_id
+        return PublishedItem(platform_post_id=story_id, url=f"{FACEBOOK}/{story_id}")
 
     # --- Photo Stories: an unpublished photo, then the story ----------------------------------------
 
@@ -258,6 +292,19 @@ class FacebookProvider(MetaLoginProvider):
             extra={"clicks": values.get("post_clicks", 0)},
         )
 
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        """The Page's followers (``page_follows``) and views (``page_media_view``, added up over
+        its breakdowns) on its latest day, with reach and engagement as extras."""
+        data = api.get(f"{account.external_id}/insights", metric=",".join(PAGE_METRICS), period="day", **day_window(2))
+        values = account_values(data)
+        if not values:
+            return None
+        return AccountMetrics(
+            followers=values.get("page_follows"),
+            views=values.get("page_media_view"),
+            extra=picked(values, PAGE_METRICS[2:]),
+        )
+
     # --- After publishing ------------------------------------------------------------------------
 
     def find_part(self, *, account: AccountState, request: PublishRequest, part: PartRequest) -> PublishedItem | None:
@@ -266,6 +313,8 @@ class FacebookProvider(MetaLoginProvider):
         with self.api(account) as api:
             if part.state.get("reel_id"):
                 return self._found_reel(api, str(part.state["reel_id"]))
+            if part.state.get("story_video_id"):
+                return self._found_video_story(api, str(part.state["story_video_id"]))
             if part.state.get("video_id"):
                 return self._found_video(api, str(part.state["video_id"]))
             if part.index == 0 and _format(request) == "story":
@@ -289,6 +338,13 @@ class FacebookProvider(MetaLoginProvider):
         """``finish`` reached Meta when the Reel's publishing phase has begun."""
         if _phase(_video_status_of(api, video_id), "publishing_phase") in ("in_progress", "completed"):
             return PublishedItem(platform_post_id=video_id, url=f"{FACEBOOK}/reel/{video_id}")
+        return None
+
+    def _found_video_story(self, api: Graph, video_id: str) -> PublishedItem | None:
+        """As a Reel: ``finish`` reached Meta when the video's publishing phase has begun. Its
+        answer (the Story's post id) was lost, so the video's id stands for it."""
+        if _phase(_video_status_of(api, video_id), "publishing_phase") in ("in_progress", "completed"):
+            return PublishedItem(platform_post_id=video_id, url=f"{FACEBOOK}/{video_id}")
         return None
 
     def _found_video(self, api: Graph, video_id: str) -> PublishedItem | None:
@@ -316,6 +372,18 @@ def _format(request: PublishRequest) -> str:
             ErrorClass.CONTENT, f"Facebook has no format {format_!r}; use post, reel or story.", code="bad_option"
         )
     return format_
+
+
+def _hosted_upload(api: Graph, edge: str, item: MediaItem, *, what: str) -> str:
+    """Start a rupload session on ``edge`` and have Meta fetch the file from our URL (the header
+    ``file_url`` instead of the bytes); the video's id. The Page token goes only to rupload."""
+    started = api.post(edge, upload_phase="start")
+    video_id, upload_url = text_field(started, "video_id"), text_field(started, "upload_url")
+    if not video_id or urlsplit(upload_url).hostname != RUPLOAD_HOST:
+        message = f"Facebook's {what} start answer has no upload address."
+        raise ProviderError(ErrorClass.TRANSIENT, message, code="malformed")
+    api.call("POST", upload_url, headers={"Authorization": f"OAuth {api.token}", "file_url": item.public_url})
+    return video_id
 
 
 def _video_status_of(api: Graph, video_id: str) -> dict[str, Any]:

@@ -24,7 +24,6 @@ from django.core.cache import cache
 from connections import http
 from connections.errors import ErrorClass, ProviderError
 
-GRAPH_HOST = "graph.facebook.com"
 MAX_MESSAGE = 500
 
 # The reference's table (section 1.2 and 1.3) as sets; subcodes are checked before codes, since
@@ -40,6 +39,9 @@ NOT_READY_SUBCODE = 2207027  # the container is not FINISHED yet: wait, do not f
 CONTAINER_GONE_SUBCODES = frozenset({2207020, 2207053, 2207006})
 # Spam-restricted: one OSS note says the post may still appear, so it is looked up, not re-sent.
 MAYBE_POSTED_SUBCODES = frozenset({2207051})
+# Content errors whose code alone reads as something else: 1/2207057 (a thumb_offset outside the
+# video) would be "unknown error, retry" by its code.
+CONTENT_SUBCODES = frozenset({2207057})
 PROXY_GAVE_UP = frozenset({502, 504})
 AUTH_ADVICE = {
     459: "Log in on facebook.com and clear the checkpoint, then reconnect.",
@@ -55,8 +57,14 @@ def _setting(name: str) -> Any:
     return getattr(settings, name)
 
 
-def graph_url(path: str, *, host: str = GRAPH_HOST, version: str = "") -> str:
-    return f"https://{host}/{version or _setting('META_GRAPH_VERSION')}/{path.lstrip('/')}"
+def graph_origin() -> str:
+    """Where Facebook's Graph answers (``META_GRAPH_URL``; a fake Meta on loopback in tests)."""
+    return str(_setting("META_GRAPH_URL"))
+
+
+def graph_url(path: str, *, origin: str = "", version: str = "") -> str:
+    base = origin or graph_origin()
+    return f"{base}/{version or _setting('META_GRAPH_VERSION')}/{path.lstrip('/')}"
 
 
 def appsecret_proof(app_secret: str, access_token: str) -> str:
@@ -126,6 +134,8 @@ def classify(response: http.Response, *, create_call: bool = False) -> ProviderE
     def error(error_class: ErrorClass, **extra: Any) -> ProviderError:
         return ProviderError(error_class, words, code=found.label, status=status, **extra)
 
+    if subcode in CONTENT_SUBCODES:
+        return error(ErrorClass.CONTENT)
     if subcode == NOT_READY_SUBCODE:
         return error(ErrorClass.TRANSIENT, retry_after=60)
     if subcode in MAYBE_POSTED_SUBCODES:
@@ -275,15 +285,16 @@ def _cache_key(budget: str) -> str:
 class Graph:
     """Calls with one token (a user's or a Page's) and its stored proof."""
 
-    def __init__(self, access_token: str, proof: str = "", *, host: str = GRAPH_HOST, version: str = "") -> None:
+    def __init__(self, access_token: str, proof: str = "", *, origin: str = "", version: str = "") -> None:
         if not access_token:
             raise ProviderError(ErrorClass.AUTH, "No Meta access token is stored: reconnect.", code="no_token")
-        self.token, self.proof, self.host, self.version = access_token, proof, host, version
+        self.token, self.proof, self.version = access_token, proof, version
+        self.origin = origin or graph_origin()
         self.session = http.platform_session()
 
     @classmethod
-    def of(cls, secrets: Mapping[str, Any], *, host: str = GRAPH_HOST) -> Graph:
-        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""), host=host)
+    def of(cls, secrets: Mapping[str, Any], *, origin: str = "") -> Graph:
+        return cls(str(secrets.get("access_token") or ""), str(secrets.get("appsecret_proof") or ""), origin=origin)
 
     def __enter__(self) -> Self:
         return self
@@ -299,7 +310,7 @@ class Graph:
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call(
-            "GET", graph_url(path, host=self.host, version=self.version), params={**params, **self.auth_params()}
+            "GET", graph_url(path, origin=self.origin, version=self.version), params={**params, **self.auth_params()}
         )
 
     def post(self, path: str, *, create_call: bool = False, **fields: Any) -> Any:
@@ -307,21 +318,22 @@ class Graph:
         form = {key: _form_value(value) for key, value in fields.items() if value not in (None, "")}
         return self.call(
             "POST",
-            graph_url(path, host=self.host, version=self.version),
+            graph_url(path, origin=self.origin, version=self.version),
             data={**form, **self.auth_params()},
             create_call=create_call,
         )
 
     def delete(self, path: str) -> Any:
-        return self.call("DELETE", graph_url(path, host=self.host, version=self.version), params=self.auth_params())
+        return self.call("DELETE", graph_url(path, origin=self.origin, version=self.version), params=self.auth_params())
 
     def pages(self, path: str, *, limit_pages: int = 20, **params: Any) -> Iterator[dict[str, Any]]:
         """Every item of a list, following ``paging.next`` (only to Meta's own host)."""
+        own = urlsplit(self.origin).netloc
         data = self.get(path, **params)
         for _ in range(limit_pages):
             yield from (item for item in _list(data) if isinstance(item, dict))
             following = data.get("paging", {}).get("next") if isinstance(data, dict) else None
-            if not isinstance(following, str) or urlsplit(following).hostname != self.host:
+            if not isinstance(following, str) or urlsplit(following).netloc != own:
                 return
             data = self.call("GET", _without_auth(following), params=self.auth_params())
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     MediaItem,
     PartKind,
@@ -33,8 +34,18 @@ from connections.providers.base import (
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules, media_problems
+from connections.providers.meta import ig_options
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
-from connections.providers.meta.shared import MetaLoginProvider, created_recently, require_data_access, setting
+from connections.providers.meta.shared import (
+    MetaLoginProvider,
+    account_values,
+    created_recently,
+    day_window,
+    picked,
+    quota_pending,
+    require_data_access,
+    setting,
+)
 
 MAX_CAPTION = 2200
 MAX_HASHTAGS = 30
@@ -50,6 +61,19 @@ MAX_RECREATES = 2  # an expired container is made again, but not for ever
 FORMATS = ("post", "reel", "story")
 HASHTAG = re.compile(r"(?<![\w#])#\w+")
 MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+# Post insights by the media's kind (section 3.3): the feed's, plus the Reels-only ones; Stories
+# answer views, reach and shares, and their own replies and link clicks [?: which of the feed's
+# metrics Stories take is not in the reference; likes, comments and saves are not asked].
+FEED_METRICS = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
+REELS_EXTRAS = ("ig_reels_avg_watch_time", "ig_reels_video_view_total_time")
+STORY_METRICS = ("views", "reach", "shares", "total_interactions", "replies", "link_clicks")
+PRODUCT_METRICS = {"FEED": FEED_METRICS, "REELS": FEED_METRICS + REELS_EXTRAS, "STORY": STORY_METRICS}
+EXTRA_METRICS = ("reach", "saved", "shares", "total_interactions", "link_clicks", *REELS_EXTRAS)
+# Account insights (section 3.3): totals over the day, and the daily series. Not the removed
+# account-level impressions.
+ACCOUNT_TOTALS = ("views", "likes", "comments", "shares", "saves", "replies", "total_interactions", "accounts_engaged")
+ACCOUNT_SERIES = ("reach", "follower_count")  # follower_count: followers gained that day
+ACCOUNT_FIELDS = "followers_count,follows_count,media_count"
 
 
 class InstagramProvider(MetaLoginProvider):
@@ -64,7 +88,16 @@ class InstagramProvider(MetaLoginProvider):
     composer_options = (
         ("format", "Format", (("post", "Post (photo, carousel or video)"), ("reel", "Reel"), ("story", "Story"))),
         ("share_to_feed", "Reels also in the feed", (("true", "Yes"), ("false", "No (Reels tab only)"))),
+        ("collaborators", "Collaborators (up to 3 usernames, comma-separated)", ()),
+        ("user_tags", "Tag people (@jane, or @jane 0.3 0.6 to place on an image)", ()),
+        ("location_id", "Location (the place's Facebook Page id)", ()),
+        ("thumb_offset", "Reel cover (seconds into the video)", ()),
     )
+    typed_options = ig_options.TYPED
+
+    def option_problem(self, *, name: str, value: str, options: Mapping[str, Any]) -> str:
+        return ig_options.problem(name, value, options)
+
     check_fields: ClassVar[str] = "id,username,name"
 
     def profile_of(self, found: Any, account: AccountState) -> Profile:
@@ -80,16 +113,45 @@ class InstagramProvider(MetaLoginProvider):
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
     # Not impressions, plays or video_views: removed for every version (April 2025).
-    post_metrics = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
+    post_metrics = FEED_METRICS
+
+    def metrics_for(self, api: Graph, post_id: str) -> tuple[str, ...]:
+        """Reels have their watch-time extras, Stories their own set (no likes, comments or
+        saves); asking a post for a metric its kind lacks is an error, so its kind is read."""
+        kind = text_field(api.get(post_id, fields="media_product_type"), "media_product_type")
+        return PRODUCT_METRICS.get(kind, self.post_metrics)
 
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
-        extra = {name: values[name] for name in ("reach", "saved", "shares", "total_interactions") if name in values}
+        extra = {name: values[name] for name in EXTRA_METRICS if name in values}
         return PostMetrics(
             likes=values.get("likes", 0),
-            replies=values.get("comments", 0),
+            replies=values.get("comments", values.get("replies", 0)),  # a Story's replies are its answers
             reposts=values.get("shares", 0),
             impressions=values.get("views"),
             extra=extra,
+        )
+
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        """Followers, following and posts from the account itself (the IG User's counts; not
+        in the reference, which covers insights only), views over the last day, reach and the
+        day's new followers from the daily series."""
+        ig, window = account.external_id, day_window()
+        counts = api.get(ig, fields=ACCOUNT_FIELDS)
+        totals = account_values(
+            api.get(
+                f"{ig}/insights", metric=",".join(ACCOUNT_TOTALS), metric_type="total_value", period="day", **window
+            )
+        )
+        series = account_values(api.get(f"{ig}/insights", metric=",".join(ACCOUNT_SERIES), period="day", **window))
+        followers = _whole(counts, "followers_count")
+        if followers is None and not totals and not series:
+            return None
+        return AccountMetrics(
+            followers=followers,
+            following=_whole(counts, "follows_count"),
+            posts_count=_whole(counts, "media_count"),
+            views=totals.get("views"),
+            extra={**picked(totals, ACCOUNT_TOTALS[1:]), **picked(series, ACCOUNT_SERIES)},
         )
 
     # --- Rules -----------------------------------------------------------------------------------
@@ -169,6 +231,7 @@ class InstagramProvider(MetaLoginProvider):
         if "container" not in state:
             if not state:
                 _check_content(self.format_rules(format_), format_, part)
+                _check_options(request, format_, part)
                 held = self.paced(account, part, _budgets(account)) or self._over_quota(api, account, part)
                 if held is not None:
                     return held
@@ -180,15 +243,13 @@ class InstagramProvider(MetaLoginProvider):
 
     def _over_quota(self, api: Graph, account: AccountState, part: PartRequest) -> Pending | None:
         data = api.get(f"{account.external_id}/content_publishing_limit", fields="quota_usage,config")
-        items = data.get("data") if isinstance(data, dict) else None
-        first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
-        used, total = first.get("quota_usage"), first.get("config", {}).get("quota_total")
-        if not isinstance(used, int) or not isinstance(total, int) or used < total:
-            return None
-        return Pending(
-            reason=f"Instagram's publishing limit is reached ({used} of {total} posts in 24 hours); "
-            "the post goes out when the limit allows",
-            state=dict(part.state),
+        return quota_pending(
+            data,
+            part,
+            usage_key="quota_usage",
+            config_key="config",
+            what="Instagram's publishing limit",
+            unit="posts",
             check_in_s=QUOTA_RECHECK_S,
         )
 
@@ -218,10 +279,19 @@ class InstagramProvider(MetaLoginProvider):
                 if status_code == "EXPIRED":
                     return self._expired(part, state)
             children = ",".join(state["children"])
-            created = api.post(f"{ig}/media", media_type="CAROUSEL", children=children, caption=caption)
+            # Collaborators and a place on the carousel itself [?: the reference names them for
+            # single images and Reels]; people tags were refused before anything was made.
+            created = api.post(
+                f"{ig}/media",
+                media_type="CAROUSEL",
+                children=children,
+                caption=caption,
+                **_option_fields(request, "carousel", "image"),
+            )
         else:
             to_feed = format_ == "post" or (request.options or {}).get("share_to_feed", "true") != "false"
-            created = api.post(f"{ig}/media", **_single_fields(format_, media[0], caption, to_feed=to_feed))
+            fields = _single_fields(format_, media[0], caption, to_feed=to_feed)
+            created = api.post(f"{ig}/media", **fields, **_option_fields(request, format_, media[0].kind))
         state["container"] = required_id(created, what="the media container")
         return None
 
@@ -358,6 +428,11 @@ class InstagramProvider(MetaLoginProvider):
 # --- Helpers ------------------------------------------------------------------------------------
 
 
+def _whole(found: Any, key: str) -> int | None:
+    value = found.get(key) if isinstance(found, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _budgets(account: AccountState) -> list[str]:
     """The Instagram account's own usage budget, and its Page's: the calls go with the Page token."""
     page_id = account.extra.get("page_id")
@@ -407,6 +482,50 @@ def _check_content(rules: MediaRules, format_: str, part: PartRequest) -> None:
         problems.append(f"Instagram captions take at most {MAX_MENTIONS} @-mentions.")
     if problems:
         raise ProviderError(ErrorClass.CONTENT, " ".join(problems), code="format_rules")
+
+
+def _check_options(request: PublishRequest, format_: str, part: PartRequest) -> None:
+    """The typed options again (the services checked them when the post was saved), and what
+    only the media says: people tags go on one image, a Reel or a Story, not on a carousel."""
+    options = request.options or {}
+    problems = [
+        words
+        for name, _input in ig_options.TYPED
+        if (value := ig_options.typed(options, name)) and (words := ig_options.problem(name, value, options))
+    ]
+    frame, media = ig_options.typed(options, "thumb_offset"), part.content.media
+    length = media[0].duration_s if len(media) == 1 else None
+    if frame and not problems and length is not None and ig_options.thumb_offset_ms(frame) > length * 1000:
+        problems.append(f"The Reel cover at {frame} s is past the video's end ({length:.0f} s).")
+    if ig_options.typed(options, "user_tags") and format_ == "post" and len(media) > 1:
+        problems.append("Instagram takes people tags on a single image, a Reel or a Story, not on a carousel.")
+    if problems:
+        raise ProviderError(ErrorClass.CONTENT, " ".join(problems), code="bad_option")
+
+
+def _option_fields(request: PublishRequest, format_: str, kind: str) -> dict[str, Any]:
+    """The container fields of the author's typed options for this format and kind of media:
+    tags placed on an image carry where (the middle unless said), others only the username."""
+    options = request.options or {}
+    fields: dict[str, Any] = {}
+    tags = ig_options.typed(options, "user_tags")
+    if tags and format_ != "carousel":
+        fields["user_tags"] = [
+            {"username": tag.username, "x": tag.x, "y": tag.y} if kind == "image" else {"username": tag.username}
+            for tag in ig_options.user_tags(tags)
+        ]
+    if format_ == "story":
+        return fields
+    names = ig_options.typed(options, "collaborators")
+    if names:
+        fields["collaborators"] = ig_options.collaborators(names)
+    place = ig_options.typed(options, "location_id")
+    if place:
+        fields["location_id"] = ig_options.location_id(place)
+    frame = ig_options.typed(options, "thumb_offset")
+    if frame and kind == "video":
+        fields["thumb_offset"] = ig_options.thumb_offset_ms(frame)
+    return fields
 
 
 def _facts(item: MediaItem) -> MediaFacts:

@@ -10,18 +10,16 @@ polls, quota reads and ``media_publish``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlencode
 
 from connections.providers.base import AccountState, AppCredentials, Connection, Profile, TokenSet
 from connections.providers.meta import login
 from connections.providers.meta.graph import Graph, required_id, text_field
 from connections.providers.meta.instagram import InstagramProvider
+from connections.providers.meta.shared import setting
 from connections.providers.meta.tokens import login_connection, token_call, token_set
 
-GRAPH_HOST = "graph.instagram.com"
-AUTHORIZE_URL = "https://www.instagram.com/oauth/authorize"
-CODE_EXCHANGE_URL = "https://api.instagram.com/oauth/access_token"
 SCOPES = (
     "instagram_business_basic",
     "instagram_business_content_publish",
@@ -34,7 +32,6 @@ PROFILE_FIELDS = "user_id,username,name,profile_picture_url"
 class InstagramLoginProvider(InstagramProvider):
     id = "instagram_login"
     name = "Instagram (direct)"  # "direct": its own login, no Facebook Page
-    graph_host: ClassVar[str] = GRAPH_HOST
     connected_through = ""
     signed_callbacks = True  # Meta signs this app's callbacks with the Instagram app secret
     supports_refresh = True
@@ -47,6 +44,9 @@ class InstagramLoginProvider(InstagramProvider):
         "SITE_URL/connections/callback/instagram_login/ as a redirect URI."
     )
     connect_intro = "Log in with an Instagram professional account (business or creator); no Facebook Page is needed."
+
+    def graph_origin(self) -> str:
+        return _graph()
 
     # --- Connect ---------------------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ class InstagramLoginProvider(InstagramProvider):
             "state": state,
             "enable_fb_login": "0",
         }
-        return f"{AUTHORIZE_URL}?{urlencode(params)}"
+        return f"{setting('META_INSTAGRAM_AUTHORIZE_URL')}?{urlencode(params)}"
 
     def exchange_code(
         self, *, app: AppCredentials, code: str, redirect_uri: str, code_verifier: str | None, instance_url: str = ""
@@ -71,7 +71,7 @@ class InstagramLoginProvider(InstagramProvider):
         token -> long-lived token (60 days)."""
         short = token_call(
             "POST",
-            CODE_EXCHANGE_URL,
+            str(setting("META_INSTAGRAM_TOKEN_URL")),
             what="Instagram",
             data={
                 "client_id": app.client_id,
@@ -83,7 +83,7 @@ class InstagramLoginProvider(InstagramProvider):
         )
         long = token_call(
             "GET",
-            f"https://{GRAPH_HOST}/access_token",
+            f"{_graph()}/access_token",
             what="Instagram",
             params={
                 "grant_type": "ig_exchange_token",
@@ -101,7 +101,7 @@ class InstagramLoginProvider(InstagramProvider):
         return [login_connection(tokens, self.fetch_profile(tokens=tokens))]
 
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
-        with Graph(tokens.access_token, host=GRAPH_HOST) as api:
+        with Graph(tokens.access_token, origin=_graph()) as api:
             return _profile(api.get("me", fields=PROFILE_FIELDS))
 
     def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
@@ -112,11 +112,15 @@ class InstagramLoginProvider(InstagramProvider):
         """Another 60 days for a long-lived token at least a day old and not yet expired."""
         renewed = token_call(
             "GET",
-            f"https://{GRAPH_HOST}/refresh_access_token",
+            f"{_graph()}/refresh_access_token",
             what="Instagram",
             params={"grant_type": "ig_refresh_token", "access_token": str(account.secrets.get("access_token") or "")},
         )
         return token_set(renewed)
+
+
+def _graph() -> str:
+    return str(setting("META_INSTAGRAM_GRAPH_URL"))
 
 
 def _profile(me: Any) -> Profile:

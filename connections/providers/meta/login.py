@@ -24,7 +24,6 @@ from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import AppCredentials, Connection, Profile, TokenSet
 from connections.providers.meta.graph import Graph, classify, graph_url, text_field, token_secrets
 
-DIALOG_HOST = "www.facebook.com"
 PAGE_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "pages_manage_engagement")
 INSTAGRAM_SCOPES = ("instagram_basic", "instagram_content_publish", "instagram_manage_comments")
 OTHER_SCOPES = ("read_insights", "instagram_manage_insights", "business_management", "publish_video")
@@ -111,7 +110,8 @@ def dialog_url(*, app: AppCredentials, redirect_uri: str, state: str, scopes: It
     else:
         params["scope"] = ",".join(scopes)
     version = getattr(settings, "META_GRAPH_VERSION", "")
-    return f"https://{DIALOG_HOST}/{version}/dialog/oauth?{urlencode(params)}"
+    origin = getattr(settings, "META_DIALOG_URL", "https://www.facebook.com")
+    return f"{origin}/{version}/dialog/oauth?{urlencode(params)}"
 
 
 def long_lived_token(*, app: AppCredentials, code: str, redirect_uri: str) -> TokenSet:

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -23,7 +24,7 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.meta import login
-from connections.providers.meta.graph import GRAPH_HOST, Graph, required_id, text_field, usage_hold
+from connections.providers.meta.graph import Graph, required_id, text_field, usage_hold
 
 # Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
 # PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
@@ -52,11 +53,13 @@ class MetaLoginProvider(Provider):
     check_delays_s: ClassVar[tuple[float, ...]] = (10, 20, 30, 60)
     processing_limit_s: ClassVar[int] = 2 * 60 * 60
 
-    # Where this provider's Graph calls go: Instagram Login's accounts live on graph.instagram.com.
-    graph_host: ClassVar[str] = GRAPH_HOST
+    def graph_origin(self) -> str:
+        """Where this provider's Graph calls go ("" for Facebook's Graph): Instagram Login's
+        accounts live on graph.instagram.com."""
+        return ""
 
     def api(self, account: AccountState) -> Graph:
-        return Graph.of(account.secrets, host=self.graph_host)
+        return Graph.of(account.secrets, origin=self.graph_origin())
 
     # --- Connect ---------------------------------------------------------------------------------
 
@@ -107,7 +110,8 @@ class MetaLoginProvider(Provider):
         with self.api(account) as api:
             for post_id in platform_post_ids:
                 try:
-                    values = insight_values(api.get(f"{post_id}/insights", metric=",".join(self.post_metrics)))
+                    metric = ",".join(self.metrics_for(api, post_id))
+                    values = insight_values(api.get(f"{post_id}/insights", metric=metric))
                 except ProviderError as exc:
                     if exc.code in self.no_insights_codes:
                         continue
@@ -117,6 +121,11 @@ class MetaLoginProvider(Provider):
         return metrics
 
     post_metrics: ClassVar[tuple[str, ...]] = ()
+
+    def metrics_for(self, api: Graph, post_id: str) -> tuple[str, ...]:
+        """The metrics to ask of this post (asking one a post does not have is an error)."""
+        return self.post_metrics
+
     # Errors meaning "this post has no insights to give" rather than a broken account: 100/33,
     # the post is gone. A removed metric (code 100) is our bug and is raised.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33"})
@@ -124,20 +133,22 @@ class MetaLoginProvider(Provider):
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
         raise NotImplementedError
 
+    supports_account_metrics = True
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The Page's or the Instagram account's totals; None while Meta has none to give (an
+        empty ``data``: not yet, which is not 0)."""
+        require_data_access(account)
+        with self.api(account) as api:
+            return self.account_metrics(api, account)
+
+    def account_metrics(self, api: Graph, account: AccountState) -> AccountMetrics | None:
+        raise NotImplementedError
+
     # --- Pacing ----------------------------------------------------------------------------------
 
     def paced(self, account: AccountState, part: PartRequest, budgets: list[str]) -> Pending | None:
-        """Before a create: wait while the app or this account is near Meta's limits, so the
-        user never sees "rate limited" (the answer's usage headers said so)."""
-        held = usage_hold(budgets)
-        if held is None:
-            return None
-        wait, percent = held
-        return Pending(
-            reason=f"Pacing: Meta reports {percent:.0f}% of its limit used; waiting before posting",
-            state=dict(part.state),
-            check_in_s=max(1.0, wait),
-        )
+        return paced(part, budgets)
 
     def still_processing(self, part: PartRequest, reason: str, **state: Any) -> Pending:
         checks = int(part.state.get("checks", 0)) + 1
@@ -150,6 +161,39 @@ class MetaLoginProvider(Provider):
         return Pending(reason=reason, state={**part.state, **state, "checks": checks, "since": since}, check_in_s=delay)
 
 
+def paced(part: PartRequest, budgets: list[str]) -> Pending | None:
+    """Before a create: wait while the app or this account is near Meta's limits, so the user
+    never sees "rate limited" (the answers' usage headers said so)."""
+    held = usage_hold(budgets)
+    if held is None:
+        return None
+    wait, percent = held
+    return Pending(
+        reason=f"Pacing: Meta reports {percent:.0f}% of its limit used; waiting before posting",
+        state=dict(part.state),
+        check_in_s=max(1.0, wait),
+    )
+
+
+def quota_pending(
+    data: Any, part: PartRequest, *, usage_key: str, config_key: str, what: str, unit: str, check_in_s: float
+) -> Pending | None:
+    """A publishing-limit answer (``{"data": [{"quota_usage": 2, "config": {"quota_total":
+    50, ...}}]}``) as a wait when the account has used it all; None while there is room, or
+    when the answer does not say (Meta then refuses at publish time, and that is mapped too)."""
+    items = data.get("data") if isinstance(data, dict) else None
+    first = items[0] if isinstance(items, list) and items and isinstance(items[0], dict) else {}
+    config = first.get(config_key)
+    used, total = first.get(usage_key), config.get("quota_total") if isinstance(config, dict) else None
+    if not isinstance(used, int) or not isinstance(total, int) or used < total:
+        return None
+    return Pending(
+        reason=f"{what} is reached ({used} of {total} {unit} in 24 hours); it goes out when the limit allows",
+        state=dict(part.state),
+        check_in_s=check_in_s,
+    )
+
+
 def insight_values(data: Any) -> dict[str, int]:
     """``{"data": [{"name": ..., "values": [{"value": 5}]}]}`` as name -> number; a value that
     is an object (a breakdown by type) is added up."""
@@ -160,6 +204,36 @@ def insight_values(data: Any) -> dict[str, int]:
             continue
         found[text_field(metric, "name")] = _count(values[-1].get("value"))
     return found
+
+
+def account_values(data: Any) -> dict[str, int]:
+    """Account insights as name -> number: ``total_value.value`` where Meta totals a metric,
+    else the latest of its daily ``values``. A metric Meta left out, or gave no number for, is
+    absent (not 0)."""
+    found: dict[str, int] = {}
+    for metric in data.get("data", []) if isinstance(data, dict) else []:
+        if not isinstance(metric, dict):
+            continue
+        total, values = metric.get("total_value"), metric.get("values")
+        if isinstance(total, dict):
+            value = total.get("value")
+        elif isinstance(values, list) and values and isinstance(values[-1], dict):
+            value = values[-1].get("value")
+        else:
+            continue
+        if isinstance(value, int | float | dict) and not isinstance(value, bool):
+            found[text_field(metric, "name")] = _count(value)
+    return found
+
+
+def day_window(days: int = 1) -> dict[str, int]:
+    """``since`` and ``until`` (unix seconds) for the last ``days`` days of daily insights."""
+    until = int(time.time())
+    return {"since": until - days * 86400, "until": until}
+
+
+def picked(values: dict[str, int], names: Iterable[str]) -> dict[str, int]:
+    return {name: values[name] for name in names if name in values}
 
 
 def _count(value: Any) -> int:

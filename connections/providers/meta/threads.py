@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -36,7 +37,16 @@ from connections.providers.base import (
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.meta import login
 from connections.providers.meta.graph import Graph, required_id, text_field
-from connections.providers.meta.shared import created_recently, insight_values, setting
+from connections.providers.meta.shared import (
+    account_values,
+    created_recently,
+    day_window,
+    insight_values,
+    paced,
+    picked,
+    quota_pending,
+    setting,
+)
 from connections.providers.meta.tokens import login_connection, token_call, token_set
 
 MAX_TEXT = 500
@@ -59,16 +69,21 @@ REPLY_CONTROLS = (
     ("followers_only", "Followers only"),
 )
 POST_METRICS = ("views", "likes", "replies", "reposts", "quotes", "shares")
+# User insights (section 5.4); follower_demographics needs a breakdown and is not asked for.
+ACCOUNT_METRICS = ("views", "followers_count", "likes", "replies", "reposts", "quotes", "clicks")
 MAX_RECREATES = 2
+QUOTA_FIELDS = "quota_usage,config,reply_quota_usage,reply_config"
+QUOTA_RECHECK_S = 1800.0  # a rolling 24 h window: look again in half an hour
 
 
 def _host() -> str:
-    return str(setting("META_THREADS_API_HOST"))
+    """Threads' API origin (``META_THREADS_API_URL``)."""
+    return str(setting("META_THREADS_API_URL"))
 
 
 def _api(token: str) -> Graph:
     # No appsecret_proof: Threads documents none.
-    return Graph(token, host=_host(), version=str(setting("META_THREADS_VERSION")))
+    return Graph(token, origin=_host(), version=str(setting("META_THREADS_VERSION")))
 
 
 @contextmanager
@@ -86,6 +101,7 @@ class ThreadsProvider(Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
     signed_callbacks: ClassVar[bool] = True  # Meta signs its callbacks with the Threads app's secret
     # Long-lived tokens last 60 days and can be refreshed once a day old: renewed 10 days ahead.
     refresh_margin_s = 10 * 24 * 3600
@@ -120,7 +136,7 @@ class ThreadsProvider(Provider):
         """Code -> short-lived token (1 h) -> long-lived token (60 days)."""
         short = token_call(
             "POST",
-            f"https://{_host()}/oauth/access_token",
+            f"{_host()}/oauth/access_token",
             what="Threads",
             data={
                 "client_id": app.client_id,
@@ -132,7 +148,7 @@ class ThreadsProvider(Provider):
         )
         long = token_call(
             "GET",
-            f"https://{_host()}/access_token",
+            f"{_host()}/access_token",
             what="Threads",
             params={
                 "grant_type": "th_exchange_token",
@@ -160,7 +176,7 @@ class ThreadsProvider(Provider):
         token = str(account.secrets.get("access_token") or "")
         renewed = token_call(
             "GET",
-            f"https://{_host()}/refresh_access_token",
+            f"{_host()}/refresh_access_token",
             what="Threads",
             params={"grant_type": "th_refresh_token", "access_token": token},
         )
@@ -204,8 +220,13 @@ class ThreadsProvider(Provider):
         state: dict[str, Any] = dict(part.state)
         with _account_api(account) as api:
             if "container" not in state:
-                if not state:
+                if not state.get("quota_checked"):
                     _check_text(part.content.text)
+                    _reply_control(request)
+                    held = paced(part, [account.external_id]) or self._over_quota(api, account, part)
+                    if held is not None:
+                        return held
+                    state["quota_checked"] = True
                 waiting = self._containers(api, account, request, part, state)
                 if waiting is not None:
                     return waiting
@@ -270,6 +291,20 @@ class ThreadsProvider(Provider):
         media_id = required_id(published, what="threads_publish", create_call=True)
         return PublishedItem(platform_post_id=media_id, url=self._permalink(api, account, media_id))
 
+    def _over_quota(self, api: Graph, account: AccountState, part: PartRequest) -> Pending | None:
+        """Threads allows 250 posts and 1,000 replies per rolling 24 h (read, not assumed): a
+        main post counts against the first, a thread reply or first comment the second."""
+        data = api.get(f"{account.external_id}/threads_publishing_limit", fields=QUOTA_FIELDS)
+        if part.parent is None:
+            return quota_pending(
+                data, part, usage_key="quota_usage", config_key="config",
+                what="Threads' publishing limit", unit="posts", check_in_s=QUOTA_RECHECK_S,
+            )  # fmt: skip
+        return quota_pending(
+            data, part, usage_key="reply_quota_usage", config_key="reply_config",
+            what="Threads' reply limit", unit="replies", check_in_s=QUOTA_RECHECK_S,
+        )  # fmt: skip
+
     def _waiting(self, part: PartRequest, state: dict[str, Any], reason: str) -> Pending:
         checks = int(state.get("checks", 0)) + 1
         delay = self.check_delays_s[min(checks, len(self.check_delays_s)) - 1]
@@ -282,7 +317,9 @@ class ThreadsProvider(Provider):
             message = "Threads let the media container expire again; publish the post again later."
             raise ProviderError(ErrorClass.CONTENT, message, code="container_expired")
         return Pending(
-            reason="Threads' container expired; making a new one", state={"recreated": recreated}, check_in_s=1
+            reason="Threads' container expired; making a new one",
+            state={"recreated": recreated, "quota_checked": True},
+            check_in_s=1,
         )
 
     def _permalink(self, api: Graph, account: AccountState, media_id: str) -> str:
@@ -350,6 +387,20 @@ class ThreadsProvider(Provider):
                     )
         return metrics
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """Followers (a total) and profile views (a daily series: the latest day); the other
+        counts over the last day as extras. An empty ``data`` is "not yet", not 0."""
+        with _account_api(account) as api:
+            data = api.get(f"{account.external_id}/threads_insights", metric=",".join(ACCOUNT_METRICS), **day_window())
+        values = account_values(data)
+        if not values:
+            return None
+        return AccountMetrics(
+            followers=values.get("followers_count"),
+            views=values.get("views"),
+            extra=picked(values, ACCOUNT_METRICS[2:]),
+        )
+
 
 # --- Helpers ------------------------------------------------------------------------------------
 
@@ -395,14 +446,18 @@ def _check_text(text: str) -> None:
 
 def _common_fields(request: PublishRequest, part: PartRequest) -> dict[str, Any]:
     """Text, who may reply (the author's choice, on every part of the thread) and what it answers."""
+    return {
+        "text": part.content.text or None,
+        "reply_control": _reply_control(request) or None,
+        "reply_to_id": part.parent.platform_post_id if part.parent else None,
+    }
+
+
+def _reply_control(request: PublishRequest) -> str:
     reply_control = str((request.options or {}).get("reply_control") or "")
     if reply_control and reply_control not in dict(REPLY_CONTROLS):
         raise ProviderError(ErrorClass.CONTENT, f"Threads has no reply setting {reply_control!r}.", code="bad_option")
-    return {
-        "text": part.content.text or None,
-        "reply_control": reply_control or None,
-        "reply_to_id": part.parent.platform_post_id if part.parent else None,
-    }
+    return reply_control
 
 
 def _media_fields(item: MediaItem) -> dict[str, Any]:
