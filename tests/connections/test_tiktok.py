@@ -14,7 +14,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, MemoryUploads, Pending, PostMetrics, PublishRequest
+from connections.providers.base import (
+    AccountMetrics,
+    ContentPart,
+    MediaItem,
+    MemoryUploads,
+    Pending,
+    PostMetrics,
+    PublishRequest,
+)
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract
 from tests.connections.publishing import part_request, publish_all
@@ -119,6 +127,10 @@ class TestTikTokProvider(ProviderContract):
             expected,
             f"https://www.tiktok.com/@jane/video/{expected}",
         )
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, f"{OPEN}/user/info/", json=ok(user()))
+        return AccountMetrics(followers=120, following=30, posts_count=14, extra={"likes": 900})
 
     def mock_metrics(self):
         video = {"id": "7312345678901234567", "view_count": 1234, "like_count": 56, "comment_count": 7,

@@ -12,7 +12,15 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
-from connections.providers.base import ContentPart, MediaItem, MemoryUploads, Pending, PostMetrics, PublishRequest
+from connections.providers.base import (
+    AccountMetrics,
+    ContentPart,
+    MediaItem,
+    MemoryUploads,
+    Pending,
+    PostMetrics,
+    PublishRequest,
+)
 from connections.providers.youtube import api as youtube_api
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract
@@ -128,6 +136,10 @@ class TestYouTubeProvider(ProviderContract):
             return any(c.request.method == "DELETE" and "id=dQw4w9WgXcQ" in c.request.url for c in responses.calls)
 
         return "dQw4w9WgXcQ", removed
+
+    def mock_account_metrics(self):
+        channels(channel())  # statistics: 50 subscribers, 1,000 views, 12 videos
+        return AccountMetrics(followers=50, posts_count=12, views=1000)
 
     def mock_metrics(self):
         statistics = {"viewCount": "1234", "likeCount": "56", "favoriteCount": "0", "commentCount": "7"}
