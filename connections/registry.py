@@ -36,6 +36,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "threads": ("Threads", "connections.providers.meta.threads.ThreadsProvider"),
     "instagram_login": ("Instagram (direct)", "connections.providers.meta.instagram_login.InstagramLoginProvider"),
     "pinterest": ("Pinterest", "connections.providers.pinterest.provider.PinterestProvider"),
+    "reddit": ("Reddit", "connections.providers.reddit.provider.RedditProvider"),
 }
 
 
