@@ -803,3 +803,20 @@ def test_a_composer_page_reddit_will_not_answer_for_still_opens(team):
     error(responses.GET, SUBMITTED, UNAUTHORIZED, 401)()
     page = team.client("editor").get(reverse("compose"))
     assert page.status_code == 200
+
+
+def test_a_long_subreddit_list_gets_a_box_to_narrow_it_and_a_short_one_none(team):
+    from connections.providers.base import Connection
+    from connections.services import account_save
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
+    account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    responses.add(responses.GET, SUBSCRIBED, json=listing("t5", [subreddit("python")]))
+    responses.add(responses.GET, SUBMITTED, json=listing("t3", []))
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    assert 'data-filter-for="option-reddit-subreddit"' not in page
+    cache.clear()
+    responses.replace(responses.GET, SUBSCRIBED, json=listing("t5", [subreddit(f"sub{n}") for n in range(20)]))
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    assert 'data-filter-for="option-reddit-subreddit"' in page
+    assert 'data-filter-for="option-reddit-flair"' not in page

@@ -264,11 +264,7 @@ class RedditProvider(OAuth2Provider):
         fields = {"api_type": "json", "thing_id": part.parent.platform_post_id, "text": text}
         with _api(account) as api:
             answer = api.json("POST", "/api/comment", data=fields, create_call=True)
-        things = answer["json"].get("data", {}).get("things") if isinstance(answer.get("json"), dict) else None
-        thing = things[0].get("data") if isinstance(things, list) and things and isinstance(things[0], dict) else None
-        if not isinstance(thing, dict) or not thing.get("name"):
-            raise ProviderError(ErrorClass.TRANSIENT, "Reddit's answer to the comment has no id.", code="malformed",
-                                outcome_unknown=True)  # fmt: skip
+        thing = _created_comment(answer)
         return PublishedItem(platform_post_id=str(thing["name"]), url=_permalink(thing))
 
     # --- After publishing -----------------------------------------------------------------------
@@ -290,13 +286,14 @@ class RedditProvider(OAuth2Provider):
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
         """Score, upvotes and comment counts, 100 things a call (Reddit fuzzes scores and shows
-        no views); a deleted post is simply not listed."""
-        ids = list(platform_post_ids)
+        no views); a thing Reddit does not list is left out."""
+        ids = list(dict.fromkeys(platform_post_ids))
+        wanted = set(ids)
         metrics: dict[str, PostMetrics] = {}
         with _api(account) as api:
             for start in range(0, len(ids), INFO_BATCH):
                 for thing in api.listing("/api/info", id=",".join(ids[start : start + INFO_BATCH])):
-                    if thing.get("name") in ids:
+                    if thing.get("name") in wanted:
                         metrics[str(thing["name"])] = _metrics(thing)
         return metrics
 
@@ -517,6 +514,19 @@ def _submitted(answer: Mapping[str, Any]) -> PublishedItem:
                             outcome_unknown=True)  # fmt: skip
     url = str(data.get("url") or f"{SITE}/comments/{name.removeprefix('t3_')}/")
     return PublishedItem(platform_post_id=name, url=url)
+
+
+def _created_comment(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """``json.data.things[0].data`` of /api/comment's answer, which names the new comment."""
+    inner = answer.get("json")
+    data = inner.get("data") if isinstance(inner, dict) else None
+    things = data.get("things") if isinstance(data, dict) else None
+    first = things[0] if isinstance(things, list) and things else None
+    thing = first.get("data") if isinstance(first, dict) else None
+    if not isinstance(thing, dict) or not thing.get("name"):
+        raise ProviderError(ErrorClass.TRANSIENT, "Reddit's answer to the comment has no id.", code="malformed",
+                            outcome_unknown=True)  # fmt: skip
+    return thing
 
 
 def _permalink(thing: Mapping[str, Any]) -> str:
