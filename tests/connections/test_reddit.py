@@ -518,12 +518,24 @@ def test_a_subreddit_without_post_requirements_is_posted_to(reddit):
     assert publish_all(reddit, account=account(), request=reddit_request()).main.platform_post_id == POST_NAME
 
 
-def test_a_private_subreddit_is_refused_in_plain_words(reddit):
-    error(responses.GET, ABOUT, FORBIDDEN, 403)()
+@pytest.mark.parametrize(
+    ("register", "code", "words"),
+    [
+        (error(responses.GET, ABOUT, FORBIDDEN, 403), "subreddit_forbidden", f"r/{SR} is private"),
+        (error(responses.GET, ABOUT, {"message": "Not Found", "error": 404}, 404), "no_subreddit_found",
+         f"r/{SR} does not exist"),
+        (lambda: responses.add(responses.GET, ABOUT, status=302,
+                               headers={"Location": f"{WWW}/subreddits/search.json?q={SR}"}),
+         "no_subreddit_found", f"r/{SR} does not exist"),
+    ],
+)  # fmt: skip
+def test_a_subreddit_that_is_private_or_missing_is_refused_in_plain_words(reddit, register, code, words):
+    register()
     with pytest.raises(ProviderError) as caught:
         publish_all(reddit, account=account(), request=reddit_request())
-    assert caught.value.error_class == ErrorClass.CONTENT
-    assert "private" in caught.value.message
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, code)
+    assert words in caught.value.message
+    assert not calls("POST", SUBMIT)
 
 
 @pytest.mark.parametrize(

@@ -369,8 +369,7 @@ def _checked_against_subreddit(api: RedditApi, post: PlannedPost) -> PlannedPost
     """The subreddit's own rules the API exposes, checked before submitting, so the author reads
     what to change instead of Reddit's bare refusal. Returns the post with its flair's text."""
     sr = post.subreddit
-    about = api.json("GET", f"/r/{quote(sr, safe='')}/about", params={"raw_json": 1}).get("data")
-    about = about if isinstance(about, dict) else {}
+    about = _about(api, sr)
     if about.get("user_is_banned") is True:
         raise _content(f"This account is banned from r/{sr}.", "banned")
     allowed = str(about.get("submission_type") or "any")
@@ -388,6 +387,21 @@ def _checked_against_subreddit(api: RedditApi, post: PlannedPost) -> PlannedPost
     if post.flair_id not in flairs:
         raise _content(f"That flair is not one of r/{sr}'s: choose one of its own.", "unknown_flair")
     return replace(post, flair_text=flairs[post.flair_id])
+
+
+def _about(api: RedditApi, sr: str) -> dict[str, Any]:
+    """The subreddit's ``/about``. Reddit sends a name it does not know to its search (a
+    redirect) or answers 404; a private or quarantined one answers 403."""
+    try:
+        data = api.json("GET", f"/r/{quote(sr, safe='')}/about", params={"raw_json": 1}).get("data")
+    except ProviderError as exc:
+        if exc.status in (301, 302, 307, 404):
+            raise _content(f"r/{sr} does not exist (or Reddit has banned it).", "no_subreddit_found") from None
+        if exc.status == 403:
+            raise _content(f"r/{sr} is private or quarantined, or this account is banned there.",
+                           "subreddit_forbidden") from None  # fmt: skip
+        raise
+    return data if isinstance(data, dict) else {}
 
 
 def _requirements(api: RedditApi, sr: str) -> dict[str, Any]:
