@@ -832,3 +832,17 @@ def test_a_long_subreddit_list_gets_a_box_to_narrow_it_and_a_short_one_none(team
     page = team.client("editor").get(reverse("compose")).content.decode()
     assert 'data-filter-for="option-reddit-subreddit"' in page
     assert 'data-filter-for="option-reddit-flair"' not in page
+
+
+def test_the_composer_s_live_check_counts_the_title_against_300(team):
+    from connections.providers.base import Connection
+    from connections.services import account_save
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    data = {"accounts": [saved.id], "text": "T" * 305 + "\nbody", "when": "draft"}
+    answer = team.client("editor").post(reverse("compose_check"), data).content.decode()
+    assert "the title (first line) is 305/300" in answer
+    data["text"] = "T" * 300 + "\nbody"
+    assert "the title (first line)" not in team.client("editor").post(reverse("compose_check"), data).content.decode()
+    assert not responses.calls, "the live check asks Reddit nothing"
