@@ -37,6 +37,7 @@ PROVIDERS: dict[str, tuple[str, str]] = {
     "instagram_login": ("Instagram (direct)", "connections.providers.meta.instagram_login.InstagramLoginProvider"),
     "pinterest": ("Pinterest", "connections.providers.pinterest.provider.PinterestProvider"),
     "google_business": ("Google Business", "connections.providers.google_business.provider.GoogleBusinessProvider"),
+    "reddit": ("Reddit", "connections.providers.reddit.provider.RedditProvider"),
 }
 
 

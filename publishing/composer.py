@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connections.models import SocialAccount
+from connections.providers.base import TextRules
 from connections.providers.media_rules import IMAGE, AspectFit, MediaRules, aspect_fit, media_problems
 from connections.registry import get_provider
 from publishing.inputs import PartInput, Problem
@@ -76,6 +77,8 @@ def check_account(
         if check.over:
             message = f"{name}: {label.lower()} is {check.length}/{check.limit} — shorten it by {check.over}."
             problems.append(Problem(path, message, "too_long"))
+        if index == 0:
+            problems += _title_problems(rules, text, name, path)
         attached = [media_facts(media[a.media_id]) for a in part.attachments if a.media_id in media]
         if attached:
             problems += [Problem(f"parts[{index}].attachments", f"{name}: {problem}", "media")
@@ -85,6 +88,20 @@ def check_account(
     hints = [rule.summary() for kind in sorted(kinds) if (rule := media_rules.rule_for(kind)) and not rule.unavailable]
     return AccountCheck(account=account, parts=checks, problems=problems, preview=preview, media_hints=hints,
                         image_fits=_image_fits(media_rules, parts, media))  # fmt: skip
+
+
+def _title_problems(rules: TextRules, text: str, name: str, path: str) -> list[Problem]:
+    """Where the platform's post has a title (the main text's first line): present, and short enough."""
+    if rules.title_max_length is None:
+        return []
+    title = text.strip().partition("\n")[0].strip()
+    if rules.title_required and not title:
+        return [Problem(path, f"{name}: the post needs a title, its first line.", "title_required")]
+    if len(title) > rules.title_max_length:
+        over = len(title) - rules.title_max_length
+        message = f"{name}: the title (first line) is {len(title)}/{rules.title_max_length} — shorten it by {over}."
+        return [Problem(path, message, "title_too_long")]
+    return []
 
 
 def _image_fits(rules: MediaRules, parts: list[PartInput], media: dict[int, Media]) -> dict[int, AspectFit]:

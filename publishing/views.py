@@ -244,6 +244,8 @@ BULK_ACTIONS = {  # (question, button, what happens)
     "delete": ("Delete {n}?", "Delete them", "They are removed for good. Published posts stay as their record."),
 }
 BULK_LISTED = 10  # posts the confirmation names; the rest are counted
+# An option with more choices than this (an account's subscribed communities) gets a box to narrow it.
+FILTER_CHOICES_OVER = 12
 
 
 def _bulk_posts(request: AuthedRequest, membership: Membership) -> list[Post]:
@@ -416,7 +418,8 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
         for platform in sorted({account.platform for account in accounts})
     ]  # fmt: skip
     hints = [] if accounts else starter_hints()
-    return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints}
+    return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints,
+            "filter_choices_over": FILTER_CHOICES_OVER}  # fmt: skip
 
 
 def _shown_for(platform: str, name: str) -> dict[str, str]:

@@ -269,6 +269,10 @@ class TextRules:
     max_media: int = 4
     max_image_bytes: int | None = None
     accepted_mime_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/gif", "image/webp")
+    # For platforms whose post has a title, taken from the main text's first line: its limit and
+    # whether a post without one is refused. None: no title.
+    title_max_length: int | None = None
+    title_required: bool = False
 
 
 @dataclass(frozen=True)

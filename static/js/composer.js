@@ -21,6 +21,31 @@
   form.addEventListener("change", showDependentOptions);
   showDependentOptions();
 
+  // A long option list (an account's communities or boards) has a box above it: typing hides
+  // the choices that do not match (never the empty one, nor one the author chose) and picks the
+  // first match until the author chooses in the list. Without script it is a plain select.
+  Array.prototype.forEach.call(form.querySelectorAll("[data-filter-for]"), function (box) {
+    var select = document.getElementById(box.dataset.filterFor);
+    var autoValue = ""; // what the filter picked last: the author's own choice is anything else
+    box.addEventListener("input", function (event) {
+      event.stopPropagation(); // narrowing a list changes nothing the checks read
+      var words = box.value.trim().toLowerCase();
+      var picked = select.value === autoValue;
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (option) {
+        var matches = option.text.toLowerCase().indexOf(words) !== -1;
+        var kept = !option.value || (option.selected && !picked);
+        option.hidden = Boolean(words) && !matches && !kept;
+        if (words && matches && option.value && !first) first = option;
+      });
+      if (picked && select.value !== (first ? first.value : "")) {
+        autoValue = first ? first.value : "";
+        select.value = autoValue;
+        recheck();
+      }
+    });
+  });
+
   // Thread replies: added, removed and reordered; each keeps a number, a label and its buttons'
   // names in step with its place ("Move thread reply 2 up").
   var replies = document.getElementById("replies");

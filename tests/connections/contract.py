@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 import requests
@@ -168,7 +169,9 @@ class _ThreadRun:
         parts = [PartInput(text=texts[0])] + [PartInput(text=t, kind=PostContent.Kind.REPLY) for t in texts[1:]]
         if first_comment:
             parts.append(PartInput(text=first_comment, kind=PostContent.Kind.FIRST_COMMENT))
-        data = PostInput(parts=parts, account_ids=[self.account().id], when=When.now())
+        options = self.contract.thread_options
+        overrides = {self.contract.provider_id: {"options": dict(options)}} if options else {}
+        data = PostInput(parts=parts, account_ids=[self.account().id], when=When.now(), overrides=overrides)
         post = post_create(actor=self.editor, data=data)
         self.claim_due()
         return post.targets.get()
@@ -198,6 +201,9 @@ def _missing(hook: str, why: str = "") -> AssertionError:
 
 class ProviderContract(PerPartScenarios):
     provider_id: str
+    # Per-post options the per-part scenarios' posts carry, for platforms that require a choice
+    # (the subreddit a Reddit post goes to).
+    thread_options: ClassVar[dict[str, str]] = {}
 
     # --- hooks a provider's test class supplies ------------------------------------------------
 

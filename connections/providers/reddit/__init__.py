@@ -1,0 +1,1 @@
+"""Reddit: subreddit posts (text, link, image, video), comments, flair, NSFW and spoiler."""
