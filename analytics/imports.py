@@ -157,7 +157,9 @@ def import_run(*, run_id: int, pages: int | None = None, on_page: ProgressHook |
             return _after_error(run, provider, exc)
         except Exception:
             log.exception("import %s failed unexpectedly on a page; it resumes from its cursor", run.pk)
-            return _after_error(run, provider, ProviderError(ErrorClass.TRANSIENT, "An unexpected error stopped the import."))
+            return _after_error(
+                run, provider, ProviderError(ErrorClass.TRANSIENT, "An unexpected error stopped the import.")
+            )
         if not _store_page(run, page):
             return None  # canceled meanwhile
         if on_page is not None:
@@ -185,14 +187,18 @@ def _claim(run_id: int) -> ImportRun | None:
 
 def _fetch(provider: Provider, run: ImportRun) -> PostPage:
     cursor = run.cursor
-    return call_with_account(account=run.account, operation=lambda state: provider.list_posts(account=state, cursor=cursor))
+    return call_with_account(
+        account=run.account, operation=lambda state: provider.list_posts(account=state, cursor=cursor)
+    )
 
 
 def _wait_for_pace(provider: Provider, account: SocialAccount) -> datetime | None:
     """When to come back, or None to call now (a slot in every budget is then taken). Posts
     come first: any due post of this account, or of the app's budget, makes the import wait."""
     keys = budget_keys(provider, account)
-    due = Target.objects.filter(status__in=DUE_TARGETS, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S))
+    due = Target.objects.filter(
+        status__in=DUE_TARGETS, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S)
+    )
     sharing = Q(account=account) | Q(account__platform=account.platform) if keys else Q(account=account)
     if due.filter(sharing).exists():
         return timezone.now() + timedelta(seconds=GIVE_WAY_S)
@@ -265,8 +271,12 @@ def _import_items(run: ImportRun, page: PostPage) -> PageResult:
 
 def _known_ids(account: SocialAccount, ids: list[str]) -> set[str]:
     """Ids already here: imported before (even if removed since), or published by Postwright."""
-    imported = ImportedPost.objects.filter(account=account, platform_post_id__in=ids).values_list("platform_post_id", flat=True)
-    ours = TargetPart.objects.filter(target__account=account, platform_post_id__in=ids).values_list("platform_post_id", flat=True)
+    imported = ImportedPost.objects.filter(account=account, platform_post_id__in=ids).values_list(
+        "platform_post_id", flat=True
+    )
+    ours = TargetPart.objects.filter(target__account=account, platform_post_id__in=ids).values_list(
+        "platform_post_id", flat=True
+    )
     return set(imported) | set(ours)
 
 
@@ -281,7 +291,8 @@ def _create_posts(run: ImportRun, items: list[ImportedItem]) -> None:
         for item in items
     )  # fmt: skip
     PostContent.objects.bulk_create(
-        PostContent(post=post, kind=PostContent.Kind.MAIN, position=0, text=item.text) for post, item in zip(posts, items, strict=True)
+        PostContent(post=post, kind=PostContent.Kind.MAIN, position=0, text=item.text)
+        for post, item in zip(posts, items, strict=True)
     )
     targets = Target.objects.bulk_create(
         Target(workspace_id=account.workspace_id, post=post, account=account, status=Target.Status.PUBLISHED,
@@ -327,7 +338,7 @@ def _finish(run: ImportRun, status: str, *, error: str = "") -> None:
         event_emit(
             EventSpec(
                 workspace_id=run.workspace_id, type=f"import.{status}", subject_type="import", subject_id=run.pk,
-                payload=_event_payload(run), **_requester(run),
+                payload=_event_payload(run), actor_user_id=run.requested_by_id, actor_label=_requester(run),
             )
         )  # fmt: skip
 
@@ -341,7 +352,7 @@ def _event_payload(run: ImportRun) -> dict[str, object]:
     return payload
 
 
-def _requester(run: ImportRun) -> dict[str, object]:
-    """Who asked for it (nobody, for an operator's command): the event's actor."""
+def _requester(run: ImportRun) -> str:
+    """Who asked for it, as histories name people ("" for an operator's command: the system)."""
     user = run.requested_by
-    return {"actor_user_id": user.pk, "actor_label": user.display_name} if user is not None else {}
+    return user.display_name if user is not None else ""

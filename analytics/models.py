@@ -72,9 +72,7 @@ class ImportedPost(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["account", "platform_post_id"], name="import_once_per_account")
-        ]
+        constraints = [models.UniqueConstraint(fields=["account", "platform_post_id"], name="import_once_per_account")]
 
     def __str__(self) -> str:
         return f"{self.platform_post_id} of {self.account}"

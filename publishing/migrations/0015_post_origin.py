@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('publishing', '0014_media_status'),
+        ("publishing", "0014_media_status"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='post',
-            name='origin',
-            field=models.CharField(choices=[('composed', 'Composed here'), ('imported', 'Imported')], default='composed', max_length=10),
+            model_name="post",
+            name="origin",
+            field=models.CharField(
+                choices=[("composed", "Composed here"), ("imported", "Imported")], default="composed", max_length=10
+            ),
         ),
     ]

@@ -53,10 +53,12 @@ def test_pages_until_the_oldest_post(started, demo_accounts):
     assert set(posts.values_list("status", flat=True)) == {Post.Status.PUBLISHED}
     oldest = DemoPost.objects.filter(account_external_id="alpha").order_by("created_at").first()
     target = Target.objects.get(account=demo_accounts[0], platform_post_id=oldest.post_id)
-    assert target.status == Target.Status.PUBLISHED and target.url == oldest.url
+    assert target.status == Target.Status.PUBLISHED
+    assert target.url == oldest.url
     assert target.post.scheduled_at == oldest.created_at  # on the calendar at the day it went out
     part = TargetPart.objects.get(target=target)
-    assert part.status == TargetPart.Status.PUBLISHED and part.platform_post_id == oldest.post_id
+    assert part.status == TargetPart.Status.PUBLISHED
+    assert part.platform_post_id == oldest.post_id
     assert target.post.contents.get().text == oldest.text
 
 
@@ -79,7 +81,9 @@ def test_a_removed_import_does_not_come_back(started, team, demo_accounts, djang
     assert Post.objects.filter(origin=Post.Origin.IMPORTED).count() == 44
 
 
-def test_what_postwright_published_is_not_imported_again(team, demo_accounts, history, django_capture_on_commit_callbacks):
+def test_what_postwright_published_is_not_imported_again(
+    team, demo_accounts, history, django_capture_on_commit_callbacks
+):
     post_create(
         actor=team.membership("editor"),
         data=PostInput(parts=[PartInput(text="ours")], account_ids=[demo_accounts[0].id], when=When.now()),
@@ -192,7 +196,8 @@ def test_a_due_post_goes_first(started, team, demo_accounts, monkeypatch):
         data=PostInput(parts=[PartInput(text="due now")], account_ids=[demo_accounts[0].id], when=When.now()),
     )
     run = import_run(run_id=started.pk)
-    assert run.status == S.QUEUED and run.pages == 0  # waited for the post
+    assert run.status == S.QUEUED
+    assert run.pages == 0
     assert run.next_attempt_at > timezone.now()
 
 
@@ -200,7 +205,8 @@ def test_pace_is_shared_with_publishing(started, monkeypatch):
     monkeypatch.setattr(DemoProvider, "app_calls_per_minute", 60)
     monkeypatch.setattr(DemoProvider, "workspace_share", 0.5)
     run = import_run(run_id=started.pk, pages=5)
-    assert run.status == S.QUEUED and run.pages == 1  # one page, then its budget asked it to wait
+    assert run.status == S.QUEUED
+    assert run.pages == 1
     assert 1.5 < (run.next_attempt_at - timezone.now()).total_seconds() <= 2.1
 
 

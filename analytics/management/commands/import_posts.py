@@ -50,7 +50,8 @@ class Command(BaseCommand):
         time.sleep(seconds)
 
     def _report(self, run: ImportRun) -> None:
-        summary = f"{run.get_status_display().lower()}: {run.imported} imported, {run.skipped} already here, {run.pages} page(s)"
+        counts = f"{run.imported} imported, {run.skipped} already here, {run.pages} page(s)"
+        summary = f"{run.get_status_display().lower()}: {counts}"
         if run.status == ImportRun.Status.COMPLETED:
             self.stdout.write(self.style.SUCCESS(summary))
         else:

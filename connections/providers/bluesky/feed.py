@@ -47,7 +47,7 @@ def _own_item(entry: Any, did: str, profile_url: str) -> ImportedItem | None:
     if not isinstance(record, Mapping):
         raise malformed(WHAT)
     uri = require_str(post, "uri", WHAT)
-    reply = record.get("reply") if isinstance(record.get("reply"), Mapping) else {}
+    reply: Mapping[str, Any] = record["reply"] if isinstance(record.get("reply"), Mapping) else {}
     return ImportedItem(
         platform_post_id=uri,
         url=f"{profile_url}/post/{uri.rsplit('/', 1)[-1]}",
