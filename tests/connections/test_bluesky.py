@@ -258,13 +258,12 @@ PAYLOADS = Path(__file__).parent / "payloads" / "bluesky"
 def mock_author_feed() -> None:
     """Two pages of getAuthorFeed from the account's PDS, authenticated, the second the last."""
     wanted = {"actor": DID, "limit": "100", "filter": "posts_and_author_threads"}
-    for name, params in (
-        ("author_feed_page1", wanted),
-        ("author_feed_page2", {**wanted, "cursor": "2026-01-05T10:00:00.000Z"}),
-    ):
+    authed = matchers.header_matcher({"Authorization": f"Bearer {ACCESS}"})
+    pages = (("author_feed_page1", wanted), ("author_feed_page2", {**wanted, "cursor": "2026-01-05T10:00:00.000Z"}))
+    for name, params in pages:
         responses.add(responses.GET, xrpc(PDS, "app.bsky.feed.getAuthorFeed"),
                       json=json.loads((PAYLOADS / f"{name}.json").read_text()),
-                      match=[matchers.query_param_matcher(params), matchers.header_matcher({"Authorization": f"Bearer {ACCESS}"})])  # fmt: skip
+                      match=[matchers.query_param_matcher(params), authed])  # fmt: skip
 
 
 @pytest.fixture
