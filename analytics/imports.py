@@ -47,6 +47,34 @@ GIVE_WAY_S = 5.0  # how long an import waits for due posts to go before it looks
 MAX_FAILURES = 5  # transient failures in a row before the run gives up
 
 
+# --- What the Accounts page shows --------------------------------------------------------------
+
+JUST_CONNECTED = timedelta(hours=1)  # offered an import prominently this long after connecting
+
+
+def accounts_mark_imports(accounts: list[SocialAccount]) -> None:
+    """Set ``can_import``, ``just_connected`` and ``import_run`` (its latest run, or None) on each
+    account, for the Accounts page: one query for every account's latest run."""
+    latest: dict[int, ImportRun] = {}
+    for run in ImportRun.objects.filter(account__in=[a.pk for a in accounts]).order_by(
+        "account_id", "-created_at", "-id"
+    ):
+        latest.setdefault(run.account_id, run)
+    recent = timezone.now() - JUST_CONNECTED
+    for account in accounts:
+        provider = _provider_or_none(account.platform)
+        account.can_import = provider is not None and provider.supports_import  # type: ignore[attr-defined]
+        account.just_connected = account.created_at >= recent  # type: ignore[attr-defined]
+        account.import_run = latest.get(account.pk)  # type: ignore[attr-defined]
+
+
+def _provider_or_none(platform: str) -> Provider | None:
+    try:
+        return get_provider(platform)
+    except KeyError:
+        return None
+
+
 # --- Starting --------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from accounts.access import (
 from accounts.actors import Actor
 from accounts.confirm import confirmation_page
 from accounts.roles import Capability
+from analytics.imports import accounts_mark_imports
 from connections import services
 from connections.errors import ConnectError, ProviderError
 from connections.forms import InstanceForm, OAuthAppForm
@@ -50,6 +51,7 @@ def account_list(request: MemberRequest) -> HttpResponse:
     checkable = {provider.id for provider in providers if provider.supports_check}
     for account in accounts:
         account.can_check = account.platform in checkable  # type: ignore[attr-defined]  # for the template only
+    accounts_mark_imports(accounts)
     configured = services.configured_platforms(workspace=request.workspace, providers=providers)
     platforms = [
         {"provider": provider, "configured": provider.id in configured}
