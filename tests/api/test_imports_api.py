@@ -41,3 +41,17 @@ def test_a_platform_without_import_is_a_clear_problem(api, keys, demo_accounts, 
     monkeypatch.setattr(DemoProvider, "supports_import", False)
     problem = assert_problem(api.post(f"/social-accounts/{demo_accounts[0].id}/imports", keys.write), 422)
     assert "past posts" in problem["detail"]
+
+
+def test_deleting_an_imported_post_leaves_it_on_its_platform(api, keys, demo_accounts, settings):
+    from connections.providers.demo.models import DemoPost
+    from publishing.models import Post
+
+    settings.DEMO_PAST_POSTS = 2
+    run_id = api.post(f"/social-accounts/{demo_accounts[0].id}/imports", keys.write).json()["id"]
+    import_run(run_id=run_id)
+    post = Post.objects.filter(origin=Post.Origin.IMPORTED).first()
+    platform_id = post.targets.get().platform_post_id
+    assert api.call("delete", f"/posts/{post.id}", keys.write).status_code == 204
+    assert not Post.objects.filter(pk=post.pk).exists()
+    assert DemoPost.objects.filter(post_id=platform_id).exists()
