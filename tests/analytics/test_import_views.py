@@ -129,3 +129,8 @@ def test_imported_posts_are_on_the_calendar(team, imported):
     day = imported.scheduled_at.astimezone(ZoneInfo("Europe/Paris")).date()  # the team's workspace zone
     page = team.client("viewer").get(reverse("calendar"), {"date": day.isoformat()}).content.decode()
     assert reverse("post_detail", args=[imported.pk]) in page
+
+
+def test_the_post_list_marks_imported_posts(team, imported):
+    page = team.client("viewer").get(reverse("posts"), {"tab": "published"}).content.decode()
+    assert '<span class="badge badge-info">Imported</span>' in page
