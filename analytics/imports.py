@@ -36,13 +36,13 @@ from connections.providers.base import ImportedItem, PostPage, Provider
 from connections.registry import get_provider
 from connections.services import call_with_account
 from events.services import EventSpec, event_emit
+from publishing.engine import DUE_STATES
 from publishing.models import Post, PostContent, Target, TargetPart
 from publishing.pacing import budget_keys, pace_block, pace_reserve
 
 log = logging.getLogger(__name__)
 S = ImportRun.Status
 LIVE = (S.QUEUED, S.RUNNING)
-DUE_TARGETS = (Target.Status.SCHEDULED, Target.Status.RETRY_WAIT, Target.Status.PROCESSING, Target.Status.QUEUED)
 GIVE_WAY_S = 5.0  # how long an import waits for due posts to go before it looks again
 MAX_FAILURES = 5  # transient failures in a row before the run gives up
 
@@ -174,6 +174,12 @@ def import_run(*, run_id: int, pages: int | None = None, on_page: ProgressHook |
     run = _claim(run_id)
     if run is None:
         return None
+    if run.account.status != SocialAccount.Status.ACTIVE:
+        # Disconnected or waiting for a reconnect since it was queued: calling would only fail.
+        _finish(
+            run, S.FAILED, error=f"{run.account.username} needs to be connected again before its posts can be imported."
+        )
+        return run
     provider = get_provider(run.account.platform)
     for _ in range(pages or settings.ANALYTICS_IMPORT_PAGES_PER_TASK):
         wait = _wait_for_pace(provider, run.account)
@@ -225,7 +231,7 @@ def _wait_for_pace(provider: Provider, account: SocialAccount) -> datetime | Non
     come first: any due post of this account, or of the app's budget, makes the import wait."""
     keys = budget_keys(provider, account)
     due = Target.objects.filter(
-        status__in=DUE_TARGETS, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S)
+        status__in=DUE_STATES, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S)
     )
     sharing = Q(account=account) | Q(account__platform=account.platform) if keys else Q(account=account)
     if due.filter(sharing).exists():

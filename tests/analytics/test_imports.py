@@ -261,3 +261,23 @@ def test_the_command_imports_and_reports(demo_accounts, history, capsys):
 def test_the_command_explains_a_refusal(db):
     with pytest.raises(CommandError, match="No social account has the id 999"):
         call_command("import_posts", "--account", "999")
+
+
+def test_an_account_disconnected_meanwhile_fails_the_run_without_calling(started, monkeypatch):
+    SocialAccount.objects.filter(pk=started.account_id).update(status=SocialAccount.Status.DISCONNECTED)
+    monkeypatch.setattr(DemoProvider, "list_posts", lambda self, **kw: pytest.fail("the platform was called"))
+    run = import_run(run_id=started.pk)
+    assert run.status == S.FAILED
+    assert "connected again" in run.error
+    assert SocialAccount.objects.get(pk=started.account_id).status == SocialAccount.Status.DISCONNECTED
+
+
+def test_the_dispatcher_hands_out_imports_whose_worker_stopped(started, monkeypatch):
+    handed = []
+    monkeypatch.setattr(imports, "enqueue_import", handed.append)
+    ImportRun.objects.filter(pk=started.pk).update(
+        status=S.RUNNING, lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    call_command("dispatch", "--once")
+    assert handed == [started.pk]
+    assert ImportRun.objects.get(pk=started.pk).status == S.QUEUED
