@@ -134,3 +134,26 @@ def test_imported_posts_are_on_the_calendar(team, imported):
 def test_the_post_list_marks_imported_posts(team, imported):
     page = team.client("viewer").get(reverse("posts"), {"tab": "published"}).content.decode()
     assert '<span class="badge badge-info">Imported</span>' in page
+
+
+def test_the_connect_form_offers_the_import_and_starts_it_when_ticked(
+    team, history, django_capture_on_commit_callbacks
+):
+    client = team.client("admin")
+    form = client.get(reverse("connect", args=["demo"])).content.decode()
+    assert 'name="import_past"' in form
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("connect", args=["demo"]), {"identifier": "untouched", "display_name": "U"})
+        client.post(
+            reverse("connect", args=["demo"]), {"identifier": "ticked", "display_name": "T", "import_past": "1"}
+        )
+    (run,) = ImportRun.objects.all()
+    assert run.account.username.endswith("ticked")
+    assert run.requested_by == team.users["admin"]
+
+
+def test_the_box_is_not_offered_where_the_platform_cannot_import(team, monkeypatch):
+    from connections.providers.demo.provider import DemoProvider
+
+    monkeypatch.setattr(DemoProvider, "supports_import", False)
+    assert 'name="import_past"' not in team.client("admin").get(reverse("connect", args=["demo"])).content.decode()
