@@ -372,7 +372,9 @@ def delete_post(request: HttpRequest, post_id: Id) -> HttpResponse:
     """What has not gone out is canceled; what landed is deleted from every platform that offers
     deletion (replies and first comment first). 204 once nothing is left live anywhere; otherwise
     409 naming each target still live and why (a platform without deletion: delete it there), and
-    the post stays, its removed parts marked ``removed_at``: sending DELETE again tries again."""
+    the post stays, its removed parts marked ``removed_at``: sending DELETE again tries again.
+    An imported post (``origin: imported``, published outside Postwright) is only removed here:
+    it stays on its platform."""
     principal = principal_of(request)
     outcome = services.post_delete(actor=principal.actor, post=_get(principal, post_id))
     if outcome.deleted:

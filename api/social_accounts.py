@@ -14,6 +14,8 @@ from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
 from accounts.roles import Capability
+from analytics.imports import import_start
+from analytics.models import ImportRun
 from api.auth import principal_of
 from api.keys import Principal
 from api.pages import PageQuery, page_of
@@ -159,3 +161,47 @@ def disconnect_account(request: HttpRequest, account_id: Id) -> dict:
     elif not principal.actor.can(Capability.MANAGE_CONNECTIONS):
         raise ApiError(403, "Only admins can disconnect accounts.")
     return account_out(account_get(principal, account_id))
+
+
+# --- Imports of the account's existing posts ---------------------------------------------------
+
+
+class ImportOut(Schema):
+    id: int
+    account_id: int
+    status: str = Field(description="queued, running, completed, failed or canceled.")
+    imported: int = Field(description="Posts brought in so far (each one a published post, origin imported).")
+    skipped: int = Field(description="Posts seen that were already here (imported before, or published by Postwright).")
+    pages: int
+    max_posts: int | None = Field(description="The most this run imports (ANALYTICS_IMPORT_MAX_POSTS).")
+    error: str = Field(description="Why it failed, in the platform's words; empty otherwise.")
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def import_out(run: ImportRun) -> dict[str, Any]:
+    return {
+        "id": run.pk, "account_id": run.account_id, "status": run.status, "imported": run.imported,
+        "skipped": run.skipped, "pages": run.pages, "max_posts": run.total, "error": run.error,
+        "created_at": run.created_at, "started_at": run.started_at, "finished_at": run.finished_at,
+    }  # fmt: skip
+
+
+@router.post("/{account_id}/imports", response={202: ImportOut, ERRORS: ProblemOut}, summary="Import past posts")
+def start_import(request: HttpRequest, account_id: Id) -> tuple[int, dict]:
+    """Brings in the account's existing posts in the background, newest first, as far back as the
+    platform and the instance's caps allow; they become published posts marked ``origin:
+    imported`` that are never published again. One import runs per account at a time: asking
+    again while one is under way answers that one. ``import.completed`` or ``import.failed``
+    follows as a webhook."""
+    principal = principal_of(request)
+    run = import_start(actor=principal.actor, account=_with_secrets(principal, account_id))
+    return 202, import_out(run)
+
+
+@router.get("/{account_id}/imports/{import_id}", response={200: ImportOut, READ_ERRORS: ProblemOut},
+            summary="Get an import's progress")  # fmt: skip
+def get_import(request: HttpRequest, account_id: Id, import_id: Id) -> dict:
+    account = account_get(principal_of(request), account_id)
+    return import_out(ImportRun.objects.get(pk=import_id, account=account))

@@ -348,6 +348,14 @@ PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SEC
 # it fails with that reason: a day covers a long video at YouTube or TikTok.
 PUBLISH_MAX_PROCESSING_SECONDS = env_int("PUBLISH_MAX_PROCESSING_SECONDS", 24 * 3600, minimum=60)
 
+# --- Analytics: importing an account's existing posts (analytics/imports.py) ---------------
+ANALYTICS_IMPORT_MAX_POSTS = env_int("ANALYTICS_IMPORT_MAX_POSTS", 1000, minimum=1)  # per run, newest first
+ANALYTICS_IMPORT_MAX_DAYS = env_int("ANALYTICS_IMPORT_MAX_DAYS", 365, minimum=1)  # nothing older is imported
+# Pages one task imports before handing the run back to the queue (so one large import never
+# holds a worker for long), and how long a worker holds a run before it counts as crashed.
+ANALYTICS_IMPORT_PAGES_PER_TASK = env_int("ANALYTICS_IMPORT_PAGES_PER_TASK", 10, minimum=1)
+ANALYTICS_IMPORT_LEASE_SECONDS = env_int("ANALYTICS_IMPORT_LEASE_SECONDS", 300, minimum=10)
+
 # --- Developer API -------------------------------------------------------------------------
 # How long an Idempotency-Key's response is kept for replay (at least the 24 h clients expect).
 API_IDEMPOTENCY_RETENTION_HOURS = env_int("API_IDEMPOTENCY_RETENTION_HOURS", 24, minimum=24)

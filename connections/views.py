@@ -4,6 +4,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -19,7 +20,9 @@ from accounts.access import (
 )
 from accounts.actors import Actor
 from accounts.confirm import confirmation_page
+from accounts.models import Membership
 from accounts.roles import Capability, role_allows
+from analytics.imports import accounts_mark_imports, import_start
 from connections import services
 from connections.errors import ConnectError, ProviderError
 from connections.forms import InstanceForm, OAuthAppForm
@@ -54,6 +57,7 @@ def account_list(request: MemberRequest) -> HttpResponse:
         # Quota and such: the provider reads Postwright's own records, no token is decrypted.
         notes = get_provider(account.platform).account_notes(account=account.public_state()) if admin else ()
         account.notes = notes  # type: ignore[attr-defined]  # for the template only
+    accounts_mark_imports(accounts)
     configured = services.configured_platforms(workspace=request.workspace, providers=providers)
     platforms = [
         {"provider": provider, "configured": provider.id in configured}
@@ -109,10 +113,31 @@ def connect(request: MemberRequest, platform: str) -> HttpResponse:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Connected {provider.name} account {account.username}.")
+            _import_if_asked(request, request.membership, [account])
             return redirect("connections")
     status = 400 if form is not None and form.errors else 200
-    context = {"provider": provider, "form": form, "reconnect": reconnect}
+    context = {"provider": provider, "form": form, "reconnect": reconnect,
+               "offers_import": _offers_import(provider, reconnect)}  # fmt: skip
     return render(request, "connections/connect_form.html", context, status=status)
+
+
+def _offers_import(provider: Provider, reconnect: SocialAccount | None) -> bool:
+    """The connect form's opt-in box: a new account of a platform whose past posts can be read,
+    connected by this form (a consent redirect offers it on the Accounts page afterwards)."""
+    return provider.supports_import and reconnect is None and provider.connect_method != ConnectMethod.OAUTH2
+
+
+def _import_if_asked(request: HttpRequest, membership: Membership, accounts: list[SocialAccount]) -> None:
+    """The connect step's "Also import past posts" box, ticked: an import per account that can."""
+    if request.POST.get("import_past") != "1":
+        return
+    for account in accounts:
+        try:
+            import_start(actor=Actor.of(membership), account=account)
+        except ValidationError as exc:
+            messages.info(request, " ".join(exc.messages))
+        else:
+            messages.info(request, f"Importing the past posts of {account.username}; the progress shows below.")
 
 
 def _reconnect_target(request: HttpRequest, provider: Provider) -> SocialAccount | None:
@@ -224,11 +249,13 @@ def connect_select(request: AuthedRequest, session_id: int) -> HttpResponse:
         else:
             names = ", ".join(account.display_name or account.username for account in accounts)
             messages.success(request, f"Connected {names}.")
+            _import_if_asked(request, membership, accounts)
             return redirect("connections")
     if session.status != ConnectSession.Status.SELECTING or session.expired:
         messages.error(request, "This selection has expired. Start the connection again.")
         return redirect("connections")
-    context = {"provider": provider, "session": session, "choices": services.pending_choices(session)}
+    context = {"provider": provider, "session": session, "choices": services.pending_choices(session),
+               "offers_import": provider.supports_import}  # fmt: skip
     return render(request, "connections/select.html", context)
 
 

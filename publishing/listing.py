@@ -88,6 +88,7 @@ class Row:
     accounts: list[str] = field(default_factory=list)  # "Demo network · alpha"
     thumb_url: str = ""
     more_media: int = 0  # attachments besides the thumbnail
+    imported: bool = False  # posted outside Postwright, brought in by an import
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,7 @@ def page_of(posts: QuerySet[Post], tab: Tab, *, after: Cursor | None = None, bef
         chosen = chosen.filter(_key(tab, after, forward=True))
     if before is not None:
         chosen = chosen.filter(_key(tab, before, forward=False))
-    wanted = chosen.order_by(*_order(tab, forward=not backwards)).values("id", "status", "scheduled_at")
+    wanted = chosen.order_by(*_order(tab, forward=not backwards)).values("id", "status", "scheduled_at", "origin")
     found = list(wanted[: PAGE_SIZE + 1])
     more = len(found) > PAGE_SIZE  # more beyond this page, in the direction read
     found = found[:PAGE_SIZE]
@@ -188,6 +189,7 @@ def _rows(found: Sequence[Mapping[str, Any]]) -> list[Row]:
                 accounts=accounts.get(row["id"], []),
                 thumb_url=media_thumb_url_for(*pictures[0]) if pictures else "",
                 more_media=max(0, len(pictures) - 1),
+                imported=row.get("origin") == Post.Origin.IMPORTED,
             )
         )
     return rows

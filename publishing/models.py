@@ -24,6 +24,12 @@ class Post(WorkspaceOwned):
         FAILED = "failed", "Failed"
         CANCELED = "canceled", "Canceled"
 
+    class Origin(models.TextChoices):
+        COMPOSED = "composed", "Composed here"
+        # Found on the platform by an import (analytics/imports.py): already published there,
+        # never sent by the engine, and removing it here leaves it on the platform.
+        IMPORTED = "imported", "Imported"
+
     class Approval(models.TextChoices):
         NONE = "", "Not submitted"
         PENDING = "pending", "Awaiting approval"
@@ -36,6 +42,7 @@ class Post(WorkspaceOwned):
     content_edited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                           on_delete=models.SET_NULL, related_name="+")  # fmt: skip
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.DRAFT)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.COMPOSED)
     # Where the post stands in the workspace's approval workflow (see publishing/approvals.py), and
     # when its author asked it to go out ("at", "now" or "queue"), so approving schedules it as asked.
     approval = models.CharField(max_length=24, choices=Approval.choices, default=Approval.NONE, blank=True)

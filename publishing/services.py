@@ -371,10 +371,16 @@ def post_discard(*, actor: Actor | Membership, post: Post) -> None:
     """Remove a post of which nothing went out: a draft, a canceled or failed post, or a scheduled
     one (its targets are locked, so a dispatcher cannot claim one meanwhile). What is published
     stays in the list as the record of it; its history events outlive the post either way. (The
-    dashboard's bulk delete; ``post_delete`` also deletes what went out from the platforms.)"""
+    dashboard's bulk delete; ``post_delete`` also deletes what went out from the platforms.)
+    An imported post is the exception: it was published outside Postwright, so removing it here
+    only forgets it, and it stays on its platform (a later import does not bring it back)."""
     actor = _editor(actor)
     _own(actor, post)
     targets = _lock_editable_targets(post)
+    if post.origin == Post.Origin.IMPORTED:
+        _emit(actor, post, "post.deleted", targets=len(targets), imported=True)
+        post.delete()
+        return
     if any(t.status not in (*EDITABLE, S.CANCELED) for t in targets) or _published(targets):
         raise problems_error([Problem("", "Part of this post is published, so it stays here as the record of it.",
                                       "published")])  # fmt: skip
@@ -449,13 +455,19 @@ class DeleteOutcome:
     kept: dict[int, str] = field(default_factory=dict)
 
 
-def post_delete(*, actor: Actor | Membership, post: Post) -> DeleteOutcome:
+def post_delete(*, actor: Actor | Membership, post: Post, imported_at_platforms: bool = False) -> DeleteOutcome:
     """Delete a post: what has not gone out is canceled, what landed is deleted from each
     platform that offers deletion (replies and first comments first, then the main post), and
     the post itself is deleted once nothing of it is left live anywhere. A platform that offers
-    no deletion, or refuses, keeps the post (and says why); deleting again tries again."""
+    no deletion, or refuses, keeps the post (and says why); deleting again tries again.
+
+    An imported post was published outside Postwright: it is only removed here (``post_discard``)
+    unless the caller asks in so many words to delete it from its platforms too."""
     actor = _editor(actor, "Viewers cannot delete posts.")
     _own(actor, post)
+    if post.origin == Post.Origin.IMPORTED and not imported_at_platforms:
+        post_discard(actor=actor, post=post)
+        return DeleteOutcome(deleted=True)
     with transaction.atomic():
         targets = list(Target.objects.select_for_update().select_related("account").filter(post=post))
         if problems := _busy(targets):

@@ -18,6 +18,7 @@ urlpatterns = [
     path("posts/<id:post_id>/cancel/", views.post_cancel, name="post_cancel"),
     path("posts/<id:post_id>/restore/", views.post_restore, name="post_restore"),
     path("posts/<id:post_id>/duplicate/", views.post_duplicate, name="post_duplicate"),
+    path("posts/<id:post_id>/remove-imported/", views.post_remove_imported, name="post_remove_imported"),
     path("posts/<id:post_id>/reschedule/", views.post_reschedule, name="post_reschedule"),
     # Approvals and comments (publishing/approval_views.py)
     path("posts/approvals/", approval_views.approval_queue, name="approval_queue"),

@@ -241,7 +241,12 @@ BULK_MAX = listing.PAGE_SIZE
 BULK_ACTIONS = {  # (question, button, what happens)
     "reschedule": ("Move {n} to {when}?", "Move them", "Posts on their way or published stay where they are."),
     "cancel": ("Cancel {n}?", "Cancel them", "Nothing more of them will be published; each can be restored."),
-    "delete": ("Delete {n}?", "Delete them", "They are removed for good. Published posts stay as their record."),
+    "delete": (
+        "Delete {n}?",
+        "Delete them",
+        "They are removed for good. Published posts stay as their record; "
+        "imported posts are removed from Postwright only and stay on their platforms.",
+    ),
 }
 BULK_LISTED = 10  # posts the confirmation names; the rest are counted
 # An option with more choices than this (an account's subscribed communities) gets a box to narrow it.
@@ -736,6 +741,35 @@ def post_restore(request: AuthedRequest, post_id: int) -> HttpResponse:
         messages.success(request, "Restored as a draft. Pick a time to schedule it again.")
 
     return _act_on_post(request, post_id, restore)
+
+
+@login_required
+@require_POST
+def post_remove_imported(request: AuthedRequest, post_id: int) -> HttpResponse:
+    """Remove an imported post from Postwright, where it stays on its platform; only with
+    ``at_platforms=1`` (its own button, its own confirmation) is it deleted there as well."""
+    post, membership = get_workspace_object_and_membership_or_404(
+        request, Post, capability=Capability.EDIT_CONTENT, pk=post_id
+    )
+    if post.origin != Post.Origin.IMPORTED:
+        messages.error(request, "Only imported posts are removed this way.")
+        return redirect("post_detail", post_id=post.pk)
+    at_platforms = request.POST.get("at_platforms") == "1"
+    try:
+        outcome = services.post_delete(actor=membership, post=post, imported_at_platforms=at_platforms)
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("post_detail", post_id=post.pk)
+    if not outcome.deleted:
+        messages.error(request, "Still live on a platform: " + " ".join(outcome.kept.values()))
+        return redirect("post_detail", post_id=post.pk)
+    done = (
+        "Deleted from its platform and from Postwright."
+        if at_platforms
+        else "Removed from Postwright. It stays on its platform."
+    )
+    messages.success(request, done)
+    return redirect("posts")
 
 
 @login_required

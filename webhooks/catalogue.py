@@ -28,6 +28,8 @@ PUBLIC_TYPES: dict[str, str] = {
     "account.token_expired": "A social account's login stopped working and needs reconnecting.",
     "account.expires_soon": "A social account's login expires soon.",
     "media.ready": "An uploaded media file finished processing.",
+    "import.completed": "An import of a social account's existing posts finished.",
+    "import.failed": "An import of a social account's existing posts stopped with an error.",
 }
 TEST_TYPE = "webhook.test"  # sent only on request, to one endpoint
 
@@ -64,6 +66,11 @@ def _account(status: str) -> Callable[[Event], dict[str, Any]]:
     return data
 
 
+def _import(event: Event) -> dict[str, Any]:
+    data = {"import_id": event.subject_id, "status": event.type.removeprefix("import.")}
+    return data | _pick(event.payload, "account_id", "platform", "imported", "skipped", "error")
+
+
 def _media(event: Event) -> dict[str, Any]:
     return {"media_id": event.subject_id, "status": "ready"} | _pick(event.payload, "kind", "mime_type")
 
@@ -92,6 +99,8 @@ INTERNAL: dict[str, Mapping] = {
     "account.needs_reconnect": Mapping("account.token_expired", _account("needs_reconnect")),
     "account.expires_soon": Mapping("account.expires_soon", _account("expires_soon")),
     "media.ready": Mapping("media.ready", _media),
+    "import.completed": Mapping("import.completed", _import),
+    "import.failed": Mapping("import.failed", _import),
 }
 INTERNAL_TYPES = tuple(INTERNAL)  # what fan-out reads from the outbox
 
@@ -133,6 +142,10 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "approval.requested": {"post_id": 1, "approval": "requested", "scheduled_at": "2030-01-15T09:30:00Z"},
     "approval.approved": {"post_id": 1, "approval": "approved", "scheduled_at": "2030-01-15T09:30:00Z"},
     "approval.changes_requested": {"post_id": 1, "approval": "changes_requested"},
+    "import.completed": {"import_id": 1, "status": "completed", "account_id": 1, "platform": "example",
+                         "imported": 120, "skipped": 3},
+    "import.failed": {"import_id": 1, "status": "failed", "account_id": 1, "platform": "example",
+                      "imported": 40, "skipped": 0, "error": "The platform refused the request."},
 }  # fmt: skip
 
 

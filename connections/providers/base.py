@@ -285,6 +285,41 @@ class PostMetrics:
     extra: Mapping[str, int] = field(default_factory=dict)
 
 
+# --- Importing an account's existing posts -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedMedia:
+    url: str
+    alt_text: str = ""
+    kind: str = "image"  # "image" or "video"
+
+
+@dataclass(frozen=True)
+class ImportedItem:
+    """One post the account published itself, as the platform lists it (never a repost).
+
+    ``reply_to`` and ``thread_root`` are the platform ids of the posts it answers when it is a
+    later part of the author's own thread (empty otherwise)."""
+
+    platform_post_id: str
+    url: str
+    text: str
+    published_at: datetime
+    media: tuple[ImportedMedia, ...] = ()
+    reply_to: str = ""
+    thread_root: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Bluesky's cid
+
+
+@dataclass(frozen=True)
+class PostPage:
+    """One page of an account's own posts, newest first; ``next_cursor`` empty on the last page."""
+
+    items: tuple[ImportedItem, ...]
+    next_cursor: str = ""
+
+
 @dataclass(frozen=True)
 class AccountMetrics:
     """An account's own counts at one moment (followers, posts), where the platform gives them;
@@ -337,6 +372,7 @@ class Provider:
     - ``supports_lookup``: ``find_part`` (reconciling an unknown outcome)
     - ``supports_delete``: ``delete``; ``supports_metrics``: ``fetch_metrics``
     - ``supports_account_metrics``: ``fetch_account_metrics`` (followers, posts, views)
+    - ``supports_import``: ``list_posts`` (importing the account's existing posts)
 
     ``text_rules`` and ``publish_part`` are not optional: a platform Postwright cannot publish
     to does not belong in the registry.
@@ -360,6 +396,7 @@ class Provider:
     supports_delete: ClassVar[bool] = False
     supports_metrics: ClassVar[bool] = False
     supports_account_metrics: ClassVar[bool] = False
+    supports_import: ClassVar[bool] = False  # list_posts pages through the account's own posts
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
@@ -555,4 +592,9 @@ class Provider:
 
     def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
         """The account's counts now; None when the platform has none for it."""
+        raise NotImplementedError
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """One page of the account's own posts (not reposts), newest first, from ``cursor`` (empty:
+        the newest). Only called where ``supports_import`` is declared."""
         raise NotImplementedError

@@ -250,6 +250,13 @@ class ProviderContract(PerPartScenarios):
         supports_account_metrics); return the metrics they mean."""
         raise _missing("mock_account_metrics", " (the provider declares supports_account_metrics)")
 
+    def mock_list_posts(self) -> tuple[list[str], list[str]]:
+        """Register two pages of the account's own posts in the platform's shape (for providers
+        declaring supports_import): the first also holding what is not the account's own post
+        where the platform lists such things (a repost, a reply to somebody else), the second
+        the last. Return the platform ids each page must yield, in order."""
+        raise _missing("mock_list_posts", " (the provider declares supports_import)")
+
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
         """Serve ``platform`` in the provider's real request and response shapes: creating posts
         (raising Refused as the platform's content refusal, Lost as a lost answer) and, where the
@@ -343,3 +350,17 @@ class ProviderContract(PerPartScenarios):
             pytest.skip("no account metrics")
         expected = self.mock_account_metrics()
         assert provider.fetch_account_metrics(account=self.account()) == expected
+
+    def test_list_posts_pages_through_the_accounts_own_posts(self, provider):
+        if not provider.supports_import:
+            pytest.skip("no import")
+        first_ids, second_ids = self.mock_list_posts()
+        first = provider.list_posts(account=self.account())
+        assert [item.platform_post_id for item in first.items] == first_ids
+        assert first.next_cursor, "a page with more after it names the next one"
+        second = provider.list_posts(account=self.account(), cursor=first.next_cursor)
+        assert [item.platform_post_id for item in second.items] == second_ids
+        assert second.next_cursor == "", "the last page names none"
+        for item in (*first.items, *second.items):
+            assert item.url.startswith(("https://", "http://"))
+            assert item.published_at.tzinfo is not None

@@ -6,6 +6,7 @@ import json
 import socket
 import struct
 import zlib
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -245,6 +246,24 @@ class TestBlueskyProvider(ProviderContract):
                 "likeCount": 17, "quoteCount": 1, "indexedAt": "2026-01-01T12:00:00.000Z"}  # fmt: skip
         responses.add(responses.GET, xrpc(APPVIEW, "app.bsky.feed.getPosts"), json={"posts": [post]})
         return uri, PostMetrics(likes=17, reposts=5, replies=2, quotes=1, impressions=None)
+
+    def mock_list_posts(self):
+        mock_author_feed()
+        return [rkey_uri("3lbxa2b3c4e2k"), rkey_uri("3lbxa2b3c4d2k")], [rkey_uri("3kzq7a2b3c42k")]
+
+
+PAYLOADS = Path(__file__).parent / "payloads" / "bluesky"
+
+
+def mock_author_feed() -> None:
+    """Two pages of getAuthorFeed from the account's PDS, authenticated, the second the last."""
+    wanted = {"actor": DID, "limit": "100", "filter": "posts_and_author_threads"}
+    authed = matchers.header_matcher({"Authorization": f"Bearer {ACCESS}"})
+    pages = (("author_feed_page1", wanted), ("author_feed_page2", {**wanted, "cursor": "2026-01-05T10:00:00.000Z"}))
+    for name, params in pages:
+        responses.add(responses.GET, xrpc(PDS, "app.bsky.feed.getAuthorFeed"),
+                      json=json.loads((PAYLOADS / f"{name}.json").read_text()),
+                      match=[matchers.query_param_matcher(params), authed])  # fmt: skip
 
 
 @pytest.fixture
@@ -933,3 +952,24 @@ def test_tokens_never_show_in_reprs():
     state = AccountState(external_id="did:plc:x", username="a", secrets={"access_token": "SECRET-A"})
     tokens = TokenSet(access_token="SECRET-B", refresh_token="SECRET-C")
     assert "SECRET" not in repr(state) + repr(tokens)
+
+
+@responses.activate
+def test_imported_posts_keep_their_thread_media_and_cid(bluesky):
+    mock_author_feed()
+    reply, root = bluesky.list_posts(account=state()).items
+    assert root.url == f"https://bsky.app/profile/{HANDLE}/post/3lbxa2b3c4d2k"
+    assert root.text == "Release notes, a thread 🧵"
+    assert [(m.alt_text, m.kind) for m in root.media] == [("The new dashboard", "image")]
+    assert root.media[0].url.startswith("https://cdn.bsky.app/img/feed_fullsize/")
+    assert root.extra == {"cid": "bafyreiroot"}
+    assert root.published_at.isoformat() == "2026-01-05T10:00:00+00:00"
+    assert (reply.reply_to, reply.thread_root) == (root.platform_post_id, root.platform_post_id)
+
+
+@responses.activate
+def test_a_feed_without_its_list_is_malformed(bluesky):
+    responses.add(responses.GET, xrpc(PDS, "app.bsky.feed.getAuthorFeed"), json={"cursor": "x"})
+    with pytest.raises(ProviderError) as caught:
+        bluesky.list_posts(account=state())
+    assert caught.value.error_class == ErrorClass.TRANSIENT

@@ -42,6 +42,14 @@ class TestDemoProvider(ProviderContract):
         post.refresh_from_db()
         return post.post_id, growing_metrics(post.post_id, post.created_at)
 
+    def mock_list_posts(self):
+        """The Demo network lists what it holds for the account, 20 to a page, newest first."""
+        posts = [DemoPost.objects.create(account_external_id="ada", idempotency_key=f"l-{n}", text=f"post {n}")
+                 for n in range(25)]  # fmt: skip
+        DemoPost.objects.create(account_external_id="somebody-else", idempotency_key="l-x", text="not ours")
+        newest_first = [post.post_id for post in reversed(posts)]
+        return newest_first[:20], newest_first[20:]
+
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
         """The Demo network keeps its posts in DemoPost; the scenario's platform decides each create."""
         from connections.providers.demo.provider import DemoProvider

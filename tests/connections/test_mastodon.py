@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
+from responses import matchers
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
@@ -182,6 +183,26 @@ class TestMastodonProvider(ProviderContract):
         counts = {"favourites_count": 12, "reblogs_count": 3, "replies_count": 2}
         responses.add(responses.GET, f"{STATUSES}/s1", json=status("s1", **counts))
         return "s1", PostMetrics(likes=12, reposts=3, replies=2, quotes=0, impressions=None)
+
+    def mock_list_posts(self):
+        mock_own_statuses()
+        return ["109876543320", "109876543310"], ["109876543100"]
+
+
+OWN_STATUSES = f"{INSTANCE}/api/v1/accounts/109348123/statuses"
+
+
+def mock_own_statuses() -> None:
+    """Two pages as Mastodon pages them: the next page named in the Link header, by max_id."""
+    first = matchers.query_param_matcher({"limit": "40", "exclude_reblogs": "true"})
+    second = matchers.query_param_matcher({"limit": "40", "exclude_reblogs": "true", "max_id": "109876543310"})
+    newer = f'<{OWN_STATUSES}?limit=40&exclude_reblogs=true&min_id=109876543320>; rel="prev"'
+    older = f'<{OWN_STATUSES}?limit=40&exclude_reblogs=true&max_id=109876543310>; rel="next"'
+    responses.add(responses.GET, OWN_STATUSES, json=payload("own_statuses_page1"), match=[first],
+                  headers={"Link": f"{older}, {newer}"})  # fmt: skip
+    newest = f'<{OWN_STATUSES}?limit=40&exclude_reblogs=true&min_id=109876543100>; rel="prev"'
+    responses.add(responses.GET, OWN_STATUSES, json=payload("own_statuses_page2"), match=[second],
+                  headers={"Link": newest})  # fmt: skip
 
 
 # --- Focused tests ------------------------------------------------------------------------------
@@ -781,3 +802,25 @@ def _multipart(request) -> dict[str, tuple[str | None, bytes]]:
         part.get_param("name", header="content-disposition"): (part.get_filename(), part.get_payload(decode=True))
         for part in message.iter_parts()
     }
+
+
+@responses.activate
+def test_imported_statuses_keep_text_media_and_threads(mastodon):
+    mock_own_statuses()
+    page = mastodon.list_posts(account=alice())
+    reply, photo = page.items
+    assert photo.text == "Coffee first & then the release.\n\nA thread"
+    assert photo.url == f"{INSTANCE}/@alice/109876543310"
+    assert photo.published_at.isoformat() == "2026-01-03T09:00:00+00:00"
+    assert [(m.alt_text, m.kind) for m in photo.media] == [("A latte with a fern drawn in the foam", "image")]
+    assert photo.media[0].url.endswith("/original/b3a1c2d4e5f6.jpg")
+    assert reply.reply_to == "109876543310"  # part of the author's own thread
+    assert reply.text == "Part two of the thread:\nmore to come"
+
+
+@responses.activate
+def test_a_malformed_status_list_is_transient(mastodon):
+    responses.add(responses.GET, OWN_STATUSES, json={"error": "nope"} | {"statuses": []})
+    with pytest.raises(ProviderError) as caught:
+        mastodon.list_posts(account=alice())
+    assert caught.value.error_class == ErrorClass.TRANSIENT

@@ -145,6 +145,7 @@ def test_platform_settings_come_from_the_environment(monkeypatch):
         "DEMO_NETWORK_ENABLED": False,
         "DEMO_LATENCY_MS": 400,
         "DEMO_FAILURE_RATE": 0.25,
+        "DEMO_PAST_POSTS": 36,
         "DEMO_VIDEO_PROCESSING_SECONDS": 20,
     }
     # Facebook and Instagram share one package (meta): its settings are loaded once, not twice.

@@ -31,6 +31,7 @@ from connections.providers.base import (
     MediaItem,
     PartRequest,
     PostMetrics,
+    PostPage,
     PreviewLook,
     Profile,
     Provider,
@@ -39,7 +40,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.bluesky import cards, richtext, tid
+from connections.providers.bluesky import cards, feed, richtext, tid
 from connections.providers.bluesky.client import (
     MAIN_PASSWORD_SCOPE,
     AccountClient,
@@ -86,6 +87,7 @@ class BlueskyProvider(Provider):
     supports_lookup = True  # record keys derive from the target's key: getRecord answers for sure
     supports_delete = True
     supports_metrics = True
+    supports_import = True
 
     # --- Connect -----------------------------------------------------------------------------
 
@@ -176,6 +178,11 @@ class BlueskyProvider(Provider):
             batch = [("uris", uri) for uri in uris[start : start + METRICS_BATCH]]
             metrics.update(_metrics(appview.query("app.bsky.feed.getPosts", batch)))
         return metrics
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        client = AccountClient(account)
+        handle = account.secrets.get("handle") or account.username
+        return feed.list_own_posts(client, cursor=cursor, profile_url=profile_url(handle, client.did))
 
 
 # --- Connect helpers ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import random
 import secrets
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +29,12 @@ from connections.providers.base import (
     AppCredentials,
     Connection,
     ConnectMethod,
+    ImportedItem,
     MediaItem,
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     PreviewLook,
     Profile,
     Provider,
@@ -100,6 +102,7 @@ class DemoProvider(Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_import = True
     badge = "demo"
     connect_intro = (
         'The Demo network is built in: nothing leaves this server. Posts "publish" with realistic '
@@ -279,6 +282,51 @@ class DemoProvider(Provider):
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
         posts = DemoPost.objects.filter(account_external_id=account.external_id, post_id__in=list(platform_post_ids))
         return {post.post_id: growing_metrics(post.post_id, post.created_at) for post in posts}
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The account's posts, newest first, a page at a time; the cursor is the last one's row."""
+        self._latency()
+        invent_history(account.external_id, count=_setting("DEMO_PAST_POSTS"))
+        posts = DemoPost.objects.filter(account_external_id=account.external_id).select_related("parent")
+        if cursor:
+            if not cursor.isdigit():
+                raise ProviderError(ErrorClass.CONTENT, "That is not a Demo page cursor.", code="bad_cursor")
+            posts = posts.filter(pk__lt=int(cursor))
+        page = list(posts.order_by("-pk")[:IMPORT_PAGE_SIZE])
+        items = tuple(_imported(post) for post in page)
+        return PostPage(items=items, next_cursor=str(page[-1].pk) if len(page) == IMPORT_PAGE_SIZE else "")
+
+
+IMPORT_PAGE_SIZE = 20
+PAST_TOPICS = ("a quiet release", "what we learned this week", "a photo from the office", "a customer story",
+               "the roadmap", "a tip for new users", "a bug we fixed", "our team offsite")  # fmt: skip
+
+
+def invent_history(external_id: str, *, count: int) -> None:
+    """Once per account: ``count`` posts spread over the past months, as if written before it
+    connected (their keys mark them, so asking again invents nothing)."""
+    if not count or DemoPost.objects.filter(account_external_id=external_id, idempotency_key="history-0").exists():
+        return
+    now = timezone.now()
+    for n in range(count):
+        post = DemoPost.objects.create(
+            account_external_id=external_id,
+            idempotency_key=f"history-{n}",
+            text=f"Looking back: {PAST_TOPICS[n % len(PAST_TOPICS)]} (#{count - n})",
+        )
+        # auto_now_add sets the moment of creation: move it back to when it "was posted".
+        DemoPost.objects.filter(pk=post.pk).update(created_at=now - timedelta(days=3 * (count - n), hours=n % 7))
+
+
+def _imported(post: DemoPost) -> ImportedItem:
+    parent = post.parent
+    return ImportedItem(
+        platform_post_id=post.post_id,
+        url=post.url,
+        text=post.text,
+        published_at=post.created_at,
+        reply_to=parent.post_id if parent else "",
+    )
 
 
 def growing_metrics(post_id: str, created_at: datetime) -> PostMetrics:

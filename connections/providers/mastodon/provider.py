@@ -31,6 +31,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     PreviewLook,
     Profile,
     PublishedItem,
@@ -38,7 +39,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.mastodon import schema
+from connections.providers.mastodon import imports, schema
 from connections.providers.mastodon.client import MastodonClient, base_url, classify_registration, decode, host_of
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
@@ -104,6 +105,7 @@ class MastodonProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_import = True
     # Waits between media status checks (no worker is held while waiting: the engine comes back),
     # and how long a server may take before the part is retried from a fresh upload.
     media_check_delays_s: ClassVar[tuple[float, ...]] = (1, 2, 3, 5, 5, 10, 10, 15, 30)
@@ -367,6 +369,10 @@ class MastodonProvider(OAuth2Provider):
                         likes=status.favourites, reposts=status.reblogs, replies=status.replies, quotes=status.quotes
                     )
         return metrics
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        with self._account_api(account) as api:
+            return imports.list_own_posts(api, account_id=_account_id(account), cursor=cursor)
 
 
 # --- Helpers ------------------------------------------------------------------------------------

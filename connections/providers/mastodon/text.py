@@ -27,3 +27,14 @@ def comparable_html(content: str) -> str:
     """A status's ``content`` HTML as comparable text. Linkified URLs survive intact: the
     hidden and shortened spans Mastodon splits them into concatenate back to the full URL."""
     return comparable(html.unescape(TAG.sub("", LINE_BREAK.sub(" ", content))))
+
+
+PARAGRAPH = re.compile(r"</p>\s*<p[^>]*>", re.IGNORECASE)
+BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def plain_text(content: str) -> str:
+    """A status's ``content`` HTML as the text its author typed, near enough: paragraphs become
+    blank lines, line breaks newlines, every tag goes (links keep their full URL)."""
+    text = BREAK.sub("\n", PARAGRAPH.sub("\n\n", content))
+    return html.unescape(TAG.sub("", text)).strip()

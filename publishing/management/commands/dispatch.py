@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections, connection
 
 from accounts.health import DISPATCHER, heartbeat_record
+from analytics.imports import import_runs_claim_due
 from publishing import engine
 from publishing.rollup import posts_settle
 
@@ -50,6 +51,9 @@ class Command(BaseCommand):
                     settled = posts_settle()
                     if settled:
                         self.stdout.write(f"rolled up {settled} post(s) whose worker stopped before it could")
+                    resumed = import_runs_claim_due()  # imports waiting for their pace, or whose worker stopped
+                    if resumed:
+                        self.stdout.write(f"handed {len(resumed)} import(s) to the workers")
                     heartbeat_record(DISPATCHER)
                     last_housekeeping = time.monotonic()
                 claimed = engine.targets_claim_due(limit=batch)
