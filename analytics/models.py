@@ -118,6 +118,7 @@ class MetricSync(WorkspaceOwned):
     last_synced_at = models.DateTimeField(null=True, blank=True)
     paused = models.BooleanField(default=False)  # e.g. the account needs reconnecting
     claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True)  # the claim's token: which worker holds it
 
     class Meta:
         constraints = [

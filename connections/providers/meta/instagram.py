@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    EXTRA,
     AccountState,
     MediaItem,
     PartKind,
@@ -77,6 +78,8 @@ class InstagramProvider(MetaLoginProvider):
         )
 
     supports_metrics = True
+    # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
+    metric_names = {"reach": "reach", "saved": "saves", "shares": EXTRA, "total_interactions": EXTRA}
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
     # Not impressions, plays or video_views: removed for every version (April 2025).

@@ -68,6 +68,7 @@ class YouTubeProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    metrics_batch_size = 50  # videos.list takes at most 50 ids (1 unit a call)
     refresh_margin_s = 10 * 60  # access tokens live an hour
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
