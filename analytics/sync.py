@@ -44,7 +44,7 @@ from connections.registry import get_provider
 from connections.services import call_with_account
 from publishing.engine import backoff_seconds
 from publishing.models import TargetPart
-from publishing.pacing import budget_keys, pace_block, pace_reserve_spare
+from publishing.pacing import budget_keys, pace_block, pace_reserve, pace_reserve_spare
 
 log = logging.getLogger(__name__)
 K = MetricSync.Kind
@@ -313,8 +313,19 @@ def _wait_for_budget(account: SocialAccount, provider: Provider) -> datetime | N
     held = provider.metrics_hold(account=account.public_state(), reserve=reserve)
     if held is not None:
         return timezone.now() + timedelta(seconds=held)
+    reads = _reads_budget(provider, account)
+    if reads:  # the metrics endpoint's own limit: all of it is analytics'
+        come_back = pace_reserve(reads)
+        if come_back is not None:
+            return come_back
     keys = budget_keys(provider, account)
     return pace_reserve_spare(keys, reserve=reserve) if keys else None
+
+
+def _reads_budget(provider: Provider, account: SocialAccount) -> list[tuple[str, float]]:
+    if not provider.metrics_calls_per_minute:
+        return []
+    return [(f"{provider.id}:metrics:{account.pk}", 60 / provider.metrics_calls_per_minute)]
 
 
 def _release(rows: Sequence[MetricSync], result: SyncResult, *, due_at: datetime | None = None) -> None:
@@ -344,7 +355,8 @@ def _record_failure(
         return Stop()
     if error.error_class == ErrorClass.RATE:
         retry_at = now + timedelta(seconds=error.retry_after or backoff_seconds(1))
-        pace_block(budget_keys(provider, account), seconds=(retry_at - now).total_seconds())
+        for keys in (_reads_budget(provider, account), budget_keys(provider, account)):
+            pace_block(keys, seconds=(retry_at - now).total_seconds())
         MetricSync.objects.filter(id__in=ids).update(due_at=retry_at, last_error=reason, claimed_until=None,
                                                      claimed_by="")  # fmt: skip
         result.rate_limited += 1

@@ -397,6 +397,9 @@ class Provider:
     metrics_batch_size: ClassVar[int] = 50
     # A per-account rate limit shared by publishing and analytics (None: none declared).
     account_calls_per_minute: ClassVar[float | None] = None
+    # A per-account limit on the metrics endpoint alone (platforms often limit reads apart from
+    # posting): analytics paces its fetch_metrics calls by it, on top of the shared budgets.
+    metrics_calls_per_minute: ClassVar[float | None] = None
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
