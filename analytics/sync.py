@@ -264,6 +264,10 @@ def account_sync(*, rows: Sequence[MetricSync]) -> SyncResult:
         stop = _batch_sync(account, provider, batch, result)
         if stop is not None:
             _release([row for later in batches[index + 1 :] for row in later], result, due_at=stop.due_at)
+            if stop.due_at is not None:
+                # The account's other due rows wait too, so the next pass does not claim them
+                # only to give them back.
+                _due(timezone.now()).filter(account=account).update(due_at=stop.due_at)
             break
     return result
 

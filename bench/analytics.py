@@ -37,7 +37,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--targets", type=int, default=10_000, help="published targets due a sync (default 10000)")
     parser.add_argument("--accounts", type=int, default=10, help="accounts they are spread over (default 10)")
     parser.add_argument("--publish", type=int, default=1000, help="text posts due during the sync (default 1000)")
-    parser.add_argument("--publish-spread", type=float, default=30, help="seconds over which those fall due")
+    parser.add_argument("--publish-spread", type=float, default=60, help="seconds over which those fall due")
+    parser.add_argument("--no-sync", action="store_true", help="the same run without the analytics sync (control)")
     parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request")
     parser.add_argument("--rate-limit", type=int, default=300, help="metric reads per window per account")
     parser.add_argument("--window-s", type=float, default=900, help="the rate limit's window, seconds")
@@ -124,7 +125,8 @@ def wait_until_done(reader_ids: list[int], deadline: float) -> float | None:
         pending = rows.filter(last_synced_at__isnull=True).count()
         publishing = Target.objects.exclude(status__in=["published", "failed", "canceled"]).count()
         if pending == 0 and publishing == 0:
-            return rows.aggregate(last=Max("last_synced_at"))["last"].timestamp()
+            last = rows.aggregate(last=Max("last_synced_at"))["last"]
+            return last.timestamp() if last else time.time()
         time.sleep(0.5)
     return None
 
@@ -168,9 +170,10 @@ def main() -> None:
     sync_argv = [sys.executable, str(ROOT / "manage.py"), "analytics_sync", "--batch", str(args.sync_batch)]
     import subprocess
 
-    processes["analytics"] = subprocess.Popen(sync_argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL)  # fmt: skip
-    finished = wait_until_done(reader_ids, sync_started + args.timeout)
+    if not args.no_sync:
+        processes["analytics"] = subprocess.Popen(sync_argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                                  stderr=subprocess.DEVNULL)  # fmt: skip
+    finished = wait_until_done([] if args.no_sync else reader_ids, sync_started + args.timeout)
     stop.set()
     stop_all(processes.values())
     server.shutdown()
@@ -184,6 +187,7 @@ def main() -> None:
     calls_per_account = args.targets / args.accounts / 100
     result = {
         "targets": args.targets,
+        "sync": not args.no_sync,
         "accounts": args.accounts,
         "latency_ms": args.latency_ms,
         "rate_limit": f"{args.rate_limit}/{args.window_s:g}s",

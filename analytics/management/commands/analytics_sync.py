@@ -60,7 +60,8 @@ class Command(BaseCommand):
                 self.stdout.write(self._progress(result))
             if once and (result.claimed == 0 or result.claimed == result.deferred):
                 break  # nothing due, or all of it waiting for budget: the next run takes it
-            if result.claimed < batch:
+            worked = result.claimed - result.deferred
+            if result.claimed < batch or not worked:  # a full batch all deferred: wait for the budget
                 time.sleep(max(0.05, sync.next_due_in(horizon=max_sleep)))
         self.stdout.write("analytics sync stopped")
 
