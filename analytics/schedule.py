@@ -7,6 +7,7 @@ read every ANALYTICS_ACCOUNT_EVERY. Durations are written "90s", "30m", "6h", "3
 
 import re
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -15,6 +16,7 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 DURATION = re.compile(r"(\d+)([smhdw])")
 
 
+@cache  # read for every row of every sync: parse each distinct value once
 def parse_duration(text: str, *, name: str) -> timedelta:
     match = DURATION.fullmatch(text.strip())
     if match is None or int(match.group(1)) == 0:

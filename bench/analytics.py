@@ -127,7 +127,7 @@ def wait_until_done(reader_ids: list[int], deadline: float) -> float | None:
         if pending == 0 and publishing == 0:
             last = rows.aggregate(last=Max("last_synced_at"))["last"]
             return last.timestamp() if last else time.time()
-        time.sleep(0.5)
+        time.sleep(1)
     return None
 
 

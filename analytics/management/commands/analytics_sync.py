@@ -6,6 +6,7 @@ like, on as many hosts: claims are safe under concurrency. ``--once`` runs one f
 """
 
 import logging
+import os
 import signal
 import time
 from types import FrameType
@@ -28,12 +29,19 @@ class Command(BaseCommand):
         parser.add_argument("--max-sleep", type=float, default=5.0, help="Longest pause between passes, seconds.")
         parser.add_argument("--once", action="store_true", help="Run one round until nothing is due, then exit.")
         parser.add_argument(
+            "--nice", type=int, default=10,
+            help="Lower this process's CPU priority by this much (default 10): a post that falls due "
+            "must never wait for a metrics sync to get the CPU; 0 leaves it as it is.",
+        )  # fmt: skip
+        parser.add_argument(
             "--backfill", action="store_true", help="First give every published post without a sync row one."
         )
 
     def handle(self, *args: str, batch: int, concurrency: int, max_sleep: float, once: bool, backfill: bool,
-               **options: object) -> None:  # fmt: skip
+               nice: int, **options: object) -> None:  # fmt: skip
         self.running = True
+        if nice > 0 and not once:
+            os.nice(nice)
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         if backfill:
