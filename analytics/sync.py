@@ -14,6 +14,8 @@ syncs, with the reason on each row, until it is reconnected.
 """
 
 import logging
+import os
+import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -236,24 +238,51 @@ def syncs_run(*, limit: int = 500, concurrency: int = 8) -> SyncResult:
     if connection.vendor == "sqlite" or connection.in_atomic_block or concurrency <= 1 or len(groups) == 1:
         outcomes = [account_sync(rows=rows) for rows in groups]
     else:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="analytics") as pool:
-            outcomes = list(pool.map(_account_sync_in_thread, groups))
+        outcomes = list(_pool(concurrency).map(_account_sync_in_thread, groups))
     for outcome in outcomes:
         result.add(outcome)
     return result
 
 
+_pools: dict[tuple[int, int], ThreadPoolExecutor] = {}
+_pool_lock = threading.Lock()
+
+
+def _pool(size: int) -> ThreadPoolExecutor:
+    """One pool per process and size, kept: its threads keep their database connections between
+    passes (CONN_MAX_AGE) instead of opening new ones every few seconds."""
+    key = (os.getpid(), size)
+    with _pool_lock:
+        if key not in _pools:
+            _pools[key] = ThreadPoolExecutor(size, "analytics")
+        return _pools[key]
+
+
 def _account_sync_in_thread(rows: list[MetricSync]) -> SyncResult:
-    try:
-        return account_sync(rows=rows)
-    finally:
-        close_old_connections()
+    close_old_connections()  # this thread's connection, if it has outlived CONN_MAX_AGE or broke
+    return account_sync(rows=rows)
 
 
 def account_sync(*, rows: Sequence[MetricSync]) -> SyncResult:
     """Read one account's claimed rows: its totals, then its parts in the provider's batches.
     Stops at the first call the budget or the platform refuses, leaving the rest for later."""
-    result = SyncResult()
+    result, token = SyncResult(), rows[0].claimed_by  # read first: storing a row clears it
+    try:
+        _account_sync(rows, result)
+    except Exception as exc:  # a bug or an unreadable secret: recorded, and the other accounts go on
+        log.exception("analytics sync of account %s failed", rows[0].account_id)
+        reason = f"Unexpected error: {type(exc).__name__}"
+        result.errors[str(rows[0].account_id)] = reason
+        attempts = max(row.attempts for row in rows) + 1
+        unfinished = MetricSync.objects.filter(id__in=[row.id for row in rows], claimed_by=token)
+        result.failed += unfinished.update(
+            attempts=attempts, last_error=reason, claimed_until=None, claimed_by="",
+            due_at=timezone.now() + timedelta(seconds=backoff_seconds(attempts)),
+        )  # fmt: skip
+    return result
+
+
+def _account_sync(rows: Sequence[MetricSync], result: SyncResult) -> None:
     account = rows[0].account
     provider = get_provider(account.platform)
     parts = [row for row in rows if row.kind == K.PART]
@@ -269,7 +298,6 @@ def account_sync(*, rows: Sequence[MetricSync]) -> SyncResult:
                 # only to give them back.
                 _due(timezone.now()).filter(account=account).update(due_at=stop.due_at)
             break
-    return result
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,22 @@ def test_a_failed_call_is_recorded_with_its_reason_and_retried_later(published, 
     assert not PartMetrics.objects.exists()
 
 
+def test_an_unexpected_error_is_recorded_and_the_other_accounts_go_on(published, clock, monkeypatch, caplog):
+    def broken(self, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(DemoProvider, "fetch_metrics", broken)
+    sync.housekeeping()
+    clock.move_to(T0 + timedelta(hours=2), tick=False)
+    result = sync.syncs_run()
+    assert result.failed == 2  # the first account's parts, after its totals were stored
+    assert result.synced == 2  # both accounts' totals
+    rows = MetricSync.objects.filter(kind=K.PART)
+    assert {row.last_error for row in rows} == {"Unexpected error: RuntimeError"}
+    assert {row.claimed_by for row in rows} == {""}
+    assert MetricSync.objects.filter(kind=K.ACCOUNT, last_error="").count() == 2
+
+
 # --- The command --------------------------------------------------------------------------------
 
 
