@@ -320,3 +320,33 @@ def test_runstack_starts_the_analytics_sync():
 def test_an_unmetered_platform_gets_no_sync_rows(team, clock):
     target = Target.objects.filter(account__platform="none")
     assert sync.part_syncs_create(TargetPart.objects.filter(target__in=target)) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_at_the_same_moment_on_postgresql_share_the_rows_out(seeded_plans, team, demo_accounts):
+    import threading
+
+    from django.db import connection, connections
+
+    from tests.analytics.test_providers import published_parts
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks (SKIP LOCKED) are PostgreSQL's; the claim token covers SQLite")
+    parts = published_parts(demo_accounts[0], [f"p{i}" for i in range(100)])
+    sync.part_syncs_create(TargetPart.objects.filter(id__in=[p.id for p in parts]).select_related("target__account"))
+    start, claims = threading.Barrier(2), []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            claims.append({row.id for row in sync.syncs_claim(limit=60)})
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not claims[0] & claims[1]
+    assert len(claims[0] | claims[1]) == 100
