@@ -342,7 +342,7 @@ def _batch_sync(account: SocialAccount, provider: Provider, rows: list[MetricSyn
 def _wait_for_budget(account: SocialAccount, provider: Provider) -> datetime | None:
     """When to come back if this call would take what publishing needs; None: call now."""
     reserve = settings.ANALYTICS_BUDGET_RESERVE
-    held = provider.metrics_hold(account=account.public_state(), reserve=reserve)
+    held = provider.metrics_hold(account=account.state(), reserve=reserve)
     if held is not None:
         return timezone.now() + timedelta(seconds=held)
     reads = _reads_budget(provider, account)

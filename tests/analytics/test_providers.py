@@ -176,3 +176,53 @@ def test_a_revoked_mastodon_token_pauses_the_accounts_syncs_with_the_reason(mast
     assert all("revoked" in row.last_error for row in rows)
     time_machine.move_to(timezone.now() + timedelta(days=1), tick=False)
     assert sync.syncs_claim() == []
+
+
+# --- Quotas a platform counts its own way ------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_youtube_analytics_stops_before_the_units_uploads_need(settings, fresh_cache):
+    from connections.providers.base import AccountState
+    from connections.providers.youtube import api
+
+    settings.YOUTUBE_QUOTA_UNITS_PER_DAY = 1000
+    youtube = get_provider("youtube")
+    channel = AccountState(external_id="UC1", username="c", secrets={"quota_project": "p1"})
+    api.quota_spend("p1", 790)
+    assert youtube.metrics_hold(account=channel, reserve=0.2) is None
+    api.quota_spend("p1", 10)  # 800 of 1,000: the last fifth is publishing's
+    wait = youtube.metrics_hold(account=channel, reserve=0.2)
+    assert wait is not None
+    assert 0 < wait <= 24 * 3600  # until YouTube's day resets
+
+
+def test_meta_analytics_steps_back_before_publishing_would(settings, fresh_cache):
+    import requests
+
+    from connections.providers.base import AccountState
+    from connections.providers.meta.graph import usage_record
+
+    settings.META_USAGE_SLOWDOWN_PERCENT = 80
+    page = AccountState(external_id="1001", username="p", secrets={})
+    facebook = get_provider("facebook")
+
+    def answer(percent: int) -> requests.Response:
+        response = requests.Response()
+        response.headers["x-app-usage"] = json.dumps({"call_count": percent, "total_time": 1, "total_cputime": 1})
+        return response
+
+    usage_record(answer(50))
+    assert facebook.metrics_hold(account=page, reserve=0.2) is None
+    usage_record(answer(70))  # past 80 % of the slow-down mark: publishing still goes, analytics waits
+    assert facebook.metrics_hold(account=page, reserve=0.2) == pytest.approx(300.0)
+    usage_record(answer(95))  # creates are held: so is analytics, at least as long
+    assert facebook.metrics_hold(account=page, reserve=0.2) >= 30

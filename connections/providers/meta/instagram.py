@@ -85,6 +85,9 @@ class InstagramProvider(MetaLoginProvider):
     # Not impressions, plays or video_views: removed for every version (April 2025).
     post_metrics = ("views", "reach", "likes", "comments", "saved", "shares", "total_interactions")
 
+    def usage_budgets(self, account: AccountState) -> list[str]:
+        return _budgets(account)
+
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
         extra = {name: values[name] for name in ("reach", "saved", "shares", "total_interactions") if name in values}
         return PostMetrics(

@@ -307,6 +307,13 @@ class YouTubeProvider(OAuth2Provider):
         if response.status_code >= 400:
             raise api.classify(response)
 
+    def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
+        """Analytics stops at ``1 - reserve`` of the day's units: the rest is for uploads."""
+        budget = int(api.setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
+        if api.quota_used(_project(account)) + 1 > budget * (1 - reserve):
+            return api.seconds_to_pacific_midnight()
+        return None
+
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
         ids = list(platform_post_ids)
         found: dict[str, PostMetrics] = {}
