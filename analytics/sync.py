@@ -285,7 +285,10 @@ def account_sync(*, rows: Sequence[MetricSync]) -> SyncResult:
 def _account_sync(rows: Sequence[MetricSync], result: SyncResult) -> None:
     account = rows[0].account
     provider = get_provider(account.platform)
-    parts = [row for row in rows if row.kind == K.PART]
+    removed = [row.id for row in rows if row.part is not None and row.part.removed_at is not None]
+    if removed:  # deleted from the platform since: no numbers will come; its history stays
+        MetricSync.objects.filter(id__in=removed).delete()
+    parts = [row for row in rows if row.kind == K.PART and row.id not in removed]
     batches: list[list[MetricSync]] = [[row] for row in rows if row.kind == K.ACCOUNT]
     size = max(1, provider.metrics_batch_size)
     batches += [parts[i : i + size] for i in range(0, len(parts), size)]

@@ -292,6 +292,18 @@ def test_an_unexpected_error_is_recorded_and_the_other_accounts_go_on(published,
     assert MetricSync.objects.filter(kind=K.ACCOUNT, last_error="").count() == 2
 
 
+def test_a_part_deleted_from_the_platform_stops_syncing_and_keeps_its_history(published, clock):
+    sync.housekeeping()
+    clock.move_to(T0 + timedelta(hours=1, seconds=1), tick=False)
+    sync.syncs_run()
+    TargetPart.objects.filter(pk=published[0].pk).update(removed_at=timezone.now())
+    clock.move_to(T0 + timedelta(hours=6, seconds=1), tick=False)
+    sync.syncs_run()
+    assert not MetricSync.objects.filter(part=published[0]).exists()
+    assert PartMetrics.objects.filter(part=published[0]).exists()
+    assert PartMetricSnapshot.objects.filter(part=published[0]).count() == 1
+
+
 # --- The command --------------------------------------------------------------------------------
 
 
