@@ -70,12 +70,19 @@ def _exports(cutoff: datetime, report: Report) -> int:
     return exports_expire(before=cutoff)
 
 
+def _snapshots(cutoff: datetime, report: Report) -> int:
+    from analytics.thinning import snapshots_thin
+
+    return snapshots_thin(report=report)  # thinned, not removed: its own cutoffs, from the same setting
+
+
 POLICIES = [
     Policy("Security and access logs (audit records)", "AUDIT_RETENTION_DAYS", "days", _audit),
     Policy("Webhook delivery logs", "WEBHOOK_DELIVERY_RETENTION_DAYS", "days", _deliveries),
     Policy("Notifications", "NOTIFICATION_RETENTION_DAYS", "days", _notifications),
     Policy("Abandoned uploads", "MEDIA_UPLOAD_EXPIRE_HOURS", "hours", _uploads),
     Policy("Finished data exports", "EXPORT_RETENTION_DAYS", "days", _exports),
+    Policy("Old metric snapshots (thinned to one a day, then a week)", "ANALYTICS_KEEP_ALL_DAYS", "days", _snapshots),
 ]
 
 

@@ -1,9 +1,17 @@
+"""Stored analytics: snapshots of each published part's numbers and each account's totals,
+the latest numbers per part (what dashboards read), and the sync schedule that fetches them.
+
+A metric that is None means the platform has no such number (never "zero"); a platform that
+has not counted yet is retried later and nothing is stored (see analytics/sync.py).
+"""
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from accounts.models import WorkspaceOwned
 from connections.models import SocialAccount
+from publishing.models import Target, TargetPart
 
 
 class ImportRun(WorkspaceOwned):
@@ -76,3 +84,123 @@ class ImportedPost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform_post_id} of {self.account}"
+
+
+# The per-post numbers, in the order exports and dashboards list them.
+POST_METRIC_FIELDS = ("likes", "reposts", "replies", "quotes", "saves", "views", "reach", "clicks")
+# Summed into ``engagement`` (views, reach and clicks are exposure, not engagement).
+ENGAGEMENT_FIELDS = ("likes", "reposts", "replies", "quotes", "saves")
+ACCOUNT_METRIC_FIELDS = ("followers", "following", "posts_count", "views")
+
+
+class PostMetricFields(models.Model):
+    """The numbers one post part has at one moment; None: the platform has no such number."""
+
+    likes = models.PositiveBigIntegerField(null=True, blank=True)
+    reposts = models.PositiveBigIntegerField(null=True, blank=True)  # shares, boosts, retweets
+    replies = models.PositiveBigIntegerField(null=True, blank=True)  # comments
+    quotes = models.PositiveBigIntegerField(null=True, blank=True)
+    saves = models.PositiveBigIntegerField(null=True, blank=True)  # bookmarks, pins
+    views = models.PositiveBigIntegerField(null=True, blank=True)  # impressions, plays
+    reach = models.PositiveBigIntegerField(null=True, blank=True)  # distinct accounts reached
+    clicks = models.PositiveBigIntegerField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True)  # the platform's own extras, under its names
+
+    class Meta:
+        abstract = True
+
+
+class PartMetricSnapshot(WorkspaceOwned, PostMetricFields):
+    """The numbers of one part at one sync; written only when they changed since the last one."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
+    part = models.ForeignKey(TargetPart, on_delete=models.CASCADE, related_name="metric_snapshots")
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["part_id", "taken_at"]
+        indexes = [
+            models.Index(fields=["workspace", "taken_at"], name="partsnap_workspace_time"),
+            models.Index(fields=["part", "taken_at"], name="partsnap_part_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"metrics of part {self.part_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class PartMetrics(WorkspaceOwned, PostMetricFields):
+    """The latest numbers of one part, one row per part: what lists and dashboards read.
+
+    ``published_at`` is copied from the part so a range query needs no join."""
+
+    part = models.OneToOneField(TargetPart, on_delete=models.CASCADE, related_name="metrics")
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
+    published_at = models.DateTimeField()
+    engagement = models.PositiveBigIntegerField(default=0)  # likes + reposts + replies + quotes + saves
+    first_synced_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "part metrics"
+        indexes = [
+            models.Index(fields=["workspace", "published_at"], name="partmetrics_workspace_time"),
+            models.Index(fields=["account", "published_at"], name="partmetrics_account_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"latest metrics of part {self.part_id}"
+
+
+class AccountMetricSnapshot(WorkspaceOwned):
+    """An account's totals at one sync (followers and the like); written only when they changed."""
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="metric_snapshots")
+    taken_at = models.DateTimeField()
+    followers = models.PositiveBigIntegerField(null=True, blank=True)
+    following = models.PositiveBigIntegerField(null=True, blank=True)
+    posts_count = models.PositiveBigIntegerField(null=True, blank=True)
+    views = models.PositiveBigIntegerField(null=True, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["account_id", "taken_at"]
+        indexes = [models.Index(fields=["account", "taken_at"], name="accountsnap_account_time")]
+
+    def __str__(self) -> str:
+        return f"metrics of {self.account_id} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class MetricSync(WorkspaceOwned):
+    """When to fetch one part's (or one account's) numbers next: the analytics schedule's row.
+
+    Claimed like a publishing target: a worker leases it (``claimed_until``) so another worker
+    skips it, and a crashed worker's lease simply runs out."""
+
+    class Kind(models.TextChoices):
+        PART = "part", "Post part"
+        ACCOUNT = "account", "Account"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    part = models.ForeignKey(TargetPart, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="+")
+    due_at = models.DateTimeField(db_index=True)
+    step = models.PositiveSmallIntegerField(default=0)  # position in the decaying schedule
+    attempts = models.PositiveSmallIntegerField(default=0)  # failures in a row, for backoff
+    last_error = models.TextField(blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)  # e.g. the account needs reconnecting
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=32, blank=True)  # the claim's token: which worker holds it
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["part"], condition=Q(kind="part"), name="metricsync_one_per_part"),
+            models.UniqueConstraint(fields=["account"], condition=Q(kind="account"), name="metricsync_one_per_account"),
+        ]
+        indexes = [models.Index(fields=["account", "paused"], name="metricsync_account_paused")]
+
+    def __str__(self) -> str:
+        what = f"part {self.part_id}" if self.kind == self.Kind.PART else f"account {self.account_id}"
+        return f"sync {what} due {self.due_at:%Y-%m-%d %H:%M}"

@@ -13,6 +13,8 @@ offset and status; POST /uploads/<id>/finish -> "processing" for PROCESSING_S se
 "ready"; POST /posts {"media": [id]} refuses media that is not ready (409).
 """
 
+import collections
+import hashlib
 import json
 import os
 import random
@@ -33,6 +35,7 @@ from connections.providers.base import (
     MediaItem,
     PartRequest,
     Pending,
+    PostMetrics,
     Profile,
     Provider,
     PublishedItem,
@@ -42,6 +45,8 @@ from connections.providers.base import (
 )
 
 UPLOAD_CHUNK_BYTES = int(os.environ.get("BENCH_CHUNK_BYTES", 8 * 1024 * 1024))
+RATE_LIMIT = int(os.environ.get("BENCH_RATE_LIMIT", 300))
+RATE_WINDOW_S = float(os.environ.get("BENCH_RATE_WINDOW_S", 900))
 
 
 def part_keys(target_key: str, parts: int) -> list[str]:
@@ -86,6 +91,24 @@ class Ledger:
         self.video_posts: set[str] = set()  # keys of posts created with a video
         self.bytes_received = 0  # every body byte of every chunk, cut-off chunks included
         self.bytes_again = 0  # bytes of chunks the platform already held
+        self.metric_calls: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self.metric_calls_total = 0
+        self.rate_limited = 0  # 429s answered on /metrics
+        self.metric_ids_read = 0
+
+    def metrics_call(self, account: str, *, limit: int, window_s: float) -> float | None:
+        """Count a /metrics call; seconds until the caller may call again if it is over the limit."""
+        now = time.time()
+        with self.lock:
+            calls = self.metric_calls[account]
+            while calls and calls[0] <= now - window_s:
+                calls.popleft()
+            if len(calls) >= limit:
+                self.rate_limited += 1
+                return calls[0] + window_s - now
+            calls.append(now)
+            self.metric_calls_total += 1
+            return None
 
     def create(self, key: str, media: list[str] = ()) -> dict:
         with self.lock:
@@ -100,6 +123,13 @@ class Ledger:
     @property
     def duplicates(self) -> int:
         return sum(count - 1 for count in self.creates.values())
+
+
+def post_counts(post_id: str) -> dict:
+    """Some counts, fixed per post."""
+    seed = int(hashlib.sha256(post_id.encode()).hexdigest()[:8], 16)
+    return {"id": post_id, "like_count": seed % 97, "repost_count": seed % 13, "reply_count": seed % 7,
+            "view_count": seed % 5000}  # fmt: skip
 
 
 def make_handler(ledger: Ledger, *, latency_s: float, fault_rate: float, processing_s: float):
@@ -185,6 +215,9 @@ def make_handler(ledger: Ledger, *, latency_s: float, fault_rate: float, process
             self._reply(200, upload.as_json(upload_id))
 
         def do_GET(self) -> None:
+            if self.path.startswith("/metrics"):
+                self._metrics()
+                return
             if self.path.startswith("/uploads/"):
                 upload_id, upload = self._upload()
                 self._reply(200 if upload else 404, upload.as_json(upload_id) if upload else {"error": "not found"})
@@ -192,6 +225,20 @@ def make_handler(ledger: Ledger, *, latency_s: float, fault_rate: float, process
             key = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
             post = ledger.posts.get(key)
             self._reply(200 if post else 404, post or {"error": "not found"})
+
+        def _metrics(self) -> None:
+            time.sleep(latency_s)
+            wait = ledger.metrics_call(self.headers.get("X-Account", ""), limit=RATE_LIMIT, window_s=RATE_WINDOW_S)
+            if wait is not None:
+                self.send_response(429)
+                self.send_header("Retry-After", str(max(1, round(wait))))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            ids = [i for i in parse_qs(urlsplit(self.path).query).get("ids", [""])[0].split(",") if i]
+            with ledger.lock:
+                ledger.metric_ids_read += len(ids)
+            self._reply(200, {"data": [post_counts(i) for i in ids]})
 
     return Handler
 
@@ -221,6 +268,12 @@ class BenchProvider(Provider):
     needs_app_credentials = False
     supports_idempotency_key = True
     supports_lookup = True
+    supports_metrics = True
+    metric_names = {"like_count": "likes", "repost_count": "reposts", "reply_count": "replies", "view_count": "views"}
+    metrics_batch_size = 100
+    # The platform's read limit is RATE_LIMIT per RATE_WINDOW_S per account; declared a little
+    # under it, as a provider would, so clock skew never tips a call over.
+    metrics_calls_per_minute = RATE_LIMIT / RATE_WINDOW_S * 60 * 0.97
     _local = threading.local()
 
     @property
@@ -261,6 +314,14 @@ class BenchProvider(Provider):
             return Pending("Bench network is processing the video", check_in_s=2)
         answer = response.json()
         return PublishedItem(platform_post_id=answer["id"], url=f"{self.base}/posts/{answer['id']}")
+
+    def fetch_metrics(self, *, account: AccountState, platform_post_ids) -> dict:
+        ids = ",".join(platform_post_ids)
+        response = self._call("get", "/metrics", params={"ids": ids}, headers={"X-Account": account.external_id})
+        if response.status_code == 429:
+            retry = float(response.headers.get("Retry-After", "60"))
+            raise ProviderError(ErrorClass.RATE, "Bench network: slow down.", status=429, retry_after=retry)
+        return {post["id"]: PostMetrics.from_platform(post, self.metric_names) for post in response.json()["data"]}
 
     def _call(self, method: str, path: str, *, create_call: bool = False, **kwargs) -> http.Response:
         try:

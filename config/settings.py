@@ -348,6 +348,26 @@ PUBLISH_MAX_PROCESSING_CHECK_SECONDS = env_int("PUBLISH_MAX_PROCESSING_CHECK_SEC
 # it fails with that reason: a day covers a long video at YouTube or TikTok.
 PUBLISH_MAX_PROCESSING_SECONDS = env_int("PUBLISH_MAX_PROCESSING_SECONDS", 24 * 3600, minimum=60)
 
+# --- Analytics -----------------------------------------------------------------------------
+# When each published post's numbers are fetched, counted from its publishing ("30m", "6h",
+# "3d"), then every ANALYTICS_REPEAT for as long as it exists; each account's totals every
+# ANALYTICS_ACCOUNT_EVERY.
+ANALYTICS_SCHEDULE = env_str("ANALYTICS_SCHEDULE", "1h,6h,24h,3d,7d,30d")
+ANALYTICS_REPEAT = env_str("ANALYTICS_REPEAT", "30d")
+ANALYTICS_ACCOUNT_EVERY = env_str("ANALYTICS_ACCOUNT_EVERY", "24h")
+# The share of every rate budget analytics leaves to publishing (percent): analytics calls only
+# while publishing is not using the budget, and then at most the rest of its pace.
+ANALYTICS_BUDGET_RESERVE = env_int("ANALYTICS_BUDGET_RESERVE_PERCENT", 20, minimum=0) / 100
+if ANALYTICS_BUDGET_RESERVE >= 1:
+    raise ImproperlyConfigured("ANALYTICS_BUDGET_RESERVE_PERCENT must be below 100.")
+# A platform with no numbers yet for a post is asked again after growing waits, this many times,
+# before the schedule moves on to its next step.
+ANALYTICS_NOT_YET_TRIES = env_int("ANALYTICS_NOT_YET_TRIES", 5, minimum=1)
+ANALYTICS_CLAIM_LEASE_SECONDS = env_int("ANALYTICS_CLAIM_LEASE_SECONDS", 300, minimum=10)
+# Every snapshot is kept this long; older ones are thinned to one a day, and after
+# ANALYTICS_KEEP_DAILY_DAYS to one a week (the latest is never removed).
+ANALYTICS_KEEP_ALL_DAYS = env_int("ANALYTICS_KEEP_ALL_DAYS", 90, minimum=1)
+ANALYTICS_KEEP_DAILY_DAYS = env_int("ANALYTICS_KEEP_DAILY_DAYS", 365, minimum=2)
 # --- Analytics: importing an account's existing posts (analytics/imports.py) ---------------
 ANALYTICS_IMPORT_MAX_POSTS = env_int("ANALYTICS_IMPORT_MAX_POSTS", 1000, minimum=1)  # per run, newest first
 ANALYTICS_IMPORT_MAX_DAYS = env_int("ANALYTICS_IMPORT_MAX_DAYS", 365, minimum=1)  # nothing older is imported

@@ -1,5 +1,9 @@
 """Pacing calls per platform app, so one workspace cannot spend a rate limit others share.
 
+Publishing and analytics draw on the same budgets: publishing with ``pace_reserve``, analytics
+with ``pace_reserve_spare``, which takes only time publishing left unused and never moves a
+budget's next slot past the present, so a post that falls due is never held back by it.
+
 Each budget is a row holding the earliest time its next call may start (a virtual schedule:
 every call pushes it forward by the interval). Claiming is one conditional UPDATE, so any
 number of workers on any number of hosts share a budget without a lock server. A platform's
@@ -36,6 +40,7 @@ def budget_keys(provider: Provider, account: SocialAccount) -> list[tuple[str, f
 
 
 def _ensure(key: str, now: datetime) -> None:
+    """The budget's row, made free from ``now`` on if it is new."""
     if not RateBudget.objects.filter(key=key).exists():
         try:
             with transaction.atomic():
@@ -62,6 +67,31 @@ def pace_reserve(keys: list[tuple[str, float]]) -> datetime | None:
     if not blocked:
         return None
     return max(RateBudget.objects.filter(key__in=blocked).values_list("next_at", flat=True))
+
+
+def pace_reserve_spare(keys: list[tuple[str, float]], *, reserve: float) -> datetime | None:
+    """Take a slot for background work (analytics) only from time publishing has left unused.
+
+    A budget lends a slot when its next call could have started at least ``gap`` ago (gap is the
+    interval stretched so that background calls use at most ``1 - reserve`` of the pace); the
+    slot is taken from that idle past, so the budget's next slot becomes now, not later, and
+    publishing finds it free. Returns when to come back (taking nothing) otherwise."""
+    now = timezone.now()
+    for key, interval in keys:
+        _ensure(key, now - timedelta(seconds=interval / (1 - reserve)))  # a new budget has been idle
+    blocked: list[tuple[str, float]] = []
+    with transaction.atomic():
+        for key, interval in keys:
+            gap = timedelta(seconds=interval / (1 - reserve))
+            if not RateBudget.objects.filter(key=key, next_at__lte=now - gap).update(next_at=now):
+                blocked.append((key, interval / (1 - reserve)))
+        if blocked:
+            transaction.set_rollback(True)
+    if not blocked:
+        return None
+    gaps = dict(blocked)
+    rows = RateBudget.objects.filter(key__in=gaps).values_list("key", "next_at")
+    return max(next_at + timedelta(seconds=gaps[key]) for key, next_at in rows)
 
 
 def pace_block(keys: list[tuple[str, float]], *, seconds: float) -> None:

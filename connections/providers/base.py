@@ -275,14 +275,68 @@ class TextRules:
     title_required: bool = False
 
 
+# Our names for a post's numbers and an account's (analytics stores them in columns so named).
+POST_METRICS = ("likes", "reposts", "replies", "quotes", "saves", "views", "reach", "clicks")
+ACCOUNT_METRICS = ("followers", "following", "posts_count", "views")
+EXTRA = "extra"  # in a mapping table: keep the platform's number among the extras, under its own name
+
+
+def _count(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None  # absent or not a number: the platform has no such count, which is not 0
+    return max(0, int(value))
+
+
+def mapped_counts(counts: Mapping[str, Any], table: Mapping[str, str]) -> tuple[dict[str, int], dict[str, int]]:
+    """A platform's numbers renamed by a provider's mapping table (platform name -> ours, or
+    EXTRA): (ours, extras). What the table does not name is dropped; what is not a number is None."""
+    ours: dict[str, int] = {}
+    extra: dict[str, int] = {}
+    for name, to in table.items():
+        value = _count(counts.get(name))
+        if value is not None:
+            (extra if to == EXTRA else ours)[name if to == EXTRA else to] = value
+    return ours, extra
+
+
 @dataclass(frozen=True)
 class PostMetrics:
+    """A post's numbers as the platform counts them. A provider leaves a post out of the answer
+    when the platform has no numbers for it (not counted yet, or gone): analytics then tries
+    again later instead of storing zeros."""
+
     likes: int = 0
     reposts: int = 0
     replies: int = 0
     quotes: int = 0
-    impressions: int | None = None  # None where the platform has no such number
+    impressions: int | None = None  # None where the platform has no such number (stored as views)
     extra: Mapping[str, int] = field(default_factory=dict)
+    saves: int | None = None
+    reach: int | None = None
+    clicks: int | None = None
+
+    @classmethod
+    def from_platform(cls, counts: Mapping[str, Any], table: Mapping[str, str]) -> PostMetrics:
+        """Built from the platform's own field names through the provider's mapping table."""
+        ours, extra = mapped_counts(counts, table)
+        views = ours.pop("views", None)
+        return cls(**ours, impressions=views, extra=extra)
+
+
+@dataclass(frozen=True)
+class AccountMetrics:
+    """An account's totals at one moment; None where the platform has no such number."""
+
+    followers: int | None = None
+    following: int | None = None
+    posts_count: int | None = None
+    views: int | None = None
+    extra: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_platform(cls, counts: Mapping[str, Any], table: Mapping[str, str]) -> AccountMetrics:
+        ours, extra = mapped_counts(counts, table)
+        return cls(**ours, extra=extra)
 
 
 # --- Importing an account's existing posts -------------------------------------------------
@@ -318,18 +372,6 @@ class PostPage:
 
     items: tuple[ImportedItem, ...]
     next_cursor: str = ""
-
-
-@dataclass(frozen=True)
-class AccountMetrics:
-    """An account's own counts at one moment (followers, posts), where the platform gives them;
-    None where it does not."""
-
-    followers: int | None = None
-    following: int | None = None
-    posts_count: int | None = None
-    views: int | None = None
-    extra: Mapping[str, int] = field(default_factory=dict)  # a platform's further counts (likes)
 
 
 @dataclass(frozen=True)
@@ -397,6 +439,15 @@ class Provider:
     supports_metrics: ClassVar[bool] = False
     supports_account_metrics: ClassVar[bool] = False
     supports_import: ClassVar[bool] = False  # list_posts pages through the account's own posts
+    # The provider's mapping table from the platform's metric names to ours (POST_METRICS, or
+    # EXTRA to keep one among the extras); analytics also reads it to place PostMetrics.extra keys.
+    metric_names: ClassVar[Mapping[str, str]] = {}
+    account_metric_names: ClassVar[Mapping[str, str]] = {}
+    # At most this many ids per fetch_metrics call from analytics (the platform's batch size).
+    metrics_batch_size: ClassVar[int] = 50
+    # A per-account limit on the metrics endpoint alone (platforms often limit reads apart from
+    # posting): analytics paces its fetch_metrics calls by it, on top of the shared budgets.
+    metrics_calls_per_minute: ClassVar[float | None] = None
     # Refresh this long before expiry (seconds); the token-health job uses it.
     refresh_margin_s: ClassVar[int] = 15 * 60
     default_scopes: ClassVar[tuple[str, ...]] = ()
@@ -404,9 +455,9 @@ class Provider:
     # it one workspace may use, so a busy workspace cannot spend a limit the others depend on.
     app_calls_per_minute: ClassVar[int | None] = None
     workspace_share: ClassVar[float] = 0.5
-    # Publishing pace for one connected account (a platform's per-profile edit limit), whatever
-    # the app's; None: no per-account pacing.
-    account_calls_per_minute: ClassVar[int | None] = None
+    # Pace for one connected account (a platform's per-profile edit limit), whatever the app's,
+    # shared by publishing and analytics; None: no per-account pacing.
+    account_calls_per_minute: ClassVar[float | None] = None
     # Per-post choices the composer offers for this platform: (option name, label, choices).
     # Values reach PublishRequest.options; the provider validates them again.
     composer_options: ClassVar[tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]] = ()
@@ -588,6 +639,7 @@ class Provider:
         raise NotImplementedError
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
+        """Numbers for the posts the platform has them for; a post it has none for yet is left out."""
         raise NotImplementedError
 
     def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
@@ -598,3 +650,9 @@ class Provider:
         """One page of the account's own posts (not reposts), newest first, from ``cursor`` (empty:
         the newest). Only called where ``supports_import`` is declared."""
         raise NotImplementedError
+
+    def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
+        """Seconds analytics should wait before calling for this account because a quota the
+        platform counts on its own terms (daily units, usage percentages) is closer to its limit
+        than ``reserve`` (the share kept for publishing) allows; None: analytics may call now."""
+        return None

@@ -1,5 +1,5 @@
-"""Run the whole app on one machine: web server, task workers (text and media), dispatcher and
-webhook sender.
+"""Run the whole app on one machine: web server, task workers (text and media), dispatcher,
+webhook sender and analytics sync.
 
 The embedded default for a first run; production runs each process under its own supervisor.
 A child that exits is started again after a growing pause, and the others keep running: a
@@ -81,7 +81,7 @@ class Supervisor:
 
 
 class Command(BaseCommand):
-    help = "Start web, worker, dispatcher and webhook sender together in the foreground; Ctrl-C stops them all."
+    help = "Start web, worker, dispatcher, webhook sender and analytics sync in the foreground; Ctrl-C stops them."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1", help="Interface to bind (default 127.0.0.1).")
@@ -100,6 +100,7 @@ class Command(BaseCommand):
             "worker": [python, "manage.py", "qcluster"],
             "dispatcher": [python, "manage.py", "dispatch"],
             "webhooks": [python, "manage.py", "webhooks_send"],
+            "analytics": [python, "manage.py", "analytics_sync"],
         }  # fmt: skip
         if settings.PUBLISH_MEDIA_CLUSTER:
             # Video uploads and other long media work: its own workers, so text posts never wait.

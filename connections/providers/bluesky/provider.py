@@ -23,6 +23,7 @@ from django.utils import timezone
 from connections.errors import ErrorClass, ProviderError
 from connections.http import UnsafeURL, check_public_url, platform_session
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -59,6 +60,7 @@ from connections.providers.bluesky.forms import (
     normalise_identifier,
     normalise_service_url,
 )
+from connections.providers.bluesky.metrics import ACCOUNT_METRIC_NAMES, METRIC_NAMES
 from connections.providers.bluesky.repo import StrongRef, create_record, delete_record, get_record, upload_blob
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 
@@ -88,6 +90,10 @@ class BlueskyProvider(Provider):
     supports_delete = True
     supports_metrics = True
     supports_import = True
+    supports_account_metrics = True
+    metric_names = METRIC_NAMES
+    account_metric_names = ACCOUNT_METRIC_NAMES
+    metrics_batch_size = METRICS_BATCH
 
     # --- Connect -----------------------------------------------------------------------------
 
@@ -169,6 +175,13 @@ class BlueskyProvider(Provider):
 
     def delete(self, *, account: AccountState, platform_post_id: str) -> None:
         delete_record(AccountClient(account), platform_post_id)
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """Followers, follows and posts from the public AppView's profile of the account's DID."""
+        profile = Xrpc(PUBLIC_APPVIEW).query("app.bsky.actor.getProfile", {"actor": account.external_id})
+        if require_str(profile, "did", "getProfile") != account.external_id:
+            raise malformed("getProfile")
+        return AccountMetrics.from_platform(profile, ACCOUNT_METRIC_NAMES)
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
         uris = list(dict.fromkeys(platform_post_ids))
@@ -418,14 +431,7 @@ def _metrics(answer: dict[str, Any]) -> dict[str, PostMetrics]:
     for post in posts:
         if not isinstance(post, dict):
             raise malformed("getPosts")
-        metrics[require_str(post, "uri", "getPosts")] = PostMetrics(
-            likes=_count(post, "likeCount"),
-            reposts=_count(post, "repostCount"),
-            replies=_count(post, "replyCount"),
-            quotes=_count(post, "quoteCount"),
-            impressions=None,  # Bluesky publishes no view counts
-            extra={"bookmarks": _count(post, "bookmarkCount")} if "bookmarkCount" in post else {},
-        )
+        metrics[require_str(post, "uri", "getPosts")] = PostMetrics.from_platform(post, METRIC_NAMES)
     return metrics
 
 

@@ -25,6 +25,7 @@ from django.utils.text import slugify
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -43,6 +44,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
+from connections.providers.demo.metrics import ACCOUNT_METRIC_NAMES, METRIC_NAMES, account_counts, post_counts
 from connections.providers.demo.models import DemoPost
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 
@@ -103,6 +105,9 @@ class DemoProvider(Provider):
     supports_delete = True
     supports_metrics = True
     supports_import = True
+    supports_account_metrics = True
+    metric_names = METRIC_NAMES
+    account_metric_names = ACCOUNT_METRIC_NAMES
     badge = "demo"
     connect_intro = (
         'The Demo network is built in: nothing leaves this server. Posts "publish" with realistic '
@@ -296,6 +301,21 @@ class DemoProvider(Provider):
         items = tuple(_imported(post) for post in page)
         return PostPage(items=items, next_cursor=str(page[-1].pk) if len(page) == IMPORT_PAGE_SIZE else "")
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        now = timezone.now()
+        posts = list(
+            DemoPost.objects.filter(account_external_id=account.external_id)
+            .order_by("-created_at")
+            .values_list("post_id", "created_at")[:ACCOUNT_POSTS_COUNTED]
+        )
+        reaches = (post_counts(post_id, created_at, now)["reach_count"] for post_id, created_at in posts)
+        total = DemoPost.objects.filter(account_external_id=account.external_id, parent=None).count()
+        counts = account_counts(account.external_id, reaches, total)
+        return AccountMetrics.from_platform(counts, ACCOUNT_METRIC_NAMES)
+
+
+ACCOUNT_POSTS_COUNTED = 500  # followers grow with the reach of the latest posts (a bounded read)
+
 
 IMPORT_PAGE_SIZE = 20
 PAST_TOPICS = ("a quiet release", "what we learned this week", "a photo from the office", "a customer story",
@@ -330,14 +350,5 @@ def _imported(post: DemoPost) -> ImportedItem:
 
 
 def growing_metrics(post_id: str, created_at: datetime) -> PostMetrics:
-    """Deterministic per post, rising quickly at first and then levelling off, like real reach."""
-    seed = int(hashlib.sha256(post_id.encode()).hexdigest()[:8], 16)
-    hours = max(0.0, (timezone.now() - created_at).total_seconds() / 3600)
-    reach = (1 - 0.5 ** (hours / 6)) * (200 + seed % 800)
-    return PostMetrics(
-        likes=int(reach * 0.08),
-        reposts=int(reach * 0.015),
-        replies=int(reach * 0.01),
-        quotes=int(reach * 0.003),
-        impressions=int(reach),
-    )
+    """Deterministic per post and moment, rising quickly at first and then levelling off."""
+    return PostMetrics.from_platform(post_counts(post_id, created_at, timezone.now()), METRIC_NAMES)

@@ -24,6 +24,7 @@ from requests_toolbelt.multipart.encoder import MultipartEncoder
 from connections import http
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -41,6 +42,7 @@ from connections.providers.base import (
 )
 from connections.providers.mastodon import imports, schema
 from connections.providers.mastodon.client import MastodonClient, base_url, classify_registration, decode, host_of
+from connections.providers.mastodon.metrics import ACCOUNT_METRIC_NAMES, METRIC_NAMES
 from connections.providers.mastodon.text import comparable, comparable_html, with_link
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
@@ -106,6 +108,10 @@ class MastodonProvider(OAuth2Provider):
     supports_delete = True
     supports_metrics = True
     supports_import = True
+    supports_account_metrics = True
+    metric_names = METRIC_NAMES
+    account_metric_names = ACCOUNT_METRIC_NAMES
+    metrics_batch_size = 20  # one GET per status: a small batch keeps a call's duration short
     # Waits between media status checks (no worker is held while waiting: the engine comes back),
     # and how long a server may take before the part is retried from a fresh upload.
     media_check_delays_s: ClassVar[tuple[float, ...]] = (1, 2, 3, 5, 5, 10, 10, 15, 30)
@@ -365,14 +371,21 @@ class MastodonProvider(OAuth2Provider):
             for post_id in platform_post_ids:
                 status = _status_or_none(api, post_id)
                 if status is not None:
-                    metrics[post_id] = PostMetrics(
-                        likes=status.favourites, reposts=status.reblogs, replies=status.replies, quotes=status.quotes
-                    )
+                    metrics[post_id] = PostMetrics.from_platform(status, METRIC_NAMES)
         return metrics
 
     def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
         with self._account_api(account) as api:
             return imports.list_own_posts(api, account_id=_account_id(account), cursor=cursor)
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        with self._account_api(account) as api:
+            data = api.json("GET", VERIFY_CREDENTIALS)
+        me = schema.parse_account(data)  # the shape checked at the edge
+        if me.id != _account_id(account):
+            raise ProviderError(ErrorClass.AUTH, "This Mastodon token belongs to another account: reconnect.",
+                                code="account_mismatch")  # fmt: skip
+        return AccountMetrics.from_platform(data, ACCOUNT_METRIC_NAMES)
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -428,9 +441,12 @@ def _account_id(account: AccountState) -> str:
     return _extra_text(account.extra, "account_id") or account.external_id.rsplit(":", 1)[-1]
 
 
-def _status_or_none(api: MastodonClient, post_id: str) -> schema.Status | None:
+def _status_or_none(api: MastodonClient, post_id: str) -> dict[str, Any] | None:
+    """The status as the server sent it (checked against our schema first), or None if gone."""
     try:
-        return schema.parse_status(api.json("GET", f"/api/v1/statuses/{quote(post_id, safe='')}"))
+        data = api.json("GET", f"/api/v1/statuses/{quote(post_id, safe='')}")
+        schema.parse_status(data)
+        return dict(data)
     except ProviderError as exc:
         if exc.status == 404:
             return None

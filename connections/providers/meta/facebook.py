@@ -63,6 +63,8 @@ class FacebookProvider(MetaLoginProvider):
     name = "Facebook Pages"
     supports_delete = True
     supports_metrics = True
+    # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
+    metric_names = {"clicks": "clicks"}
     # Not the removed post_impressions* metrics (gone for all versions by 15 Jun 2026).
     post_metrics = ("post_total_media_view_unique", "post_reactions_by_type_total", "post_clicks")
     setup_steps = (

@@ -257,6 +257,7 @@ def usage_record(response: http.Response) -> None:
     usage = usage_of(response)
     now = time.time()
     for budget, percent in usage.percents.items():
+        cache.set(_level_key(budget), percent, timeout=LEVEL_KEPT_S)  # what background work reads
         hold = hold_seconds(percent, usage.regain_s)
         if hold > 0:
             cache.set(_cache_key(budget), {"until": now + hold, "percent": percent}, timeout=int(hold) + 1)
@@ -277,6 +278,27 @@ def usage_hold(object_ids: list[str]) -> tuple[float, float] | None:
 
 def _cache_key(budget: str) -> str:
     return f"meta-usage:{budget}"
+
+
+LEVEL_KEPT_S = 3600  # Meta's usage window is a rolling hour: an older reading says nothing
+BACKGROUND_RECHECK_S = 300.0
+
+
+def _level_key(budget: str) -> str:
+    return f"meta-usage-level:{budget}"
+
+
+def background_hold(object_ids: list[str], *, reserve: float) -> float | None:
+    """Seconds background reads (analytics) should wait: while creates are held, and already
+    from ``1 - reserve`` of the slow-down mark on, so they never spend the usage publishing needs."""
+    held = usage_hold(object_ids)
+    if held is not None:
+        return max(1.0, held[0])
+    mark = float(_setting("META_USAGE_SLOWDOWN_PERCENT")) * (1 - reserve)
+    levels = [cache.get(_level_key(budget)) for budget in (APP_BUDGET, *object_ids)]
+    if any(isinstance(level, int | float) and level >= mark for level in levels):
+        return BACKGROUND_RECHECK_S
+    return None
 
 
 # --- The client ---------------------------------------------------------------------------------

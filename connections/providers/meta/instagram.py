@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    EXTRA,
     AccountMetrics,
     AccountState,
     MediaItem,
@@ -110,6 +111,8 @@ class InstagramProvider(MetaLoginProvider):
         )
 
     supports_metrics = True
+    # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
+    metric_names = {"reach": "reach", "saved": "saves", "shares": EXTRA, "total_interactions": EXTRA}
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
     no_insights_codes: ClassVar[frozenset[str]] = frozenset({"100/33", "10"})
     # Not impressions, plays or video_views: removed for every version (April 2025).
@@ -120,6 +123,9 @@ class InstagramProvider(MetaLoginProvider):
         saves); asking a post for a metric its kind lacks is an error, so its kind is read."""
         kind = text_field(api.get(post_id, fields="media_product_type"), "media_product_type")
         return PRODUCT_METRICS.get(kind, self.post_metrics)
+
+    def usage_budgets(self, account: AccountState) -> list[str]:
+        return _budgets(account)
 
     def metrics_from(self, values: dict[str, int]) -> PostMetrics:
         extra = {name: values[name] for name in EXTRA_METRICS if name in values}

@@ -24,7 +24,7 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.meta import login
-from connections.providers.meta.graph import Graph, required_id, text_field, usage_hold
+from connections.providers.meta.graph import Graph, background_hold, required_id, text_field, usage_hold
 
 # Matching a lost answer by text: posts older than this are not ours (reconciliation runs within
 # PUBLISH_RECONCILE_GIVE_UP_SECONDS, 6 h by default).
@@ -119,6 +119,13 @@ class MetaLoginProvider(Provider):
                 if values:
                     metrics[post_id] = self.metrics_from(values)
         return metrics
+
+    def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
+        return background_hold(self.usage_budgets(account), reserve=reserve)
+
+    def usage_budgets(self, account: AccountState) -> list[str]:
+        """The Meta usage budgets a call for this account counts against (besides the app's)."""
+        return [account.external_id]
 
     post_metrics: ClassVar[tuple[str, ...]] = ()
 

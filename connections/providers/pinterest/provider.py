@@ -25,6 +25,7 @@ from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    EXTRA,
     AccountState,
     AppCredentials,
     MediaItem,
@@ -73,6 +74,8 @@ class PinterestProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
+    metric_names = {"outbound_clicks": "clicks", "pin_clicks": EXTRA, "video_views": EXTRA, "saves": EXTRA}
     default_scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
     developer_console_url = "https://developers.pinterest.com/apps/"
     setup_steps = (

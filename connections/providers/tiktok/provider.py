@@ -96,6 +96,7 @@ class TikTokProvider(OAuth2Provider):
     supports_refresh = True
     supports_lookup = True
     supports_metrics = True
+    metrics_batch_size = 20  # video/query takes at most 20 ids
     default_scopes = SCOPES
     refresh_margin_s = 30 * 60
     supports_account_metrics = True

@@ -91,6 +91,9 @@ class XProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
+    metric_names = {"bookmarks": "saves"}
+    metrics_batch_size = METRICS_BATCH
     # Without offline.access there is no refresh token and the access token dies after 2 h.
     default_scopes = ("tweet.read", "tweet.write", "users.read", MEDIA_WRITE, "offline.access")
     developer_console_url = "https://developer.x.com/en/portal/dashboard"

@@ -68,6 +68,7 @@ class YouTubeProvider(GoogleOAuth2Provider):
     supports_delete = True
     supports_metrics = True
     supports_account_metrics = True
+    metrics_batch_size = 50  # videos.list takes at most 50 ids (1 unit a call)
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
         # A moment (ISO 8601): the video stays private until then, and YouTube makes it public.
@@ -350,6 +351,13 @@ class YouTubeProvider(GoogleOAuth2Provider):
             return  # already gone
         if response.status_code >= 400:
             raise api.classify(response)
+
+    def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
+        """Analytics stops at ``1 - reserve`` of the day's units: the rest is for uploads."""
+        budget = int(api.setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
+        if api.quota_used(_project(account)) + 1 > budget * (1 - reserve):
+            return api.seconds_to_pacific_midnight()
+        return None
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
         ids = list(platform_post_ids)

@@ -6,9 +6,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
+        ("analytics", "0002_claimed_by"),
         ("accounts", "0012_workspace_purge_revoke_attempts"),
         ("connections", "0008_connect_session_api_key"),
         ("publishing", "0015_post_origin"),
