@@ -334,15 +334,23 @@ def _index(moves: Sequence[Move], move: Move) -> int:
 
 def _set_clause(model: type[Model], values: Mapping[str, Any], params: list[Any]) -> str:
     """``"col" = %s, ...`` for model fields, each value prepared by its field as the ORM would."""
+    clause, fields = _set_columns(model, tuple(values))
+    params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    return clause
+
+
+@functools.cache
+def _set_columns(model: type[Model], names: tuple[str, ...]) -> tuple[str, tuple[Field[Any, Any], ...]]:
+    """The SET clause for these fields and the fields themselves: the engine's moves take a few
+    shapes only, so each is built once per process."""
     quote = connection.ops.quote_name
-    clauses = []
-    for name, value in values.items():
+    fields = []
+    for name in names:
         field = model._meta.get_field(name)
         if not isinstance(field, Field) or not field.column:
             raise ValueError(f"{model.__name__}.{name} is not a column")
-        clauses.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    return ", ".join(clauses)
+        fields.append(field)
+    return ", ".join(f"{quote(field.column)} = %s" for field in fields), tuple(fields)
 
 
 def _moves_in_one_statement(
