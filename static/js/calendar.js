@@ -38,12 +38,18 @@
   }
 
   // --- Drag and drop -------------------------------------------------------------------------
+  // A movable chip links to its post; rescheduling is that address plus "reschedule/" (not
+  // repeated in the page: a week shows up to 336 chips).
+  function rescheduleUrl(chip) {
+    return chip.getAttribute("href").replace(/\/?$/, "/") + "reschedule/";
+  }
+
   function draggable(chip) {
     chip.addEventListener("dragstart", function (event) {
       closePreview();
       dragged = chip;
       event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", chip.dataset.rescheduleUrl);
+      event.dataTransfer.setData("text/plain", rescheduleUrl(chip));
     });
   }
 
@@ -60,7 +66,7 @@
       dragged = null;
       var body = new URLSearchParams({ date: cell.dataset.date });
       if (cell.dataset.hour) body.set("hour", cell.dataset.hour); // the week's hour grid
-      post(chip.dataset.rescheduleUrl, body).then(function (response) {
+      post(rescheduleUrl(chip), body).then(function (response) {
         return response.text().then(function (text) {
           status.textContent = text;
           if (response.ok) placeChip(chip, cell, response);
@@ -215,6 +221,20 @@
       lastPointer = "mouse";
     });
   }
+
+  // A week slot's "+N more" loads the rest of its hour in place (htmx); its href, the day's
+  // posts list, is where it goes without script. The hour's address is built here from the
+  // slot's date and hour, and the grid's filter, rather than repeated in each of 168 links.
+  grid.addEventListener("click", function (event) {
+    var more = event.target.closest && event.target.closest("a[data-more]");
+    if (!more || !window.htmx || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var slot = more.closest(".calendar-slot");
+    event.preventDefault();
+    var query = new URLSearchParams(grid.dataset.hourFilter || "");
+    query.set("date", slot.dataset.date);
+    query.set("hour", slot.dataset.hour);
+    window.htmx.ajax("GET", grid.dataset.hourUrl + "?" + query.toString(), { target: more, swap: "outerHTML" });
+  });
 
   // Chips drawn with the page, and those a slot's "+N more" loads later (htmx).
   function enhanceChips(root) {

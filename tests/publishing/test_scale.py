@@ -93,7 +93,11 @@ def test_more_in_a_week_slot_loads_that_hours_other_chips(
     _no_decryption(monkeypatch)
     client = team.client("viewer")
     week = client.get(reverse("calendar"), {"date": "2026-05-05", "view": "week"}).content.decode()
-    assert f'hx-get="{reverse("calendar_hour")}?date=2026-05-05&amp;hour=10"' in week
+    # The slot's "+N more" is loaded by calendar.js from the grid's hour address and the slot's own
+    # date and hour (not repeated in each of 168 links); its href is the day's list without script.
+    assert f'data-hour-url="{reverse("calendar_hour")}"' in week
+    slot = week[week.index('data-date="2026-05-05" data-hour="10"') :].split("</div>", 1)[0]
+    assert f'href="{reverse("posts")}?from=2026-05-05&amp;to=2026-05-05" data-more>+59 more</a>' in slot
     with built_rows() as rows, django_assert_max_num_queries(8):
         page = client.get(reverse("calendar_hour"), {"date": "2026-05-05", "hour": "10"}).content.decode()
     # 10:00-10:59 holds posts 60-119; the grid showed the first, this loads the next 30.
