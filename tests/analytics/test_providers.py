@@ -190,7 +190,7 @@ def fresh_cache():
     cache.clear()
 
 
-def test_youtube_analytics_stops_before_the_units_uploads_need(settings, fresh_cache):
+def test_youtube_analytics_stops_before_the_units_uploads_need(settings, fresh_cache, db):
     from connections.providers.base import AccountState
     from connections.providers.youtube import api
 

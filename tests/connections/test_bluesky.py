@@ -18,7 +18,7 @@ from responses import matchers
 from connections import services
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.models import Grant, SocialAccount
-from connections.providers.base import AccountState, ContentPart, MediaItem, PostMetrics, PublishRequest
+from connections.providers.base import AccountMetrics, AccountState, ContentPart, MediaItem, PostMetrics, PublishRequest
 from connections.providers.bluesky import tid
 from connections.registry import get_provider
 from tests.connections.contract import LOST, Lost, ProviderContract, Refused, ThreadPlatform
@@ -152,6 +152,13 @@ class TestBlueskyProvider(ProviderContract):
 
     def account(self) -> AccountState:
         return state()
+
+    def mock_account_metrics(self):
+        profile = json.loads((Path(__file__).parent / "payloads/bluesky/get_profile.json").read_text())
+        profile["did"] = DID  # the public AppView's profile of this account
+        responses.add(responses.GET, xrpc(APPVIEW, "app.bsky.actor.getProfile"), json=profile,
+                      match=[responses.matchers.query_param_matcher({"actor": DID})])  # fmt: skip
+        return AccountMetrics(followers=1204, following=311, posts_count=2875)
 
     def mock_check(self) -> None:
         responses.add(

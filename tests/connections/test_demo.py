@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from connections.errors import ErrorClass, ProviderError
-from connections.providers.base import AccountState, ContentPart, PublishRequest
+from connections.providers.base import AccountMetrics, AccountState, ContentPart, PublishRequest
 from connections.providers.demo.models import DemoPost
 from connections.providers.demo.provider import growing_metrics
 from connections.registry import get_provider
@@ -24,6 +24,20 @@ class TestDemoProvider(ProviderContract):
 
     def account(self) -> AccountState:
         return AccountState(external_id="ada", username="@ada", secrets={"access_token": "t"})
+
+    def mock_account_metrics(self):
+        # Two posts of its own and a reply: posts counts the two; with nothing reached yet, the
+        # followers and follows are the account's own starting numbers.
+        from connections.providers.demo import metrics
+        from connections.providers.demo.models import DemoPost
+
+        first = DemoPost.objects.create(account_external_id="ada", idempotency_key="k1", text="one")
+        DemoPost.objects.create(account_external_id="ada", idempotency_key="k2", text="two")
+        DemoPost.objects.create(account_external_id="ada", idempotency_key="k3", text="re", parent=first)
+        DemoPost.objects.filter(account_external_id="ada").update(created_at=timezone.now())
+        start = metrics.account_counts("ada", [], 0)
+        return AccountMetrics(followers=start["follower_count"], following=start["following_count"], posts_count=2,
+                              views=0)  # fmt: skip
 
     def mock_check(self) -> None:
         pass  # nothing to mock: the demo network is local

@@ -26,6 +26,7 @@ from responses import matchers
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     ContentPart,
     MediaItem,
@@ -106,6 +107,10 @@ class TestMastodonProvider(ProviderContract):
 
     def account(self) -> AccountState:
         return alice()
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, VERIFY, json=payload("verify_credentials"))  # 10 / 5 / 100
+        return AccountMetrics(followers=10, following=5, posts_count=100)
 
     def mock_check(self) -> None:
         responses.add(responses.GET, VERIFY, json=payload("verify_credentials"))
