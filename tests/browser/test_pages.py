@@ -38,6 +38,7 @@ NOT_PAGES = {
     "media_upload_finish", "media_status", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
     "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
+    "analytics_export_posts", "analytics_export_accounts",
 }  # fmt: skip
 OUR_APPS = ("accounts.urls", "publishing.urls", "connections.urls", "analytics.urls", "connections.providers.demo.urls")
 
