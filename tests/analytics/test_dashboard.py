@@ -228,3 +228,33 @@ def test_exports_read_in_chunks(team, demo_accounts, clock, monkeypatch):
 
 def test_exports_answer_get_only(team, clock):
     assert team.client("viewer").post("/analytics/export/posts").status_code == 405
+
+
+def test_the_post_page_shows_its_numbers_and_their_growth(team, demo_accounts, clock):
+    from analytics.models import PartMetricSnapshot
+
+    metrics = published_post(team.workspace, demo_accounts[0], NOW - timedelta(days=1), likes=9, views=300)
+    earlier = PartMetricSnapshot.objects.get(part=metrics.part)
+    PartMetricSnapshot.objects.create(
+        workspace=team.workspace, account=metrics.account, target=metrics.target, part=metrics.part,
+        taken_at=NOW - timedelta(hours=20), likes=2, views=40,
+    )  # fmt: skip
+    response = team.client("viewer").get(f"/posts/{metrics.target.post_id}/")
+    html = response.content.decode()
+    assert 'data-metric="engagement">9<' in html
+    chart_id = f"growth-{metrics.target_id}"
+    assert f'data-chart="{chart_id}"' in html
+    assert response.context["numbers"][0]["chart"]["datasets"][0]["data"] == [2, 9]
+    rows = table(html, chart_id)
+    assert "<td>2</td><td>40</td>" in rows
+    assert "<td>9</td><td>300</td>" in rows
+    assert earlier.likes == 9
+
+
+def test_a_post_not_yet_out_runs_no_metric_queries(team, demo_accounts, clock):
+    from publishing.models import Post
+
+    post = Post.objects.create(workspace=team.workspace, status=Post.Status.DRAFT)
+    response = team.client("viewer").get(f"/posts/{post.pk}/")
+    assert response.context["numbers"] == []
+    assert b"chart.umd.min.js" not in response.content
