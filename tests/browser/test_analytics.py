@@ -45,9 +45,9 @@ def test_charts_are_drawn_and_their_tables_match_the_stored_numbers(
     live_server,
     page: Page,
     signed_in,
-    axe_source,
+    axe_source,  # noqa: F811
     width,
-    shot,  # noqa: F811
+    shot,
 ):
     _seed(signed_in)
     page.set_viewport_size({"width": width, "height": 844 if width < 800 else 900})
