@@ -217,6 +217,8 @@ class HeatCell:
     posts: int
     average: float | None  # engagement per post published in that hour
     level: int
+    title: str  # what a pointer shows: built here, 168 cells of template filters cost more
+    shown: str
 
 
 def best_times(scope: Scope) -> list[tuple[str, list[HeatCell]]]:
@@ -239,8 +241,12 @@ def best_times(scope: Scope) -> list[tuple[str, list[HeatCell]]]:
         for hour in range(24):
             posts, _ = found.get((weekday, hour), (0, 0))
             average = averages.get((weekday, hour))
-            shown = None if average is None else round(average, 1)
-            cells.append(HeatCell(hour, posts, shown, _heat_level(average, best)))
+            at = f"{name} {hour:02d}:00"
+            if average is None:
+                cells.append(HeatCell(hour, 0, None, 0, f"{at}: no posts", ""))
+                continue
+            title = f"{at}: {average:.1f} per post, {posts} posts"
+            cells.append(HeatCell(hour, posts, round(average, 1), _heat_level(average, best), title, f"{average:.0f}"))
         grid.append((name, cells))
     return grid
 
@@ -275,12 +281,6 @@ def followers(scope: Scope) -> list[tuple[str, int | None]]:
         known.update(by_day.get(day, {}))
         series.append((day.isoformat(), sum(known.values()) if known else None))
     return series
-
-
-def account_history(workspace: Workspace, account_id: int, start: datetime, end: datetime) -> QuerySet:
-    return AccountMetricSnapshot.objects.filter(
-        workspace=workspace, account_id=account_id, taken_at__gte=start, taken_at__lt=end
-    ).order_by("taken_at", "id")
 
 
 POST_EXPORT_FIELDS = (
@@ -335,7 +335,10 @@ def account_export_rows(scope: Scope, *, chunk_size: int = 2000) -> Iterator[dic
             "platform": row["account__platform"],
             "username": row["account__username"],
             "taken_at": row["taken_at"].astimezone(scope.zone).isoformat(),
-            **{name: row[name] for name in ("followers", "following", "posts_count", "views")},
+            "followers": row["followers"],
+            "following": row["following"],
+            "posts_count": row["posts_count"],
+            "views": row["views"],
         }
 
 

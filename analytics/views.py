@@ -164,8 +164,8 @@ class _Echo:
 
 
 def _csv_stream(fields: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> Iterator[str]:
-    writer = csv.DictWriter(_Echo(), fieldnames=fields)  # type: ignore[arg-type]
-    yield writer.writeheader()  # type: ignore[func-returns-value]
+    writer = csv.DictWriter(_Echo(), fieldnames=fields)
+    yield writer.writeheader()
     for row in rows:
         yield writer.writerow(row)
 
