@@ -59,7 +59,7 @@ class Scope:
     @property
     def by_week(self) -> bool:
         """Posts per week past three months: a year of daily bars is too thin to read."""
-        return len(self.days) > 92
+        return (self.last_day - self.first_day).days >= 92
 
 
 def parts_in(scope: Scope) -> QuerySet[PartMetrics]:
@@ -123,8 +123,9 @@ def daily(scope: Scope) -> list[Point]:
     rows = parts_in(scope).values(day=TruncDate("published_at", tzinfo=scope.zone)).annotate(**_sums())
     by_day = {row["day"]: row for row in rows}
     points: dict[str, Totals] = {}
+    by_week = scope.by_week  # once: it counts the days
     for day in scope.days:
-        label = f"Week of {day - timedelta(days=day.weekday())}" if scope.by_week else day.isoformat()
+        label = f"Week of {day - timedelta(days=day.weekday())}" if by_week else day.isoformat()
         totals = points.setdefault(label, Totals())
         if day in by_day:
             totals.add(by_day[day])
