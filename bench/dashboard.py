@@ -3,8 +3,10 @@
 
 Seeds one workspace with 5 Demo accounts and N posts over 12 months (4,000 of them, or a fifth
 when N is small, in the current month), 1-3 targets each, some threads and images, then renders
-each view through Django's test client. The last line printed is one JSON object:
-{"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "fetched",
+each view through Django's test client. Published targets also get a year of analytics (their
+main part's latest numbers and three snapshots; each account's followers daily), for the
+Analytics page over 12 months, 30 days, and one account's 90 days. The last line printed is
+one JSON object: {"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "fetched",
 "bytes"}, ...}} (rows: model instances built; fetched: rows the database sent, PostgreSQL only).
 
     .venv/bin/python bench/dashboard.py --posts 20000
