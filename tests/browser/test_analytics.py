@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership
-from analytics.models import PartMetrics
+from analytics.models import PartMetrics, PartMetricSnapshot
 from tests.analytics.factories import followers_at, published_post
 from tests.browser.test_pages import _axe, _overflow, _wide_elements, axe_source  # noqa: F401 (a fixture)
 
@@ -28,6 +28,11 @@ def _seed(owner) -> None:
                        reposts=1, views=views)  # fmt: skip
     for days in range(5):
         followers_at(account, now - timedelta(days=days), 200 - days * 4)
+    first = PartMetrics.objects.get(part__target__post__contents__text="Launch day 1")
+    PartMetricSnapshot.objects.create(
+        workspace=workspace, account=account, target=first.target, part=first.part,
+        taken_at=first.published_at + timedelta(hours=1), likes=4, views=80,
+    )  # fmt: skip
 
 
 def _stored_by_day(zone) -> dict[str, tuple[int, int]]:
@@ -79,4 +84,19 @@ def test_an_empty_range_says_so_without_charts(live_server, page: Page, signed_i
     page.goto(f"{live_server.url}/analytics/")
     expect(page.get_by_role("heading", name="No data in this range")).to_be_visible()
     assert page.locator("canvas").count() == 0
+    assert _axe(page, axe_source) == []
+
+
+def test_the_post_page_charts_its_growth_since_publishing(live_server, page: Page, signed_in, axe_source):  # noqa: F811
+    _seed(signed_in)
+    first = PartMetrics.objects.get(part__target__post__contents__text="Launch day 1")
+    page.goto(f"{live_server.url}/posts/{first.target.post_id}/")
+    expect(page.locator(f"canvas#chart-growth-{first.target_id}")).to_have_attribute("data-drawn", "true")
+    expect(page.locator('[data-metric="engagement"]')).to_have_text(str(first.engagement))
+    page.get_by_text("Growth since publishing").click()
+    rows = page.locator(f'table[data-table="growth-{first.target_id}"] tbody tr')
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator("td").first).to_have_text("4")
+    expect(rows.nth(1).locator("td").first).to_have_text(str(first.engagement))
+    assert _overflow(page) <= 0
     assert _axe(page, axe_source) == []
