@@ -258,3 +258,20 @@ def test_a_post_not_yet_out_runs_no_metric_queries(team, demo_accounts, clock):
     response = team.client("viewer").get(f"/posts/{post.pk}/")
     assert response.context["numbers"] == []
     assert b"chart.umd.min.js" not in response.content
+
+
+def test_top_posts_show_the_first_attachments_thumbnail(team, demo_accounts, clock):
+    from publishing.models import ContentMedia, Media, PostContent
+
+    metrics = published_post(team.workspace, demo_accounts[0], NOW - timedelta(days=1), likes=3)
+    content = PostContent.objects.get(post_id=metrics.target.post_id)
+    first, second = (
+        Media.objects.create(workspace=team.workspace, file=f"media/{n}.png", sha256=str(n) * 64,
+                             original_name=f"{n}.png", mime_type="image/png", size=10)
+        for n in (1, 2)
+    )  # fmt: skip
+    ContentMedia.objects.create(content=content, media=second, position=1)
+    ContentMedia.objects.create(content=content, media=first, position=0)
+    response = team.client("viewer").get("/analytics/")
+    assert response.context["top"][0].thumb_url == f"/media/{first.pk}/preview/"
+    assert f'<img class="thumb" src="/media/{first.pk}/preview/"' in response.content.decode()
