@@ -13,7 +13,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django_htmx.middleware import HtmxDetails
 
@@ -86,7 +87,7 @@ def get_workspace_object_or_404(
     )[0]
 
 
-_View = Callable[..., HttpResponse]
+_View = Callable[..., HttpResponseBase]  # streamed answers (exports) too
 
 
 def workspace_required(capability: Capability = Capability.VIEW) -> Callable[[_View], _View]:
@@ -95,7 +96,7 @@ def workspace_required(capability: Capability = Capability.VIEW) -> Callable[[_V
     def decorator(view: _View) -> _View:
         @login_required
         @wraps(view)
-        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if request.membership is None:
                 messages.info(request, "Create a workspace to get started.")
                 return redirect("workspace_create")

@@ -4,7 +4,7 @@ from typing import Any
 
 from ninja import NinjaAPI
 
-from api import connect, hooks, media, posts, problems, queue, social_accounts, social_networks, webhooks
+from api import analytics, connect, hooks, media, posts, problems, queue, social_accounts, social_networks, webhooks
 from api.auth import ApiKeyAuth
 
 DESCRIPTION = """Postwright's developer API. Authenticate with `Authorization: Bearer pw_live_…`
@@ -44,3 +44,4 @@ api.add_router("/social-networks", social_networks.router)
 api.add_router("/media", media.router)
 api.add_router("/webhooks", webhooks.router)
 api.add_router("/hooks", hooks.router)
+api.add_router("/analytics", analytics.router)

@@ -3,8 +3,10 @@
 
 Seeds one workspace with 5 Demo accounts and N posts over 12 months (4,000 of them, or a fifth
 when N is small, in the current month), 1-3 targets each, some threads and images, then renders
-each view through Django's test client. The last line printed is one JSON object:
-{"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "fetched",
+each view through Django's test client. Published targets also get a year of analytics (their
+main part's latest numbers and three snapshots; each account's followers daily), for the
+Analytics page over 12 months, 30 days, and one account's 90 days. The last line printed is
+one JSON object: {"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries", "rows", "fetched",
 "bytes"}, ...}} (rows: model instances built; fetched: rows the database sent, PostgreSQL only).
 
     .venv/bin/python bench/dashboard.py --posts 20000
@@ -95,11 +97,46 @@ def seed(n: int, rng: random.Random):
     Target.objects.bulk_create(targets, batch_size=2000)
     mains = [c for c in contents if c.kind == "main"][::10]
     ContentMedia.objects.bulk_create([ContentMedia(content=c, media=media) for c in mains], batch_size=2000)
+    seed_metrics(workspace, accounts, [t for t in targets if t.status == "published"], now, rng)
     from django.db import connection
 
     with connection.cursor() as cursor:  # fresh planner statistics, as autovacuum would gather
         cursor.execute("ANALYZE")
     return owner, workspace, accounts, posts
+
+
+def seed_metrics(workspace, accounts, published, now, rng: random.Random) -> None:
+    """A year of analytics: each published target's main part with its latest numbers and three
+    snapshots of their growth, and each account's followers once a day for 365 days."""
+    from analytics.models import AccountMetricSnapshot, PartMetrics, PartMetricSnapshot
+    from publishing.models import TargetPart
+
+    parts = [
+        TargetPart(target=t, position=0, kind="main", status="published", platform_post_id=f"b{t.pk}",
+                   url=f"https://demo.example/{t.pk}", landed_at=t.due_at)
+        for t in published
+    ]  # fmt: skip
+    TargetPart.objects.bulk_create(parts, batch_size=2000)
+    latest, snapshots = [], []
+    for part, target in zip(parts, published, strict=True):
+        likes, reposts, replies = rng.randint(0, 400), rng.randint(0, 60), rng.randint(0, 40)
+        views = rng.randint(100, 20_000) if rng.random() < 0.7 else None
+        common = {"workspace": workspace, "account_id": target.account_id, "target": target, "part": part}
+        latest.append(PartMetrics(**common, published_at=target.due_at, likes=likes, reposts=reposts,
+                                  replies=replies, views=views, engagement=likes + reposts + replies,
+                                  first_synced_at=target.due_at, updated_at=now))  # fmt: skip
+        for share in (0.3, 0.7, 1.0):
+            snapshots.append(PartMetricSnapshot(**common, taken_at=target.due_at + timedelta(days=share * 7),
+                                                likes=int(likes * share), views=views and int(views * share)))  # fmt: skip  # noqa: E501
+    PartMetrics.objects.bulk_create(latest, batch_size=2000)
+    PartMetricSnapshot.objects.bulk_create(snapshots, batch_size=2000)
+    history = [
+        AccountMetricSnapshot(workspace=workspace, account=account, taken_at=now - timedelta(days=day),
+                              followers=5000 + (365 - day) * 3 + rng.randint(0, 5), following=100)
+        for account in accounts
+        for day in range(365)
+    ]  # fmt: skip
+    AccountMetricSnapshot.objects.bulk_create(history, batch_size=2000)
 
 
 def deep_cursor(workspace) -> str:
@@ -182,6 +219,9 @@ def main() -> None:
             "post": lambda c: c.get(f"/posts/{some_post}/"),
             "composer": lambda c: c.get("/posts/new/"),
             "live_check": lambda c: c.post("/posts/check/", check),
+            "analytics": lambda c: c.get("/analytics/", {"range": "12m"}),
+            "analytics_30d": lambda c: c.get("/analytics/", {"range": "30d", "metric": "views"}),
+            "analytics_account": lambda c: c.get("/analytics/", {"range": "90d", "account": accounts[0].id}),
             "admin_posts": lambda c: c.get("/admin/publishing/post/"),
             "admin_targets": lambda c: c.get("/admin/publishing/target/"),
         }

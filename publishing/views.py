@@ -43,6 +43,7 @@ from accounts.models import Membership, Workspace
 from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
+from analytics import queries as analytics_queries
 from connections.errors import ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import ComposerNote, PreviewLook, Provider
@@ -363,8 +364,30 @@ def post_detail(request: AuthedRequest, post_id: int) -> HttpResponse:
                             default=None),
         "shown_status": post_status_shown(post, targets),
         "history": post_history(post, targets),
+        "numbers": _post_numbers(post, targets),
     }  # fmt: skip
     return render(request, "publishing/post_detail.html", context)
+
+
+def _post_numbers(post: Post, targets: list[Target]) -> list[dict[str, Any]]:
+    """Each published target's latest numbers and their growth since publishing (two queries,
+    none for a post that has not gone out)."""
+    if post.status not in (Post.Status.PUBLISHED, Post.Status.PARTIAL):
+        return []
+    growth = analytics_queries.post_growth(post.pk, post.workspace)
+    shown = []
+    for target in targets:
+        found = growth.get(target.pk)
+        if found is None:
+            continue
+        labels = [timezone.localtime(p["at"]).strftime("%d %b %H:%M") for p in found.points]
+        chart = {"kind": "line", "labels": labels, "datasets": [
+            {"label": "Engagement", "data": [p["engagement"] for p in found.points]},
+            {"label": "Views", "data": [p["views"] for p in found.points]},
+        ]}  # fmt: skip
+        shown.append({"target": target, "latest": found.latest, "points": found.points, "chart": chart,
+                      "chart_id": f"growth-{target.pk}"})  # fmt: skip
+    return shown
 
 
 def _targets_with_parts(post: Post) -> list[Target]:

@@ -39,6 +39,7 @@ NOT_PAGES = {
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
     "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
     "post_remove_imported", "import_start", "import_progress", "import_cancel",
+    "analytics_export_posts", "analytics_export_accounts",
 }  # fmt: skip
 OUR_APPS = ("accounts.urls", "publishing.urls", "connections.urls", "analytics.urls", "connections.providers.demo.urls")
 
