@@ -224,8 +224,14 @@ def start_process(name: str, env: dict) -> subprocess.Popen:
 
 
 def children_of(pid: int) -> list[int]:
-    out = subprocess.run(["/usr/bin/pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
-    return [int(p) for p in out.split()]
+    """Read from /proc, not by running pgrep: the watcher asks 4 times a second for every process
+    of the cluster, and those pgrep runs, children of this process, were counted in the engine's
+    CPU (RUSAGE_CHILDREN) and took a quarter of a core from it."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children += [int(child) for child in (task / "children").read_text().split()]
+    return children
 
 
 def descendants(pid: int) -> list[int]:
