@@ -139,6 +139,7 @@ def analytics_page_p95_ms(runs: int) -> float | None:
         return None
     from django.conf import settings
     from django.test import Client
+    from django.test.utils import override_settings
 
     from accounts.models import User
 
@@ -146,13 +147,16 @@ def analytics_page_p95_ms(runs: int) -> float | None:
     client = Client()
     client.force_login(User.objects.get(email="bench@example.com"))
     timings = []
-    for run in range(runs + 1):
-        started = time.perf_counter()
-        response = client.get("/analytics/", {"range": "12m"})
-        if response.status_code != 200:
-            raise SystemExit(f"the analytics page answered {response.status_code}")
-        if run:  # the first warms the caches
-            timings.append((time.perf_counter() - started) * 1000)
+    # The benchmark runs with DEBUG off and no collectstatic: static files are named as they are.
+    plain = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=plain):
+        for run in range(runs + 1):
+            started = time.perf_counter()
+            response = client.get("/analytics/", {"range": "12m"})
+            if response.status_code != 200:
+                raise SystemExit(f"the analytics page answered {response.status_code}")
+            if run:  # the first warms the caches
+                timings.append((time.perf_counter() - started) * 1000)
     return round(percentile(timings, 95), 1)
 
 
