@@ -1,0 +1,193 @@
+"""A local stand-in for Meta's Graph API (Facebook Pages and Instagram through Facebook Login),
+for the Meta benchmark (bench/meta.py). The real providers are pointed here by META_GRAPH_URL,
+so what is measured is their idempotency under kills, not a bench provider's.
+
+Every object it creates is recorded under its text (each post's text carries its unique key), so
+the benchmark counts duplicates on the platform's side: two feed posts or comments with one
+text, two containers published for one caption, or media_publish accepted twice for one
+container (the fake, like Meta, refuses a published container, but the attempt is counted).
+Shapes follow ../shared/reference/platforms-meta.md sections 2 and 3 (as tests/browser/fake_meta.py):
+
+- Facebook: POST {page}/feed, POST {post}/comments, GET {page}/published_posts and
+  {post}/comments for the providers' lost-answer look-ups.
+- Instagram: GET {ig}/content_publishing_limit, POST {ig}/media (a container, FINISHED after
+  PROCESSING_S; the image URL is accepted, not fetched: the app's media server is not running in
+  the benchmark), GET {container} (status), POST {ig}/media_publish, GET {ig}/media (recent
+  media with captions), GET {media} (permalink).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from bench.fakeplatform import QuietServer
+
+IDS = re.compile(r"\b\d{6,}(_\d+)?\b")
+
+
+@dataclass
+class MetaLedger:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counter: int = 0
+    created: Counter[str] = field(default_factory=Counter)  # text -> objects made with it
+    arrivals: dict[str, float] = field(default_factory=dict)  # text -> when first made
+    publishes: Counter[str] = field(default_factory=Counter)  # container -> media_publish calls accepted
+    publish_refused: int = 0  # media_publish sent again for a published container
+    containers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> post, comment or media
+
+    def next_id(self) -> str:
+        self.counter += 1
+        return str(17_900_000_000_000_000 + self.counter)
+
+    def record(self, text: str, kind: str, prefix: str = "", **extra: Any) -> str:
+        """One object made on the platform, counted under its text; its id."""
+        with self.lock:
+            object_id = prefix + self.next_id()
+            self.created[text] += 1
+            self.arrivals.setdefault(text, time.time())
+            moment = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
+            self.objects[object_id] = {"kind": kind, "text": text, "created_time": moment, **extra}
+            return object_id
+
+    @property
+    def duplicates(self) -> int:
+        again = sum(count - 1 for count in self.created.values())
+        return again + sum(count - 1 for count in self.publishes.values())
+
+    def listed(self, kind: str, **match: Any) -> list[dict[str, Any]]:
+        with self.lock:
+            found = [
+                {"id": object_id, **fields}
+                for object_id, fields in self.objects.items()
+                if fields["kind"] == kind and all(fields.get(k) == v for k, v in match.items())
+            ]
+        return found[::-1]  # newest first, as Graph lists them
+
+
+def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def _json(self, data: Any, status: int = 200) -> None:
+            body = json.dumps(data).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _error(self, code: int, message: str, subcode: int | None = None) -> None:
+            error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "B"}
+            if subcode:
+                error["error_subcode"] = subcode
+            self._json({"error": error}, status=400)
+
+        def _fields(self) -> tuple[str, dict[str, str]]:
+            parts = urlsplit(self.path)
+            fields = dict(parse_qsl(parts.query))
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                fields.update(parse_qsl(self.rfile.read(length).decode()))
+            path = parts.path.lstrip("/").split("/", 1)[1] if parts.path.count("/") > 1 else parts.path.lstrip("/")
+            return path, fields
+
+        def do_GET(self) -> None:
+            path, fields = self._fields()
+            time.sleep(latency_s)
+            shape, first = IDS.sub("{id}", path), path.split("/")[0]
+            if shape == "{id}/content_publishing_limit":
+                self._json({"data": [{"quota_usage": 0, "config": {"quota_total": 10**6, "quota_duration": 86400}}]})
+            elif shape == "{id}/published_posts":
+                posts = [{"id": p["id"], "message": p["text"], "created_time": p["created_time"],
+                          "permalink_url": f"https://www.facebook.com/{p['id']}"}
+                         for p in ledger.listed("post", page=first)]  # fmt: skip
+                self._json({"data": posts})
+            elif shape == "{id}/comments":
+                comments = [{"id": c["id"], "message": c["text"], "text": c["text"], "created_time": c["created_time"],
+                             "timestamp": c["created_time"], "from": {"id": c["author"]}, "username": c["author"]}
+                            for c in ledger.listed("comment", parent=first)]  # fmt: skip
+                self._json({"data": comments})
+            elif shape == "{id}/media":
+                media = [{"id": m["id"], "caption": m["text"], "timestamp": m["created_time"],
+                          "permalink": f"https://www.instagram.com/p/B{m['id'][-6:]}/"}
+                         for m in ledger.listed("media", ig=first)]  # fmt: skip
+                self._json({"data": media})
+            elif shape == "{id}" and path in ledger.containers:
+                container = ledger.containers[path]
+                status = container["status"]
+                if status == "IN_PROGRESS" and time.time() >= container["ready_at"]:
+                    status = container["status"] = "FINISHED"
+                self._json({"id": path, "status_code": status, "status": status.title()})
+            elif shape == "{id}" and path in ledger.objects:
+                self._json({"id": path, "permalink": f"https://www.instagram.com/p/B{path[-6:]}/"})
+            else:
+                self._error(100, "Unsupported get request. Object does not exist.", 33)
+
+        def do_POST(self) -> None:
+            path, fields = self._fields()
+            time.sleep(latency_s)
+            shape, first = IDS.sub("{id}", path), path.split("/")[0]
+            if shape == "{id}/feed":
+                post_id = ledger.record(fields.get("message", ""), "post", prefix=f"{first}_", page=first)
+                self._json({"id": post_id, "permalink_url": f"https://www.facebook.com/{post_id}"})
+            elif shape == "{id}/comments":
+                author = first.split("_")[0] if "_" in first else ledger.objects.get(first, {}).get("ig", "")
+                comment_id = ledger.record(fields.get("message", ""), "comment", parent=first, author=author)
+                self._json({"id": comment_id, "permalink_url": f"https://www.facebook.com/{first}?c={comment_id}"})
+            elif shape == "{id}/media":
+                if not fields.get("image_url"):
+                    self._error(100, "The parameter image_url is required.", 2207052)
+                    return
+                with ledger.lock:
+                    container = ledger.next_id()
+                    ledger.containers[container] = {"caption": fields.get("caption", ""), "ig": first,
+                                                    "status": "IN_PROGRESS", "ready_at": time.time() + processing_s}  # fmt: skip
+                self._json({"id": container})
+            elif shape == "{id}/media_publish":
+                self._publish(first, fields.get("creation_id", ""))
+            else:
+                self._error(100, f"Unsupported post request: {path}")
+
+        def _publish(self, ig: str, creation_id: str) -> None:
+            with ledger.lock:
+                container = ledger.containers.get(creation_id)
+                if container is not None and container["status"] == "IN_PROGRESS":
+                    if time.time() >= container["ready_at"]:
+                        container["status"] = "FINISHED"
+                if container is None or container["status"] == "IN_PROGRESS":
+                    refusal = (9007, "The media is not ready for publishing.", 2207027)
+                elif container["status"] == "PUBLISHED":
+                    ledger.publish_refused += 1
+                    refusal = (9007, "The media has already been published.", 2207027)
+                else:
+                    container["status"] = "PUBLISHED"
+                    ledger.publishes[creation_id] += 1
+                    refusal = None
+            if refusal:
+                self._error(*refusal)
+                return
+            media_id = ledger.record(container["caption"], "media", ig=ig, container=creation_id)
+            self._json({"id": media_id})
+
+    return Handler
+
+
+def serve(*, latency_ms: float, processing_s: float) -> tuple[QuietServer, MetaLedger]:
+    ledger = MetaLedger()
+    handler = make_handler(ledger, latency_s=latency_ms / 1000, processing_s=processing_s)
+    server = QuietServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, ledger
