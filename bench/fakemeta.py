@@ -1,6 +1,6 @@
-"""A local stand-in for Meta's Graph API (Facebook Pages and Instagram through Facebook Login),
+"""A local stand-in for Meta's Graph API (Facebook Pages, Instagram through Facebook Login, and Threads),
 for the Meta benchmark (bench/meta.py). The real providers are pointed here by META_GRAPH_URL,
-so what is measured is their idempotency under kills, not a bench provider's.
+and META_THREADS_API_URL, so what is measured is their idempotency under kills, not a bench provider's.
 
 Every object it creates is recorded under its text (each post's text carries its unique key), so
 the benchmark counts duplicates on the platform's side: two feed posts or comments with one
@@ -10,6 +10,8 @@ Shapes follow ../shared/reference/platforms-meta.md sections 2 and 3 (as tests/b
 
 - Facebook: POST {page}/feed, POST {post}/comments, GET {page}/published_posts and
   {post}/comments for the providers' lost-answer look-ups.
+- Threads: GET {me}/threads_publishing_limit, POST {me}/threads (a container; a reply names
+  reply_to_id), POST {me}/threads_publish, GET {me}/threads and {post}/replies for look-ups.
 - Instagram: GET {ig}/content_publishing_limit, POST {ig}/media (a container, FINISHED after
   PROCESSING_S; the image URL is accepted, not fetched: the app's media server is not running in
   the benchmark), GET {container} (status), POST {ig}/media_publish, GET {ig}/media (recent
@@ -40,8 +42,7 @@ class MetaLedger:
     counter: int = 0
     created: Counter[str] = field(default_factory=Counter)  # text -> objects made with it
     arrivals: dict[str, float] = field(default_factory=dict)  # text -> when first made
-    publishes: Counter[str] = field(default_factory=Counter)  # container -> media_publish calls accepted
-    publish_refused: int = 0  # media_publish sent again for a published container
+    publish_again: int = 0  # media_publish or threads_publish sent again for a published container
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> post, comment or media
 
@@ -61,8 +62,7 @@ class MetaLedger:
 
     @property
     def duplicates(self) -> int:
-        again = sum(count - 1 for count in self.created.values())
-        return again + sum(count - 1 for count in self.publishes.values())
+        return sum(count - 1 for count in self.created.values()) + self.publish_again
 
     def listed(self, kind: str, **match: Any) -> list[dict[str, Any]]:
         with self.lock:
@@ -105,7 +105,7 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
             return path, fields
 
         def do_GET(self) -> None:
-            path, fields = self._fields()
+            path, _query = self._fields()
             time.sleep(latency_s)
             shape, first = IDS.sub("{id}", path), path.split("/")[0]
             if shape == "{id}/content_publishing_limit":
@@ -120,17 +120,24 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
                              "timestamp": c["created_time"], "from": {"id": c["author"]}, "username": c["author"]}
                             for c in ledger.listed("comment", parent=first)]  # fmt: skip
                 self._json({"data": comments})
-            elif shape == "{id}/media":
-                media = [{"id": m["id"], "caption": m["text"], "timestamp": m["created_time"],
-                          "permalink": f"https://www.instagram.com/p/B{m['id'][-6:]}/"}
-                         for m in ledger.listed("media", ig=first)]  # fmt: skip
+            elif shape in ("{id}/media", "{id}/threads"):
+                media = [{"id": m["id"], "caption": m["text"], "text": m["text"], "timestamp": m["created_time"],
+                          "username": "bench", "permalink": f"https://www.instagram.com/p/B{m['id'][-6:]}/"}
+                         for m in ledger.listed("media", owner=first, reply_to="")]  # fmt: skip
                 self._json({"data": media})
+            elif shape == "{id}/replies":
+                replies = [{"id": m["id"], "text": m["text"], "timestamp": m["created_time"], "username": "bench"}
+                           for m in ledger.listed("media", reply_to=first)]  # fmt: skip
+                self._json({"data": replies})
+            elif shape == "{id}/threads_publishing_limit":
+                self._json({"data": [{"quota_usage": 0, "config": {"quota_total": 250, "quota_duration": 86400},
+                                      "reply_quota_usage": 0,
+                                      "reply_config": {"quota_total": 1000, "quota_duration": 86400}}]})  # fmt: skip
             elif shape == "{id}" and path in ledger.containers:
                 container = ledger.containers[path]
-                status = container["status"]
-                if status == "IN_PROGRESS" and time.time() >= container["ready_at"]:
-                    status = container["status"] = "FINISHED"
-                self._json({"id": path, "status_code": status, "status": status.title()})
+                status = _ripened(container)
+                words = status if container["threads"] else status.title()  # Threads' status is the code
+                self._json({"id": path, "status_code": status, "status": words})
             elif shape == "{id}" and path in ledger.objects:
                 self._json({"id": path, "permalink": f"https://www.instagram.com/p/B{path[-6:]}/"})
             else:
@@ -144,19 +151,22 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
                 post_id = ledger.record(fields.get("message", ""), "post", prefix=f"{first}_", page=first)
                 self._json({"id": post_id, "permalink_url": f"https://www.facebook.com/{post_id}"})
             elif shape == "{id}/comments":
-                author = first.split("_")[0] if "_" in first else ledger.objects.get(first, {}).get("ig", "")
+                author = first.split("_")[0] if "_" in first else ledger.objects.get(first, {}).get("owner", "")
                 comment_id = ledger.record(fields.get("message", ""), "comment", parent=first, author=author)
                 self._json({"id": comment_id, "permalink_url": f"https://www.facebook.com/{first}?c={comment_id}"})
-            elif shape == "{id}/media":
-                if not fields.get("image_url"):
+            elif shape == "{id}/media" or shape == "{id}/threads":
+                if shape == "{id}/media" and not fields.get("image_url"):
                     self._error(100, "The parameter image_url is required.", 2207052)
                     return
                 with ledger.lock:
                     container = ledger.next_id()
-                    ledger.containers[container] = {"caption": fields.get("caption", ""), "ig": first,
-                                                    "status": "IN_PROGRESS", "ready_at": time.time() + processing_s}  # fmt: skip
+                    ready_at = time.time() + processing_s
+                    text = fields.get("caption", "") if shape == "{id}/media" else fields.get("text", "")
+                    ledger.containers[container] = {"caption": text, "owner": first, "status": "IN_PROGRESS",
+                                                    "ready_at": ready_at, "reply_to": fields.get("reply_to_id", ""),
+                                                    "threads": shape == "{id}/threads"}  # fmt: skip
                 self._json({"id": container})
-            elif shape == "{id}/media_publish":
+            elif shape in ("{id}/media_publish", "{id}/threads_publish"):
                 self._publish(first, fields.get("creation_id", ""))
             else:
                 self._error(100, f"Unsupported post request: {path}")
@@ -164,25 +174,29 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
         def _publish(self, ig: str, creation_id: str) -> None:
             with ledger.lock:
                 container = ledger.containers.get(creation_id)
-                if container is not None and container["status"] == "IN_PROGRESS":
-                    if time.time() >= container["ready_at"]:
-                        container["status"] = "FINISHED"
-                if container is None or container["status"] == "IN_PROGRESS":
+                if container is None or _ripened(container) == "IN_PROGRESS":
                     refusal = (9007, "The media is not ready for publishing.", 2207027)
                 elif container["status"] == "PUBLISHED":
-                    ledger.publish_refused += 1
+                    ledger.publish_again += 1
                     refusal = (9007, "The media has already been published.", 2207027)
                 else:
                     container["status"] = "PUBLISHED"
-                    ledger.publishes[creation_id] += 1
                     refusal = None
             if refusal:
                 self._error(*refusal)
                 return
-            media_id = ledger.record(container["caption"], "media", ig=ig, container=creation_id)
+            media_id = ledger.record(container["caption"], "media", owner=ig, container=creation_id,
+                                     reply_to=container["reply_to"])  # fmt: skip
             self._json({"id": media_id})
 
     return Handler
+
+
+def _ripened(container: dict[str, Any]) -> str:
+    """A container's status: processing ends PROCESSING_S after it was made."""
+    if container["status"] == "IN_PROGRESS" and time.time() >= container["ready_at"]:
+        container["status"] = "FINISHED"
+    return str(container["status"])
 
 
 def serve(*, latency_ms: float, processing_s: float) -> tuple[QuietServer, MetaLedger]:

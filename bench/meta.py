@@ -1,15 +1,17 @@
 #!/usr/bin/env python
-"""Meta benchmark: do Facebook and Instagram posts go out once, none lost, through kills?
+"""Meta benchmark: do Facebook, Instagram and Threads posts go out once, none lost, through kills?
 
-POSTS posts due over SPREAD seconds, alternately to a Facebook Page (a text post and a reply,
-which Facebook makes a comment on it) and an Instagram account (one image, through a container
-and media_publish), published by the real providers, dispatcher and django-q2 workers against a
-local fake Graph API (bench/fakemeta.py, reached through META_GRAPH_URL). With --kill-workers
-the worker cluster and the dispatcher are SIGKILLed at random and restarted, as a supervisor would.
+POSTS posts due over SPREAD seconds, in turn to a Facebook Page (a text post and a reply,
+which Facebook makes a comment on it), an Instagram account (one image, through a container
+and media_publish) and a Threads account (a text post and a reply, each a container and
+threads_publish), published by the real providers, dispatcher and django-q2 workers against a
+local fake Graph API (bench/fakemeta.py, reached through META_GRAPH_URL and META_THREADS_API_URL).
+With --kill-workers the worker cluster and the dispatcher are SIGKILLed at random and restarted,
+as a supervisor would.
 
 Counted on the fake's side: every object made, per text (each part's text holds the post's
-number), so two feed posts, two comments or two media_publish calls for one part are
-duplicates, and a part never made is lost. Lateness is from due time to the main part's
+number), so two feed posts, two comments or two media_publish (threads_publish) calls for one
+part are duplicates, and a part never made is lost. Lateness is from due time to the main part's
 creation. The last line printed is one JSON object.
 
     .venv/bin/python bench/meta.py --posts 300 --spread 60 --kill-workers
@@ -43,14 +45,15 @@ from bench.dispatch import (  # noqa: E402 (the path above first)
     wait_for_terminal,
 )
 
-PAGE_ID, IG_ID = "1234567890", "17841405822304914"
+PAGE_ID, IG_ID, THREADS_ID = "1234567890", "17841405822304914", "25100000000000001"
+PLATFORMS = ("facebook", "instagram", "threads")
 # The smallest valid JPEG header and end: the fake accepts the signed URL without fetching it.
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000") + bytes(64) + bytes.fromhex("ffd9")
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--posts", type=int, default=300, help="posts, alternately Facebook and Instagram")
+    parser.add_argument("--posts", type=int, default=300, help="posts, in turn Facebook, Instagram, Threads")
     parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due (default 60)")
     parser.add_argument("--latency-ms", type=float, default=50, help="fake latency per request (default 50)")
     parser.add_argument("--processing-s", type=float, default=0, help="Instagram container processing time")
@@ -67,11 +70,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def platform_of(i: int) -> str:
+    return PLATFORMS[i % len(PLATFORMS)]
+
+
 def part_texts(i: int) -> list[str]:
-    """What each part of post i says: the key the fake counts it under."""
-    if i % 2 == 0:
-        return [f"meta bench {i} facebook", f"meta bench {i} facebook reply"]
-    return [f"meta bench {i} instagram"]
+    """What each part of post i says: the key the fake counts it under. Facebook and Threads
+    posts have a reply (a comment, a reply thread); the Instagram post is one image."""
+    platform = platform_of(i)
+    if platform == "instagram":
+        return [f"meta bench {i} instagram"]
+    return [f"meta bench {i} {platform}", f"meta bench {i} {platform} reply"]
 
 
 def create_meta_posts(n: int, spread: float, start: datetime) -> None:
@@ -90,6 +99,9 @@ def create_meta_posts(n: int, spread: float, start: datetime) -> None:
                                         username="Bench Page", secrets={"access_token": "EAAbenchpage"})  # fmt: skip
     ig = SocialAccount.objects.create(workspace=workspace, platform="instagram", external_id=IG_ID, username="bench",
                                       secrets={"access_token": "EAAbenchpage"}, extra={"page_id": PAGE_ID})  # fmt: skip
+    threads = SocialAccount.objects.create(workspace=workspace, platform="threads", external_id=THREADS_ID,
+                                           username="bench", secrets={"access_token": "THbench"})  # fmt: skip
+    accounts = {"facebook": page, "instagram": ig, "threads": threads}
     name = "bench/meta.jpg"
     if not default_storage.exists(name):
         default_storage.save(name, ContentFile(JPEG))
@@ -100,13 +112,13 @@ def create_meta_posts(n: int, spread: float, start: datetime) -> None:
         for position, text in enumerate(part_texts(i)):
             content = PostContent.objects.create(post=post, text=text, position=position,
                                                  kind="main" if position == 0 else "reply")  # fmt: skip
-            if i % 2 == 1:
+            if platform_of(i) == "instagram":
                 media = Media.objects.create(
                     workspace=workspace, file=name, kind="image", sha256=f"{i:064x}", original_name=f"bench-{i}.jpg",
                     mime_type="image/jpeg", size=len(JPEG), width=1080, height=1080,
                 )  # fmt: skip
                 ContentMedia.objects.create(content=content, media=media)
-        Target.objects.create(workspace=workspace, post=post, account=page if i % 2 == 0 else ig,
+        Target.objects.create(workspace=workspace, post=post, account=accounts[platform_of(i)],
                               status="scheduled", due_at=due, next_attempt_at=due)  # fmt: skip
 
 
@@ -124,7 +136,7 @@ def tally(ledger, n: int) -> dict[str, int]:
     expected = [text for i in range(n) for text in part_texts(i)]
     made = sum(1 for text in expected if ledger.created[text])
     return {"parts_expected": len(expected), "parts_created": made, "lost": len(expected) - made,
-            "duplicates": ledger.duplicates, "publish_refused": ledger.publish_refused}  # fmt: skip
+            "duplicates": ledger.duplicates, "publish_again": ledger.publish_again}  # fmt: skip
 
 
 def main() -> None:
@@ -134,6 +146,7 @@ def main() -> None:
     server, ledger = fakemeta.serve(latency_ms=args.latency_ms, processing_s=args.processing_s)
     # Before Django starts, so the dispatcher and workers (which inherit the environment) read it.
     os.environ["META_GRAPH_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+    os.environ["META_THREADS_API_URL"] = os.environ["META_GRAPH_URL"]  # one fake serves both hosts
     os.environ["META_APPSECRET_PROOF"] = "false"
     os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")  # only signs the image URLs
     setup_django(args)
@@ -182,8 +195,9 @@ def main() -> None:
         "worker_peak_rss_mb": round(watcher.peak_rss_mb, 1),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
-    print(f"parts made {result['parts_created']} of {result['parts_expected']}; duplicates {result['duplicates']}; "
-          f"lost {result['lost']}; lateness p50 {result['lateness_p50_s']}s p99 {result['lateness_p99_s']}s")  # fmt: skip
+    print(f"parts made {result['parts_created']} of {result['parts_expected']}; "
+          f"duplicates {result['duplicates']}; lost {result['lost']}; "
+          f"lateness p50 {result['lateness_p50_s']}s p99 {result['lateness_p99_s']}s")  # fmt: skip
     print(json.dumps(result))
 
 
