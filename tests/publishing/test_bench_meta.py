@@ -1,0 +1,105 @@
+"""bench/meta.py's fake Graph API: the real Meta providers publish through it, find what they
+published when the answer was lost, and every part made twice is counted."""
+
+import io
+from dataclasses import replace
+
+import pytest
+
+from bench import fakemeta
+from bench import meta as bench
+from connections.errors import ProviderError
+from connections.providers.base import (
+    AccountState,
+    ContentPart,
+    MediaItem,
+    PartKind,
+    PartRequest,
+    Pending,
+    PublishedItem,
+    PublishRequest,
+)
+from connections.providers.meta.facebook import FacebookProvider
+from connections.providers.meta.graph import Graph
+from connections.providers.meta.instagram import InstagramProvider
+from connections.providers.meta.threads import ThreadsProvider
+
+PAGE = AccountState(external_id=bench.PAGE_ID, username="Bench Page", secrets={"access_token": "EAAb"})
+IG = AccountState(external_id=bench.IG_ID, username="bench", secrets={"access_token": "EAAb"},
+                  extra={"page_id": bench.PAGE_ID})  # fmt: skip
+THREADS = AccountState(external_id=bench.THREADS_ID, username="bench", secrets={"access_token": "TH"})
+
+
+@pytest.fixture
+def fake(settings):
+    server, ledger = fakemeta.serve(latency_ms=0, processing_s=0)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.META_GRAPH_URL = settings.META_THREADS_API_URL = url
+    settings.META_APPSECRET_PROOF = False
+    settings.ALLOW_PRIVATE_NETWORK_URLS = True
+    yield ledger
+    server.shutdown()
+
+
+def _parts(texts: list[str], media: tuple[MediaItem, ...] = ()) -> tuple[PublishRequest, list[PartRequest]]:
+    contents = [ContentPart(text=text, media=media if i == 0 else ()) for i, text in enumerate(texts)]
+    request = PublishRequest(main=contents[0], replies=tuple(contents[1:]), idempotency_key="k")
+    parts = [PartRequest(index=i, kind=PartKind.MAIN if i == 0 else PartKind.REPLY, content=content, key=f"k{i}")
+             for i, content in enumerate(contents)]  # fmt: skip
+    return request, parts
+
+
+def _image() -> MediaItem:
+    size, url = len(bench.JPEG), "http://127.0.0.1:9/a.jpg"  # never fetched: the fake accepts the URL
+    return MediaItem(filename="a.jpg", mime_type="image/jpeg", size=size, kind="image", width=1080, height=1080,
+                     public_url=url, open=lambda: io.BytesIO(bench.JPEG))  # fmt: skip
+
+
+def _publish(provider, account, request, part) -> PublishedItem:
+    answer = provider.publish_part(account=account, request=request, part=part)
+    while isinstance(answer, Pending):  # the container's own steps: create, then publish
+        part = replace(part, state=answer.state)
+        answer = provider.publish_part(account=account, request=request, part=part)
+    return answer
+
+
+def test_a_facebook_post_and_its_reply_are_counted_and_a_resend_is_a_duplicate(fake):
+    request, (main, reply) = _parts(bench.part_texts(0))
+    provider = FacebookProvider()
+    posted = _publish(provider, PAGE, request, main)
+    reply = replace(reply, parent=posted, root=posted)
+    _publish(provider, PAGE, request, reply)
+    assert bench.tally(fake, 1) == {"parts_expected": 2, "parts_created": 2, "lost": 0, "duplicates": 0,
+                                    "publish_again": 0}  # fmt: skip
+    # A lost answer is looked up, not re-sent: the look-up finds the post and the comment.
+    assert provider.find_part(account=PAGE, request=request, part=main).platform_post_id == posted.platform_post_id
+    assert provider.find_part(account=PAGE, request=request, part=reply) is not None
+    _publish(provider, PAGE, request, main)  # what a retry without the look-up would do
+    assert fake.duplicates == 1
+
+
+def test_instagram_publishes_a_container_once_and_a_second_media_publish_counts(fake):
+    request, (main,) = _parts(bench.part_texts(1), media=(_image(),))
+    provider = InstagramProvider()
+    posted = _publish(provider, IG, request, main)
+    (container,) = fake.containers
+    # A retry after a lost media_publish answer: the container says PUBLISHED, the post is found.
+    again = replace(main, state={"quota_checked": True, "container": container})
+    assert provider.publish_part(account=IG, request=request, part=again).platform_post_id == posted.platform_post_id
+    assert fake.duplicates == 0
+    with Graph("EAAb") as api, pytest.raises(ProviderError):  # sent again regardless: refused, and counted
+        api.post(f"{bench.IG_ID}/media_publish", creation_id=container, create_call=True)
+    assert (fake.publish_again, fake.duplicates) == (1, 1)
+
+
+def test_a_threads_post_and_reply_and_what_was_never_made_is_lost(fake):
+    request, (main, reply) = _parts(bench.part_texts(2))
+    provider = ThreadsProvider()
+    posted = _publish(provider, THREADS, request, main)
+    reply = replace(reply, parent=posted, root=posted)
+    assert provider.find_part(account=THREADS, request=request, part=main).platform_post_id == posted.platform_post_id
+    tally = bench.tally(fake, 3)  # posts 0 and 1 were never sent; post 2's reply neither
+    assert (tally["parts_expected"], tally["parts_created"], tally["lost"]) == (5, 1, 4)
+    _publish(provider, THREADS, request, reply)
+    assert provider.find_part(account=THREADS, request=request, part=reply) is not None
+    assert bench.tally(fake, 3)["lost"] == 3
