@@ -3,11 +3,13 @@ published when the answer was lost, and every part made twice is counted."""
 
 import io
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
 from bench import fakemeta
 from bench import meta as bench
+from bench.dispatch import create_targets
 from connections.errors import ProviderError
 from connections.providers.base import (
     AccountState,
@@ -23,6 +25,7 @@ from connections.providers.meta.facebook import FacebookProvider
 from connections.providers.meta.graph import Graph
 from connections.providers.meta.instagram import InstagramProvider
 from connections.providers.meta.threads import ThreadsProvider
+from publishing.models import Target
 
 PAGE = AccountState(external_id=bench.PAGE_ID, username="Bench Page", secrets={"access_token": "EAAb"})
 IG = AccountState(external_id=bench.IG_ID, username="bench", secrets={"access_token": "EAAb"},
@@ -103,3 +106,16 @@ def test_a_threads_post_and_reply_and_what_was_never_made_is_lost(fake):
     _publish(provider, THREADS, request, reply)
     assert provider.find_part(account=THREADS, request=request, part=reply) is not None
     assert bench.tally(fake, 3)["lost"] == 3
+
+
+def test_the_bench_posts_go_to_facebook_instagram_and_threads_in_turn(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    create_targets(0, 0, datetime.now(UTC), 1)  # the bench user and workspace
+    bench.create_meta_posts(4, 2, datetime.now(UTC))
+    targets = Target.objects.order_by("due_at")
+    assert [t.account.platform for t in targets] == ["facebook", "instagram", "threads", "facebook"]
+    assert [[c.text for c in t.post.contents.order_by("position")] for t in targets] == [
+        bench.part_texts(i) for i in range(4)
+    ]
+    assert [t.post.contents.get(position=0).attachments.count() for t in targets] == [0, 1, 0, 0]
+    assert targets[1].account.extra == {"page_id": bench.PAGE_ID}
