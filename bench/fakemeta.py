@@ -2,6 +2,10 @@
 for the Meta benchmark (bench/meta.py). The real providers are pointed here by META_GRAPH_URL,
 and META_THREADS_API_URL, so what is measured is their idempotency under kills, not a bench provider's.
 
+With ``fault_rate`` a share of creates is refused with Meta's transient error 2 before anything
+is made (a retry must follow), and with ``lose_rate`` a share is made but never answered (the
+connection closes: the sender must look it up, not send again).
+
 Every object it creates is recorded under its text (each post's text carries its unique key), so
 the benchmark counts duplicates on the platform's side: two feed posts or comments with one
 text, two containers published for one caption, or media_publish accepted twice for one
@@ -21,6 +25,7 @@ Shapes follow ../shared/reference/platforms-meta.md sections 2 and 3 (as tests/b
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -43,6 +48,8 @@ class MetaLedger:
     created: Counter[str] = field(default_factory=Counter)  # text -> objects made with it
     arrivals: dict[str, float] = field(default_factory=dict)  # text -> when first made
     publish_again: int = 0  # media_publish or threads_publish sent again for a published container
+    refused: int = 0  # creates answered with a transient error, nothing made (--fault-rate)
+    answers_lost: int = 0  # creates made whose answer never left (--lose-rate)
     containers: dict[str, dict[str, Any]] = field(default_factory=dict)
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> post, comment or media
 
@@ -74,7 +81,12 @@ class MetaLedger:
         return found[::-1]  # newest first, as Graph lists them
 
 
-def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -> type[BaseHTTPRequestHandler]:
+CREATES = frozenset({"{id}/feed", "{id}/comments", "{id}/media_publish", "{id}/threads_publish"})
+
+
+def make_handler(
+    ledger: MetaLedger, *, latency_s: float, processing_s: float, fault_rate: float = 0, lose_rate: float = 0
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -94,6 +106,16 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
             if subcode:
                 error["error_subcode"] = subcode
             self._json({"error": error}, status=400)
+
+        def _answer(self, data: Any) -> None:
+            """A create's answer, or (at --lose-rate) none: the object is made, the connection
+            closed, and the sender cannot tell whether it landed."""
+            if random.random() < lose_rate:  # noqa: S311
+                with ledger.lock:
+                    ledger.answers_lost += 1
+                self.close_connection = True
+                return
+            self._json(data)
 
         def _fields(self) -> tuple[str, dict[str, str]]:
             parts = urlsplit(self.path)
@@ -147,13 +169,19 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
             path, fields = self._fields()
             time.sleep(latency_s)
             shape, first = IDS.sub("{id}", path), path.split("/")[0]
+            if shape in CREATES and random.random() < fault_rate:  # noqa: S311
+                with ledger.lock:
+                    ledger.refused += 1
+                self._json({"error": {"message": "Service temporarily unavailable", "type": "OAuthException",
+                                      "code": 2, "is_transient": True, "fbtrace_id": "B"}}, status=503)  # fmt: skip
+                return
             if shape == "{id}/feed":
                 post_id = ledger.record(fields.get("message", ""), "post", prefix=f"{first}_", page=first)
-                self._json({"id": post_id, "permalink_url": f"https://www.facebook.com/{post_id}"})
+                self._answer({"id": post_id, "permalink_url": f"https://www.facebook.com/{post_id}"})
             elif shape == "{id}/comments":
                 author = first.split("_")[0] if "_" in first else ledger.objects.get(first, {}).get("owner", "")
                 comment_id = ledger.record(fields.get("message", ""), "comment", parent=first, author=author)
-                self._json({"id": comment_id, "permalink_url": f"https://www.facebook.com/{first}?c={comment_id}"})
+                self._answer({"id": comment_id, "permalink_url": f"https://www.facebook.com/{first}?c={comment_id}"})
             elif shape == "{id}/media" or shape == "{id}/threads":
                 if shape == "{id}/media" and not fields.get("image_url"):
                     self._error(100, "The parameter image_url is required.", 2207052)
@@ -187,7 +215,7 @@ def make_handler(ledger: MetaLedger, *, latency_s: float, processing_s: float) -
                 return
             media_id = ledger.record(container["caption"], "media", owner=ig, container=creation_id,
                                      reply_to=container["reply_to"])  # fmt: skip
-            self._json({"id": media_id})
+            self._answer({"id": media_id})
 
     return Handler
 
@@ -199,9 +227,12 @@ def _ripened(container: dict[str, Any]) -> str:
     return str(container["status"])
 
 
-def serve(*, latency_ms: float, processing_s: float) -> tuple[QuietServer, MetaLedger]:
+def serve(
+    *, latency_ms: float, processing_s: float, fault_rate: float = 0, lose_rate: float = 0
+) -> tuple[QuietServer, MetaLedger]:
     ledger = MetaLedger()
-    handler = make_handler(ledger, latency_s=latency_ms / 1000, processing_s=processing_s)
+    handler = make_handler(ledger, latency_s=latency_ms / 1000, processing_s=processing_s, fault_rate=fault_rate,
+                           lose_rate=lose_rate)  # fmt: skip
     server = QuietServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, ledger

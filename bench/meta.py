@@ -6,8 +6,9 @@ which Facebook makes a comment on it), an Instagram account (one image, through 
 and media_publish) and a Threads account (a text post and a reply, each a container and
 threads_publish), published by the real providers, dispatcher and django-q2 workers against a
 local fake Graph API (bench/fakemeta.py, reached through META_GRAPH_URL and META_THREADS_API_URL).
-With --kill-workers the worker cluster and the dispatcher are SIGKILLed at random and restarted,
-as a supervisor would.
+--fault-rate refuses a share of creates with Meta's transient error (a retry), --lose-rate makes
+a share but loses its answer (a look-up). With --kill-workers the worker cluster and the
+dispatcher are SIGKILLed at random and restarted, as a supervisor would.
 
 Counted on the fake's side: every object made, per text (each part's text holds the post's
 number), so two feed posts, two comments or two media_publish (threads_publish) calls for one
@@ -15,6 +16,7 @@ part are duplicates, and a part never made is lost. Lateness is from due time to
 creation. The last line printed is one JSON object.
 
     .venv/bin/python bench/meta.py --posts 300 --spread 60 --kill-workers
+    .venv/bin/python bench/meta.py --posts 300 --spread 60 --kill-workers --fault-rate 0.1 --lose-rate 0.1
     .venv/bin/python bench/meta.py --posts 24 --spread 8 --kill-workers --kill-every 6 --redis-url orm  # a quick look
 """
 
@@ -57,6 +59,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due (default 60)")
     parser.add_argument("--latency-ms", type=float, default=50, help="fake latency per request (default 50)")
     parser.add_argument("--processing-s", type=float, default=0, help="Instagram container processing time")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates refused, nothing made")
+    parser.add_argument("--lose-rate", type=float, default=0.0, help="share of creates made, answer lost")
     parser.add_argument("--workers", type=int, default=4, help="django-q2 worker processes (default 4)")
     parser.add_argument("--batch", type=int, default=8, help="targets per task (default 8)")
     parser.add_argument("--media-workers", type=int, default=1, help="workers of the media cluster (unused)")
@@ -143,7 +147,8 @@ def main() -> None:
     args = parse_args()
     from bench import fakemeta
 
-    server, ledger = fakemeta.serve(latency_ms=args.latency_ms, processing_s=args.processing_s)
+    server, ledger = fakemeta.serve(latency_ms=args.latency_ms, processing_s=args.processing_s,
+                                    fault_rate=args.fault_rate, lose_rate=args.lose_rate)  # fmt: skip
     # Before Django starts, so the dispatcher and workers (which inherit the environment) read it.
     os.environ["META_GRAPH_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
     os.environ["META_THREADS_API_URL"] = os.environ["META_GRAPH_URL"]  # one fake serves both hosts
@@ -186,6 +191,8 @@ def main() -> None:
         "broker": "orm" if args.redis_url == "orm" else "redis",
         "published": sum(1 for _t, _d, status, _r in targets if status == "published"),
         **tally(ledger, args.posts),
+        "refused": ledger.refused,
+        "answers_lost": ledger.answers_lost,
         "states": sorted({f"{s} {r}".strip() for _t, _d, s, r in targets if s != "published"}),
         "lateness_p50_s": round(percentile(lateness, 50), 3),
         "lateness_p99_s": round(percentile(lateness, 99), 3),

@@ -10,7 +10,7 @@ import pytest
 from bench import fakemeta
 from bench import meta as bench
 from bench.dispatch import create_targets
-from connections.errors import ProviderError
+from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     AccountState,
     ContentPart,
@@ -119,3 +119,38 @@ def test_the_bench_posts_go_to_facebook_instagram_and_threads_in_turn(db, settin
     ]
     assert [t.post.contents.get(position=0).attachments.count() for t in targets] == [0, 1, 0, 0]
     assert targets[1].account.extra == {"page_id": bench.PAGE_ID}
+
+
+@pytest.fixture
+def faulty(settings):
+    """Every create refused (fault_rate 1) or every answer lost (lose_rate 1), by request."""
+    servers = []
+
+    def start(**rates):
+        server, ledger = fakemeta.serve(latency_ms=0, processing_s=0, **rates)
+        servers.append(server)
+        settings.META_GRAPH_URL = f"http://127.0.0.1:{server.server_address[1]}"
+        settings.META_APPSECRET_PROOF = False
+        settings.ALLOW_PRIVATE_NETWORK_URLS = True
+        return ledger
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_a_refused_create_makes_nothing_and_a_lost_answer_is_found_by_the_look_up(faulty):
+    request, (main, _reply) = _parts(bench.part_texts(0))
+    provider = FacebookProvider()
+    refusing = faulty(fault_rate=1)
+    with pytest.raises(ProviderError) as refused:
+        provider.publish_part(account=PAGE, request=request, part=main)
+    assert refused.value.error_class == ErrorClass.TRANSIENT
+    assert not refused.value.outcome_unknown  # nothing was made: a plain retry
+    assert (refusing.refused, sum(refusing.created.values())) == (1, 0)
+    losing = faulty(lose_rate=1)
+    with pytest.raises(ProviderError) as lost:
+        provider.publish_part(account=PAGE, request=request, part=main)
+    assert lost.value.outcome_unknown  # it may have landed: the engine looks before sending again
+    assert (losing.answers_lost, losing.created[main.content.text]) == (1, 1)
+    assert provider.find_part(account=PAGE, request=request, part=main) is not None
