@@ -354,6 +354,27 @@ def test_a_cut_off_upload_resumes_at_the_stored_offset(db):
     assert len(fake.inits) == 1
 
 
+def test_an_upload_cut_off_by_a_crash_is_not_landed_and_resumes_without_a_second_init(db):
+    """The worker dies mid-upload: the look-up must not wait for a post TikTok will never make
+    (it waits for the rest of the file); the part is sent again and goes on at the stored offset."""
+    fake = FakeTikTok()
+    fake.install()
+    size = 12 * MIB
+    fake.cut_put = 2
+    uploads, request = MemoryUploads(), video_request(media=clip(size))
+    with pytest.raises(ProviderError):
+        step(request, uploads)  # stands for the crash: the session holds the publish id and 5 MiB sent
+    status_calls = len([c for c in responses.calls if c.request.url.endswith("/status/fetch/")])
+    part = part_request(request, 0, [], uploads=uploads, sent_after=datetime.now(UTC))
+    assert get_provider("tiktok").find_part(account=account(), request=request, part=part) is None
+    assert len([c for c in responses.calls if c.request.url.endswith("/status/fetch/")]) == status_calls
+    fake.statuses = ["PROCESSING_UPLOAD", "PUBLISH_COMPLETE"]  # waiting for the rest, then posted
+    done = step(request, uploads)
+    assert done.platform_post_id
+    assert len(fake.inits) == 1
+    assert [r for r, _n in fake.puts][-1] == f"bytes {5 * MIB}-{size - 1}/{size}"
+
+
 def test_a_failed_post_says_why(db):
     fake = FakeTikTok(statuses=["PROCESSING_UPLOAD", "FAILED"], fail_reason="frame_rate_check_failed")
     fake.install()

@@ -390,6 +390,11 @@ class TikTokProvider(OAuth2Provider):
         """A pulled video whose init answer was lost: its stored publish id says; without one, the
         creator's recent public videos are searched for the caption, never older than this run."""
         session = part.uploads.load(SESSION) or {}
+        if session.get("publish_id") and not session.get("pull") and not session.get("uploaded"):
+            # The worker stopped while uploading: TikTok waits for the rest of the file and posts
+            # nothing until then. Not landed, so the part is sent again, which resumes this upload
+            # at the stored offset (publish_part never makes a second init for a stored publish id).
+            return None
         if session.get("publish_id"):
             data = self._fetch_status(account, str(session["publish_id"]))
             if data.get("status") == "FAILED":
