@@ -2,6 +2,7 @@
 
 import os
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -101,16 +102,22 @@ def test_inside_a_transaction_records_are_never_grouped(monkeypatch, db):
     assert calls == [["m"]]
 
 
-@pytest.fixture
-def worker_threads():
-    """The batch's pool, closed afterwards with its threads' connections (or the test database
-    could not be dropped)."""
-    yield
+def _close_pool() -> None:
     pool = engine._pools.pop(os.getpid(), None)
     if pool is not None:
         barrier = threading.Barrier(pool._max_workers)  # one call on each thread of the pool
         list(pool.map(lambda _: (barrier.wait(5), connections.close_all()), range(pool._max_workers)))
         pool.shutdown()
+
+
+@pytest.fixture
+def worker_threads():
+    """A pool made for this test (sized by its PUBLISH_BATCH_SIZE: an earlier test's pool may be
+    smaller, and would send the batch one by one), closed afterwards with its threads'
+    connections (or the test database could not be dropped)."""
+    _close_pool()
+    yield
+    _close_pool()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need their own connections")
@@ -122,7 +129,15 @@ def test_a_threaded_batch_lands_every_part_once_in_fewer_statements(
     settings.PUBLISH_BATCH_SIZE = 8
     writes = []
     real = landings.moves_apply
-    monkeypatch.setattr(landings, "moves_apply", lambda moves, **kw: writes.append(len(moves)) or real(moves, **kw))
+
+    def slow_write(moves, **kw):
+        # A write that takes a moment, as under load: the answers arriving meanwhile queue behind
+        # it (without it the test would hang on the jitter of the Demo network's latency).
+        writes.append(len(moves))
+        time.sleep(0.08)
+        return real(moves, **kw)
+
+    monkeypatch.setattr(landings, "moves_apply", slow_write)
     contents = [PartInput(text=f"part {i}", kind="reply" if i else "main") for i in range(2)]
     data = PostInput(parts=contents, account_ids=[a.id for a in demo_accounts], when=When.now())
     posts = [post_create(actor=team.membership("editor"), data=data) for _ in range(4)]
