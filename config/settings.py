@@ -307,6 +307,22 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+
+# --- Cache ------------------------------------------------------------------------------------
+# Platform budgets read from answers (Meta's usage holds, X's and Reddit's windows, TikTok's
+# creator_info) live in Django's cache, and every worker process must see the same ones: a hold
+# one worker learns must stop the others. Redis when configured; otherwise files under LOCAL_DIR,
+# which every process on this machine shares (a local-memory cache would be one per process). The
+# suite keeps local memory, so no run inherits another run's entries.
+CACHE_URL = env_url("CACHE_URL", REDIS_URL, schemes=("redis", "rediss", "unix"))
+if TESTING:
+    _cache: dict[str, Any] = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+elif CACHE_URL:
+    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+else:
+    _cache = {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(LOCAL_DIR / "cache")}
+CACHES = {"default": {**_cache, "KEY_PREFIX": "postwright"}}
+
 # A worker not seen for this long makes the dashboard warn that scheduled work is not running.
 WORKER_STALE_AFTER_SECONDS = env_int("WORKER_STALE_AFTER_SECONDS", 180, minimum=30)
 # A web server started beside its worker and dispatcher gives them this long to report first.

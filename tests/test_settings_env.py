@@ -105,3 +105,31 @@ def test_s3_needs_chunks_of_at_least_5_mib(tmp_path):
     assert refused.returncode != 0
     assert "MEDIA_UPLOAD_CHUNK_BYTES must be at least 5242880 (5 MiB) when S3_BUCKET is set" in refused.stderr
     assert _manage("check", **env).returncode == 0, "the default 8 MiB chunk is fine"
+
+
+def _shell(code: str, **env: str) -> str:
+    result = _manage("shell", "--no-imports", "-c", code, DEBUG="true", **env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_a_usage_hold_one_process_learns_stops_another(tmp_path):
+    """Meta's usage holds (like X's windows) are read by every worker: without Redis the cache is
+    files every process on the machine shares, not one memory per process."""
+    local = {"POSTWRIGHT_LOCAL_DIR": str(tmp_path), "REDIS_URL": "", "CACHE_URL": ""}
+    learn = (
+        "from django.core.cache import cache; "
+        "cache.set('meta-usage:app', {'until': 9e12, 'percent': 97.0}, timeout=600)"
+    )
+    _shell(learn, **local)
+    read = "from connections.providers.meta.graph import usage_hold; print(usage_hold([])[1])"
+    assert _shell(read, **local) == "97.0"
+    assert _shell("from django.conf import settings; print(settings.CACHES['default']['BACKEND'])", **local).endswith(
+        "FileBasedCache"
+    )
+
+
+def test_redis_is_the_shared_cache_when_configured(tmp_path):
+    code = "from django.conf import settings; c = settings.CACHES['default']; print(c['BACKEND'], c['LOCATION'])"
+    out = _shell(code, POSTWRIGHT_LOCAL_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/3", CACHE_URL="")
+    assert out == "django.core.cache.backends.redis.RedisCache redis://127.0.0.1:6379/3"

@@ -19,7 +19,7 @@ class Crash(Exception):
 
 def test_a_sender_dying_inside_fan_out_leaves_nothing_half_done(team, endpoint, receiver, monkeypatch):
     emit(team.workspace)
-    before = OutboxCursor.objects.get().seq
+    before = OutboxCursor.objects.get(name=sender.CURSOR).seq
 
     def die(*args):
         raise Crash
@@ -28,7 +28,7 @@ def test_a_sender_dying_inside_fan_out_leaves_nothing_half_done(team, endpoint, 
     with pytest.raises(Crash):
         sender.outbox_fan_out()
     assert Delivery.objects.count() == 0
-    assert OutboxCursor.objects.get().seq == before
+    assert OutboxCursor.objects.get(name=sender.CURSOR).seq == before
     monkeypatch.undo()
     run_pass()  # the next sender
     assert len(receiver.received) == 1
@@ -71,7 +71,7 @@ def test_a_late_answer_from_a_sender_whose_lease_ran_out_is_dropped(team, endpoi
 def test_two_senders_interleaved_make_one_row_and_one_send_per_event(team, endpoint, receiver):
     events = [emit(team.workspace, subject_id=n) for n in range(1, 6)]
     assert sender.outbox_fan_out() == 5
-    OutboxCursor.objects.update(seq=0)  # a second sender that read the old cursor
+    OutboxCursor.objects.filter(name=sender.CURSOR).update(seq=0)  # a second sender that read the old cursor
     sender.outbox_fan_out()
     assert Delivery.objects.count() == 5
     first = sender.deliveries_claim(limit=3)
@@ -86,14 +86,15 @@ def test_a_gap_in_the_outbox_holds_the_cursor_until_it_is_old(team, endpoint, re
     """PostgreSQL hands out seqs before commit: a missing seq may be an event still committing."""
     first = emit(team.workspace, subject_id=1)
     third = emit(team.workspace, subject_id=3)
-    OutboxCursor.objects.update(seq=first.seq - 1)  # PostgreSQL's sequence outlives earlier tests
+    # PostgreSQL's sequence outlives earlier tests
+    OutboxCursor.objects.filter(name=sender.CURSOR).update(seq=first.seq - 1)
 
     Event.objects.filter(pk=third.pk).update(seq=third.seq + 5)  # a hole below it
     sender.outbox_fan_out()
-    assert OutboxCursor.objects.get().seq == first.seq  # held below the hole
+    assert OutboxCursor.objects.get(name=sender.CURSOR).seq == first.seq  # held below the hole
     assert Delivery.objects.count() == 2  # but what is there is already queued
     sender.outbox_fan_out(now=timezone.now() + sender.GAP_GRACE + timedelta(seconds=1))
-    assert OutboxCursor.objects.get().seq == third.seq + 5
+    assert OutboxCursor.objects.get(name=sender.CURSOR).seq == third.seq + 5
     assert Delivery.objects.count() == 2
 
 

@@ -252,8 +252,8 @@ def hold_seconds(percent: float, regain_s: float | None) -> float:
 
 
 def usage_record(response: http.Response) -> None:
-    """Remember, per budget, until when creates should wait. Shared through Django's cache (per
-    process with the default local-memory cache; shared with a shared cache)."""
+    """Remember, per budget, until when creates should wait. Shared by every
+    worker through Django's cache (Redis, or files on one machine: ``CACHE_URL``)."""
     usage = usage_of(response)
     now = time.time()
     for budget, percent in usage.percents.items():

@@ -100,7 +100,7 @@ def reset_in(response: http.Response) -> float | None:
 
 def windows_record(response: http.Response, *, user_id: str) -> None:
     """Remember a spent window until its reset: the user's 15-minute one and the app's 24-hour
-    cap. Shared through Django's cache (per process with the local-memory cache)."""
+    cap. Shared by every worker through Django's cache (Redis, or files on one machine: `CACHE_URL`)."""
     spent = (
         (f"user:{user_id}", "x-rate-limit-remaining", "x-rate-limit-reset"),
         (f"user24:{user_id}", "x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
