@@ -1,0 +1,171 @@
+"""Importing past posts from the OAuth platforms through the real import runs, against recorded
+answers in the platforms' shapes: two pages, a worker that dies between them, and the platforms'
+rate and usage answers meanwhile."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from django.core.cache import cache
+from django.utils import timezone
+
+from analytics.imports import import_queue, import_run, import_runs_claim_due
+from analytics.models import ImportRun
+from connections.models import SocialAccount
+from connections.providers.base import AccountState
+from publishing.models import Post, Target, TargetPart
+from tests.connections.meta_graph import GRAPH, PAGE_ID, error, page_account
+from tests.connections.test_facebook import mock_published_posts
+from tests.connections.test_threads import API as THREADS_API
+from tests.connections.test_threads import USER as THREADS_USER
+from tests.connections.test_threads import account as threads_account
+from tests.connections.test_threads import mock_own_threads
+
+S = ImportRun.Status
+NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)  # the recorded posts are within the import's year
+
+
+class WorkerDied(BaseException):
+    """The process killed mid-run: nothing after this line runs, no handler sees it."""
+
+
+@pytest.fixture(autouse=True)
+def _quiet(time_machine):
+    time_machine.move_to(NOW, tick=True)
+    cache.clear()  # Meta's usage readings live in the cache
+    yield
+    cache.clear()
+
+
+def connected(team, platform: str, state: AccountState) -> SocialAccount:
+    return SocialAccount.objects.create(
+        workspace=team.workspace, platform=platform, external_id=state.external_id, username=state.username,
+        secrets=dict(state.secrets), extra=dict(state.extra),
+    )  # fmt: skip
+
+
+def queued(account: SocialAccount) -> ImportRun:
+    return import_queue(account=account, enqueue=False)
+
+
+def dies_on_the_second_page(monkeypatch, provider_class) -> list[str]:
+    real, cursors = provider_class.list_posts, []
+
+    def list_posts(self, *, account, cursor=""):
+        cursors.append(cursor)
+        if len(cursors) == 2:
+            raise WorkerDied
+        return real(self, account=account, cursor=cursor)
+
+    monkeypatch.setattr(provider_class, "list_posts", list_posts)
+    return cursors
+
+
+def resumed_after_the_crash(run: ImportRun) -> ImportRun:
+    """The lease lapses, the dispatcher hands the run out again, and it runs to its end."""
+    ImportRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert import_runs_claim_due() == [run.pk]
+    import_run(run_id=run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def asked_cursors(url: str) -> list[str | None]:
+    from urllib.parse import parse_qs, urlsplit
+
+    found = []
+    for call in responses.calls:
+        if call.request.url.split("?")[0] == url:
+            found.append(parse_qs(urlsplit(call.request.url).query).get("after", [None])[0])
+    return found
+
+
+# --- Facebook Pages ----------------------------------------------------------------------------
+
+
+def test_a_page_import_resumes_from_the_stored_cursor_after_a_crash(team, monkeypatch):
+    from connections.providers.meta.facebook import FacebookProvider
+
+    account = connected(team, "facebook", page_account())
+    mock_published_posts()
+    cursors = dies_on_the_second_page(monkeypatch, FacebookProvider)
+    run = queued(account)
+    with pytest.raises(WorkerDied):
+        import_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.pages, run.imported, run.cursor) == (S.RUNNING, 1, 2, "QVFIUjRfcE5uV3dNdUFjZAw")
+    run = resumed_after_the_crash(run)
+    assert cursors[2] == "QVFIUjRfcE5uV3dNdUFjZAw"  # where the committed page left off
+    assert (run.status, run.pages, run.imported, run.skipped) == (S.COMPLETED, 2, 3, 0)
+    assert asked_cursors(f"{GRAPH}/{PAGE_ID}/published_posts") == [None, "QVFIUjRfcE5uV3dNdUFjZAw"]
+    reel = Target.objects.get(account=account, platform_post_id=f"{PAGE_ID}_1001")
+    assert reel.url == "https://www.facebook.com/reel/889900112233/"  # Meta's relative path, made whole
+    photo = TargetPart.objects.get(target__account=account, platform_post_id=f"{PAGE_ID}_1002")
+    assert photo.facts["media"][0]["url"].startswith("https://scontent-ams4-1.xx.fbcdn.net/")
+    assert photo.target.post.contents.get().text == "Our winter opening hours are up: see you Saturday!"
+    assert photo.target.post.scheduled_at == datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
+    assert Post.objects.filter(origin=Post.Origin.IMPORTED).count() == 3
+
+
+def test_a_page_near_its_usage_limit_holds_the_import_back(team):
+    """Meta's usage header on the first page says the Page is at 93 %: the next page waits
+    (analytics may not spend what publishing needs), and nothing more is asked meanwhile."""
+    account = connected(team, "facebook", page_account())
+    usage = {PAGE_ID: [{"type": "pages", "call_count": 93, "total_cputime": 20, "total_time": 25,
+                        "estimated_time_to_regain_access": 0}]}  # fmt: skip
+    mock_published_posts(headers={"x-business-use-case-usage": json.dumps(usage)})
+    run = import_run(run_id=queued(account).pk, pages=5)
+    assert (run.status, run.pages, run.imported) == (S.QUEUED, 1, 2)
+    assert run.next_attempt_at > timezone.now() + timedelta(seconds=60)
+    assert len(responses.calls) == 1
+    assert import_runs_claim_due() == []  # not before the hold ends
+
+
+def test_a_page_rate_limit_waits_as_long_as_meta_says(team):
+    account = connected(team, "facebook", page_account())
+    usage = {PAGE_ID: [{"type": "pages", "call_count": 100, "total_cputime": 30, "total_time": 40,
+                        "estimated_time_to_regain_access": 7}]}  # fmt: skip
+    responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}/published_posts", status=400,
+                  json=error(32, message="(#32) Page request limit reached"),
+                  headers={"x-business-use-case-usage": json.dumps(usage)})  # fmt: skip
+    run = import_run(run_id=queued(account).pk)
+    assert (run.status, run.pages, run.failures) == (S.QUEUED, 0, 0)
+    wait = (run.next_attempt_at - timezone.now()).total_seconds()
+    assert 7 * 60 - 5 < wait <= 7 * 60  # Meta's estimate is in minutes
+    assert run.cursor == ""  # it starts again from the newest page
+
+
+# --- Threads -----------------------------------------------------------------------------------
+
+
+def test_a_threads_import_skips_reposts_and_resumes_after_a_crash(team, monkeypatch):
+    from connections.providers.meta.threads import ThreadsProvider
+
+    account = connected(team, "threads", threads_account())
+    mock_own_threads()
+    cursors = dies_on_the_second_page(monkeypatch, ThreadsProvider)
+    run = queued(account)
+    with pytest.raises(WorkerDied):
+        import_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.pages, run.imported, run.cursor) == (1, 2, "QVFIUmlKNHpPUWRBUnl1")
+    run = resumed_after_the_crash(run)
+    assert cursors[2] == "QVFIUmlKNHpPUWRBUnl1"
+    assert (run.status, run.imported) == (S.COMPLETED, 3)
+    ids = set(Target.objects.filter(account=account).values_list("platform_post_id", flat=True))
+    assert ids == {"18050206876707110", "18041234567890123", "18012345678901234"}  # not the repost
+    video = TargetPart.objects.get(target__account=account, platform_post_id="18012345678901234")
+    assert video.facts["media"] == [{"url": "https://scontent-iad3-1.cdninstagram.com/o1/v/t16/f1/m69/chase.mp4?efg=eyJ2",
+                                     "alt": "", "kind": "video"}]  # fmt: skip
+
+
+def test_a_threads_account_near_its_usage_limit_holds_the_import_back(team):
+    account = connected(team, "threads", threads_account())
+    usage = {THREADS_USER: [{"type": "instagram", "call_count": 12, "total_cputime": 91, "total_time": 40,
+                             "estimated_time_to_regain_access": 0}]}  # fmt: skip
+    mock_own_threads(headers={"x-business-use-case-usage": json.dumps(usage)})
+    run = import_run(run_id=queued(account).pk, pages=5)
+    assert (run.status, run.pages) == (S.QUEUED, 1)
+    assert run.next_attempt_at > timezone.now() + timedelta(seconds=60)
+    assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{THREADS_API}/{THREADS_USER}/threads"]
