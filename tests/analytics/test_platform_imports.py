@@ -169,3 +169,35 @@ def test_a_threads_account_near_its_usage_limit_holds_the_import_back(team):
     assert (run.status, run.pages) == (S.QUEUED, 1)
     assert run.next_attempt_at > timezone.now() + timedelta(seconds=60)
     assert [c.request.url.split("?")[0] for c in responses.calls] == [f"{THREADS_API}/{THREADS_USER}/threads"]
+
+
+# --- YouTube -----------------------------------------------------------------------------------
+
+
+def test_a_channel_import_counts_its_units_and_skips_what_nobody_sees(team):
+    from connections.providers.youtube import api as youtube_api
+    from tests.connections.youtube_api import account as channel_account
+    from tests.connections.youtube_api import mock_uploads
+
+    account = connected(team, "youtube", channel_account())
+    mock_uploads()
+    run = import_run(run_id=queued(account).pk)
+    assert (run.status, run.pages, run.imported) == (S.COMPLETED, 2, 3)  # not the private nor the deleted one
+    assert youtube_api.quota_used("p-test") == 3  # channels.list and two playlistItems.list, 1 unit each
+    assert set(Target.objects.filter(account=account).values_list("platform_post_id", flat=True)) == {
+        "Ks-_Mh1QhMc", "Un1isTed00A", "F1rstVl0g00"}  # fmt: skip
+
+
+def test_a_channel_import_waits_while_the_quota_left_is_the_uploads_share(team, settings):
+    from connections.providers.youtube import api as youtube_api
+    from tests.connections.youtube_api import account as channel_account
+
+    settings.YOUTUBE_QUOTA_UNITS_PER_DAY, settings.ANALYTICS_BUDGET_RESERVE = 10_000, 0.2
+    account = connected(team, "youtube", channel_account())
+    youtube_api.quota_spend("p-test", 8_000)  # 2,000 left: all of it kept for uploads
+    run = import_run(run_id=queued(account).pk)
+    assert (run.status, run.pages) == (S.QUEUED, 0)
+    assert not responses.calls
+    wait = (run.next_attempt_at - timezone.now()).total_seconds()
+    assert abs(wait - youtube_api.seconds_to_pacific_midnight()) < 5  # until the quota resets
+    assert youtube_api.quota_used("p-test") == 8_000
