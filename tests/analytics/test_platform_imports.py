@@ -201,3 +201,38 @@ def test_a_channel_import_waits_while_the_quota_left_is_the_uploads_share(team, 
     wait = (run.next_attempt_at - timezone.now()).total_seconds()
     assert abs(wait - youtube_api.seconds_to_pacific_midnight()) < 5  # until the quota resets
     assert youtube_api.quota_used("p-test") == 8_000
+
+
+# --- TikTok ------------------------------------------------------------------------------------
+
+
+def test_a_tiktok_import_resumes_from_the_stored_cursor_after_a_crash(team, monkeypatch):
+    from connections.providers.tiktok.provider import TikTokProvider
+    from tests.connections.tiktok_api import account as creator_account
+    from tests.connections.tiktok_api import mock_video_list
+
+    account = connected(team, "tiktok", creator_account())
+    mock_video_list()
+    cursors = dies_on_the_second_page(monkeypatch, TikTokProvider)
+    run = queued(account)
+    with pytest.raises(WorkerDied):
+        import_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.pages, run.imported, run.cursor) == (1, 2, "1795852800000")
+    run = resumed_after_the_crash(run)
+    assert cursors[2] == "1795852800000"
+    assert (run.status, run.imported, run.skipped) == (S.COMPLETED, 3, 0)
+    bodies = [json.loads(c.request.body) for c in responses.calls]
+    assert bodies == [{"max_count": 20}, {"max_count": 20, "cursor": 1795852800000}]
+
+
+def test_a_tiktok_rate_limit_defers_the_import_to_its_retry_after(team):
+    from tests.connections.tiktok_api import OPEN, failure
+    from tests.connections.tiktok_api import account as creator_account
+
+    account = connected(team, "tiktok", creator_account())
+    responses.add(responses.POST, f"{OPEN}/video/list/", status=429, headers={"Retry-After": "42"},
+                  json=failure("rate_limit_exceeded", "Rate limit exceeded"))  # fmt: skip
+    run = import_run(run_id=queued(account).pk)
+    assert (run.status, run.pages, run.failures) == (S.QUEUED, 0, 0)
+    assert 37 < (run.next_attempt_at - timezone.now()).total_seconds() <= 42
