@@ -4,6 +4,7 @@ rate and usage answers meanwhile."""
 
 import json
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
@@ -63,7 +64,8 @@ def dies_on_the_second_page(monkeypatch, provider_class) -> list[str]:
 
 
 def resumed_after_the_crash(run: ImportRun) -> ImportRun:
-    """The lease lapses, the dispatcher hands the run out again, and it runs to its end."""
+    """The lease lapses and the dispatcher hands the run out again; it runs to its end (the
+    test broker runs the task at once; the direct call after it finds nothing left to do)."""
     ImportRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
     assert import_runs_claim_due() == [run.pk]
     import_run(run_id=run.pk)
@@ -72,8 +74,6 @@ def resumed_after_the_crash(run: ImportRun) -> ImportRun:
 
 
 def asked_cursors(url: str) -> list[str | None]:
-    from urllib.parse import parse_qs, urlsplit
-
     found = []
     for call in responses.calls:
         if call.request.url.split("?")[0] == url:
@@ -236,3 +236,60 @@ def test_a_tiktok_rate_limit_defers_the_import_to_its_retry_after(team):
     run = import_run(run_id=queued(account).pk)
     assert (run.status, run.pages, run.failures) == (S.QUEUED, 0, 0)
     assert 37 < (run.next_attempt_at - timezone.now()).total_seconds() <= 42
+
+
+# --- Google Business Profile -------------------------------------------------------------------
+
+
+def test_a_location_import_is_paced_per_profile_and_resumes_after_a_crash(team, monkeypatch, time_machine):
+    from connections.providers.google_business.provider import GoogleBusinessProvider
+    from tests.connections.google_business_api import LOCAL_POSTS, NEXT_PAGE, mock_local_posts
+    from tests.connections.test_google_business import state as location_state
+
+    account = connected(team, "google_business", location_state())
+    mock_local_posts()
+    run = import_run(run_id=queued(account).pk)
+    # Ten calls a minute per profile, shared with publishing: the next page waits its six seconds.
+    assert (run.status, run.pages, run.imported) == (S.QUEUED, 1, 2)  # the rejected post is left out
+    assert 5 < (run.next_attempt_at - timezone.now()).total_seconds() <= 6
+    time_machine.shift(timedelta(seconds=7))
+    cursors = dies_on_the_second_page(monkeypatch, GoogleBusinessProvider)
+    cursors.append("(the first page, before this worker)")
+    with pytest.raises(WorkerDied):
+        import_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.pages, run.cursor) == (S.RUNNING, 1, NEXT_PAGE)
+    ImportRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    time_machine.shift(timedelta(seconds=7))  # the dead worker's call took the profile's slot
+    assert import_runs_claim_due() == [run.pk]  # handed out again (the test's broker runs it at once)
+    run.refresh_from_db()
+    assert cursors[2] == NEXT_PAGE
+    assert (run.status, run.pages, run.imported) == (S.COMPLETED, 2, 3)
+    tokens = [urlsplit(c.request.url).query for c in responses.calls if c.request.url.startswith(LOCAL_POSTS)]
+    assert tokens == ["pageSize=100", f"pageSize=100&pageToken={NEXT_PAGE}"]
+
+
+# --- Offered on demand -------------------------------------------------------------------------
+
+
+def test_an_oauth_account_is_offered_an_import_on_the_accounts_page_and_it_runs(
+    team, django_capture_on_commit_callbacks
+):
+    """A consent redirect leaves the connect page, so its opt-in box cannot travel with it; the
+    Accounts page offers the import instead, and starting it there works for these platforms."""
+    from django.urls import reverse
+
+    from tests.connections.test_tiktok import account as creator_account
+    from tests.connections.tiktok_api import mock_video_list
+
+    account = connected(team, "tiktok", creator_account())
+    page = team.client("admin").get(reverse("connections")).content.decode()
+    assert "Import past posts" in page
+    assert "Just connected: bring in what it posted before?" in page
+    with django_capture_on_commit_callbacks(execute=False):
+        team.client("admin").post(reverse("import_start", args=[account.pk]))
+    run = ImportRun.objects.get(account=account)
+    mock_video_list()
+    import_run(run_id=run.pk)
+    run.refresh_from_db()
+    assert (run.status, run.imported) == (S.COMPLETED, 3)
