@@ -293,3 +293,21 @@ def test_an_oauth_account_is_offered_an_import_on_the_accounts_page_and_it_runs(
     import_run(run_id=run.pk)
     run.refresh_from_db()
     assert (run.status, run.imported) == (S.COMPLETED, 3)
+
+
+@pytest.mark.parametrize(
+    "platform", ["facebook", "instagram", "instagram_login", "threads", "tiktok", "youtube", "google_business"]
+)
+def test_every_platform_here_offers_its_import_after_the_consent_not_in_the_connect_form(team, platform):
+    from django.urls import reverse
+
+    from connections.registry import get_provider
+    from connections.views import _offers_import
+
+    provider = get_provider(platform)
+    assert provider.supports_import
+    assert not _offers_import(provider, None)  # a consent redirect: no opt-in box to carry through it
+    state = AccountState(external_id=f"{platform}-1", username=f"@{platform}", secrets={"access_token": "t"})
+    account = connected(team, platform, state)
+    page = team.client("admin").get(reverse("connections")).content.decode()
+    assert reverse("import_start", args=[account.pk]) in page

@@ -59,13 +59,14 @@ def instagram_item(media: Mapping[str, Any], *, profile_url: str) -> ImportedIte
     # (media with copyrighted music), and then the cover stands for it.
     source = text_field(media, "media_url") or text_field(media, "thumbnail_url")
     counts = {name: media[name] for name in ("like_count", "comments_count") if _whole(media.get(name))}
+    kinds = {key: text_field(media, key) for key in ("media_type", "media_product_type") if text_field(media, key)}
     return ImportedItem(
         platform_post_id=media_id,
         url=text_field(media, "permalink") or profile_url,
         text=text_field(media, "caption"),
         published_at=_moment(media, "timestamp", "Instagram media"),
         media=(ImportedMedia(url=source, kind="video" if video else "image"),) if source else (),
-        extra={"media_type": kind, "media_product_type": text_field(media, "media_product_type"), **counts},
+        extra={**kinds, **counts},
     )
 
 
