@@ -228,7 +228,12 @@ def _fetch(provider: Provider, run: ImportRun) -> PostPage:
 
 def _wait_for_pace(provider: Provider, account: SocialAccount) -> datetime | None:
     """When to come back, or None to call now (a slot in every budget is then taken). Posts
-    come first: any due post of this account, or of the app's budget, makes the import wait."""
+    come first: any due post of this account, or of the app's budget, makes the import wait;
+    so does a quota the platform counts its own way (YouTube's units, Meta's usage) once it is
+    past the share analytics may use (``metrics_hold``, as the metric syncs ask it)."""
+    held = provider.metrics_hold(account=account.state(), reserve=settings.ANALYTICS_BUDGET_RESERVE)
+    if held is not None:
+        return timezone.now() + timedelta(seconds=held)
     keys = budget_keys(provider, account)
     due = Target.objects.filter(
         status__in=DUE_STATES, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S)

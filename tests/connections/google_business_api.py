@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import responses
@@ -176,3 +177,24 @@ class Location:
 
 def _post_url_pattern(base: str) -> re.Pattern[str]:
     return re.compile(re.escape(base) + r"/\d+$")
+
+
+PAYLOADS = Path(__file__).parent / "payloads" / "google_business"
+NEXT_PAGE = "CiAKGjBiMGY5ZjY0LWI1NjAtNGE2NC04ZDFmLTAyMWUwYmQ3EAo"
+
+
+def payload(name: str) -> dict[str, Any]:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def mock_local_posts() -> None:
+    """The location's posts over two pages, by pageToken; the last names no next page."""
+    page = responses.matchers.query_param_matcher
+    responses.add(responses.GET, LOCAL_POSTS, json=payload("local_posts_page1"), match=[page({"pageSize": "100"})])
+    resumed = page({"pageSize": "100", "pageToken": NEXT_PAGE})
+    responses.add(responses.GET, LOCAL_POSTS, json=payload("local_posts_page2"), match=[resumed])
+
+
+def mock_daily_metrics() -> None:
+    url = f"{PERFORMANCE}/locations/{LOCATION_ID}:fetchMultiDailyMetricsTimeSeries"
+    responses.add(responses.GET, url, json=payload("daily_metrics"))

@@ -5,6 +5,7 @@ small in-memory Graph that serves the contract's thread scenarios."""
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -268,3 +269,28 @@ def product_type(base: str, media_id: str, kind: str = "FEED") -> None:
         json={"media_product_type": kind, "id": media_id},
         match=[responses.matchers.query_param_matcher({"fields": "media_product_type"}, strict_match=False)],
     )
+
+
+PAYLOADS = Path(__file__).parent / "payloads"
+
+
+def payload(name: str) -> Any:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def mock_listing(url: str, first: str, second: str, *, after: str, fields: str, headers: dict | None = None) -> None:
+    """Two recorded pages of an account's posts, as Graph pages them: the first names the next
+    by its ``after`` cursor (and ``paging.next``), the second has cursors but no ``next``."""
+    asked = {"fields": fields, "limit": "50"}
+    responses.add(responses.GET, url, json=payload(first), headers=headers,
+                  match=[responses.matchers.query_param_matcher(asked, strict_match=False),
+                         _no_after()])  # fmt: skip
+    resumed = responses.matchers.query_param_matcher({**asked, "after": after}, strict_match=False)
+    responses.add(responses.GET, url, json=payload(second), match=[resumed])
+
+
+def _no_after():
+    def match(request) -> tuple[bool, str]:
+        return "after" not in parse_qs(urlsplit(request.url).query), "the first page names no cursor"
+
+    return match

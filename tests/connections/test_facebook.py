@@ -30,6 +30,7 @@ from tests.connections.meta_graph import (
     form,
     metric_matcher,
     mock_consent,
+    mock_listing,
     page_account,
     series,
 )
@@ -47,6 +48,12 @@ def _fresh_usage():
 
 def check_fails(body: dict, status: int = 400, headers: dict | None = None):
     return lambda: responses.add(responses.GET, f"{GRAPH}/{PAGE_ID}", json=body, status=status, headers=headers)
+
+
+def mock_published_posts(headers: dict | None = None) -> None:
+    mock_listing(f"{GRAPH}/{PAGE_ID}/published_posts", "facebook/published_posts_page1",
+                 "facebook/published_posts_page2", after="QVFIUjRfcE5uV3dNdUFjZAw",
+                 fields="id,message,created_time,permalink_url,full_picture", headers=headers)  # fmt: skip
 
 
 class TestFacebookProvider(ProviderContract):
@@ -114,6 +121,10 @@ class TestFacebookProvider(ProviderContract):
             json={"id": f"{PAGE_ID}_555", "permalink_url": f"https://www.facebook.com/{PAGE_ID}/posts/555"},
         )
         return f"{PAGE_ID}_555"
+
+    def mock_list_posts(self):
+        mock_published_posts()
+        return [f"{PAGE_ID}_1002", f"{PAGE_ID}_1001"], [f"{PAGE_ID}_0999"]
 
     def mock_delete(self):
         responses.add(responses.DELETE, f"{GRAPH}/{PAGE_ID}_555", json={"success": True})

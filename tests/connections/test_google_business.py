@@ -16,6 +16,7 @@ from django.utils import timezone
 from connections.errors import ErrorClass, ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     Connection,
     ContentPart,
@@ -40,6 +41,7 @@ from tests.connections.google_business_api import (
     INVALID,
     LOCAL_POSTS,
     LOCATION_ID,
+    NEXT_PAGE,
     NOT_FOUND,
     PARENT,
     PERFORMANCE,
@@ -61,6 +63,8 @@ from tests.connections.google_business_api import (
     insights,
     local_post,
     location,
+    mock_daily_metrics,
+    mock_local_posts,
     token,
 )
 from tests.connections.publishing import part_request, publish_all
@@ -161,6 +165,19 @@ class TestGoogleBusinessProvider(ProviderContract):
     def mock_metrics(self):
         responses.add(responses.POST, f"{LOCAL_POSTS}:reportInsights", json=insights((POST_NAME, 327, 12)))
         return POST_NAME, PostMetrics(impressions=327, extra={"button_clicks": 12})
+
+    def mock_list_posts(self):
+        mock_local_posts()
+        rejected_one_left_out = [f"{PARENT}/localPosts/2891734650192837465", f"{PARENT}/localPosts/2866554433221100998"]
+        return rejected_one_left_out, [f"{PARENT}/localPosts/2855443322110099887"]
+
+    def mock_account_metrics(self):
+        mock_daily_metrics()
+        # 30 November: nothing counted yet; 29 November is the latest day with numbers.
+        extra = {"WEBSITE_CLICKS": 0, "CALL_CLICKS": 3, "BUSINESS_DIRECTION_REQUESTS": 6,
+                 "BUSINESS_IMPRESSIONS_MOBILE_MAPS": 98, "BUSINESS_IMPRESSIONS_MOBILE_SEARCH": 51,
+                 "BUSINESS_IMPRESSIONS_DESKTOP_MAPS": 0, "BUSINESS_IMPRESSIONS_DESKTOP_SEARCH": 22}  # fmt: skip
+        return AccountMetrics(views=98 + 51 + 0 + 22, extra=extra)
 
     # A local post has no replies or comments: the per-part scenarios become refusals, and the
     # lost answer is reconciled for the post itself, through the engine.
@@ -631,6 +648,64 @@ def test_location_metrics_come_from_the_performance_api(google):
     assert ("dailyMetrics", "CALL_CLICKS") in query
     assert ("dailyRange.startDate.month", "6") in query
     assert ("dailyRange.endDate.day", "30") in query
+
+
+def test_the_account_sync_reads_the_latest_counted_day_of_a_window_ending_today(google, time_machine):
+    time_machine.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=False)
+    mock_daily_metrics()
+    totals = google.fetch_account_metrics(account=state())
+    assert (totals.views, totals.followers, totals.extra["CALL_CLICKS"]) == (171, None, 3)
+    query = parse_qsl(urlsplit(responses.calls[0].request.url).query)
+    start = [value for key, value in query if key.startswith("dailyRange.startDate.")]
+    end = [value for key, value in query if key.startswith("dailyRange.endDate.")]
+    assert (start, end) == (["2026", "11", "23"], ["2026", "12", "2"])  # GOOGLE_BUSINESS_ACCOUNT_METRICS_DAYS: 10
+
+
+def test_an_account_google_has_counted_nothing_for_is_not_yet_not_zero(google):
+    url = f"{PERFORMANCE}/locations/{LOCATION_ID}:fetchMultiDailyMetricsTimeSeries"
+    responses.add(responses.GET, url, json={})
+    assert google.fetch_account_metrics(account=state()) is None
+    responses.replace(responses.GET, url, json=daily(WEBSITE_CLICKS=[((2026, 11, 30), None)]))
+    quiet = google.fetch_account_metrics(account=state())  # listed, but nothing happened that day
+    assert (quiet.views, quiet.extra["WEBSITE_CLICKS"]) == (0, 0)
+
+
+def test_the_daily_account_sync_stores_the_locations_numbers(team, time_machine):
+    from analytics import sync
+    from analytics.models import AccountMetricSnapshot
+
+    time_machine.move_to(datetime(2026, 12, 2, 12, 0, tzinfo=UTC), tick=False)
+    saved = _saved_location(team)
+    mock_daily_metrics()
+    assert sync.account_syncs_ensure() == 1  # the location now has account totals: a daily row
+    result = sync.syncs_run()
+    assert (result.synced, result.calls, result.errors) == (1, 1, {})
+    snapshot = AccountMetricSnapshot.objects.get(account=saved)
+    assert (snapshot.views, snapshot.followers) == (171, None)
+    assert snapshot.extra["BUSINESS_DIRECTION_REQUESTS"] == 6
+    assert snapshot.extra["WEBSITE_CLICKS"] == 0
+
+
+def test_imported_posts_keep_their_summary_or_event_title_photo_and_type(google):
+    mock_local_posts()
+    first = google.list_posts(account=state())
+    assert first.next_cursor == NEXT_PAGE
+    bread, event = first.items
+    assert bread.text == "Fresh sourdough every morning from 7. Come early, it goes fast!"
+    assert bread.published_at == datetime(2026, 11, 30, 7, 5, 12, 518000, tzinfo=UTC)
+    assert bread.url.startswith("https://local.google.com/place?")
+    assert [(m.url, m.kind) for m in bread.media] == [("https://lh3.googleusercontent.com/p/AF1QipN7x2=s0", "image")]
+    assert (event.text, event.extra["topic_type"]) == ("Pie tasting night", "EVENT")
+    last = google.list_posts(account=state(), cursor=NEXT_PAGE)
+    assert last.items[0].url == f"https://business.google.com/locations/{LOCATION_ID}"  # no searchUrl listed
+
+
+def test_a_rate_limit_during_an_import_is_a_wait_at_googles_retry_delay(google):
+    error(responses.GET, LOCAL_POSTS, THROTTLED)()
+    with pytest.raises(ProviderError) as caught:
+        google.list_posts(account=state(), cursor=NEXT_PAGE)
+    assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.RATE, 42)
+    assert parse_qs(urlsplit(responses.calls[0].request.url).query)["pageToken"] == [NEXT_PAGE]
 
 
 # --- The composer ---------------------------------------------------------------------------------

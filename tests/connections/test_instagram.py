@@ -11,6 +11,7 @@ from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
+from connections.providers.meta.imports import INSTAGRAM_FIELDS
 from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform, _ThreadRun
 from tests.connections.meta_graph import (
@@ -25,6 +26,7 @@ from tests.connections.meta_graph import (
     ig_account,
     metric_matcher,
     mock_consent,
+    mock_listing,
     product_type,
     series,
     total,
@@ -167,6 +169,9 @@ class TestInstagramProvider(ProviderContract):
 
     def mock_account_metrics(self):
         return mock_ig_account_metrics(GRAPH, IG_ID)
+
+    def mock_list_posts(self):
+        return mock_ig_media(MEDIA)
 
     def mock_metrics(self):
         product_type(GRAPH, "1792")
@@ -704,6 +709,12 @@ def test_an_account_whose_page_is_near_its_limit_waits_before_creating(db):
     assert len(responses.calls) == 1
 
 
+def mock_ig_media(url: str, headers: dict | None = None) -> tuple[list[str], list[str]]:
+    mock_listing(url, "instagram/media_page1", "instagram/media_page2", after="QVFIUkNMdkxaZAFd0U0w4",
+                 fields=INSTAGRAM_FIELDS, headers=headers)  # fmt: skip
+    return ["17918195224117851", "18034422190045612"], ["17890011223344556"]
+
+
 def mock_ig_account_metrics(api: str, ig: str) -> AccountMetrics:
     """The account's own counts, its day totals and its daily series (section 3.3)."""
     responses.add(
@@ -937,3 +948,25 @@ def test_metas_thumb_offset_refusal_is_a_content_error_not_a_retry(db):
         ErrorClass.CONTENT,
         "The thumbnail offset is not valid.",
     )
+
+
+def test_imported_media_keep_their_kind_cover_and_counts():
+    mock_ig_media(MEDIA)
+    page = get_provider("instagram").list_posts(account=ig_account())
+    photo, reel = page.items
+    assert (photo.text, photo.url) == ("Sunday nap, as usual #kitten", "https://www.instagram.com/p/DCxYz12AbCd/")
+    assert [m.kind for m in photo.media] == ["image"]
+    assert reel.media[0].kind == "video"
+    assert reel.media[0].url.endswith("zoomies.mp4?efg=eyJ2ZW5jb2RlX3RhZyI6InhwaWRzIn0")
+    assert reel.extra == {"media_type": "VIDEO", "media_product_type": "REELS", "like_count": 412, "comments_count": 23}
+    assert reel.published_at.isoformat() == "2026-11-27T22:05:00+00:00"
+
+
+def test_an_instagram_rate_limit_during_an_import_is_a_wait():
+    responses.add(
+        responses.GET, MEDIA, status=400, json=error(80002, message="Too many calls to this Instagram account")
+    )
+    with pytest.raises(ProviderError) as caught:
+        get_provider("instagram").list_posts(account=ig_account(), cursor="QVFIUkNMdkxaZAFd0U0w4")
+    assert caught.value.error_class == ErrorClass.RATE
+    assert "after=QVFIUkNMdkxaZAFd0U0w4" in responses.calls[0].request.url  # resumed from the stored cursor

@@ -16,7 +16,7 @@ from connections.registry import get_provider
 from tests.connections.contract import APP, ProviderContract, ThreadPlatform
 from tests.connections.meta_graph import ThreadGraph, error, form, product_type
 from tests.connections.publishing import publish_all
-from tests.connections.test_instagram import _WithImage, image, mock_ig_account_metrics
+from tests.connections.test_instagram import _WithImage, image, mock_ig_account_metrics, mock_ig_media
 
 IG = "https://graph.instagram.com"
 API = f"{IG}/v25.0"
@@ -106,6 +106,9 @@ class TestInstagramLoginProvider(ProviderContract):
 
     def mock_account_metrics(self):
         return mock_ig_account_metrics(API, USER)  # the same insights, on graph.instagram.com
+
+    def mock_list_posts(self):
+        return mock_ig_media(MEDIA)  # the same media edge, on graph.instagram.com
 
     def mock_refresh(self):
         responses.add(

@@ -12,10 +12,11 @@ from django.core.cache import cache
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import AccountMetrics, ContentPart, MediaItem, Pending, PostMetrics, PublishRequest
 from connections.providers.meta import login
+from connections.providers.meta.imports import THREADS_FIELDS
 from connections.providers.meta.threads import threads_length
 from connections.registry import get_provider
 from tests.connections.contract import APP, LOST, Lost, ProviderContract, Refused, ThreadPlatform
-from tests.connections.meta_graph import error, form, graph_now, metric_matcher, series, total
+from tests.connections.meta_graph import error, form, graph_now, metric_matcher, mock_listing, series, total
 from tests.connections.publishing import find_main, part_request, publish_all
 
 HOST = "https://graph.threads.net"
@@ -122,6 +123,11 @@ def created() -> list[dict]:
     return [form(c) for c in responses.calls if c.request.method == "POST" and c.request.url == THREADS]
 
 
+def mock_own_threads(headers: dict | None = None) -> None:
+    mock_listing(f"{API}/{USER}/threads", "threads/threads_page1", "threads/threads_page2",
+                 after="QVFIUmlKNHpPUWRBUnl1", fields=THREADS_FIELDS, headers=headers)  # fmt: skip
+
+
 class TestThreadsProvider(ProviderContract):
     provider_id = "threads"
 
@@ -178,6 +184,10 @@ class TestThreadsProvider(ProviderContract):
         responses.add(responses.POST, THREADS, json={"id": "c-1"})
         published()
         return "18050000000000001"
+
+    def mock_list_posts(self):
+        mock_own_threads()
+        return ["18050206876707110", "18041234567890123"], ["18012345678901234"]  # not the repost
 
     def mock_delete(self):
         responses.add(

@@ -34,6 +34,7 @@ from tests.connections.tiktok_api import (
     account,
     creator_info,
     failure,
+    mock_video_list,
     ok,
     user,
 )
@@ -127,6 +128,10 @@ class TestTikTokProvider(ProviderContract):
             expected,
             f"https://www.tiktok.com/@jane/video/{expected}",
         )
+
+    def mock_list_posts(self):
+        mock_video_list()
+        return ["7443108512345678901", "7441987654321098765"], ["7420011122233344455"]
 
     def mock_account_metrics(self):
         responses.add(responses.GET, f"{OPEN}/user/info/", json=ok(user()))
@@ -637,3 +642,29 @@ def test_a_draft_for_the_inbox_needs_no_privacy_choice_but_a_direct_post_does(te
 
     assert required({"post_mode": "direct"}) == ["overrides.tiktok.options.privacy_level"]
     assert required({"post_mode": "inbox"}) == []
+
+
+# --- Importing the creator's videos -------------------------------------------------------------
+
+
+def test_imported_videos_keep_their_caption_time_and_counts_not_the_expiring_cover(db):
+    mock_video_list()
+    first = get_provider("tiktok").list_posts(account=account())
+    assert first.next_cursor == "1795852800000"  # milliseconds, passed back as TikTok gave it
+    video, captionless = first.items
+    assert video.text == "Morning routine, cat edition #cat #morning"
+    assert captionless.text == "He found the box"  # no description: the title
+    assert video.published_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # create_time is in seconds
+    assert video.url == "https://www.tiktok.com/@jane/video/7443108512345678901"
+    assert video.media == ()  # the cover's signed link expires within six hours
+    assert video.extra == {"view_count": 15320, "like_count": 1204, "comment_count": 48, "share_count": 37,
+                           "duration": 21}  # fmt: skip
+
+
+def test_a_rate_limit_during_an_import_waits_for_tiktoks_retry_after(db):
+    responses.add(responses.POST, f"{OPEN}/video/list/", status=429, headers={"Retry-After": "42"},
+                  json=failure("rate_limit_exceeded", "Rate limit exceeded"))  # fmt: skip
+    with pytest.raises(ProviderError) as caught:
+        get_provider("tiktok").list_posts(account=account(), cursor="1795852800000")
+    assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.RATE, 42)
+    assert json.loads(responses.calls[0].request.body) == {"max_count": 20, "cursor": 1795852800000}

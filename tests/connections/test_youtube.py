@@ -36,6 +36,7 @@ from tests.connections.youtube_api import (
     account,
     channel,
     error,
+    mock_uploads,
 )
 
 REDIRECT = "https://postwright.example/connections/callback/youtube/"
@@ -128,6 +129,11 @@ class TestYouTubeProvider(ProviderContract):
             expected,
             f"https://www.youtube.com/watch?v={expected}",
         )
+
+    def mock_list_posts(self):
+        mock_uploads()
+        # Not the private one (scheduled, seen by nobody) nor the deleted one.
+        return ["Ks-_Mh1QhMc", "Un1isTed00A"], ["F1rstVl0g00"]
 
     def mock_delete(self):
         responses.add(responses.DELETE, f"{API}/videos", status=204)
@@ -583,3 +589,40 @@ def test_the_composer_takes_the_go_public_time_in_the_authors_zone(team):
     data["option_youtube_publish_at"] = "next tuesday"
     answer = editor.post(reverse("post_edit", args=[post.pk]), data).content.decode()
     assert "must be a date and time that exists, or left empty" in answer
+
+
+# --- Importing the channel's uploads ----------------------------------------------------------
+
+
+def test_an_import_counts_one_unit_per_list_call_and_resumes_without_finding_the_playlist_again(db):
+    youtube = get_provider("youtube")
+    mock_uploads()
+    first = youtube.list_posts(account=account())
+    assert first.next_cursor == "UUxxxx|EAAaBlBUOkNESQ"
+    assert youtube_api.quota_used("p-test") == 2  # channels.list, then playlistItems.list
+    latest = first.items[0]
+    assert latest.text == "Lisbon in 48 hours\nWhere we ate, walked and slept.\n#travel #food"
+    assert latest.url == "https://www.youtube.com/watch?v=Ks-_Mh1QhMc"
+    assert latest.published_at == datetime(2026, 11, 29, 15, 0, 7, tzinfo=UTC)
+    assert latest.media[0].url == "https://i.ytimg.com/vi/Ks-_Mh1QhMc/hqdefault.jpg"
+    responses.calls.reset()
+    youtube.list_posts(account=account(), cursor=first.next_cursor)  # a resumed run: the stored cursor
+    assert [urlsplit(c.request.url).path for c in responses.calls] == ["/youtube/v3/playlistItems"]
+    assert youtube_api.quota_used("p-test") == 3
+
+
+def test_an_import_never_spends_the_units_kept_for_uploads(db, settings, time_machine):
+    time_machine.move_to(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), tick=False)  # 12:00 in Los Angeles
+    settings.YOUTUBE_QUOTA_UNITS_PER_DAY, settings.ANALYTICS_BUDGET_RESERVE = 1_000, 0.2
+    youtube_api.quota_spend("p-test", 799)  # one unit left of the 800 background reads may use
+    with pytest.raises(ProviderError) as caught:
+        get_provider("youtube").list_posts(account=account())  # the first page needs two
+    assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.RATE, 12 * 3600)
+    assert caught.value.code == "quota_reserved"
+    assert not responses.calls, "nothing is asked of YouTube"
+    assert youtube_api.quota_used("p-test") == 799
+    mock_uploads()
+    get_provider("youtube").list_posts(account=account(), cursor="UUxxxx|EAAaBlBUOkNESQ")  # one unit: it fits
+    assert youtube_api.quota_used("p-test") == 800
+    # Uploads still have their 200 units.
+    youtube_api.quota_reserve("p-test", 200)

@@ -4,6 +4,7 @@ platforms-other.md section 3 and platforms-google-snap.md section 3."""
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import requests
 import responses
@@ -112,3 +113,22 @@ class FakeTikTok:
         if status == "FAILED":
             data["fail_reason"] = self.fail_reason
         return 200, {}, json.dumps(ok(data))
+
+
+PAYLOADS = Path(__file__).parent / "payloads" / "tiktok"
+LIST_FIELDS = (
+    "id,title,video_description,create_time,share_url,duration,view_count,like_count,comment_count,share_count"
+)
+
+
+def payload(name: str) -> dict:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def mock_video_list() -> None:
+    """Two pages of the creator's public videos: the first passes its cursor on with has_more."""
+    fields = responses.matchers.query_param_matcher({"fields": LIST_FIELDS})
+    responses.add(responses.POST, f"{OPEN}/video/list/", json=payload("video_list_page1"),
+                  match=[fields, responses.matchers.json_params_matcher({"max_count": 20})])  # fmt: skip
+    resumed = responses.matchers.json_params_matcher({"max_count": 20, "cursor": 1795852800000})
+    responses.add(responses.POST, f"{OPEN}/video/list/", json=payload("video_list_page2"), match=[fields, resumed])

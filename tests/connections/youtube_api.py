@@ -4,6 +4,7 @@ section 4 (channels, the resumable upload with its 308 and Range, videos.list, e
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -129,3 +130,21 @@ class FakeYouTube:
 
     def received(self, upload_id: str = "xa298sd_1") -> bytes:
         return bytes(self.sessions[upload_id]["data"])
+
+
+PAYLOADS = Path(__file__).parent / "payloads" / "youtube"
+
+
+def payload(name: str) -> dict:
+    return json.loads((PAYLOADS / f"{name}.json").read_text())
+
+
+def mock_uploads() -> None:
+    """The channel's uploads playlist, then its two pages by pageToken (the last names none)."""
+    asked = responses.matchers.query_param_matcher
+    responses.add(responses.GET, f"{API}/channels", json=payload("channel_uploads"),
+                  match=[asked({"part": "contentDetails", "id": CHANNEL_ID})])  # fmt: skip
+    listed = {"part": "snippet,contentDetails,status", "playlistId": "UUxxxx", "maxResults": "50"}
+    responses.add(responses.GET, f"{API}/playlistItems", json=payload("playlist_items_page1"), match=[asked(listed)])
+    resumed = asked({**listed, "pageToken": "EAAaBlBUOkNESQ"})
+    responses.add(responses.GET, f"{API}/playlistItems", json=payload("playlist_items_page2"), match=[resumed])

@@ -48,4 +48,7 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         "GOOGLE_BUSINESS_POST_INSIGHTS": env_bool("GOOGLE_BUSINESS_POST_INSIGHTS", True),
         "GOOGLE_BUSINESS_METRICS_DAYS": env_int("GOOGLE_BUSINESS_METRICS_DAYS", 90, minimum=1),
         "GOOGLE_BUSINESS_DAILY_METRICS": tuple(metrics),
+        # How many days back the account sync looks for the latest day Google has counted (its
+        # numbers arrive some days late; how many is not in the reference).
+        "GOOGLE_BUSINESS_ACCOUNT_METRICS_DAYS": env_int("GOOGLE_BUSINESS_ACCOUNT_METRICS_DAYS", 10, minimum=1),
     }

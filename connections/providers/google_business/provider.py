@@ -26,14 +26,18 @@ from django.core.validators import URLValidator
 
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
+    ImportedItem,
+    ImportedMedia,
     MediaItem,
     PartKind,
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     PreviewLook,
     Profile,
     PublishedItem,
@@ -42,6 +46,7 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.google import GoogleOAuth2Provider
+from connections.providers.google_business import metrics
 from connections.providers.google_business.client import (
     ACCOUNTS,
     INFORMATION,
@@ -95,6 +100,9 @@ class GoogleBusinessProvider(GoogleOAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True
+    account_metric_names = metrics.ACCOUNT_METRIC_NAMES
     account_calls_per_minute = 10  # edits per minute per profile; Google will not raise it
     composer_options = (
         ("post_type", "Post type", POST_TYPES),
@@ -262,10 +270,31 @@ class GoogleBusinessProvider(GoogleOAuth2Provider):
                 found.update(post_metrics(answer))
         return found
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """The location's numbers on the latest day Google has counted (``metrics``): views on
+        Maps and Search added up, and each daily metric among the extras."""
+        end = datetime.now(UTC).date()
+        start = end - timedelta(days=int(setting("GOOGLE_BUSINESS_ACCOUNT_METRICS_DAYS")) - 1)
+        series = self.location_metrics(account=account, start=start, end=end)
+        return metrics.account_metrics(series, setting("GOOGLE_BUSINESS_DAILY_METRICS"))
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The location's local posts, newest first, paged by ``pageToken`` (the v4 list's shape
+        is unconfirmed: the fields read are those a created post answers with)."""
+        params = {"pageSize": POSTS_PAGE, **({"pageToken": cursor} if cursor else {})}
+        with _api(account) as api:
+            answer = api.json("GET", f"{POSTS}/{_parent(account)}/localPosts", params=params)
+        listed = answer.get("localPosts") or []
+        if not isinstance(listed, list):
+            raise ProviderError(ErrorClass.TRANSIENT, "Google's post list is not a list.", code="malformed")
+        items = [item for raw in listed if isinstance(raw, dict) and (item := imported_post(raw)) is not None]
+        token = answer.get("nextPageToken")
+        return PostPage(items=tuple(items), next_cursor=token if isinstance(token, str) else "")
+
     def location_metrics(self, *, account: AccountState, start: date, end: date) -> dict[str, dict[str, int]]:
         """The location's daily numbers from the Performance API, metric -> {ISO date: value}:
         the profile's own insights (views on Maps and Search, calls, website clicks, direction
-        requests), ready for an account-level metrics hook."""
+        requests), read by ``fetch_account_metrics``."""
         params: list[tuple[str, str | int]] = [
             ("dailyMetrics", metric) for metric in setting("GOOGLE_BUSINESS_DAILY_METRICS")
         ]
@@ -475,6 +504,37 @@ def _item(post: Mapping[str, Any]) -> PublishedItem:
         location = name.split("/localPosts/")[0].rpartition("/")[2]
         url = f"https://business.google.com/locations/{location}"
     return PublishedItem(platform_post_id=name, url=url, extra={"state": str(post.get("state") or "")})
+
+
+def imported_post(post: Mapping[str, Any]) -> ImportedItem | None:
+    """A listed local post as an import, or None for one Google rejected (nobody saw it)."""
+    if not post.get("name") or post.get("state") == "REJECTED":
+        return None
+    created = _moment(str(post.get("createTime") or "").replace("Z", "+00:00"))
+    if created is None or created.tzinfo is None:
+        raise ProviderError(ErrorClass.TRANSIENT, "Google listed a post without its createTime.", code="malformed")
+    found = _item(post)
+    event = post.get("event")
+    title = str(event.get("title") or "") if isinstance(event, dict) else ""
+    media = post.get("media")
+    return ImportedItem(
+        platform_post_id=found.platform_post_id,
+        url=found.url,
+        text=str(post.get("summary") or title),  # an event or offer may have no summary of its own
+        published_at=created,
+        media=tuple(_imported_media(media if isinstance(media, list) else [])),
+        extra={"topic_type": str(post.get("topicType") or STANDARD), **found.extra},
+    )
+
+
+def _imported_media(items: list[Any]) -> list[ImportedMedia]:
+    """Google's own copy of each photo (``googleUrl``), else the address it was pulled from."""
+    found = []
+    for item in items:
+        url = (item.get("googleUrl") or item.get("sourceUrl")) if isinstance(item, dict) else None
+        if isinstance(url, str) and url.startswith("https://"):
+            found.append(ImportedMedia(url=url, kind="video" if item.get("mediaFormat") == "VIDEO" else "image"))
+    return found
 
 
 def _same_post(post: Mapping[str, Any], body: Mapping[str, Any], sent_after: datetime | None) -> bool:

@@ -45,4 +45,7 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         "META_USAGE_SLOWDOWN_PERCENT": slowdown,
         "META_IG_CAROUSEL_MAX": env_int("META_IG_CAROUSEL_MAX", 10, minimum=2),
         "META_FB_PHOTOS_MAX": env_int("META_FB_PHOTOS_MAX", 10, minimum=1),
+        # Posts per page when importing an account's past posts: Graph lists default to 25 and
+        # most edges take up to 100, but the maximum per edge is not in the reference [?].
+        "META_IMPORT_PAGE_SIZE": env_int("META_IMPORT_PAGE_SIZE", 50, minimum=1),
     }

@@ -22,11 +22,13 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     PublishedItem,
     PublishRequest,
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.meta import imports
 from connections.providers.meta.graph import Graph, required_id, text_field
 from connections.providers.meta.shared import (
     MetaLoginProvider,
@@ -63,6 +65,7 @@ class FacebookProvider(MetaLoginProvider):
     name = "Facebook Pages"
     supports_delete = True
     supports_metrics = True
+    supports_import = True
     # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
     metric_names = {"clicks": "clicks"}
     # Not the removed post_impressions* metrics (gone for all versions by 15 Jun 2026).
@@ -306,6 +309,14 @@ class FacebookProvider(MetaLoginProvider):
             views=values.get("page_media_view"),
             extra=picked(values, PAGE_METRICS[2:]),
         )
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The Page's own published posts (``published_posts``), newest first."""
+        require_data_access(account)
+        with self.api(account) as api:
+            return imports.page_of(
+                api, f"{account.external_id}/published_posts", imports.FACEBOOK_FIELDS, cursor, imports.facebook_item
+            )
 
     # --- After publishing ------------------------------------------------------------------------
 

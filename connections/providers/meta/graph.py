@@ -359,6 +359,19 @@ class Graph:
                 return
             data = self.call("GET", _without_auth(following), params=self.auth_params())
 
+    def page(self, path: str, *, after: str = "", **params: Any) -> tuple[list[dict[str, Any]], str]:
+        """One page of a list and the cursor of the next (``paging.cursors.after``), empty on the
+        last. Meta names an ``after`` cursor on the last page too and may send an empty page
+        that still has more behind it: only ``paging.next`` says whether another page follows."""
+        data = self.get(path, **params, **({"after": after} if after else {}))
+        items = [item for item in _list(data) if isinstance(item, dict)]
+        paging = data.get("paging")
+        if not isinstance(paging, dict) or not isinstance(paging.get("next"), str) or not paging["next"]:
+            return items, ""
+        cursors = paging.get("cursors")
+        following = cursors.get("after") if isinstance(cursors, dict) else None
+        return items, following if isinstance(following, str) else ""
+
     def call(self, method: str, url: str, *, create_call: bool = False, **kwargs: Any) -> Any:
         try:
             response = self.session.request(method, url, allow_redirects=False, **kwargs)

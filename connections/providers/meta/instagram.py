@@ -29,13 +29,14 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
     TextRules,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules, media_problems
-from connections.providers.meta import ig_options
+from connections.providers.meta import ig_options, imports
 from connections.providers.meta.graph import DAILY_LIMIT_SUBCODE, NOT_READY_SUBCODE, Graph, required_id, text_field
 from connections.providers.meta.shared import (
     MetaLoginProvider,
@@ -111,6 +112,7 @@ class InstagramProvider(MetaLoginProvider):
         )
 
     supports_metrics = True
+    supports_import = True
     # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
     metric_names = {"reach": "reach", "saved": "saves", "shares": EXTRA, "total_interactions": EXTRA}
     # Story insights close after 24 h, and under 5 viewers they answer error 10.
@@ -403,6 +405,17 @@ class InstagramProvider(MetaLoginProvider):
                         platform_post_id=text_field(comment, "id"), url=part.root.url if part.root else ""
                     )
         return None
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The account's feed posts and Reels (``media``), newest first; Instagram Login's
+        accounts list the same edge on their own host (section 4)."""
+        require_data_access(account)
+        profile = _profile_url(account)
+        with self.api(account) as api:
+            return imports.page_of(
+                api, f"{account.external_id}/media", imports.INSTAGRAM_FIELDS, cursor,
+                lambda media: imports.instagram_item(media, profile_url=profile),
+            )  # fmt: skip
 
     def _landed(
         self, api: Graph, account: AccountState, request: PublishRequest, part: PartRequest, container: str

@@ -27,6 +27,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     Provider,
     PublishedItem,
@@ -35,8 +36,8 @@ from connections.providers.base import (
     TokenSet,
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
-from connections.providers.meta import login
-from connections.providers.meta.graph import Graph, required_id, text_field
+from connections.providers.meta import imports, login
+from connections.providers.meta.graph import Graph, background_hold, required_id, text_field
 from connections.providers.meta.shared import (
     account_values,
     created_recently,
@@ -102,6 +103,7 @@ class ThreadsProvider(Provider):
     supports_delete = True
     supports_metrics = True
     supports_account_metrics = True
+    supports_import = True
     signed_callbacks: ClassVar[bool] = True  # Meta signs its callbacks with the Threads app's secret
     # Long-lived tokens last 60 days and can be refreshed once a day old: renewed 10 days ahead.
     refresh_margin_s = 10 * 24 * 3600
@@ -386,6 +388,19 @@ class ThreadsProvider(Provider):
                         extra={"shares": values["shares"]} if "shares" in values else {},
                     )
         return metrics
+
+    def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
+        """Background reads (analytics, imports) keep off the usage publishing needs, as on Facebook."""
+        return background_hold([account.external_id], reserve=reserve)
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The account's own top-level posts (``threads``), newest first, without its reposts."""
+        profile = _profile_url(account)
+        with _account_api(account) as api:
+            return imports.page_of(
+                api, f"{account.external_id}/threads", imports.THREADS_FIELDS, cursor,
+                lambda post: imports.threads_item(post, profile_url=profile),
+            )  # fmt: skip
 
     def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
         """Followers (a total) and profile views (a daily series: the latest day); the other

@@ -34,6 +34,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -42,7 +43,7 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import AUTH_ERRORS, OAuth2Provider, token_set
-from connections.providers.tiktok import api
+from connections.providers.tiktok import api, imports
 from connections.providers.tiktok.conf import CHUNK_MIN
 
 SCOPES = ("user.info.basic", "user.info.profile", "user.info.stats", "video.publish", "video.upload", "video.list")
@@ -100,6 +101,7 @@ class TikTokProvider(OAuth2Provider):
     default_scopes = SCOPES
     refresh_margin_s = 30 * 60
     supports_account_metrics = True
+    supports_import = True  # scope video.list: the creator's public videos
     composer_options = (
         ("post_mode", "How to post", (("direct", "Post to the profile"),
                                       ("inbox", "Send to the creator's TikTok inbox as a draft"))),
@@ -441,6 +443,13 @@ class TikTokProvider(OAuth2Provider):
             posts_count=count("video_count"),
             extra={"likes": likes} if likes is not None else {},
         )
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The creator's public videos, newest first, through the same client and error
+        handling as every call (a 429 ``rate_limit_exceeded`` is RATE at its Retry-After)."""
+        data = self._call(_token(account), "POST", "video/list/", params={"fields": imports.FIELDS},
+                          json=imports.list_body(cursor))  # fmt: skip
+        return imports.page_of(data, _profile_url(account))
 
     def _call(
         self, token: str, method: str, path: str, *, params: Mapping[str, str] | None = None,

@@ -140,3 +140,18 @@ def quota_reserve(project: str, units: int) -> None:
         used = f"{quota_used(project):,} / {budget:,}"
         message = f"YouTube quota used today: {used}; waiting for the reset at midnight Pacific."
         raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
+
+
+def quota_reserve_spare(project: str, units: int, *, reserve: float) -> None:
+    """For background reads (an import): spend ``units`` only within the share of the day's
+    budget they may use (``1 - reserve``: the rest is kept for uploads, as analytics keeps it),
+    else raise RATE until midnight Pacific. Counted in the same ledger as every other call."""
+    budget = quota_budget()
+    share = int(budget * (1 - reserve))
+    if quota.reserve(platform=PLATFORM, holder=project, day=pacific_day(), units=units, budget=share) is None:
+        used = f"{quota_used(project):,} / {budget:,}"
+        message = (
+            f"YouTube quota used today: {used}; the rest is kept for uploads, so the import waits for the "
+            "reset at midnight Pacific."
+        )
+        raise ProviderError(ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight())

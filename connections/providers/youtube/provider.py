@@ -28,6 +28,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -36,7 +37,7 @@ from connections.providers.base import (
 )
 from connections.providers.google import GoogleOAuth2Provider
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
-from connections.providers.youtube import api
+from connections.providers.youtube import api, imports
 
 SCOPES = (
     "https://www.googleapis.com/auth/youtube.upload",
@@ -68,6 +69,7 @@ class YouTubeProvider(GoogleOAuth2Provider):
     supports_delete = True
     supports_metrics = True
     supports_account_metrics = True
+    supports_import = True
     metrics_batch_size = 50  # videos.list takes at most 50 ids (1 unit a call)
     composer_options = (
         ("privacy", "Visibility", (("public", "Public"), ("unlisted", "Unlisted"), ("private", "Private"))),
@@ -382,6 +384,21 @@ class YouTubeProvider(GoogleOAuth2Provider):
             posts_count=_count(stats.get("videoCount")),
             views=_count(stats.get("viewCount")),
         )
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        """The channel's uploads, newest first. Each list call's unit is taken from the share of
+        the day's quota analytics may use before it is made: an import never spends the units an
+        upload needs (the first page's two calls are taken together, so none is spent in vain)."""
+        playlist, token = imports.split_cursor(cursor)
+        project, reserve = _project(account), settings.ANALYTICS_BUDGET_RESERVE
+        api.quota_reserve_spare(project, api.LIST_COST * (1 if playlist else 2), reserve=reserve)
+        access = _token(account)
+        if not playlist:
+            found = api.items(self._get(access, "channels", part="contentDetails", id=account.external_id))
+            playlist = imports.uploads_playlist(found)
+        params = {"part": imports.PARTS, "playlistId": playlist, "maxResults": str(imports.PAGE_SIZE)}
+        body = self._get(access, "playlistItems", **params, **({"pageToken": token} if token else {}))
+        return imports.page_of(body, playlist)
 
     def account_notes(self, *, account: AccountState) -> tuple[str, ...]:
         budget, used = api.quota_budget(), api.quota_used(_project(account))
