@@ -40,7 +40,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules
 from connections.providers.oauth2 import AUTH_ERRORS, OAuth2Provider, token_set
 from connections.providers.tiktok import api
 from connections.providers.tiktok.conf import CHUNK_MIN
@@ -73,6 +73,7 @@ SKEW = timedelta(minutes=2)
 # 60 seconds, however they straddle two minutes, hold more than 6.
 INITS_PER_MINUTE = 6
 CREATOR_INFO_TTL_S = 60  # the composer asks several times per page: once a minute is enough
+CREATOR_INFO_KEPT_S = 30 * 24 * 3600  # the last answer, for when TikTok cannot be asked
 PROCESSING_NOTE = "After posting, TikTok may take a few minutes to process the post before it appears on the profile."
 UNAUDITED_NOTE = (
     "TikTok has not audited this app yet: every post is private (Only me), whatever is chosen, "
@@ -100,6 +101,7 @@ class TikTokProvider(OAuth2Provider):
     default_scopes = SCOPES
     refresh_margin_s = 30 * 60
     supports_account_metrics = True
+    checks_account_media = True  # the creator's longest video, from creator_info
     composer_options = (
         ("post_mode", "How to post", (("direct", "Post to the profile"),
                                       ("inbox", "Send to the creator's TikTok inbox as a draft"))),
@@ -172,14 +174,44 @@ class TikTokProvider(OAuth2Provider):
 
     def _recent_creator_info(self, account: AccountState) -> dict[str, Any]:
         """For the composer, which asks for several options on one page: kept a minute (TikTok
-        allows 20 creator_info calls a minute per user)."""
+        allows 20 creator_info calls a minute per user). The last answer is also kept a month
+        by the creator's id, for when TikTok cannot be asked (see ``account_media_problems``)."""
         key = "tiktok-creator:" + hashlib.sha256(_token(account).encode()).hexdigest()[:24]
         kept = cache.get(key)
         if isinstance(kept, dict):
             return kept
         info = self.creator_info(account)
         cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
+        cache.set(last_creator_key(account.external_id), info, timeout=CREATOR_INFO_KEPT_S)
         return info
+
+    def account_media_problems(
+        self, *, account: AccountState, media: list[MediaFacts], options: Mapping[str, Any]
+    ) -> list[str]:
+        """A video longer than creator_info's ``max_video_post_duration_sec``, refused when the
+        post is scheduled rather than at upload. creator_info is asked now (kept a minute, within
+        the chokepoint's timeouts); if TikTok cannot answer, the last answer kept is used, and
+        without one the post is not refused: the upload asks TikTok again and refuses it then,
+        which beats refusing every post while TikTok is down. A draft for the inbox is limited in
+        TikTok's app, not here."""
+        videos = [item for item in media if item.kind == VIDEO and item.duration_s is not None]
+        if not videos or options.get("post_mode") == "inbox":
+            return []
+        try:
+            info = self._recent_creator_info(account)
+        except ProviderError:
+            kept = cache.get(last_creator_key(account.external_id))
+            info = kept if isinstance(kept, dict) else {}
+        longest = info.get("max_video_post_duration_sec")
+        if not isinstance(longest, int) or longest <= 0:
+            return []
+        who = str(info.get("creator_nickname") or account.username)
+        return [
+            f"{who}'s TikTok videos can be at most {longest} seconds (TikTok's max_video_post_duration_sec for "
+            f"this creator); {item.name} is {item.duration_s:.0f} seconds. Trim it to {longest} seconds or less."
+            for item in videos
+            if item.duration_s is not None and item.duration_s > longest
+        ]
 
     def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
         """The creator's own choices: the privacy levels TikTok lists (after "Choose...", so none
@@ -484,6 +516,11 @@ def _token_request(form: dict[str, str], *, previous_refresh_token: str | None) 
         expires = datetime.now(UTC) + timedelta(seconds=int(body["refresh_expires_in"]))
         tokens.extra["refresh_expires_at"] = expires.isoformat()
     return tokens
+
+
+def last_creator_key(external_id: str) -> str:
+    """Where the creator's last creator_info is kept, by its open_id (the token changes)."""
+    return "tiktok-creator-last:" + hashlib.sha256(external_id.encode()).hexdigest()[:24]
 
 
 def _token(account: AccountState) -> str:
