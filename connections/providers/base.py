@@ -107,6 +107,9 @@ class AccountState:
     # Keys of ``secrets`` the account holds itself; None when it has no grant and holds them all.
     account_keys: frozenset[str] | None = None
     changed_keys: set[str] = field(default_factory=set, repr=False)
+    # The workspace the account belongs to, for budgets shared out per workspace (a share of a
+    # Google project's YouTube quota); None outside a workspace (a test's bare state).
+    workspace_id: int | None = None
 
     def update_secrets(self, *, expires_at: datetime | None = None, **values: Any) -> None:
         self.secrets.update(values)
