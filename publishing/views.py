@@ -44,6 +44,7 @@ from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
 from analytics import queries as analytics_queries
+from connections.avatars import avatar_key
 from connections.errors import ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import ComposerNote, PreviewLook, Provider
@@ -491,18 +492,37 @@ def _shown_value(provider: Provider, name: str, form: ComposerForm, value: Any) 
     return moment.astimezone(form.zone).strftime("%Y-%m-%dT%H:%M") if moment.tzinfo else value
 
 
-def _composer_notes(platform: str, accounts: list[SocialAccount]) -> list[ComposerNote]:
+@dataclass(frozen=True)
+class ShownNote:
+    """A composer note as drawn: its avatar served from this site (img-src is 'self' only), by
+    an opaque key the avatar view checks against what the provider returned, never a URL."""
+
+    text: str
+    image_src: str = ""
+
+
+def _composer_notes(platform: str, accounts: list[SocialAccount]) -> list[ShownNote]:
     """What the platform asks shown for each of the page's accounts (who posts, its rules);
     an account the platform will not answer for shows nothing here."""
     provider = get_provider(platform)
     notes: list[ComposerNote] = []
+    shown: list[ShownNote] = []
     for account in accounts:
-        if account.platform == platform:
-            try:
-                notes += [note for note in provider.composer_notes(account=account.state()) if note not in notes]
-            except ProviderError:
-                continue
-    return notes
+        if account.platform != platform:
+            continue
+        try:
+            found = [note for note in provider.composer_notes(account=account.state()) if note not in notes]
+        except ProviderError:
+            continue
+        notes += found
+        shown += [ShownNote(note.text, _avatar_src(account, note.image_url)) for note in found]
+    return shown
+
+
+def _avatar_src(account: SocialAccount, url: str) -> str:
+    if not url:
+        return ""
+    return reverse("account_avatar", args=[account.pk, avatar_key(account.pk, url)])
 
 
 def _account_choices(provider: Provider, account: SocialAccount, name: str) -> tuple[tuple[str, str], ...]:
