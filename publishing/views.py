@@ -688,6 +688,19 @@ class PreviewImage:
 
 
 @dataclass(frozen=True)
+class PreviewVideo:
+    """The main post's video as the network shows it: its cover frame in the player's frame
+    ("portrait", 9:16, or "landscape", 16:9), with a play badge and its duration. A video of the
+    other shape is letterboxed inside, as the players do, rather than cropped."""
+
+    url: str
+    name: str
+    duration: str
+    frame: str
+    letterboxed: bool
+
+
+@dataclass(frozen=True)
 class NetworkPreview:
     """One account's preview, drawn the way its network shows posts."""
 
@@ -698,6 +711,7 @@ class NetworkPreview:
     images: list[PreviewImage]
     replies: list[str]
     comment: str
+    video: PreviewVideo | None = None
 
 
 def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[NetworkPreview]:
@@ -709,8 +723,11 @@ def network_previews(
 ) -> list[NetworkPreview]:
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
-    media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
-    shown = [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
+    fields = ("id", "kind", "original_name", "width", "height", "duration_s")
+    media = Media.objects.filter(workspace=workspace, id__in=ids).only(*fields).in_bulk()
+    video = next((media[i] for i in ids if i in media and media[i].kind == Media.Kind.VIDEO), None)
+    # A video post shows its video; the other files (a YouTube thumbnail) are not drawn beside it.
+    shown = [] if video else [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
     replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
     comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
     previews = []
@@ -720,8 +737,16 @@ def network_previews(
             check=check, look=get_provider(check.account.platform).preview_look, name=name,
             initial=name.lstrip("@")[:1].upper() or "?", replies=replies, comment=comment,
             images=[PreviewImage(url, check.image_fits.get(i)) for i, url in shown],
+            video=_preview_video(video, check.video_frame) if video else None,
         ))  # fmt: skip
     return previews
+
+
+def _preview_video(video: Media, frame: str) -> PreviewVideo:
+    portrait = bool(video.width and video.height and video.height > video.width)
+    frame = frame or ("portrait" if portrait else "landscape")
+    return PreviewVideo(url=media_thumb_url(video), name=video.original_name, duration=video.duration_label,
+                        frame=frame, letterboxed=portrait != (frame == "portrait"))  # fmt: skip
 
 
 @workspace_required(Capability.EDIT_CONTENT)
