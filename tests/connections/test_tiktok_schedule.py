@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+import requests
 import responses
 from django.core.cache import cache
 from django.utils import timezone
@@ -79,9 +80,15 @@ def test_a_video_within_the_limit_is_scheduled(team):
     assert post.status == Post.Status.SCHEDULED
     assert len(responses.calls) == 1  # creator_info, asked once, with the account's token
     assert responses.calls[0].request.headers["Authorization"] == f"Bearer {ACCESS}"
+    # The post is saved in a transaction (its accounts locked for the queue): TikTok gets seconds.
+    assert responses.calls[0].request.req_kwargs["timeout"] == (3.0, 5.0)
 
 
-def test_when_tiktok_cannot_answer_the_last_creator_info_kept_still_refuses(team, time_machine):
+@pytest.mark.parametrize(
+    "answer",
+    [{"status": 500, "body": json.dumps(failure("internal_error", "down"))}, {"body": requests.ReadTimeout()}],
+)
+def test_when_tiktok_cannot_answer_the_last_creator_info_kept_still_refuses(team, time_machine, answer):
     from django.core.exceptions import ValidationError
 
     from publishing.services import post_create, post_validate
@@ -89,7 +96,7 @@ def test_when_tiktok_cannot_answer_the_last_creator_info_kept_still_refuses(team
     account = _tiktok(team)
     responses.add(responses.POST, INFO_URL, body=json.dumps(ok(creator_info(max_video_post_duration_sec=180))))
     assert post_validate(actor=team.membership("editor"), data=_input(account, _clip(team, 120, "a.mp4"))) == []
-    responses.replace(responses.POST, INFO_URL, status=500, body=json.dumps(failure("internal_error", "down")))
+    responses.replace(responses.POST, INFO_URL, **answer)
     time_machine.move_to(timezone.now() + timedelta(minutes=5))  # the minute's copy has expired
     with pytest.raises(ValidationError) as caught:
         post_create(actor=team.membership("editor"), data=_input(account, _clip(team, 200, "b.mp4")))

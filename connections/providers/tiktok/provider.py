@@ -74,6 +74,7 @@ SKEW = timedelta(minutes=2)
 INITS_PER_MINUTE = 6
 CREATOR_INFO_TTL_S = 60  # the composer asks several times per page: once a minute is enough
 CREATOR_INFO_KEPT_S = 30 * 24 * 3600  # the last answer, for when TikTok cannot be asked
+SCHEDULE_CHECK_TIMEOUT = (3.0, 5.0)  # connect, read: a post being saved waits no longer for TikTok
 PROCESSING_NOTE = "After posting, TikTok may take a few minutes to process the post before it appears on the profile."
 UNAUDITED_NOTE = (
     "TikTok has not audited this app yet: every post is private (Only me), whatever is chosen, "
@@ -168,11 +169,13 @@ class TikTokProvider(OAuth2Provider):
 
     # --- What the composer offers, from the creator's own options ------------------------------
 
-    def creator_info(self, account: AccountState) -> dict[str, Any]:
+    def creator_info(self, account: AccountState, *, timeout: tuple[float, float] | None = None) -> dict[str, Any]:
         """Asked fresh before each post, as TikTok requires."""
-        return self._call(_token(account), "POST", "post/publish/creator_info/query/", json={})
+        return self._call(_token(account), "POST", "post/publish/creator_info/query/", json={}, timeout=timeout)
 
-    def _recent_creator_info(self, account: AccountState) -> dict[str, Any]:
+    def _recent_creator_info(
+        self, account: AccountState, *, timeout: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
         """For the composer, which asks for several options on one page: kept a minute (TikTok
         allows 20 creator_info calls a minute per user). The last answer is also kept a month
         by the creator's id, for when TikTok cannot be asked (see ``account_media_problems``)."""
@@ -180,7 +183,7 @@ class TikTokProvider(OAuth2Provider):
         kept = cache.get(key)
         if isinstance(kept, dict):
             return kept
-        info = self.creator_info(account)
+        info = self.creator_info(account, timeout=timeout)
         cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
         cache.set(last_creator_key(account.external_id), info, timeout=CREATOR_INFO_KEPT_S)
         return info
@@ -189,8 +192,9 @@ class TikTokProvider(OAuth2Provider):
         self, *, account: AccountState, media: list[MediaFacts], options: Mapping[str, Any]
     ) -> list[str]:
         """A video longer than creator_info's ``max_video_post_duration_sec``, refused when the
-        post is scheduled rather than at upload. creator_info is asked now (kept a minute, within
-        the chokepoint's timeouts); if TikTok cannot answer, the last answer kept is used, and
+        post is scheduled rather than at upload. creator_info is asked now (kept a minute) with a
+        short timeout, as the post is being saved in a transaction that may hold its accounts
+        for the queue; if TikTok cannot answer in time, the last answer kept is used, and
         without one the post is not refused: the upload asks TikTok again and refuses it then,
         which beats refusing every post while TikTok is down. A draft for the inbox is limited in
         TikTok's app, not here."""
@@ -198,7 +202,7 @@ class TikTokProvider(OAuth2Provider):
         if not videos or options.get("post_mode") == "inbox":
             return []
         try:
-            info = self._recent_creator_info(account)
+            info = self._recent_creator_info(account, timeout=SCHEDULE_CHECK_TIMEOUT)
         except ProviderError:
             kept = cache.get(last_creator_key(account.external_id))
             info = kept if isinstance(kept, dict) else {}
@@ -476,11 +480,12 @@ class TikTokProvider(OAuth2Provider):
 
     def _call(
         self, token: str, method: str, path: str, *, params: Mapping[str, str] | None = None,
-        json: Any = None, create_call: bool = False,
+        json: Any = None, create_call: bool = False, timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         with self.api_session(token) as session:
             try:
-                response = session.request(method, f"{api.OPEN_API}/{path}", params=params, json=json)
+                response = session.request(method, f"{api.OPEN_API}/{path}", params=params, json=json,
+                                           timeout=timeout)  # fmt: skip
             except http.RequestException as exc:
                 raise http.transport_error(exc, create_call=create_call) from None
         return api.data_of(response)
