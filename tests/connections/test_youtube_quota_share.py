@@ -14,7 +14,7 @@ from connections.providers.youtube import api as youtube_api
 from connections.providers.youtube.conf import workspace_share
 from connections.registry import get_provider
 from tests.connections.publishing import part_request
-from tests.connections.test_youtube import _engine_post, _small_chunks, video_request  # noqa: F401 (a fixture)
+from tests.connections.test_youtube import _small_chunks, video_request  # noqa: F401 (a fixture)
 from tests.connections.youtube_api import ACCESS, CHANNEL_ID, FakeYouTube, account
 
 NOON_IN_LOS_ANGELES = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
@@ -112,29 +112,57 @@ def test_analytics_stops_at_the_workspaces_share_too(db, settings):
     assert provider.metrics_hold(account=other, reserve=0.2) is None
 
 
-def test_the_engine_holds_a_post_past_the_share_until_the_reset_instead_of_failing(
+def _post_video(workspace, membership, capture):
+    """A YouTube video post published now through the engine, from a channel of ``workspace``."""
+    from django.core.files.base import ContentFile
+
+    from connections.providers.base import Connection, Profile
+    from connections.services import account_save
+    from publishing import engine
+    from publishing.media import media_store
+    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+    from tests.publishing.test_media import make_video
+
+    state = account()
+    connection = Connection(profile=Profile(external_id=state.external_id, username=state.username),
+                            secrets=dict(state.secrets))  # fmt: skip
+    saved = account_save(workspace=workspace, platform="youtube", connection=connection, user=None)
+    video = media_store(actor=membership, upload=ContentFile(make_video(seconds=1), name="clip.mp4"))
+    data = PostInput(parts=[PartInput(text="My video", attachments=(Attachment(media_id=video.id),))],
+                     account_ids=[saved.id], when=When.now(),
+                     overrides={"youtube": {"options": {"privacy": "public", "made_for_kids": "no"}}})  # fmt: skip
+    post = post_create(actor=membership, data=data)
+    with capture(execute=True):
+        engine.targets_claim_due()
+    return post.targets.get()
+
+
+def test_the_engine_holds_a_post_past_the_share_until_the_reset_while_another_workspace_posts(
     team, settings, time_machine, django_capture_on_commit_callbacks
 ):
+    from accounts.models import Membership
     from publishing.models import Target
 
     time_machine.move_to(NOON_IN_LOS_ANGELES, tick=False)
     settings.YOUTUBE_QUOTA_UNITS_PER_DAY = 10_000
-    settings.YOUTUBE_WORKSPACE_QUOTA_SHARE = 0.1  # 1,000 units: less than one upload's 1,600
+    settings.YOUTUBE_WORKSPACE_QUOTA_SHARE = 0.2  # 2,000 units a workspace
     fake = FakeYouTube()
     fake.install()
+    youtube_api.quota_spend(youtube_api.Ledger("p-test", str(team.workspace.id)), 1_000)
 
-    class Channel:
-        @staticmethod
-        def account():
-            return account()
-
-    target = _engine_post(team, Channel, django_capture_on_commit_callbacks)
-    assert target.status == Target.Status.RETRY_WAIT
-    assert (target.error_class, target.error_code) == ("rate", "quota_budget")
-    assert "share of the YouTube quota" in target.error_message
-    midnight_pacific = NOON_IN_LOS_ANGELES + timedelta(hours=12)
-    assert target.next_attempt_at >= midnight_pacific
+    held = _post_video(team.workspace, team.membership("editor"), django_capture_on_commit_callbacks)
+    assert held.status == Target.Status.RETRY_WAIT, "waiting, not failed"
+    assert (held.error_class, held.error_code) == ("rate", "quota_budget")
+    assert "share of the YouTube quota used today: 1,000 / 2,000" in held.error_message
+    assert held.next_attempt_at >= NOON_IN_LOS_ANGELES + timedelta(hours=12), "not before midnight Pacific"
     assert fake.inits == []
+
+    other = Membership.objects.get(workspace=team.other_workspace, user=team.users["outsider"])
+    sent = _post_video(team.other_workspace, other, django_capture_on_commit_callbacks)
+    assert sent.status in (Target.Status.PUBLISHED, Target.Status.PROCESSING), sent.error_message
+    assert len(fake.inits) == 1, "the other workspace's share is its own"
+    held.refresh_from_db()
+    assert held.status == Target.Status.RETRY_WAIT
 
 
 def test_admins_see_the_projects_quota_and_the_workspaces_share(team, settings):
