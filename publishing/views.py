@@ -723,7 +723,7 @@ def network_previews(
 ) -> list[NetworkPreview]:
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
-    fields = ("id", "kind", "original_name", "width", "height", "duration_s")
+    fields = ("id", "kind", "original_name", "width", "height", "duration_s", "cover")
     media = Media.objects.filter(workspace=workspace, id__in=ids).only(*fields).in_bulk()
     video = next((media[i] for i in ids if i in media and media[i].kind == Media.Kind.VIDEO), None)
     # A video post shows its video; the other files (a YouTube thumbnail) are not drawn beside it.
@@ -745,7 +745,10 @@ def network_previews(
 def _preview_video(video: Media, frame: str) -> PreviewVideo:
     portrait = bool(video.width and video.height and video.height > video.width)
     frame = frame or ("portrait" if portrait else "landscape")
-    return PreviewVideo(url=media_thumb_url(video), name=video.original_name, duration=video.duration_label,
+    # Until the library has made its cover frame (a large upload still being inspected), the
+    # frame is drawn empty: the cover URL would answer with the video file itself.
+    url = media_thumb_url(video) if video.cover else ""
+    return PreviewVideo(url=url, name=video.original_name, duration=video.duration_label,
                         frame=frame, letterboxed=portrait != (frame == "portrait"))  # fmt: skip
 
 

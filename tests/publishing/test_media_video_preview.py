@@ -71,6 +71,16 @@ def test_one_post_to_several_networks_frames_the_video_for_each(team):
     assert "2:05" in frames[youtube.id]
 
 
+def test_a_video_whose_cover_is_not_made_yet_is_framed_without_a_broken_image(team):
+    account, video = _account(team, "tiktok"), _video(team, "big.mp4", 1080, 1920)
+    Media.objects.filter(pk=video.pk).update(cover="")
+    data = {"accounts": [account.id], "text": "Big", "main_media": [video.id], "when": "draft"}
+    shown = _frames(team.client("editor").post(CHECK, data).content.decode())[account.id]
+    assert 'data-video-frame="portrait"' in shown
+    assert "<img" not in shown, "the cover URL would answer with the video file"
+    assert "big.mp4: the cover frame is on its way" in shown
+
+
 def test_an_image_post_has_no_video_frame(team):
     account = _account(team, "tiktok")
     photo = Media.objects.create(workspace=team.workspace, file="media/a.jpg", sha256="p" * 64, original_name="a.jpg",
