@@ -1,6 +1,7 @@
 """TikTok's longest video (creator_info's max_video_post_duration_sec) is checked by the services
 when a post is scheduled, not only at upload (the REST API: tests/api/test_tiktok_duration.py)."""
 
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -119,3 +120,25 @@ def test_a_draft_for_the_inbox_is_not_limited_here_and_asks_nothing(team):
     post = post_create(actor=team.membership("editor"), data=_input(account, clip, mode="inbox"))
     assert post.status == Post.Status.SCHEDULED
     assert len(responses.calls) == 0
+
+
+def test_a_too_long_video_is_refused_when_queued_and_a_fitting_one_takes_the_slot(team):
+    from datetime import time
+
+    from django.core.exceptions import ValidationError
+
+    from publishing.inputs import When
+    from publishing.models import PostingSlot
+    from publishing.services import post_create
+
+    responses.add(responses.POST, INFO_URL, body=json.dumps(ok(creator_info(max_video_post_duration_sec=60))))
+    account = _tiktok(team)
+    PostingSlot.objects.create(account=account, weekday=0, time=time(9))
+    queued = dataclasses.replace(_input(account, _clip(team, 61, "long.mp4")), when=When.next_slot())
+    with pytest.raises(ValidationError) as caught:
+        post_create(actor=team.membership("editor"), data=queued)
+    assert "at most 60 seconds" in _media_problems(caught.value)[0]
+    fitting = dataclasses.replace(_input(account, _clip(team, 59, "short.mp4")), when=When.next_slot())
+    post = post_create(actor=team.membership("editor"), data=fitting)
+    assert post.status == Post.Status.SCHEDULED
+    assert post.scheduled_at is not None
