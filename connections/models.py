@@ -147,13 +147,15 @@ class SocialAccount(WorkspaceOwned):
             instance_url=self.instance_url,
             extra=dict(self.extra),
             account_keys=frozenset(self.secrets) if grant is not None else None,
+            workspace_id=self.workspace_id,
         )
 
     def public_state(self) -> AccountState:
         """The account without its secrets: enough for rules that read only what its server said
         (instance limits), and nothing is decrypted or read from the grant to build it."""
         return AccountState(external_id=self.external_id, username=self.username, secrets={},
-                            instance_url=self.instance_url, extra=dict(self.extra))  # fmt: skip
+                            instance_url=self.instance_url, extra=dict(self.extra),
+                            workspace_id=self.workspace_id)  # fmt: skip
 
     def grant_state(self) -> AccountState:
         """The consent alone, for grant-level calls (refresh, revoke): no per-account token mixed in."""
@@ -164,6 +166,7 @@ class SocialAccount(WorkspaceOwned):
             secrets=dict(grant.secrets) if grant is not None else dict(self.secrets),
             instance_url=self.instance_url,
             extra=dict(self.extra),
+            workspace_id=self.workspace_id,
         )
 
 

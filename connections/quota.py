@@ -2,7 +2,8 @@
 before a call so the day's budget is never passed.
 
 Counts live in the database (QuotaUsage), so every worker and web process sees one total. The
-platform's day is given by the caller (YouTube's resets at midnight Pacific)."""
+platform's day is given by the caller (YouTube's resets at midnight Pacific). A holder is whoever
+a budget belongs to: a Google project, or one workspace's share of it."""
 
 from __future__ import annotations
 
@@ -40,3 +41,21 @@ def reserve(*, platform: str, holder: str, day: date, units: int, budget: int) -
             return None
         QuotaUsage.objects.filter(pk=row.pk).update(units=F("units") + units)
         return row.units + units
+
+
+def reserve_each(*, platform: str, day: date, units: int, budgets: dict[str, int]) -> str | None:
+    """Spend ``units`` under every holder's budget at once (a Google project and one workspace's
+    share of it), or under none: None once spent, else the first holder whose budget they would
+    pass. Rows are locked in holder order, so two workers taking the same pair cannot deadlock."""
+    from connections.models import QuotaUsage
+
+    with transaction.atomic():
+        rows = [
+            QuotaUsage.objects.select_for_update().get_or_create(platform=platform, holder=holder, day=day)[0]
+            for holder in sorted(budgets)
+        ]
+        for row in rows:
+            if row.units + units > budgets[row.holder]:
+                return row.holder
+        QuotaUsage.objects.filter(pk__in=[row.pk for row in rows]).update(units=F("units") + units)
+    return None

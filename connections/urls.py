@@ -11,4 +11,5 @@ urlpatterns = [
     path("apps/<str:platform>/", views.app_settings, name="connection_app"),
     path("<id:account_id>/check/", views.account_check, name="account_check"),
     path("<id:account_id>/disconnect/", views.account_disconnect, name="account_disconnect"),
+    path("<id:account_id>/avatar/<slug:key>/", views.account_avatar, name="account_avatar"),
 ]

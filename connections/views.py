@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import (
     AuthedRequest,
@@ -23,7 +23,7 @@ from accounts.confirm import confirmation_page
 from accounts.models import Membership
 from accounts.roles import Capability, role_allows
 from analytics.imports import accounts_mark_imports, import_start
-from connections import services
+from connections import avatars, services
 from connections.errors import ConnectError, ProviderError
 from connections.forms import InstanceForm, OAuthAppForm
 from connections.models import ConnectSession, OAuthApp, SocialAccount
@@ -316,3 +316,35 @@ def app_settings(request: MemberRequest, platform: str) -> HttpResponse:
             return redirect("connections")
     context = {"provider": provider, "form": form, "app": app, "redirect_uri": services.redirect_uri_for(platform)}
     return render(request, "connections/app_form.html", context, status=400 if form.errors else 200)
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_GET
+def account_avatar(request: MemberRequest, account_id: int, key: str) -> HttpResponse:
+    """The composer's avatar of one of this workspace's accounts (see connections/avatars.py):
+    only a URL its provider returned, named by an opaque key; another workspace's account, or a
+    key no avatar of this account has, is a 404."""
+    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    avatar = avatars.cached_avatar(account.pk, key)
+    if avatar is None:
+        if avatars.was_refused(account.pk, key):
+            return HttpResponse(status=502)
+        url = avatars.matching_url(account.pk, key, _avatar_urls(account))
+        if url is None:
+            raise Http404
+        try:
+            avatar = avatars.avatar_fetch(account.pk, key, url)
+        except avatars.AvatarRefused:
+            return HttpResponse(status=502)  # the img is simply not drawn; the reason is logged
+    response = HttpResponse(avatar.data, content_type=avatar.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _avatar_urls(account: SocialAccount) -> list[str]:
+    """The avatars the provider names for the account now (its composer notes, kept a minute)."""
+    try:
+        notes = get_provider(account.platform).composer_notes(account=account.state())
+    except ProviderError:
+        return []
+    return [note.image_url for note in notes if note.image_url]

@@ -6,7 +6,7 @@ from typing import Any
 
 from connections.models import SocialAccount
 from connections.providers.base import TextRules
-from connections.providers.media_rules import IMAGE, AspectFit, MediaRules, aspect_fit, media_problems
+from connections.providers.media_rules import IMAGE, VIDEO, AspectFit, MediaRules, aspect_fit, media_problems
 from connections.registry import get_provider
 from publishing.inputs import PartInput, Problem
 from publishing.media import media_facts
@@ -34,6 +34,8 @@ class AccountCheck:
     media_hints: list[str] = field(default_factory=list)  # the rules for the kinds attached, in one line each
     # The main post's images by media id: whether each one's shape shows whole on this platform.
     image_fits: dict[int, AspectFit] = field(default_factory=dict)
+    # How the main post's video shows there: "portrait" (9:16) or "landscape" (16:9); "" for none.
+    video_frame: str = ""
 
     @property
     def ok(self) -> bool:
@@ -87,7 +89,8 @@ def check_account(
     preview = override_text or (parts[0].text if parts else "")
     hints = [rule.summary() for kind in sorted(kinds) if (rule := media_rules.rule_for(kind)) and not rule.unavailable]
     return AccountCheck(account=account, parts=checks, problems=problems, preview=preview, media_hints=hints,
-                        image_fits=_image_fits(media_rules, parts, media))  # fmt: skip
+                        image_fits=_image_fits(media_rules, parts, media),
+                        video_frame=video_frame(media_rules, parts, media))  # fmt: skip
 
 
 def _title_problems(rules: TextRules, text: str, name: str, path: str) -> list[Problem]:
@@ -112,3 +115,17 @@ def _image_fits(rules: MediaRules, parts: list[PartInput], media: dict[int, Medi
     found = {a.media_id: aspect_fit(rule, media_facts(media[a.media_id]))
              for a in parts[0].attachments if a.media_id in media}  # fmt: skip
     return {media_id: fit for media_id, fit in found.items() if fit}
+
+
+def video_frame(rules: MediaRules, parts: list[PartInput], media: dict[int, Media]) -> str:
+    """The frame the main post's video plays in: "portrait" (9:16) where the platform's format is
+    vertical (TikTok, a YouTube Short, an Instagram Reel: their rule recommends 9:16) or the
+    video itself is, else "landscape" (16:9, a YouTube video); "" when there is no video."""
+    attached = [media[a.media_id] for a in parts[0].attachments if a.media_id in media] if parts else []
+    video = next((item for item in attached if item.kind == VIDEO), None)
+    if video is None:
+        return ""
+    rule = rules.rule_for(VIDEO)
+    if rule is not None and rule.recommended_aspect == "9:16":
+        return "portrait"
+    return "portrait" if video.width and video.height and video.height > video.width else "landscape"

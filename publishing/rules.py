@@ -20,7 +20,7 @@ from connections.providers.base import Provider
 from connections.registry import get_provider
 from publishing.composer import AccountCheck, check_account
 from publishing.inputs import PartInput, PostInput, Problem, When, WhenKind
-from publishing.media import media_attach_problem
+from publishing.media import media_attach_problem, media_facts
 from publishing.models import ContentMedia, Media, PostContent
 from publishing.scheduling import check_schedulable, next_queue_slot
 
@@ -54,6 +54,7 @@ def post_plan(*, workspace: Workspace, data: PostInput, lock: bool = False, movi
     problems += media_problems + _link(data.link) + _overrides(data.overrides, accounts)
     if data.when.kind != WhenKind.DRAFT:  # a draft may leave choices for later
         problems += _required_options(data.overrides, accounts) + _options_together(data.overrides, accounts)
+        problems += _account_media(data, accounts, media)
     checks = [
         check_account(
             account,
@@ -213,6 +214,29 @@ def _options_together(overrides: dict[str, Any], accounts: list[SocialAccount]) 
         provider = get_provider(platform)
         for name, message in provider.options_problems(options=_override_options(overrides, platform)):
             problems.append(Problem(f"overrides.{platform}.options.{name}", f"{provider.name}: {message}", "option"))
+    return problems
+
+
+def _account_media(data: PostInput, accounts: list[SocialAccount], media: dict[int, Media]) -> list[Problem]:
+    """The main post's media against limits the platform sets per account now (a TikTok
+    creator's longest video), so a post the platform would refuse at upload is refused here,
+    from the dashboard and the API alike. Only for platforms that declare such limits: asking
+    decrypts the account's secrets and may call the platform."""
+    if not data.parts:
+        return []
+    attached = [media_facts(media[a.media_id]) for a in data.parts[0].attachments if a.media_id in media]
+    if not attached:
+        return []
+    problems = []
+    for account in accounts:
+        provider = get_provider(account.platform)
+        if not provider.checks_account_media:
+            continue
+        options = _override_options(data.overrides, account.platform)
+        for message in provider.account_media_problems(account=account.state(), media=attached, options=options):
+            problems.append(
+                Problem("parts[0].attachments", f"{provider.name} ({account.username}): {message}", "media")
+            )
     return problems
 
 

@@ -44,6 +44,7 @@ from accounts.roles import Capability, role_allows
 from accounts.services import invitations_for_user
 from accounts.templatetags.when import clock, moment, short_moment
 from analytics import queries as analytics_queries
+from connections.avatars import avatar_key
 from connections.errors import ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import ComposerNote, PreviewLook, Provider
@@ -491,18 +492,37 @@ def _shown_value(provider: Provider, name: str, form: ComposerForm, value: Any) 
     return moment.astimezone(form.zone).strftime("%Y-%m-%dT%H:%M") if moment.tzinfo else value
 
 
-def _composer_notes(platform: str, accounts: list[SocialAccount]) -> list[ComposerNote]:
+@dataclass(frozen=True)
+class ShownNote:
+    """A composer note as drawn: its avatar served from this site (img-src is 'self' only), by
+    an opaque key the avatar view checks against what the provider returned, never a URL."""
+
+    text: str
+    image_src: str = ""
+
+
+def _composer_notes(platform: str, accounts: list[SocialAccount]) -> list[ShownNote]:
     """What the platform asks shown for each of the page's accounts (who posts, its rules);
     an account the platform will not answer for shows nothing here."""
     provider = get_provider(platform)
     notes: list[ComposerNote] = []
+    shown: list[ShownNote] = []
     for account in accounts:
-        if account.platform == platform:
-            try:
-                notes += [note for note in provider.composer_notes(account=account.state()) if note not in notes]
-            except ProviderError:
-                continue
-    return notes
+        if account.platform != platform:
+            continue
+        try:
+            found = [note for note in provider.composer_notes(account=account.state()) if note not in notes]
+        except ProviderError:
+            continue
+        notes += found
+        shown += [ShownNote(note.text, _avatar_src(account, note.image_url)) for note in found]
+    return shown
+
+
+def _avatar_src(account: SocialAccount, url: str) -> str:
+    if not url:
+        return ""
+    return reverse("account_avatar", args=[account.pk, avatar_key(account.pk, url)])
 
 
 def _account_choices(provider: Provider, account: SocialAccount, name: str) -> tuple[tuple[str, str], ...]:
@@ -668,6 +688,19 @@ class PreviewImage:
 
 
 @dataclass(frozen=True)
+class PreviewVideo:
+    """The main post's video as the network shows it: its cover frame in the player's frame
+    ("portrait", 9:16, or "landscape", 16:9), with a play badge and its duration. A video of the
+    other shape is letterboxed inside, as the players do, rather than cropped."""
+
+    url: str
+    name: str
+    duration: str
+    frame: str
+    letterboxed: bool
+
+
+@dataclass(frozen=True)
 class NetworkPreview:
     """One account's preview, drawn the way its network shows posts."""
 
@@ -678,6 +711,7 @@ class NetworkPreview:
     images: list[PreviewImage]
     replies: list[str]
     comment: str
+    video: PreviewVideo | None = None
 
 
 def _network_previews(form: ComposerForm, checks: list[AccountCheck]) -> list[NetworkPreview]:
@@ -689,8 +723,11 @@ def network_previews(
 ) -> list[NetworkPreview]:
     """Each account's preview in its network's look (the composer's panel, the review queue)."""
     ids = [a.media_id for a in parts[0].attachments] if parts else []
-    media = Media.objects.filter(workspace=workspace, id__in=ids).only("id", "kind").in_bulk()
-    shown = [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
+    fields = ("id", "kind", "original_name", "width", "height", "duration_s", "cover")
+    media = Media.objects.filter(workspace=workspace, id__in=ids).only(*fields).in_bulk()
+    video = next((media[i] for i in ids if i in media and media[i].kind == Media.Kind.VIDEO), None)
+    # A video post shows its video; the other files (a YouTube thumbnail) are not drawn beside it.
+    shown = [] if video else [(i, media_thumb_url(media[i])) for i in ids if i in media][:4]
     replies = [p.text for p in parts if p.kind == PostContent.Kind.REPLY]
     comment = next((p.text for p in parts if p.kind == PostContent.Kind.FIRST_COMMENT), "")
     previews = []
@@ -700,8 +737,19 @@ def network_previews(
             check=check, look=get_provider(check.account.platform).preview_look, name=name,
             initial=name.lstrip("@")[:1].upper() or "?", replies=replies, comment=comment,
             images=[PreviewImage(url, check.image_fits.get(i)) for i, url in shown],
+            video=_preview_video(video, check.video_frame) if video else None,
         ))  # fmt: skip
     return previews
+
+
+def _preview_video(video: Media, frame: str) -> PreviewVideo:
+    portrait = bool(video.width and video.height and video.height > video.width)
+    frame = frame or ("portrait" if portrait else "landscape")
+    # Until the library has made its cover frame (a large upload still being inspected), the
+    # frame is drawn empty: the cover URL would answer with the video file itself.
+    url = media_thumb_url(video) if video.cover else ""
+    return PreviewVideo(url=url, name=video.original_name, duration=video.duration_label,
+                        frame=frame, letterboxed=portrait != (frame == "portrait"))  # fmt: skip
 
 
 @workspace_required(Capability.EDIT_CONTENT)

@@ -21,7 +21,7 @@ from typing import IO, Any, ClassVar, Protocol
 
 from django import forms
 
-from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules
 
 
 class ConnectMethod(StrEnum):
@@ -107,6 +107,9 @@ class AccountState:
     # Keys of ``secrets`` the account holds itself; None when it has no grant and holds them all.
     account_keys: frozenset[str] | None = None
     changed_keys: set[str] = field(default_factory=set, repr=False)
+    # The workspace the account belongs to, for budgets shared out per workspace (a share of a
+    # Google project's YouTube quota); None outside a workspace (a test's bare state).
+    workspace_id: int | None = None
 
     def update_secrets(self, *, expires_at: datetime | None = None, **values: Any) -> None:
         self.secrets.update(values)
@@ -455,6 +458,9 @@ class Provider:
     # it one workspace may use, so a busy workspace cannot spend a limit the others depend on.
     app_calls_per_minute: ClassVar[int | None] = None
     workspace_share: ClassVar[float] = 0.5
+    # ``account_media_problems`` reads the account's live limits: the services decrypt its
+    # secrets for it when a post is scheduled (never for the composer's per-keystroke check).
+    checks_account_media: ClassVar[bool] = False
     # Pace for one connected account (a platform's per-profile edit limit), whatever the app's,
     # shared by publishing and analytics; None: no per-account pacing.
     account_calls_per_minute: ClassVar[float | None] = None
@@ -610,6 +616,14 @@ class Provider:
         """What is wrong with a post's per-post options taken together (an event without its
         start), as (option name, message); checked by the services before a post is scheduled
         and again by ``publish_part``. Nothing by default."""
+        return []
+
+    def account_media_problems(
+        self, *, account: AccountState, media: list[MediaFacts], options: Mapping[str, Any]
+    ) -> list[str]:
+        """Limits on the main post's media that only the platform knows for this account now (a
+        TikTok creator's longest video), checked by the services before a post is scheduled, in
+        the platform's words. Only asked where ``checks_account_media``; nothing by default."""
         return []
 
     def option_problem(self, *, name: str, value: str, options: Mapping[str, Any]) -> str:

@@ -37,6 +37,7 @@ NOT_PAGES = {
     "queue_slot_add", "queue_slot_remove", "media_upload", "media_upload_create", "media_upload_chunks",
     "media_upload_finish", "media_status", "media_preview", "media_cover", "media_signed", "target_retry",
     "target_mark_published", "connect_callback", "connect_select", "account_check", "account_disconnect",
+    "account_avatar",
     "post_approve", "post_request_changes", "post_comment", "export_progress", "export_download",
     "post_remove_imported", "import_start", "import_progress", "import_cancel",
     "analytics_export_posts", "analytics_export_accounts",

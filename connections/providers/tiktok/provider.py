@@ -41,7 +41,7 @@ from connections.providers.base import (
     TextRules,
     TokenSet,
 )
-from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
+from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaFacts, MediaRules
 from connections.providers.oauth2 import AUTH_ERRORS, OAuth2Provider, token_set
 from connections.providers.tiktok import api, imports
 from connections.providers.tiktok.conf import CHUNK_MIN
@@ -74,6 +74,8 @@ SKEW = timedelta(minutes=2)
 # 60 seconds, however they straddle two minutes, hold more than 6.
 INITS_PER_MINUTE = 6
 CREATOR_INFO_TTL_S = 60  # the composer asks several times per page: once a minute is enough
+CREATOR_INFO_KEPT_S = 30 * 24 * 3600  # the last answer, for when TikTok cannot be asked
+SCHEDULE_CHECK_TIMEOUT = (3.0, 5.0)  # connect, read: a post being saved waits no longer for TikTok
 PROCESSING_NOTE = "After posting, TikTok may take a few minutes to process the post before it appears on the profile."
 UNAUDITED_NOTE = (
     "TikTok has not audited this app yet: every post is private (Only me), whatever is chosen, "
@@ -102,6 +104,7 @@ class TikTokProvider(OAuth2Provider):
     refresh_margin_s = 30 * 60
     supports_account_metrics = True
     supports_import = True  # scope video.list: the creator's public videos
+    checks_account_media = True  # the creator's longest video, from creator_info
     composer_options = (
         ("post_mode", "How to post", (("direct", "Post to the profile"),
                                       ("inbox", "Send to the creator's TikTok inbox as a draft"))),
@@ -168,20 +171,53 @@ class TikTokProvider(OAuth2Provider):
 
     # --- What the composer offers, from the creator's own options ------------------------------
 
-    def creator_info(self, account: AccountState) -> dict[str, Any]:
+    def creator_info(self, account: AccountState, *, timeout: tuple[float, float] | None = None) -> dict[str, Any]:
         """Asked fresh before each post, as TikTok requires."""
-        return self._call(_token(account), "POST", "post/publish/creator_info/query/", json={})
+        return self._call(_token(account), "POST", "post/publish/creator_info/query/", json={}, timeout=timeout)
 
-    def _recent_creator_info(self, account: AccountState) -> dict[str, Any]:
+    def _recent_creator_info(
+        self, account: AccountState, *, timeout: tuple[float, float] | None = None
+    ) -> dict[str, Any]:
         """For the composer, which asks for several options on one page: kept a minute (TikTok
-        allows 20 creator_info calls a minute per user)."""
+        allows 20 creator_info calls a minute per user). The last answer is also kept a month
+        by the creator's id, for when TikTok cannot be asked (see ``account_media_problems``)."""
         key = "tiktok-creator:" + hashlib.sha256(_token(account).encode()).hexdigest()[:24]
         kept = cache.get(key)
         if isinstance(kept, dict):
             return kept
-        info = self.creator_info(account)
+        info = self.creator_info(account, timeout=timeout)
         cache.set(key, info, timeout=CREATOR_INFO_TTL_S)
+        cache.set(last_creator_key(account.external_id), info, timeout=CREATOR_INFO_KEPT_S)
         return info
+
+    def account_media_problems(
+        self, *, account: AccountState, media: list[MediaFacts], options: Mapping[str, Any]
+    ) -> list[str]:
+        """A video longer than creator_info's ``max_video_post_duration_sec``, refused when the
+        post is scheduled rather than at upload. creator_info is asked now (kept a minute) with a
+        short timeout, as the post is being saved in a transaction that may hold its accounts
+        for the queue; if TikTok cannot answer in time, the last answer kept is used, and
+        without one the post is not refused: the upload asks TikTok again and refuses it then,
+        which beats refusing every post while TikTok is down. A draft for the inbox is limited in
+        TikTok's app, not here."""
+        videos = [item for item in media if item.kind == VIDEO and item.duration_s is not None]
+        if not videos or options.get("post_mode") == "inbox":
+            return []
+        try:
+            info = self._recent_creator_info(account, timeout=SCHEDULE_CHECK_TIMEOUT)
+        except ProviderError:
+            kept = cache.get(last_creator_key(account.external_id))
+            info = kept if isinstance(kept, dict) else {}
+        longest = info.get("max_video_post_duration_sec")
+        if not isinstance(longest, int) or longest <= 0:
+            return []
+        who = str(info.get("creator_nickname") or account.username)
+        return [
+            f"{who}'s TikTok videos can be at most {longest} seconds (TikTok's max_video_post_duration_sec for "
+            f"this creator); {item.name} is {item.duration_s:.0f} seconds. Trim it to {longest} seconds or less."
+            for item in videos
+            if item.duration_s is not None and item.duration_s > longest
+        ]
 
     def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
         """The creator's own choices: the privacy levels TikTok lists (after "Choose...", so none
@@ -453,11 +489,12 @@ class TikTokProvider(OAuth2Provider):
 
     def _call(
         self, token: str, method: str, path: str, *, params: Mapping[str, str] | None = None,
-        json: Any = None, create_call: bool = False,
+        json: Any = None, create_call: bool = False, timeout: tuple[float, float] | None = None,
     ) -> dict[str, Any]:  # fmt: skip
         with self.api_session(token) as session:
             try:
-                response = session.request(method, f"{api.OPEN_API}/{path}", params=params, json=json)
+                response = session.request(method, f"{api.OPEN_API}/{path}", params=params, json=json,
+                                           timeout=timeout)  # fmt: skip
             except http.RequestException as exc:
                 raise http.transport_error(exc, create_call=create_call) from None
         return api.data_of(response)
@@ -493,6 +530,11 @@ def _token_request(form: dict[str, str], *, previous_refresh_token: str | None) 
         expires = datetime.now(UTC) + timedelta(seconds=int(body["refresh_expires_in"]))
         tokens.extra["refresh_expires_at"] = expires.isoformat()
     return tokens
+
+
+def last_creator_key(external_id: str) -> str:
+    """Where the creator's last creator_info is kept, by its open_id (the token changes)."""
+    return "tiktok-creator-last:" + hashlib.sha256(external_id.encode()).hexdigest()[:24]
 
 
 def _token(account: AccountState) -> str:

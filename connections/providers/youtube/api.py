@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -119,39 +120,83 @@ def pacific_day(now: datetime | None = None) -> date:
     return (now or timezone.now()).astimezone(PACIFIC).date()
 
 
+@dataclass(frozen=True)
+class Ledger:
+    """Whose units a call spends: the Google project's, and within it one workspace's share
+    (``workspace`` empty when the account's workspace is not known: the project's alone)."""
+
+    project: str
+    workspace: str = ""
+
+    @property
+    def workspace_holder(self) -> str:
+        return f"{self.project}/w{self.workspace}"
+
+    def budgets(self) -> dict[str, int]:
+        found = {self.project: quota_budget()}
+        if self.workspace:
+            found[self.workspace_holder] = workspace_budget()
+        return found
+
+
 def quota_budget() -> int:
     return int(setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
+
+
+def workspace_budget() -> int:
+    """One workspace's daily units: YOUTUBE_WORKSPACE_QUOTA_SHARE of the project's (a fraction
+    up to 1, or units above it), never more than the project has."""
+    budget, share = quota_budget(), float(setting("YOUTUBE_WORKSPACE_QUOTA_SHARE"))
+    return min(budget, int(share) if share > 1 else int(budget * share))
 
 
 def quota_used(project: str) -> int:
     return quota.used(platform=PLATFORM, holder=project, day=pacific_day())
 
 
-def quota_spend(project: str, units: int) -> None:
-    """Count units as they are spent, in the Pacific day YouTube counts them in."""
-    quota.spend(platform=PLATFORM, holder=project, day=pacific_day(), units=units)
+def workspace_used(ledger: Ledger) -> int:
+    return quota_used(ledger.workspace_holder) if ledger.workspace else quota_used(ledger.project)
 
 
-def quota_reserve(project: str, units: int) -> None:
+def _ledger(who: Ledger | str) -> Ledger:
+    return Ledger(project=who) if isinstance(who, str) else who
+
+
+def quota_spend(who: Ledger | str, units: int) -> None:
+    """Count units as they are spent, in the Pacific day YouTube counts them in, for the project
+    and the workspace's share alike (a bare project name: the project's alone)."""
+    for holder in _ledger(who).budgets():
+        quota.spend(platform=PLATFORM, holder=holder, day=pacific_day(), units=units)
+
+
+def quota_reserve(who: Ledger | str, units: int) -> None:
     """Spend ``units`` now, or raise RATE until midnight Pacific when they would pass the day's
-    budget: waiting for the reset, not failing (and not asking YouTube to say quotaExceeded)."""
-    budget = quota_budget()
-    if quota.reserve(platform=PLATFORM, holder=project, day=pacific_day(), units=units, budget=budget) is None:
-        used = f"{quota_used(project):,} / {budget:,}"
-        message = f"YouTube quota used today: {used}; waiting for the reset at midnight Pacific."
-        raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
+    budget (the project's, or the workspace's share of it): waiting for the reset, not failing
+    (and not asking YouTube to say quotaExceeded)."""
+    ledger = _ledger(who)
+    budgets = ledger.budgets()
+    full = quota.reserve_each(platform=PLATFORM, day=pacific_day(), units=units, budgets=budgets)
+    if full is None:
+        return
+    whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
+    used = f"{quota_used(full):,} / {budgets[full]:,}"
+    message = f"{whose} used today: {used}; waiting for the reset at midnight Pacific."
+    raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
 
 
-def quota_reserve_spare(project: str, units: int, *, reserve: float) -> None:
-    """For background reads (an import): spend ``units`` only within the share of the day's
+def quota_reserve_spare(who: Ledger | str, units: int, *, reserve: float) -> None:
+    """For background reads (an import): spend ``units`` only within the share of each day's
     budget they may use (``1 - reserve``: the rest is kept for uploads, as analytics keeps it),
-    else raise RATE until midnight Pacific. Counted in the same ledger as every other call."""
-    budget = quota_budget()
-    share = int(budget * (1 - reserve))
-    if quota.reserve(platform=PLATFORM, holder=project, day=pacific_day(), units=units, budget=share) is None:
-        used = f"{quota_used(project):,} / {budget:,}"
-        message = (
-            f"YouTube quota used today: {used}; the rest is kept for uploads, so the import waits for the "
-            "reset at midnight Pacific."
-        )
-        raise ProviderError(ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight())
+    else raise RATE until midnight Pacific. Counted in the same ledgers as every other call."""
+    ledger = _ledger(who)
+    shares = {holder: int(budget * (1 - reserve)) for holder, budget in ledger.budgets().items()}
+    full = quota.reserve_each(platform=PLATFORM, day=pacific_day(), units=units, budgets=shares)
+    if full is None:
+        return
+    used = f"{quota_used(full):,} / {ledger.budgets()[full]:,}"
+    whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
+    message = (
+        f"{whose} used today: {used}; the rest is kept for uploads, so the import waits for the reset at "
+        "midnight Pacific."
+    )
+    raise ProviderError(ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight())

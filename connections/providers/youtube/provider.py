@@ -356,9 +356,10 @@ class YouTubeProvider(GoogleOAuth2Provider):
 
     def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
         """Analytics stops at ``1 - reserve`` of the day's units: the rest is for uploads."""
-        budget = int(api.setting("YOUTUBE_QUOTA_UNITS_PER_DAY"))
-        if api.quota_used(_project(account)) + 1 > budget * (1 - reserve):
-            return api.seconds_to_pacific_midnight()
+        ledger = _project(account)
+        for holder, budget in ledger.budgets().items():
+            if api.quota_used(holder) + 1 > budget * (1 - reserve):
+                return api.seconds_to_pacific_midnight()
         return None
 
     def fetch_metrics(self, *, account: AccountState, platform_post_ids: Iterable[str]) -> dict[str, PostMetrics]:
@@ -401,8 +402,13 @@ class YouTubeProvider(GoogleOAuth2Provider):
         return imports.page_of(body, playlist)
 
     def account_notes(self, *, account: AccountState) -> tuple[str, ...]:
-        budget, used = api.quota_budget(), api.quota_used(_project(account))
-        return (f"YouTube quota used today: {used:,} / {budget:,} units ({max(0, budget - used):,} left).",)
+        ledger = _project(account)
+        budget, used = api.quota_budget(), api.quota_used(ledger.project)
+        notes = [f"YouTube quota used today: {used:,} / {budget:,} units ({max(0, budget - used):,} left)."]
+        if ledger.workspace:
+            share, spent = api.workspace_budget(), api.workspace_used(ledger)
+            notes.append(f"This workspace's share: {spent:,} / {share:,} units ({max(0, share - spent):,} left).")
+        return tuple(notes)
 
     def _get(self, token: str, resource: str, **params: str) -> dict[str, Any]:
         with self.api_session(token) as session:
@@ -423,8 +429,11 @@ def _token(account: AccountState) -> str:
     return str(token)
 
 
-def _project(account: AccountState) -> str:
-    return str(account.extra.get("quota_project") or account.secrets.get("quota_project") or "instance")
+def _project(account: AccountState) -> api.Ledger:
+    """The account's Google project, and its workspace's share of that project's quota."""
+    project = str(account.extra.get("quota_project") or account.secrets.get("quota_project") or "instance")
+    workspace = str(account.workspace_id) if account.workspace_id is not None else ""
+    return api.Ledger(project=project, workspace=workspace)
 
 
 def _profile(channel: dict[str, Any]) -> Profile:
