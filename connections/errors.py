@@ -26,6 +26,9 @@ class ProviderError(Exception):
     retry_after: float | None = None  # seconds, from Retry-After or the platform's reset header
     # True when a create call may have reached the platform (timeout after sending): never re-send blindly.
     outcome_unknown: bool = False
+    # True when our own budget said wait before anything was sent (a day's quota share used up):
+    # the wait spends no attempt, so a post held for days is not failed for having waited.
+    held: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(self.message)

@@ -606,6 +606,13 @@ def _record_part_failure(run: _Run, part: TargetPart, error: ProviderError) -> N
             target_move(target, S.UNKNOWN, only_from=[S.PUBLISHING], next_attempt_at=now, lease_expires_at=None,
                         status_reason="", **fields)  # fmt: skip
         return
+    if error.held and error.retry_after:
+        # Nothing was sent: the attempt this send counted is given back, however long the wait.
+        with transaction.atomic():
+            part_move(part, P.PENDING, target=target, attempts=max(part.attempts - 1, 0), **fields)
+            target_move(target, S.RETRY_WAIT, only_from=[S.PUBLISHING], lease_expires_at=None, status_reason="",
+                        next_attempt_at=now + timedelta(seconds=error.retry_after), **fields)  # fmt: skip
+        return
     if error.retryable and part.attempts < settings.PUBLISH_MAX_ATTEMPTS:
         wait = max(backoff_seconds(part.attempts), error.retry_after or 0)
         with transaction.atomic():

@@ -181,3 +181,30 @@ def test_admins_see_the_projects_quota_and_the_workspaces_share(team, settings):
     assert "YouTube quota used today: 6,400 / 10,000 units (3,600 left)." in page
     assert "This workspace&#x27;s share: 400 / 5,000 units (4,600 left)." in page
     assert "YouTube quota used today" not in team.client("viewer").get(reverse("connections")).content.decode()
+
+
+def test_waiting_for_the_share_spends_no_attempt_however_often_it_waits(
+    team, settings, time_machine, django_capture_on_commit_callbacks
+):
+    """Nothing reaches YouTube while the share is used up, so the waits are not attempts: a post
+    held through more rounds than PUBLISH_MAX_ATTEMPTS is still waiting, not failed."""
+    from publishing import engine
+    from publishing.models import Target
+
+    time_machine.move_to(NOON_IN_LOS_ANGELES, tick=False)
+    settings.YOUTUBE_QUOTA_UNITS_PER_DAY = 10_000
+    settings.YOUTUBE_WORKSPACE_QUOTA_SHARE = 0.2
+    settings.PUBLISH_MAX_ATTEMPTS = 2
+    fake = FakeYouTube()
+    fake.install()
+    youtube_api.quota_spend(youtube_api.Ledger("p-test", str(team.workspace.id)), 2_000)
+
+    held = _post_video(team.workspace, team.membership("editor"), django_capture_on_commit_callbacks)
+    for _ in range(settings.PUBLISH_MAX_ATTEMPTS + 2):
+        Target.objects.filter(pk=held.pk).update(next_attempt_at=NOON_IN_LOS_ANGELES)  # due again at once
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.targets_claim_due()
+    held.refresh_from_db()
+    assert held.status == Target.Status.RETRY_WAIT, held.error_message
+    assert held.parts.get().attempts == 0
+    assert fake.inits == []

@@ -181,7 +181,9 @@ def quota_reserve(who: Ledger | str, units: int) -> None:
     whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
     used = f"{quota_used(full):,} / {budgets[full]:,}"
     message = f"{whose} used today: {used}; waiting for the reset at midnight Pacific."
-    raise ProviderError(ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight())
+    raise ProviderError(
+        ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight(), held=True
+    )
 
 
 def quota_reserve_spare(who: Ledger | str, units: int, *, reserve: float) -> None:
@@ -199,4 +201,6 @@ def quota_reserve_spare(who: Ledger | str, units: int, *, reserve: float) -> Non
         f"{whose} used today: {used}; the rest is kept for uploads, so the import waits for the reset at "
         "midnight Pacific."
     )
-    raise ProviderError(ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight())
+    raise ProviderError(
+        ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight(), held=True
+    )
