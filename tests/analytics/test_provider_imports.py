@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import responses
+from django.core.cache import cache
 from django.utils import timezone
 
 from analytics.imports import import_run, import_runs_claim_due, import_start
@@ -15,7 +16,7 @@ from analytics.models import ImportedPost, ImportRun
 from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing.models import Post, Target
-from tests.connections import x_api
+from tests.connections import reddit_api, x_api
 
 S = ImportRun.Status
 
@@ -40,12 +41,27 @@ def _x_limited() -> None:
                   headers={"x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)})()  # fmt: skip
 
 
+def _reddit_limited() -> None:
+    headers = reddit_api.rate_headers(remaining="0.0", reset="240")
+    reddit_api.error(responses.GET, reddit_api.SUBMITTED, reddit_api.TOO_MANY, 429, headers=headers)()
+
+
 PLATFORMS = [
     Platform(
         id="x", external_id=x_api.USER_ID, username="@XDevelopers", mock_pages=x_api.mock_own_posts,
         ids=("1851000000000000330", "1851000000000000320", "1849000000000000100"), limited=_x_limited,
     ),
+    Platform(
+        id="reddit", external_id=reddit_api.USER_ID, username=reddit_api.USERNAME,
+        mock_pages=reddit_api.mock_own_submissions, ids=("t3_1gq3x9z", "t3_1gq2b7c", "t3_1fz0v1d"),
+        limited=_reddit_limited,
+    ),
 ]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _fresh_windows():
+    cache.clear()  # X and Reddit remember a spent rate window; a test must not inherit one
 
 
 @pytest.fixture(params=PLATFORMS, ids=lambda platform: platform.id)

@@ -77,12 +77,22 @@ def test_every_mapping_table_names_only_our_metrics(module):
     assert set(module.ACCOUNT_METRIC_NAMES.values()) <= {"followers", "following", "posts_count", "views"}
 
 
-@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "instagram", "facebook"])
+@pytest.mark.parametrize(
+    "platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "reddit", "instagram", "facebook"]
+)
 def test_providers_with_metrics_declare_their_table(platform):
     provider = get_provider(platform)
     assert provider.supports_metrics
     assert provider.metric_names
     assert set(provider.metric_names.values()) <= {*POST_METRICS, EXTRA}
+
+
+@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "reddit"])
+def test_providers_with_account_metrics_declare_their_table(platform):
+    provider = get_provider(platform)
+    assert provider.supports_account_metrics
+    assert provider.account_metric_names
+    assert set(provider.account_metric_names.values()) <= {"followers", "following", "posts_count", "views", EXTRA}
 
 
 def test_the_demo_table_fills_every_one_of_our_post_metrics():

@@ -19,6 +19,7 @@ from responses.matchers import query_param_matcher
 from config.env import EnvError
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     ContentPart,
     MediaItem,
@@ -65,6 +66,7 @@ from tests.connections.reddit_api import (
     SR,
     SUBMIT,
     SUBMITTED,
+    SUBMITTED_AFTER,
     SUBSCRIBED,
     TOKEN_URL,
     TOO_LONG,
@@ -84,7 +86,9 @@ from tests.connections.reddit_api import (
     lease,
     listing,
     me,
+    me_with_totals,
     media_submitted,
+    mock_own_submissions,
     post,
     rate_headers,
     refused,
@@ -202,6 +206,14 @@ class TestRedditProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.POST, DELETE, json={})
         return POST_NAME, lambda: [form(c) for c in calls("POST", DELETE)] == [{"id": POST_NAME}]
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, ME_URL, json=me_with_totals())
+        return AccountMetrics(followers=87, extra={"total_karma": 1234, "link_karma": 1034, "comment_karma": 200})
+
+    def mock_list_posts(self):
+        mock_own_submissions()  # the crosspost (t3_1gq3a11) is somebody else's post shared again
+        return ["t3_1gq3x9z", "t3_1gq2b7c"], ["t3_1fz0v1d"]
 
     def mock_metrics(self):
         responses.add(responses.GET, INFO, json=listing("t3", [post(score=42, num_comments=7)]))
@@ -846,3 +858,45 @@ def test_the_composer_s_live_check_counts_the_title_against_300(team):
     data["text"] = "T" * 300 + "\nbody"
     assert "the title (first line)" not in team.client("editor").post(reverse("compose_check"), data).content.decode()
     assert not responses.calls, "the live check asks Reddit nothing"
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_submissions_keep_title_body_link_and_preview(reddit):
+    mock_own_submissions()
+    text_post, link_post = reddit.list_posts(account=account()).items
+    assert text_post.text == "Show and tell: our scheduler\nIt posts **everywhere**.\n\nFeedback welcome."
+    assert text_post.url == "https://www.reddit.com/r/python/comments/1gq3x9z/hello/"
+    assert text_post.published_at == datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
+    assert text_post.media == ()  # "self" is Reddit's word for no thumbnail
+    assert link_post.text == "The release notes\nhttps://example.com/releases/2-0"
+    assert [(m.url, m.kind) for m in link_post.media] == [
+        ("https://external-preview.redd.it/notes.png?width=1200&s=ab12", "image")
+    ]
+    assert dict(link_post.extra) == {"subreddit": SR}
+    (video,) = reddit.list_posts(account=account(), cursor=SUBMITTED_AFTER).items
+    assert video.text == "Our office, in ten seconds"  # a v.redd.it upload is its media, not a link
+    assert [(m.url, m.kind) for m in video.media] == [("https://external-preview.redd.it/k3yv1d.jpeg?s=cd34", "video")]
+
+
+def test_an_import_page_reddit_throttles_waits_for_its_reset(reddit):
+    error(responses.GET, SUBMITTED, TOO_MANY, 429, headers=rate_headers(remaining="0.0", reset="212"))()
+    with pytest.raises(ProviderError) as caught:
+        reddit.list_posts(account=account(), cursor=SUBMITTED_AFTER)
+    assert caught.value.error_class == ErrorClass.RATE
+    assert caught.value.retry_after == 212
+
+
+def test_a_submitted_listing_without_children_is_transient(reddit):
+    responses.add(responses.GET, SUBMITTED, json={"kind": "Listing", "data": {"after": None}})
+    with pytest.raises(ProviderError) as caught:
+        reddit.list_posts(account=account())
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+
+
+def test_account_totals_of_another_reddit_user_are_refused(reddit):
+    responses.add(responses.GET, ME_URL, json=me(id="zz999"))
+    with pytest.raises(ProviderError) as caught:
+        reddit.fetch_account_metrics(account=account())
+    assert caught.value.error_class == ErrorClass.AUTH
