@@ -16,7 +16,7 @@ from analytics.models import ImportedPost, ImportRun
 from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing.models import Post, Target
-from tests.connections import reddit_api, x_api
+from tests.connections import pinterest_api, reddit_api, x_api
 
 S = ImportRun.Status
 
@@ -46,6 +46,10 @@ def _reddit_limited() -> None:
     reddit_api.error(responses.GET, reddit_api.SUBMITTED, reddit_api.TOO_MANY, 429, headers=headers)()
 
 
+def _pinterest_limited() -> None:
+    pinterest_api.error(responses.GET, pinterest_api.PINS, pinterest_api.TOO_MANY, 429, {"Retry-After": "90"})()
+
+
 PLATFORMS = [
     Platform(
         id="x", external_id=x_api.USER_ID, username="@XDevelopers", mock_pages=x_api.mock_own_posts,
@@ -55,6 +59,10 @@ PLATFORMS = [
         id="reddit", external_id=reddit_api.USER_ID, username=reddit_api.USERNAME,
         mock_pages=reddit_api.mock_own_submissions, ids=("t3_1gq3x9z", "t3_1gq2b7c", "t3_1fz0v1d"),
         limited=_reddit_limited,
+    ),
+    Platform(
+        id="pinterest", external_id=pinterest_api.USER_ID, username="janedoe", mock_pages=pinterest_api.mock_own_pins,
+        ids=("813744226420795901", "813744226420795890", "813744226420795850"), limited=_pinterest_limited,
     ),
 ]  # fmt: skip
 

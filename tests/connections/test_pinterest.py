@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     Connection,
     ContentPart,
@@ -43,6 +44,7 @@ from tests.connections.pinterest_api import (
     NO_FETCH,
     PIN_ID,
     PINS,
+    PINS_BOOKMARK,
     SCOPE,
     SCOPE_MISSING,
     SPAM,
@@ -57,6 +59,7 @@ from tests.connections.pinterest_api import (
     error,
     me,
     media_status,
+    mock_own_pins,
     pin,
     registered,
     token,
@@ -177,6 +180,15 @@ class TestPinterestProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.DELETE, f"{PINS}/{PIN_ID}", status=204)
         return PIN_ID, lambda: len(calls("DELETE", f"{PINS}/{PIN_ID}")) == 1
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, ME_URL, json=me())
+        return AccountMetrics(followers=1200, following=80, posts_count=340,
+                              extra={"monthly_views": 45000, "board_count": 12})  # fmt: skip
+
+    def mock_list_posts(self):
+        mock_own_pins()  # the pin saved from somebody else's board (…899) is not the account's own
+        return ["813744226420795901", "813744226420795890"], ["813744226420795850"]
 
     def mock_metrics(self):
         summary = {"IMPRESSION": 1368, "SAVE": 6, "PIN_CLICK": 58, "OUTBOUND_CLICK": 1}
@@ -521,3 +533,51 @@ def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the
     page = team.client("editor").get(reverse("post_edit", args=[post.pk]))
     assert page.status_code == 200
     assert f'<option value="{BOARD_ID}" selected' in page.content.decode()
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_pins_keep_title_description_picture_and_board(pinterest):
+    mock_own_pins()
+    cake, kneading = pinterest.list_posts(account=account()).items
+    assert cake.text == "Lemon cake\nThe best lemon cake, in four steps."
+    assert cake.url == "https://www.pinterest.com/pin/813744226420795901/"
+    assert cake.published_at.isoformat() == "2026-11-28T18:30:00+00:00"  # Pinterest's zone-less UTC
+    assert [(m.url, m.kind) for m in cake.media] == [("https://i.pinimg.com/1200x/lemon.jpg", "image")]
+    assert dict(cake.extra) == {"board_id": BOARD_ID, "link": "https://janedoe.example/lemon-cake"}
+    assert kneading.text == "Kneading, slowly"
+    assert [(m.url, m.kind) for m in kneading.media] == [("https://i.pinimg.com/videos/thumbnails/knead.jpg", "video")]
+    assert kneading.extra["board_section_id"] == "5027629787972154693"
+    (carousel,) = pinterest.list_posts(account=account(), cursor=PINS_BOOKMARK).items
+    assert [m.url for m in carousel.media] == ["https://i.pinimg.com/1200x/eggs.jpg"]  # the first image stands for it
+
+
+def test_an_import_page_pinterest_throttles_waits_as_it_asks(pinterest):
+    error(responses.GET, PINS, TOO_MANY, 429, {"Retry-After": "45"})()
+    with pytest.raises(ProviderError) as caught:
+        pinterest.list_posts(account=account(), cursor=PINS_BOOKMARK)
+    assert caught.value.error_class == ErrorClass.RATE
+    assert caught.value.retry_after == 45
+
+
+def test_a_pin_list_without_items_is_transient(pinterest):
+    responses.add(responses.GET, PINS, json={"bookmark": None})
+    with pytest.raises(ProviderError) as caught:
+        pinterest.list_posts(account=account())
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+
+
+def test_a_personal_account_has_no_monthly_views(pinterest):
+    personal = me(account_type="PINNER", business_name=None)
+    del personal["monthly_views"]
+    responses.add(responses.GET, ME_URL, json=personal)
+    totals = pinterest.fetch_account_metrics(account=account())
+    assert (totals.followers, totals.views, dict(totals.extra)) == (1200, None, {"board_count": 12})
+
+
+def test_account_totals_of_another_pinterest_user_are_refused(pinterest):
+    responses.add(responses.GET, ME_URL, json=me(id="1"))
+    with pytest.raises(ProviderError) as caught:
+        pinterest.fetch_account_metrics(account=account())
+    assert caught.value.error_class == ErrorClass.AUTH

@@ -26,6 +26,7 @@ from django.core.cache import cache
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     EXTRA,
+    AccountMetrics,
     AccountState,
     AppCredentials,
     MediaItem,
@@ -33,6 +34,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -41,7 +43,8 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
-from connections.providers.pinterest.client import PinterestApi, setting, upload_to_storage
+from connections.providers.pinterest import imports
+from connections.providers.pinterest.client import PinterestApi, pin_url, pinterest_time, setting, upload_to_storage
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 800
@@ -74,8 +77,20 @@ class PinterestProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True
     # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
     metric_names = {"outbound_clicks": "clicks", "pin_clicks": EXTRA, "video_views": EXTRA, "saves": EXTRA}
+    # GET /user_account's counts -> ours. ``monthly_views`` (business accounts only) counts the
+    # last 30 days, not a running total like the other platforms' views, so it stays an extra
+    # rather than sitting in the same column as YouTube's lifetime views.
+    account_metric_names = {
+        "follower_count": "followers",
+        "following_count": "following",
+        "pin_count": "posts_count",
+        "monthly_views": EXTRA,
+        "board_count": EXTRA,
+    }
     default_scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
     developer_console_url = "https://developers.pinterest.com/apps/"
     setup_steps = (
@@ -267,16 +282,24 @@ class PinterestProvider(OAuth2Provider):
                 metrics[pin_id] = _metrics(answer)
         return metrics
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        with _api(account) as api:
+            me = api.json("GET", "/user_account")
+        if str(me.get("id") or "") != account.external_id:
+            raise ProviderError(ErrorClass.AUTH, "This Pinterest token belongs to another account: reconnect.",
+                                code="account_mismatch")  # fmt: skip
+        return AccountMetrics.from_platform(me, self.account_metric_names)
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        with _api(account) as api:
+            return imports.list_own_pins(api, cursor=cursor)
+
 
 # --- Helpers ------------------------------------------------------------------------------------
 
 
 def _api(account: AccountState) -> PinterestApi:
     return PinterestApi.of(account.secrets)
-
-
-def pin_url(pin_id: str) -> str:
-    return f"https://www.pinterest.com/pin/{pin_id}/"
 
 
 def _profile(me: Mapping[str, Any]) -> Profile:
@@ -354,17 +377,8 @@ def _same_pin(pin: Mapping[str, Any], body: Mapping[str, Any], sent_after: datet
             return False
     if sent_after is None:
         return True
-    created = _pinterest_time(pin.get("created_at"))
+    created = pinterest_time(pin.get("created_at"))
     return created is not None and created >= sent_after - CLOCK_SKEW
-
-
-def _pinterest_time(value: Any) -> datetime | None:
-    """Pinterest's ``created_at`` ("2026-01-01T12:00:00") is UTC without a zone."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _metrics(answer: Mapping[str, Any]) -> PostMetrics:
