@@ -16,7 +16,7 @@ from analytics.models import ImportedPost, ImportRun
 from connections.models import SocialAccount
 from connections.registry import get_provider
 from publishing.models import Post, Target
-from tests.connections import pinterest_api, reddit_api, x_api
+from tests.connections import linkedin_api, pinterest_api, reddit_api, x_api
 
 S = ImportRun.Status
 
@@ -50,6 +50,10 @@ def _pinterest_limited() -> None:
     pinterest_api.error(responses.GET, pinterest_api.PINS, pinterest_api.TOO_MANY, 429, {"Retry-After": "90"})()
 
 
+def _linkedin_limited() -> None:
+    linkedin_api.error(responses.GET, linkedin_api.POSTS, linkedin_api.THROTTLED, 429)()
+
+
 PLATFORMS = [
     Platform(
         id="x", external_id=x_api.USER_ID, username="@XDevelopers", mock_pages=x_api.mock_own_posts,
@@ -63,6 +67,12 @@ PLATFORMS = [
     Platform(
         id="pinterest", external_id=pinterest_api.USER_ID, username="janedoe", mock_pages=pinterest_api.mock_own_pins,
         ids=("813744226420795901", "813744226420795890", "813744226420795850"), limited=_pinterest_limited,
+    ),
+    Platform(
+        id="linkedin", external_id=linkedin_api.ORG, username="Organization 5515715",
+        mock_pages=lambda: linkedin_api.mock_own_posts(linkedin_api.ORG),
+        ids=(*linkedin_api.OWN_POST_IDS[0], *linkedin_api.OWN_POST_IDS[1]), limited=_linkedin_limited,
+        extra=(("kind", "organization"),),
     ),
 ]  # fmt: skip
 

@@ -87,7 +87,7 @@ def test_providers_with_metrics_declare_their_table(platform):
     assert set(provider.metric_names.values()) <= {*POST_METRICS, EXTRA}
 
 
-@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "reddit"])
+@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "reddit", "linkedin"])
 def test_providers_with_account_metrics_declare_their_table(platform):
     provider = get_provider(platform)
     assert provider.supports_account_metrics
