@@ -341,12 +341,14 @@ def test_the_composer_offers_the_account_s_boards_and_a_post_takes_one(team):
     connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
     saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
     responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
+    sections_of(BOARD_ID, [])  # the board has none: the section list offers only "No section"
     page = team.client("editor").get(reverse("compose"))
     assert f'<option value="{BOARD_ID}"' in page.content.decode()
     assert ">Recipes</option>" in page.content.decode()
     data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
     team.client("editor").post(reverse("compose"), data)
-    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID}}}
+    # The section select left on its empty choice is kept as chosen, as every select's is.
+    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID, "board_section": ""}}}
 
 
 def test_a_board_value_of_the_wrong_shape_is_refused(team):
@@ -533,6 +535,99 @@ def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the
     page = team.client("editor").get(reverse("post_edit", args=[post.pk]))
     assert page.status_code == 200
     assert f'<option value="{BOARD_ID}" selected' in page.content.decode()
+
+
+# --- Board sections ----------------------------------------------------------------------------
+
+SECTION_ID = "5027629787972154693"
+TRAVEL = "549755885177"
+
+
+def sections_of(board_id: str, items: list[dict], bookmark: str | None = None, after: str | None = None) -> None:
+    query = {"page_size": "100", **({"bookmark": after} if after else {})}
+    responses.add(responses.GET, f"{BOARDS}/{board_id}/sections", json={"items": items, "bookmark": bookmark},
+                  match=[responses.matchers.query_param_matcher(query)])  # fmt: skip
+
+
+def two_boards_with_sections() -> None:
+    responses.add(responses.GET, BOARDS, json={"items": [board(), board(TRAVEL, "Travel")], "bookmark": None})
+    sections_of(BOARD_ID, [{"id": SECTION_ID, "name": "Desserts"}], bookmark="s2")
+    sections_of(BOARD_ID, [{"id": "5027629787972154694", "name": "Bread"}], after="s2")
+    sections_of(TRAVEL, [])
+
+
+def test_sections_are_listed_per_board_as_board_and_section(pinterest):
+    two_boards_with_sections()
+    choices = pinterest.composer_choices(account=account(), name="board_section")
+    assert choices == (("", "No section"), (f"{BOARD_ID}:{SECTION_ID}", "Recipes / Desserts"),
+                       (f"{BOARD_ID}:5027629787972154694", "Recipes / Bread"))  # fmt: skip
+    assert pinterest.composer_choices(account=account(), name="board_section") == choices
+    assert len(responses.calls) == 4, "boards once, each board's sections once, then the kept list"
+
+
+def test_sections_are_read_for_a_limited_number_of_boards(pinterest, settings):
+    settings.PINTEREST_SECTIONS_MAX_BOARDS = 1
+    responses.add(responses.GET, BOARDS, json={"items": [board(), board(TRAVEL, "Travel")], "bookmark": None})
+    sections_of(BOARD_ID, [{"id": SECTION_ID, "name": "Desserts"}])
+    assert [value for value, _ in pinterest.composer_choices(account=account(), name="board_section")] == [
+        "",
+        f"{BOARD_ID}:{SECTION_ID}",
+    ]  # Travel's sections were never asked for (an unmocked call would fail)
+
+
+def test_a_pin_in_a_section_sends_its_id_with_the_board(pinterest):
+    mock_create()
+    options = {"board": BOARD_ID, "board_section": f"{BOARD_ID}:{SECTION_ID}"}
+    publish_all(pinterest, account=account(), request=pin_request("Cake\nLemon", image(), options=options))
+    body = json.loads(calls("POST", PINS)[0].request.body)
+    assert (body["board_id"], body["board_section_id"]) == (BOARD_ID, SECTION_ID)
+
+
+def test_a_section_of_another_board_is_refused_before_any_call(pinterest):
+    options = {"board": BOARD_ID, "board_section": f"{TRAVEL}:{SECTION_ID}"}
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request("Cake\nLemon", image(), options=options))
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "bad_section")
+    assert not responses.calls
+
+
+def _pinterest_plan(team, options: dict) -> list:
+    from connections.services import account_save
+    from publishing.rules import post_plan
+    from publishing.services import PartInput, PostInput, When
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    data = PostInput(parts=[PartInput(text="Cake")], account_ids=[saved.id], when=When.now(),
+                     overrides={"pinterest": {"options": options}})  # fmt: skip
+    return post_plan(workspace=team.workspace, data=data).problems
+
+
+def test_the_services_refuse_a_section_of_another_board_in_plain_words(team):
+    (problem,) = _pinterest_plan(team, {"board": BOARD_ID, "board_section": f"{TRAVEL}:{SECTION_ID}"})
+    assert problem.field == "overrides.pinterest.options.board_section"
+    assert "belongs to another board" in problem.message
+    (malformed,) = _pinterest_plan(team, {"board": BOARD_ID, "board_section": SECTION_ID})
+    assert "choose the section again" in malformed.message
+    assert _pinterest_plan(team, {"board": BOARD_ID, "board_section": f"{BOARD_ID}:{SECTION_ID}"}) == []
+    assert _pinterest_plan(team, {"board": BOARD_ID}) == []  # no section is fine
+
+
+def test_the_composer_offers_the_chosen_boards_sections_and_keeps_the_choice(team):
+    from connections.services import account_save
+    from publishing.models import Post
+
+    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
+    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    two_boards_with_sections()
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    assert 'data-choices-follow="option_pinterest_board"' in page  # the script offers the chosen board's only
+    assert f'<option value="{BOARD_ID}:{SECTION_ID}" >Recipes / Desserts</option>' in page
+    chosen = f"{BOARD_ID}:{SECTION_ID}"
+    data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID,
+            "option_pinterest_board_section": chosen}  # fmt: skip
+    team.client("editor").post(reverse("compose"), data)
+    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID, "board_section": chosen}}}
 
 
 # --- Importing and account totals ---------------------------------------------------------------

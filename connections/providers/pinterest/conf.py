@@ -30,6 +30,8 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         # The token user's own pins, for importing them; the board's sections, for the composer.
         "PINTEREST_PINS_PATH": pins,
         "PINTEREST_BOARD_SECTIONS_PATH": sections,
+        # Sections take one call per board: the composer lists those of this many boards at most.
+        "PINTEREST_SECTIONS_MAX_BOARDS": env_int("PINTEREST_SECTIONS_MAX_BOARDS", 50, minimum=0),
         "PINTEREST_IMAGE_MAX_BYTES": env_int("PINTEREST_IMAGE_MAX_BYTES", 20 * 1024 * 1024, minimum=1),
         "PINTEREST_VIDEO_MAX_BYTES": env_int("PINTEREST_VIDEO_MAX_BYTES", 2 * 1024 * 1024 * 1024, minimum=1),
         # A video pin needs a cover; without an image beside the video, this frame (seconds in) is it.
