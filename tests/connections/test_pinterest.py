@@ -3,8 +3,6 @@
 import base64
 import io
 import json
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,7 +16,6 @@ from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     AccountMetrics,
     AccountState,
-    Connection,
     ContentPart,
     MediaItem,
     MemoryUploads,
@@ -64,7 +61,16 @@ from tests.connections.pinterest_api import (
     registered,
     token,
 )
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import (
+    calls,
+    engine_publish,
+    multipart_fields,
+    no_thread,
+    part_request,
+    plan_problems,
+    publish_all,
+    saved_account,
+)
 from tests.connections.test_bluesky import tiny_png
 
 REDIRECT = "https://postwright.example/connections/callback/pinterest/"
@@ -113,23 +119,7 @@ def mock_create(pin_id: str = PIN_ID) -> None:
     responses.add_callback(responses.POST, PINS, callback=answer)
 
 
-def calls(method: str, url_start: str) -> list:
-    return [c for c in responses.calls if c.request.method == method and c.request.url.startswith(url_start)]
-
-
-def multipart_fields(call) -> list[tuple[str, bytes]]:
-    head = f"Content-Type: {call.request.headers['Content-Type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + call.request.body)
-    return [(part.get_param("name", header="content-disposition"), part.get_payload(decode=True))
-            for part in message.iter_parts()]  # fmt: skip
-
-
-def no_thread(provider, request: PublishRequest) -> None:
-    landed = PublishedItem(platform_post_id=PIN_ID, url=f"https://www.pinterest.com/pin/{PIN_ID}/")
-    with pytest.raises(ProviderError) as caught:
-        provider.publish_part(account=account(), request=request, part=part_request(request, 1, [landed]))
-    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
-    assert not responses.calls
+LANDED = PublishedItem(platform_post_id=PIN_ID, url=f"https://www.pinterest.com/pin/{PIN_ID}/")
 
 
 class TestPinterestProvider(ProviderContract):
@@ -201,10 +191,10 @@ class TestPinterestProvider(ProviderContract):
     # and the lost answer is reconciled for the pin itself, through the engine.
 
     def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, provider):
-        no_thread(provider, pin_request(replies=(ContentPart("Reply 1"),)))
+        no_thread(provider, account=account(), request=pin_request(replies=(ContentPart("Reply 1"),)), landed=LANDED)
 
     def test_first_comment_answers_the_main_post(self, provider):
-        no_thread(provider, pin_request(first_comment=ContentPart("Hi")))
+        no_thread(provider, account=account(), request=pin_request(first_comment=ContentPart("Hi")), landed=LANDED)
 
     def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(
         self, team, django_capture_on_commit_callbacks
@@ -244,24 +234,13 @@ def _now(pins: list[dict]) -> list[dict]:
 
 
 def _engine_pin(team, capture):
-    from connections.services import account_save
-    from publishing import engine
     from publishing.media import media_store
-    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+    from publishing.services import Attachment, PartInput
 
-    state = account()
-    connection = Connection(profile=Profile(external_id=state.external_id, username=state.username),
-                            secrets=dict(state.secrets))  # fmt: skip
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
-    editor = team.membership("editor")
-    picture = media_store(actor=editor, upload=ContentFile(tiny_png(), name="cake.png"))
+    saved = saved_account(team, "pinterest", account())
+    picture = media_store(actor=team.membership("editor"), upload=ContentFile(tiny_png(), name="cake.png"))
     part = PartInput(text="Lemon cake\nThe best.", attachments=(Attachment(media_id=picture.id),))
-    overrides = {"pinterest": {"options": OPTIONS}}
-    data = PostInput(parts=[part], account_ids=[saved.id], when=When.now(), overrides=overrides)
-    post = post_create(actor=editor, data=data)
-    with capture(execute=True):
-        engine.targets_claim_due()
-    return post.targets.get()
+    return engine_publish(team, capture, saved, [part], {"pinterest": {"options": OPTIONS}})
 
 
 # --- Connecting ---------------------------------------------------------------------------------
@@ -335,11 +314,9 @@ def test_boards_are_the_account_s_every_page_of_them(pinterest):
 
 
 def test_the_composer_offers_the_account_s_boards_and_a_post_takes_one(team):
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    saved = saved_account(team, "pinterest", account())
     responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
     sections_of(BOARD_ID, [])  # the board has none: the section list offers only "No section"
     page = team.client("editor").get(reverse("compose"))
@@ -521,11 +498,9 @@ def test_metrics_ask_for_the_last_ninety_days_and_skip_deleted_pins(pinterest):
 
 
 def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the_saved_board(team):
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    saved = saved_account(team, "pinterest", account())
     responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
     data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
     team.client("editor").post(reverse("compose"), data)
@@ -592,15 +567,7 @@ def test_a_section_of_another_board_is_refused_before_any_call(pinterest):
 
 
 def _pinterest_plan(team, options: dict) -> list:
-    from connections.services import account_save
-    from publishing.rules import post_plan
-    from publishing.services import PartInput, PostInput, When
-
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
-    data = PostInput(parts=[PartInput(text="Cake")], account_ids=[saved.id], when=When.now(),
-                     overrides={"pinterest": {"options": options}})  # fmt: skip
-    return post_plan(workspace=team.workspace, data=data).problems
+    return plan_problems(team, saved_account(team, "pinterest", account()), "Cake", {"pinterest": {"options": options}})
 
 
 def test_the_services_refuse_a_section_of_another_board_in_plain_words(team):
@@ -614,11 +581,9 @@ def test_the_services_refuse_a_section_of_another_board_in_plain_words(team):
 
 
 def test_the_composer_offers_the_chosen_boards_sections_and_keeps_the_choice(team):
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    saved = saved_account(team, "pinterest", account())
     two_boards_with_sections()
     page = team.client("editor").get(reverse("compose")).content.decode()
     assert 'data-choices-follow="option_pinterest_board"' in page  # the script offers the chosen board's only
