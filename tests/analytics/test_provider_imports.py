@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 import responses
 from django.core.cache import cache
+from django.urls import reverse
 from django.utils import timezone
 
 from analytics.imports import import_run, import_runs_claim_due, import_start
@@ -160,3 +161,16 @@ def test_a_429_waits_for_the_platforms_reset_then_goes_on(started, platform):
     platform.mock_pages()
     ImportRun.objects.filter(pk=started.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert (_run_to_the_end(started).status, started.imported) == (S.COMPLETED, len(platform.ids))
+
+
+def test_a_consent_platform_offers_the_import_on_the_accounts_page_after_connecting(team, platform):
+    """A consent redirect leaves Postwright, so its connect step has no "also import" box
+    (connections/views.py offers it only on forms); the Accounts page offers it instead."""
+    SocialAccount.objects.create(
+        workspace=team.workspace, platform=platform.id, external_id=platform.external_id,
+        username=platform.username, secrets=dict(platform.secrets), extra=dict(platform.extra),
+    )  # fmt: skip
+    page = team.client("admin").get(reverse("connections")).content.decode()
+    assert "Import past posts" in page
+    assert "Just connected: bring in what it posted before?" in page
+    assert not responses.calls  # the offer reads Postwright's own records only

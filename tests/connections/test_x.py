@@ -587,3 +587,14 @@ def test_account_totals_of_another_user_are_refused(x):
     with pytest.raises(ProviderError) as caught:
         x.fetch_account_metrics(account=account())
     assert caught.value.error_class == ErrorClass.AUTH
+
+
+def test_a_spent_window_on_reading_posts_does_not_hold_publishing(x):
+    reset = int(time.time()) + 900
+    headers = {"x-rate-limit-limit": "5", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    responses.add(responses.GET, TIMELINE, json=OWN_POSTS_PAGE1, headers=headers)
+    x.list_posts(account=account())  # the timeline's own window is spent, not the create's
+    responses.add(responses.POST, TWEETS, json=created("9", "Now"), status=201)
+    assert (
+        publish_all(x, account=account(), request=PublishRequest(main=ContentPart("Now"))).main.platform_post_id == "9"
+    )
