@@ -577,3 +577,24 @@ def test_an_organization_counts_its_followers(linkedin):
 def test_a_member_reads_no_account_totals(linkedin):
     assert linkedin.fetch_account_metrics(account=member()) is None
     assert not responses.calls
+
+
+def test_the_selection_step_offers_importing_the_chosen_pages_past_posts(
+    team, settings, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from analytics.models import ImportRun
+
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "linkedin": ("client-123", "secret-456")}
+    client = team.client("admin")
+    state = parse_qs(urlsplit(client.post(reverse("connect", args=["linkedin"])).url).query)["state"][0]
+    responses.add(responses.POST, TOKEN_URL, json=token())
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG))
+    selection = client.get(reverse("connect_callback", args=["linkedin"]), {"code": "c", "state": state}).url
+    assert 'name="import_past"' in client.get(selection).content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(selection, {"account": [ORG], "import_past": "1"})
+    (run,) = ImportRun.objects.all()
+    assert (run.account.external_id, run.status) == (ORG, ImportRun.Status.QUEUED)
