@@ -22,7 +22,8 @@ from connections.providers.x.client import XApi
 from connections.providers.x.text import plain, status_url
 
 PAGE_SIZE = 100  # the most one page returns
-POST_FIELDS = "created_at,public_metrics,conversation_id,in_reply_to_user_id,referenced_tweets,attachments"
+# No public_metrics: an imported post's numbers come with the metrics sync, as any published post's.
+POST_FIELDS = "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,attachments"
 # A photo's own ``url``; a video or GIF has only ``preview_image_url`` (its still), which is what
 # the calendar can show. ⚠ X documents ``alt_text`` on media objects; older answers lack it.
 MEDIA_FIELDS = "url,preview_image_url,type,alt_text"
