@@ -651,6 +651,12 @@ class Provider:
         """The account's counts now; None when the platform has none for it."""
         raise NotImplementedError
 
+    def import_refusal(self, *, account: AccountState) -> str:
+        """Why this account's past posts cannot be imported though the platform imports others'
+        (a LinkedIn member without the reading scope), "" when they can. Read from Postwright's
+        own records (``public_state``), never from the platform."""
+        return ""
+
     def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
         """One page of the account's own posts (not reposts), newest first, from ``cursor`` (empty:
         the newest). Only called where ``supports_import`` is declared."""

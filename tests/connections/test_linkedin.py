@@ -66,7 +66,7 @@ from tests.connections.linkedin_api import (
     video_initialized,
     video_status,
 )
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import part_request, publish_all, saved_account
 
 REDIRECT = "https://postwright.example/connections/callback/linkedin/"
 COMMENTS = re.compile(rf"^{re.escape(REST)}/socialActions/([^/?]+)/comments")
@@ -595,6 +595,34 @@ def test_the_selection_step_offers_importing_the_chosen_pages_past_posts(
     selection = client.get(reverse("connect_callback", args=["linkedin"]), {"code": "c", "state": state}).url
     assert 'name="import_past"' in client.get(selection).content.decode()
     with django_capture_on_commit_callbacks(execute=False):
-        client.post(selection, {"account": [ORG], "import_past": "1"})
-    (run,) = ImportRun.objects.all()
+        answer = client.post(selection, {"account": [MEMBER, ORG], "import_past": "1"}, follow=True)
+    (run,) = ImportRun.objects.all()  # the page's; the member's cannot be read by this app
     assert (run.account.external_id, run.status) == (ORG, ImportRun.Status.QUEUED)
+    assert "r_member_social" in answer.content.decode()
+
+
+def test_a_members_import_is_offered_only_where_the_app_may_read_members_posts(team, settings):
+    from django.core.exceptions import ValidationError
+    from django.urls import reverse
+
+    from analytics.imports import import_start
+
+    person = saved_account(team, "linkedin", member())
+    page = saved_account(team, "linkedin", organization())
+    accounts = team.client("admin").get(reverse("connections")).content.decode()
+    assert accounts.count("Import past posts") == 1  # the page's only
+    with pytest.raises(ValidationError) as refused:
+        import_start(actor=team.membership("admin"), account=person)
+    assert "LINKEDIN_MEMBER_POSTS" in refused.value.messages[0]
+    assert import_start(actor=team.membership("admin"), account=page).account == page
+    settings.LINKEDIN_MEMBER_POSTS = True
+    assert import_start(actor=team.membership("admin"), account=person).account == person
+
+
+def test_an_app_approved_for_members_posts_asks_for_the_reading_scope(linkedin, settings):
+    settings.LINKEDIN_MEMBER_POSTS = True
+    url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
+    assert "r_member_social" in parse_qs(urlsplit(url).query)["scope"][0].split()
+    settings.LINKEDIN_MEMBER_POSTS = False
+    url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
+    assert "r_member_social" not in parse_qs(urlsplit(url).query)["scope"][0].split()

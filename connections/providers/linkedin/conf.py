@@ -28,6 +28,9 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         # How the posts finder orders an author's posts for importing them (newest first either
         # way; CREATED is what an import wants, LAST_MODIFIED what the reference shows).
         "LINKEDIN_POSTS_SORT": posts_sort,
+        # Whether the app is approved to read members' posts (r_member_social, a restricted
+        # permission): then the consent asks for it and a member's past posts can be imported.
+        "LINKEDIN_MEMBER_POSTS": env_bool("LINKEDIN_MEMBER_POSTS", False),
         # The network-size edge that counts an organization's followers; the reference is unsure
         # of its casing.
         "LINKEDIN_FOLLOWER_EDGE": env_str("LINKEDIN_FOLLOWER_EDGE", "COMPANY_FOLLOWED_BY_MEMBER"),

@@ -8,8 +8,9 @@ platforms-other.md names this finder only for reconciling (``sortBy=LAST_MODIFIE
 read here follow LinkedIn's Posts API documentation. ⚠ Uncertain: ``sortBy=CREATED`` (newest
 created first, which the import's day cap relies on) is a setting, ``LINKEDIN_POSTS_SORT``.
 
-Reading a member's posts needs ``r_member_social``, which LinkedIn grants only to approved apps;
-an organization's need ``r_organization_social`` (asked with the organization scopes).
+Reading a member's posts needs ``r_member_social``, which LinkedIn grants only to approved apps
+(asked for with the setting LINKEDIN_MEMBER_POSTS, which also lets members import); an
+organization's need ``r_organization_social`` (asked with the organization scopes).
 
 Media are left out: a post names its image or video by URN only, and the download URL LinkedIn
 gives for one (``/rest/images``) expires, so a stored link would soon show nothing; the URNs are
@@ -30,7 +31,8 @@ from connections.providers.linkedin.text import plain_text
 PAGE_SIZE = 50
 MEMBER_POSTS_REFUSED = (
     "LinkedIn lets only apps approved for reading members' posts (r_member_social) list a member's past "
-    "posts, and this app is not one; a company page's posts can be imported."
+    "posts; a company page's posts can be imported. Once the app is approved, the operator sets "
+    "LINKEDIN_MEMBER_POSTS and the member reconnects."
 )
 
 

@@ -53,6 +53,7 @@ from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRul
 from connections.providers.oauth2 import OAuth2Provider
 
 MEMBER_SCOPES = ("openid", "profile", "email", "w_member_social")
+MEMBER_READ_SCOPE = "r_member_social"  # restricted: only with LINKEDIN_MEMBER_POSTS
 ORGANIZATION_SCOPES = ("r_organization_social", "w_organization_social", "rw_organization_admin")
 PERSON = "urn:li:person:"
 ORGANIZATION = "urn:li:organization:"
@@ -112,7 +113,9 @@ class LinkedInProvider(OAuth2Provider):
     ) -> str:
         if not app.scopes:
             organizations = ORGANIZATION_SCOPES if setting("LINKEDIN_ORGANIZATIONS") else ()
-            app = AppCredentials(app.client_id, app.client_secret, (*MEMBER_SCOPES, *organizations), app.source)
+            reading = (MEMBER_READ_SCOPE,) if setting("LINKEDIN_MEMBER_POSTS") else ()
+            scopes = (*MEMBER_SCOPES, *reading, *organizations)
+            app = AppCredentials(app.client_id, app.client_secret, scopes, app.source)
         return super().authorization_url(app=app, redirect_uri=redirect_uri, state=state, code_verifier=None)
 
     def refreshes(self, *, secrets: Mapping[str, Any]) -> bool:
@@ -280,6 +283,11 @@ class LinkedInProvider(OAuth2Provider):
         with _api(account) as api:
             answer = api.rest_json("GET", f"networkSizes/{urn_path(account.external_id)}?edgeType={edge}")
         return AccountMetrics.from_platform(answer, self.account_metric_names)
+
+    def import_refusal(self, *, account: AccountState) -> str:
+        if _is_organization(account) or setting("LINKEDIN_MEMBER_POSTS"):
+            return ""
+        return imports.MEMBER_POSTS_REFUSED
 
     def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
         member = not _is_organization(account)
