@@ -63,9 +63,17 @@ def accounts_mark_imports(accounts: list[SocialAccount]) -> None:
     recent = timezone.now() - JUST_CONNECTED
     for account in accounts:
         provider = _provider_or_none(account.platform)
-        account.can_import = provider is not None and provider.supports_import  # type: ignore[attr-defined]
+        account.can_import = _importable(provider, account)  # type: ignore[attr-defined]
         account.just_connected = account.created_at >= recent  # type: ignore[attr-defined]
         account.import_run = latest.get(account.pk)  # type: ignore[attr-defined]
+
+
+def _importable(provider: Provider | None, account: SocialAccount) -> bool:
+    return (
+        provider is not None
+        and provider.supports_import
+        and not provider.import_refusal(account=account.public_state())
+    )
 
 
 def _provider_or_none(platform: str) -> Provider | None:
@@ -93,6 +101,9 @@ def import_queue(*, account: SocialAccount, requested_by: User | None = None, en
     provider = _provider(account)
     if not provider.supports_import:
         raise ValidationError(f"{provider.name} does not let Postwright read an account's past posts.", "unsupported")
+    refusal = provider.import_refusal(account=account.public_state())
+    if refusal:
+        raise ValidationError(refusal, "unsupported")
     if account.status != SocialAccount.Status.ACTIVE:
         raise ValidationError(f"Reconnect {account.username} before importing its posts.", "not_connected")
     with transaction.atomic():

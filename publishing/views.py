@@ -452,11 +452,17 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
 
 
 def _shown_for(platform: str, name: str) -> dict[str, str]:
-    """For an option shown only for some choices of another: that one's field name and values."""
-    for option, controller, values in get_provider(platform).option_shown_for:
+    """For an option shown only for some choices of another: that one's field name and values;
+    for one whose choices each belong to a choice of another: that one's field name."""
+    provider = get_provider(platform)
+    shown: dict[str, str] = {}
+    for option, controller, values in provider.option_shown_for:
         if option == name:
-            return {"shown_when": f"option_{platform}_{controller}", "shown_values": " ".join(values)}
-    return {}
+            shown = {"shown_when": f"option_{platform}_{controller}", "shown_values": " ".join(values)}
+    for option, controller in provider.option_choices_follow:
+        if option == name:
+            shown["choices_follow"] = f"option_{platform}_{controller}"
+    return shown
 
 
 def _composer_options(

@@ -486,6 +486,11 @@ class Provider:
     # events): (option, the option it depends on, the values of that one showing it). The
     # composer shows them only then; the provider ignores them otherwise.
     option_shown_for: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = ()
+    # Options among account_options whose every choice belongs to one choice of another (a
+    # board's sections): (option, the option it follows). Such a choice's value is that option's
+    # value, a colon, then its own; the composer offers only the chosen one's, and the provider's
+    # ``options_problems`` refuses a pair that does not belong together.
+    option_choices_follow: ClassVar[tuple[tuple[str, str], ...]] = ()
     # --- What the pages say about the platform (plain text; empty shows nothing) --------------
     setup_steps: ClassVar[str] = ""  # shown on the Accounts page when the platform is not configured
     developer_console_url: ClassVar[str] = ""
@@ -659,6 +664,12 @@ class Provider:
     def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
         """The account's counts now; None when the platform has none for it."""
         raise NotImplementedError
+
+    def import_refusal(self, *, account: AccountState) -> str:
+        """Why this account's past posts cannot be imported though the platform imports others'
+        (a LinkedIn member without the reading scope), "" when they can. Read from Postwright's
+        own records (``public_state``), never from the platform."""
+        return ""
 
     def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
         """One page of the account's own posts (not reposts), newest first, from ``cursor`` (empty:

@@ -21,6 +21,21 @@
   form.addEventListener("change", showDependentOptions);
   showDependentOptions();
 
+  // An option whose choices each belong to a choice of another (a board's sections, valued
+  // "board:section") offers only the chosen one's; a choice that no longer belongs is let go.
+  function followChosen() {
+    Array.prototype.forEach.call(form.querySelectorAll("select[data-choices-follow]"), function (select) {
+      var control = form.elements.namedItem(select.getAttribute("data-choices-follow"));
+      var chosen = control ? control.value : "";
+      Array.prototype.forEach.call(select.options, function (option) {
+        option.hidden = Boolean(option.value) && option.value.split(":")[0] !== chosen;
+      });
+      if (select.selectedOptions.length && select.selectedOptions[0].hidden) select.value = "";
+    });
+  }
+  form.addEventListener("change", followChosen);
+  followChosen();
+
   // A long option list (an account's communities or boards) has a box above it: typing hides
   // the choices that do not match (never the empty one, nor one the author chose) and picks the
   // first match until the author chooses in the list. Without script it is a plain select.

@@ -77,12 +77,22 @@ def test_every_mapping_table_names_only_our_metrics(module):
     assert set(module.ACCOUNT_METRIC_NAMES.values()) <= {"followers", "following", "posts_count", "views"}
 
 
-@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "instagram", "facebook"])
+@pytest.mark.parametrize(
+    "platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "reddit", "instagram", "facebook"]
+)
 def test_providers_with_metrics_declare_their_table(platform):
     provider = get_provider(platform)
     assert provider.supports_metrics
     assert provider.metric_names
     assert set(provider.metric_names.values()) <= {*POST_METRICS, EXTRA}
+
+
+@pytest.mark.parametrize("platform", ["demo", "bluesky", "mastodon", "x", "pinterest", "reddit", "linkedin"])
+def test_providers_with_account_metrics_declare_their_table(platform):
+    provider = get_provider(platform)
+    assert provider.supports_account_metrics
+    assert provider.account_metric_names
+    assert set(provider.account_metric_names.values()) <= {"followers", "following", "posts_count", "views", EXTRA}
 
 
 def test_the_demo_table_fills_every_one_of_our_post_metrics():
@@ -226,3 +236,65 @@ def test_meta_analytics_steps_back_before_publishing_would(settings, fresh_cache
     assert facebook.metrics_hold(account=page, reserve=0.2) == pytest.approx(300.0)
     usage_record(answer(95))  # creates are held: so is analytics, at least as long
     assert facebook.metrics_hold(account=page, reserve=0.2) >= 30
+
+
+# --- X, Pinterest, Reddit and LinkedIn account totals, through the sync -------------------------
+
+
+def _x_me() -> None:
+    from tests.connections import x_api
+
+    responses.add(responses.GET, x_api.ME_URL, json=x_api.me())
+
+
+def _pinterest_me() -> None:
+    from tests.connections import pinterest_api
+
+    responses.add(responses.GET, pinterest_api.ME_URL, json=pinterest_api.me())
+
+
+def _reddit_me() -> None:
+    from tests.connections import reddit_api
+
+    responses.add(responses.GET, reddit_api.ME_URL, json=reddit_api.me_with_totals())
+
+
+def _linkedin_followers() -> None:
+    from tests.connections import linkedin_api
+
+    linkedin_api.network_size(linkedin_api.ORG, 1234)
+
+
+@pytest.mark.parametrize(
+    ("platform", "external_id", "extra", "mock", "followers", "stored_extra"),
+    [
+        ("x", "2244994945", {}, _x_me, 1, {"listed_count": 0, "like_count": 5, "media_count": 1}),
+        ("pinterest", "549755885175", {}, _pinterest_me, 1200, {"monthly_views": 45000, "board_count": 12}),
+        ("reddit", "abc12", {}, _reddit_me, 87, {"total_karma": 1234, "link_karma": 1034, "comment_karma": 200}),
+        ("linkedin", "urn:li:organization:5515715", {"kind": "organization"}, _linkedin_followers, 1234, {}),
+    ],
+)
+def test_account_totals_are_stored_with_their_extras(
+    team, time_machine, platform, external_id, extra, mock, followers, stored_extra
+):
+    from django.core.cache import cache
+
+    cache.clear()  # X and Reddit remember spent rate windows
+    account = SocialAccount.objects.create(workspace=team.workspace, platform=platform, external_id=external_id,
+                                           username="someone", secrets={"access_token": "t"}, extra=extra)  # fmt: skip
+    mock()
+    sync.account_syncs_ensure()
+    assert sync.syncs_run().synced == 1
+    snapshot = AccountMetricSnapshot.objects.get(account=account)
+    assert snapshot.followers == followers
+    assert snapshot.extra == stored_extra
+
+
+def test_a_linkedin_member_has_no_totals_and_nothing_is_asked(team, time_machine):
+    member = SocialAccount.objects.create(workspace=team.workspace, platform="linkedin",
+                                          external_id="urn:li:person:782bbtaQ", username="Jane Doe",
+                                          secrets={"access_token": "t"}, extra={"kind": "member"})  # fmt: skip
+    sync.account_syncs_ensure()
+    sync.syncs_run()
+    assert not AccountMetricSnapshot.objects.filter(account=member).exists()
+    assert not responses.calls  # the member's answer is known without asking LinkedIn

@@ -88,3 +88,62 @@ def error(method: str, url: str, body: dict[str, Any], status: int):
 def created(urn: str) -> dict[str, Any]:
     """responses.add keyword arguments for LinkedIn's 201: empty body, the id in a header."""
     return {"body": "", "status": 201, "headers": {"x-restli-id": urn}}
+
+
+# --- The author's own posts (the posts finder by author), two pages -----------------------------
+
+
+def authored(urn: str, author: str, *, commentary: str, published_ms: int, **changes: Any) -> dict[str, Any]:
+    """One element of the posts finder, as the Posts API returns it."""
+    return {"id": urn, "author": author, "commentary": commentary, "visibility": "PUBLIC",
+            "distribution": {"feedDistribution": "MAIN_FEED", "targetEntities": [],
+                             "thirdPartyDistributionChannels": []},
+            "lifecycleState": "PUBLISHED", "lifecycleStateInfo": {"isEditedByAuthor": False},
+            "isReshareDisabledByAuthor": False, "createdAt": published_ms - 2000, "publishedAt": published_ms,
+            "lastModifiedAt": published_ms, **changes}  # fmt: skip
+
+
+def own_posts_pages(author: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Page 1 (start 0): a post with an image, a plain reshare, a draft, and an article post; its
+    paging names a next page. Page 2 (start 4): a multi-image post, and no next page."""
+    path = f"/rest/posts?q=author&author={author.replace(':', '%3A')}&count=50&sortBy=CREATED"
+    first = {"elements": [
+        authored("urn:li:share:7400000000000000003", author, published_ms=1764230400000,
+                 commentary="Big news \\(really\\)\\! We ship on Monday.",
+                 content={"media": {"id": IMAGE, "altText": "chart"}}),
+        authored("urn:li:share:7400000000000000002", author, published_ms=1764144000000, commentary="",
+                 reshareContext={"parent": "urn:li:share:7399999999999999999",
+                                 "root": "urn:li:share:7399999999999999999"}),
+        authored("urn:li:share:7400000000000000009", author, published_ms=1764100000000, commentary="Not yet",
+                 lifecycleState="DRAFT"),
+        authored("urn:li:ugcPost:7400000000000000001", author, published_ms=1764057600000,
+                 commentary="Our report is out",
+                 content={"article": {"source": "https://example.com/report", "title": "The 2026 report"}}),
+    ], "paging": {"start": 0, "count": 50, "links": [
+        {"type": "application/json", "rel": "next", "href": f"{path}&start=4"}]}}  # fmt: skip
+    second = {"elements": [
+        authored("urn:li:share:7390000000000000000", author, published_ms=1761955200000,
+                 commentary="Team day \\#offsite",
+                 content={"multiImage": {"images": [{"id": "urn:li:image:C4E10AQa", "altText": ""},
+                                                    {"id": "urn:li:image:C4E10AQb", "altText": ""}]}}),
+    ], "paging": {"start": 4, "count": 50, "links": [
+        {"type": "application/json", "rel": "prev", "href": f"{path}&start=0"}]}}  # fmt: skip
+    return first, second
+
+
+OWN_POST_IDS = (["urn:li:share:7400000000000000003", "urn:li:ugcPost:7400000000000000001"],
+                ["urn:li:share:7390000000000000000"])  # fmt: skip
+
+
+def mock_own_posts(author: str) -> None:
+    """The two pages, asked for with start 0 and then the start the first page leads to."""
+    first, second = own_posts_pages(author)
+    for start, page in (("0", first), ("4", second)):
+        query = {"q": "author", "author": author, "start": start, "count": "50", "sortBy": "CREATED"}
+        responses.add(responses.GET, POSTS, json=page, match=[responses.matchers.query_param_matcher(query)])
+
+
+def network_size(organization: str, followers: int) -> None:
+    edge = responses.matchers.query_param_matcher({"edgeType": "COMPANY_FOLLOWED_BY_MEMBER"})
+    url = f"{REST}/networkSizes/{organization.replace(':', '%3A')}"
+    responses.add(responses.GET, url, json={"firstDegreeSize": followers}, match=[edge])

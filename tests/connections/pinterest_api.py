@@ -75,3 +75,58 @@ UNAVAILABLE = {"code": 0, "message": "Service unavailable."}
 def error(method: str, url: str, body: dict[str, Any], status: int, headers: dict[str, str] | None = None):
     return lambda: responses.add(method, url, body=json.dumps(body), status=status, headers=headers,
                                  content_type="application/json")  # fmt: skip
+
+
+# --- The account's own pins (GET /v5/pins), two pages -------------------------------------------
+
+PINS_BOOKMARK = "Y2JVSG81V2sxcmNHRjZWbGRX"
+
+
+def images(name: str) -> dict[str, Any]:
+    """A pin's ``media.images``: the same picture at the sizes Pinterest lists."""
+    return {"150x150": {"width": 150, "height": 150, "url": f"https://i.pinimg.com/150x150/{name}.jpg"},
+            "400x300": {"width": 400, "height": 300, "url": f"https://i.pinimg.com/400x300/{name}.jpg"},
+            "600x": {"width": 600, "height": 900, "url": f"https://i.pinimg.com/600x/{name}.jpg"},
+            "1200x": {"width": 1200, "height": 1800, "url": f"https://i.pinimg.com/1200x/{name}.jpg"}}  # fmt: skip
+
+
+def own_pin(pin_id: str, *, created_at: str, media: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"id": pin_id, "created_at": created_at, "link": None, "title": "", "description": "",
+            "dominant_color": "#c8a27a", "alt_text": None, "board_id": BOARD_ID, "board_section_id": None,
+            "board_owner": {"username": "janedoe"}, "is_owner": True, "is_standard": True, "has_been_promoted": False,
+            "creative_type": "REGULAR", "parent_pin_id": None, "note": "", "media": media, "pin_metrics": None,
+            **fields}  # fmt: skip
+
+
+OWN_PINS_PAGE1 = {
+    "items": [
+        own_pin("813744226420795901", created_at="2026-11-28T18:30:00", title="Lemon cake",
+                description="The best lemon cake, in four steps.", link="https://janedoe.example/lemon-cake",
+                media={"media_type": "image", "images": images("lemon")}),
+        own_pin("813744226420795899", created_at="2026-11-27T08:00:00", title="Someone else's tart", is_owner=False,
+                board_owner={"username": "bakerbob"}, media={"media_type": "image", "images": images("tart")}),
+        own_pin("813744226420795890", created_at="2026-11-20T10:15:00", description="Kneading, slowly",
+                creative_type="VIDEO", board_section_id="5027629787972154693",
+                media={"media_type": "video", "cover_image_url": "https://i.pinimg.com/videos/thumbnails/knead.jpg",
+                       "duration": 12000, "height": 1920, "width": 1080}),
+    ],
+    "bookmark": PINS_BOOKMARK,
+}  # fmt: skip
+OWN_PINS_PAGE2 = {
+    "items": [
+        own_pin("813744226420795850", created_at="2026-09-03T07:45:00", title="Breakfast ideas",
+                description="Five mornings", creative_type="CAROUSEL",
+                media={"media_type": "multiple_mixed",
+                       "items": [{"item_type": "image", "images": images("eggs")},
+                                 {"item_type": "image", "images": images("toast")}]}),
+    ],
+    "bookmark": None,
+}  # fmt: skip
+
+
+def mock_own_pins() -> None:
+    """Two pages as Pinterest pages them: the next asked for with the answer's ``bookmark``."""
+    first = responses.matchers.query_param_matcher({"page_size": "100"})
+    second = responses.matchers.query_param_matcher({"page_size": "100", "bookmark": PINS_BOOKMARK})
+    responses.add(responses.GET, PINS, json=OWN_PINS_PAGE1, match=[first])
+    responses.add(responses.GET, PINS, json=OWN_PINS_PAGE2, match=[second])

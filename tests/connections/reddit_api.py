@@ -167,3 +167,53 @@ def error(method: str, url: str, body: dict[str, Any], status: int, headers: dic
 
 def rate_headers(used: str = "12", remaining: str = "588.0", reset: str = "347") -> dict[str, str]:
     return {"X-Ratelimit-Used": used, "X-Ratelimit-Remaining": remaining, "X-Ratelimit-Reset": reset}
+
+
+# --- The account's own submissions (GET /user/{name}/submitted), two pages ----------------------
+
+SUBMITTED_AFTER = "t3_1gq2b7c"
+
+
+def own_submission(post_id: str, *, title: str, created_utc: float, **changes: Any) -> dict[str, Any]:
+    """A t3 as the submitted listing gives it with raw_json=1 (URLs not HTML-escaped)."""
+    return {**post(post_id, title=title, created_utc=created_utc), "thumbnail": "self", "is_video": False,
+            "subreddit_name_prefixed": f"r/{SR}", "link_flair_text": None, "removed_by_category": None,
+            "domain": f"self.{SR}", **changes}  # fmt: skip
+
+
+OWN_SUBMITTED_PAGE1 = listing("t3", [
+    own_submission("1gq3x9z", title="Show and tell: our scheduler", created_utc=1763629200.0,
+                   selftext="It posts **everywhere**.\n\nFeedback welcome."),
+    own_submission("1gq3a11", title="Crossposted from r/django", created_utc=1763625600.0, is_self=False,
+                   url="https://www.reddit.com/r/django/comments/1gp0aaa/the_original/",
+                   crosspost_parent="t3_1gp0aaa", crosspost_parent_list=[{"id": "1gp0aaa"}]),
+    own_submission("1gq2b7c", title="The release notes", created_utc=1763539200.0, is_self=False,
+                   url="https://example.com/releases/2-0", domain="example.com",
+                   thumbnail="https://b.thumbs.redditmedia.com/Xy1Zq.jpg",
+                   preview={"images": [{"source": {"url": "https://external-preview.redd.it/notes.png?width=1200&s=ab12",
+                                                   "width": 1200, "height": 630},
+                                        "resolutions": [], "id": "n0tes"}], "enabled": False}),
+], after=SUBMITTED_AFTER)  # fmt: skip
+OWN_SUBMITTED_PAGE2 = listing("t3", [
+    own_submission("1fz0v1d", title="Our office, in ten seconds", created_utc=1759400000.0, is_self=False,
+                   is_video=True, url="https://v.redd.it/k3yv1d30", domain="v.redd.it",
+                   preview={"images": [{"source": {"url": "https://external-preview.redd.it/k3yv1d.jpeg?s=cd34",
+                                                   "width": 1080, "height": 1920},
+                                        "resolutions": [], "id": "k3yv1d"}], "enabled": False}),
+])  # fmt: skip
+
+
+def mock_own_submissions() -> None:
+    """Two pages as Reddit pages them: the next asked for with ``after``, the last one's null."""
+    base = {"raw_json": "1", "sort": "new", "limit": "100"}
+    first = responses.matchers.query_param_matcher(base)
+    second = responses.matchers.query_param_matcher({**base, "after": SUBMITTED_AFTER})
+    responses.add(responses.GET, SUBMITTED, json=OWN_SUBMITTED_PAGE1, match=[first])
+    responses.add(responses.GET, SUBMITTED, json=OWN_SUBMITTED_PAGE2, match=[second])
+
+
+def me_with_totals() -> dict[str, Any]:
+    """/api/v1/me with the karma split and the profile subreddit that counts the followers."""
+    profile = {"display_name": f"u_{USERNAME}", "display_name_prefixed": f"u/{USERNAME}", "subscribers": 87,
+               "subreddit_type": "user", "name": "t5_3k2j1h"}  # fmt: skip
+    return me(link_karma=1034, comment_karma=200, subreddit=profile)

@@ -3,6 +3,7 @@ tests/connections/google_business_api.py)."""
 
 import io
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -18,13 +19,11 @@ from connections.models import SocialAccount
 from connections.providers.base import (
     AccountMetrics,
     AccountState,
-    Connection,
     ContentPart,
     MediaItem,
     MemoryUploads,
     Pending,
     PostMetrics,
-    Profile,
     PublishedItem,
     PublishRequest,
 )
@@ -67,7 +66,7 @@ from tests.connections.google_business_api import (
     mock_local_posts,
     token,
 )
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import engine_publish, no_thread, part_request, publish_all, saved_account
 from tests.connections.test_bluesky import tiny_png
 
 REDIRECT = "https://postwright.example/connections/callback/google_business/"
@@ -183,10 +182,10 @@ class TestGoogleBusinessProvider(ProviderContract):
     # lost answer is reconciled for the post itself, through the engine.
 
     def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, provider):
-        no_thread(provider, post_request(replies=(ContentPart("Reply 1"),)))
+        no_thread(provider, account=state(), request=post_request(replies=(ContentPart("Reply 1"),)), landed=LANDED)
 
     def test_first_comment_answers_the_main_post(self, provider):
-        no_thread(provider, post_request(first_comment=ContentPart("Hi")))
+        no_thread(provider, account=state(), request=post_request(first_comment=ContentPart("Hi")), landed=LANDED)
 
     def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(
         self, team, django_capture_on_commit_callbacks
@@ -212,33 +211,18 @@ class TestGoogleBusinessProvider(ProviderContract):
         assert len(google.posts) == 1
 
 
-def no_thread(provider, request: PublishRequest) -> None:
-    landed = PublishedItem(platform_post_id=POST_NAME, url=SEARCH_URL)
-    with pytest.raises(ProviderError) as caught:
-        provider.publish_part(account=state(), request=request, part=part_request(request, 1, [landed]))
-    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
-    assert not responses.calls
+LANDED = PublishedItem(platform_post_id=POST_NAME, url=SEARCH_URL)
 
 
 def _saved_location(team, location_id: str = LOCATION_ID, parent: str = PARENT) -> SocialAccount:
-    from connections.services import account_save
-
-    secrets = {"access_token": ACCESS, "refresh_token": REFRESH}
-    connection = Connection(profile=Profile(external_id=location_id, username="Acme Downtown"), secrets=secrets,
-                            extra={"parent": parent})  # fmt: skip
-    return account_save(workspace=team.workspace, platform="google_business", connection=connection, user=None)
+    return saved_account(team, "google_business", replace(state(), external_id=location_id, extra={"parent": parent}))
 
 
 def _engine_post(team, capture, text: str = "Fresh bread every morning.", location_id: str = LOCATION_ID):
-    from publishing import engine
-    from publishing.services import PartInput, PostInput, When, post_create
+    from publishing.services import PartInput
 
     saved = _saved_location(team, location_id, PARENT.replace(LOCATION_ID, location_id))
-    data = PostInput(parts=[PartInput(text=text)], account_ids=[saved.id], when=When.now())
-    post = post_create(actor=team.membership("editor"), data=data)
-    with capture(execute=True):
-        engine.targets_claim_due()
-    return post.targets.get()
+    return engine_publish(team, capture, saved, [PartInput(text=text)])
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from connections import services
 from connections.errors import ErrorClass, ProviderError
 from connections.models import Grant, SocialAccount
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     Connection,
     ContentPart,
@@ -42,6 +43,7 @@ from tests.connections.linkedin_api import (
     MEMBER_SCOPE,
     ORG,
     ORG_2,
+    OWN_POST_IDS,
     POSTS,
     REST,
     REVOKED_TOKEN,
@@ -58,11 +60,13 @@ from tests.connections.linkedin_api import (
     document_initialized,
     error,
     image_initialized,
+    mock_own_posts,
+    network_size,
     token,
     video_initialized,
     video_status,
 )
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import part_request, publish_all, saved_account
 
 REDIRECT = "https://postwright.example/connections/callback/linkedin/"
 COMMENTS = re.compile(rf"^{re.escape(REST)}/socialActions/([^/?]+)/comments")
@@ -130,6 +134,13 @@ class TestLinkedInProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.DELETE, f"{POSTS}/urn%3Ali%3Ashare%3A7123456789012345678", status=204)
         return SHARE, lambda: len(calls("DELETE", POSTS)) == 1
+
+    def mock_account_metrics(self):
+        return None  # a member's follower count is in LinkedIn's restricted member analytics: none asked
+
+    def mock_list_posts(self):
+        mock_own_posts(MEMBER)  # the plain reshare and the draft are left out
+        return list(OWN_POST_IDS[0]), list(OWN_POST_IDS[1])
 
     def mock_metrics(self):
         summary = {"likesSummary": {"totalLikes": 25}, "commentsSummary": {"aggregatedTotalComments": 4}}
@@ -514,3 +525,104 @@ def test_a_revoked_token_right_after_the_consent_is_retried_not_a_reconnect(link
     with pytest.raises(ProviderError) as caught:
         linkedin.check(app=APP, account=older)
     assert caught.value.error_class == ErrorClass.AUTH
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_posts_keep_plain_text_links_and_media_urns(linkedin):
+    mock_own_posts(ORG)
+    page = linkedin.list_posts(account=organization())
+    image_post, article_post = page.items
+    assert page.next_cursor == "4"  # Rest.li's next start: past the four elements of the page
+    assert image_post.text == "Big news (really)! We ship on Monday."  # little text unescaped
+    assert image_post.url == "https://www.linkedin.com/feed/update/urn:li:share:7400000000000000003/"
+    assert image_post.published_at.isoformat() == "2025-11-27T08:00:00+00:00"
+    assert image_post.media == ()  # LinkedIn's download URLs expire: only the URN is kept
+    assert dict(image_post.extra) == {"linkedin_media": [IMAGE]}
+    assert article_post.text == "Our report is out\nhttps://example.com/report"
+    (team_day,) = linkedin.list_posts(account=organization(), cursor="4").items
+    assert team_day.text == "Team day #offsite"
+    assert team_day.extra["linkedin_media"] == ["urn:li:image:C4E10AQa", "urn:li:image:C4E10AQb"]
+
+
+def test_a_member_app_without_the_reading_scope_gets_a_clear_refusal_not_a_reconnect(linkedin):
+    error(responses.GET, POSTS, ACCESS_DENIED, 403)()
+    with pytest.raises(ProviderError) as caught:
+        linkedin.list_posts(account=member())
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert "r_member_social" in caught.value.message
+
+
+def test_an_organization_whose_role_is_gone_cannot_import(linkedin):
+    error(responses.GET, POSTS, ACCESS_DENIED, 403)()
+    with pytest.raises(ProviderError) as caught:
+        linkedin.list_posts(account=organization())
+    assert caught.value.error_class == ErrorClass.CONFIG
+
+
+def test_a_throttled_import_page_waits_for_linkedins_daily_reset(linkedin):
+    error(responses.GET, POSTS, THROTTLED, 429)()
+    with pytest.raises(ProviderError) as caught:
+        linkedin.list_posts(account=organization(), cursor="4")
+    assert caught.value.error_class == ErrorClass.RATE
+    assert 60 <= caught.value.retry_after <= 24 * 3600  # until midnight UTC: LinkedIn names no wait
+
+
+def test_an_organization_counts_its_followers(linkedin):
+    network_size(ORG, 1234)
+    assert linkedin.fetch_account_metrics(account=organization()) == AccountMetrics(followers=1234)
+
+
+def test_a_member_reads_no_account_totals(linkedin):
+    assert linkedin.fetch_account_metrics(account=member()) is None
+    assert not responses.calls
+
+
+def test_the_selection_step_offers_importing_the_chosen_pages_past_posts(
+    team, settings, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    from analytics.models import ImportRun
+
+    settings.PLATFORM_CREDENTIALS = {**settings.PLATFORM_CREDENTIALS, "linkedin": ("client-123", "secret-456")}
+    client = team.client("admin")
+    state = parse_qs(urlsplit(client.post(reverse("connect", args=["linkedin"])).url).query)["state"][0]
+    responses.add(responses.POST, TOKEN_URL, json=token())
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG))
+    selection = client.get(reverse("connect_callback", args=["linkedin"]), {"code": "c", "state": state}).url
+    assert 'name="import_past"' in client.get(selection).content.decode()
+    with django_capture_on_commit_callbacks(execute=False):
+        answer = client.post(selection, {"account": [MEMBER, ORG], "import_past": "1"}, follow=True)
+    (run,) = ImportRun.objects.all()  # the page's; the member's cannot be read by this app
+    assert (run.account.external_id, run.status) == (ORG, ImportRun.Status.QUEUED)
+    assert "r_member_social" in answer.content.decode()
+
+
+def test_a_members_import_is_offered_only_where_the_app_may_read_members_posts(team, settings):
+    from django.core.exceptions import ValidationError
+    from django.urls import reverse
+
+    from analytics.imports import import_start
+
+    person = saved_account(team, "linkedin", member())
+    page = saved_account(team, "linkedin", organization())
+    accounts = team.client("admin").get(reverse("connections")).content.decode()
+    assert accounts.count("Import past posts") == 1  # the page's only
+    with pytest.raises(ValidationError) as refused:
+        import_start(actor=team.membership("admin"), account=person)
+    assert "LINKEDIN_MEMBER_POSTS" in refused.value.messages[0]
+    assert import_start(actor=team.membership("admin"), account=page).account == page
+    settings.LINKEDIN_MEMBER_POSTS = True
+    assert import_start(actor=team.membership("admin"), account=person).account == person
+
+
+def test_an_app_approved_for_members_posts_asks_for_the_reading_scope(linkedin, settings):
+    settings.LINKEDIN_MEMBER_POSTS = True
+    url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
+    assert "r_member_social" in parse_qs(urlsplit(url).query)["scope"][0].split()
+    settings.LINKEDIN_MEMBER_POSTS = False
+    url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
+    assert "r_member_social" not in parse_qs(urlsplit(url).query)["scope"][0].split()

@@ -3,8 +3,6 @@
 import base64
 import io
 import json
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,8 +14,8 @@ from django.urls import reverse
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
-    Connection,
     ContentPart,
     MediaItem,
     MemoryUploads,
@@ -43,6 +41,7 @@ from tests.connections.pinterest_api import (
     NO_FETCH,
     PIN_ID,
     PINS,
+    PINS_BOOKMARK,
     SCOPE,
     SCOPE_MISSING,
     SPAM,
@@ -57,11 +56,21 @@ from tests.connections.pinterest_api import (
     error,
     me,
     media_status,
+    mock_own_pins,
     pin,
     registered,
     token,
 )
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import (
+    calls,
+    engine_publish,
+    multipart_fields,
+    no_thread,
+    part_request,
+    plan_problems,
+    publish_all,
+    saved_account,
+)
 from tests.connections.test_bluesky import tiny_png
 
 REDIRECT = "https://postwright.example/connections/callback/pinterest/"
@@ -110,23 +119,7 @@ def mock_create(pin_id: str = PIN_ID) -> None:
     responses.add_callback(responses.POST, PINS, callback=answer)
 
 
-def calls(method: str, url_start: str) -> list:
-    return [c for c in responses.calls if c.request.method == method and c.request.url.startswith(url_start)]
-
-
-def multipart_fields(call) -> list[tuple[str, bytes]]:
-    head = f"Content-Type: {call.request.headers['Content-Type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + call.request.body)
-    return [(part.get_param("name", header="content-disposition"), part.get_payload(decode=True))
-            for part in message.iter_parts()]  # fmt: skip
-
-
-def no_thread(provider, request: PublishRequest) -> None:
-    landed = PublishedItem(platform_post_id=PIN_ID, url=f"https://www.pinterest.com/pin/{PIN_ID}/")
-    with pytest.raises(ProviderError) as caught:
-        provider.publish_part(account=account(), request=request, part=part_request(request, 1, [landed]))
-    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "no_threads")
-    assert not responses.calls
+LANDED = PublishedItem(platform_post_id=PIN_ID, url=f"https://www.pinterest.com/pin/{PIN_ID}/")
 
 
 class TestPinterestProvider(ProviderContract):
@@ -178,6 +171,15 @@ class TestPinterestProvider(ProviderContract):
         responses.add(responses.DELETE, f"{PINS}/{PIN_ID}", status=204)
         return PIN_ID, lambda: len(calls("DELETE", f"{PINS}/{PIN_ID}")) == 1
 
+    def mock_account_metrics(self):
+        responses.add(responses.GET, ME_URL, json=me())
+        return AccountMetrics(followers=1200, following=80, posts_count=340,
+                              extra={"monthly_views": 45000, "board_count": 12})  # fmt: skip
+
+    def mock_list_posts(self):
+        mock_own_pins()  # the pin saved from somebody else's board (…899) is not the account's own
+        return ["813744226420795901", "813744226420795890"], ["813744226420795850"]
+
     def mock_metrics(self):
         summary = {"IMPRESSION": 1368, "SAVE": 6, "PIN_CLICK": 58, "OUTBOUND_CLICK": 1}
         responses.add(responses.GET, f"{PINS}/{PIN_ID}/analytics", json=analytics(**summary))
@@ -189,10 +191,10 @@ class TestPinterestProvider(ProviderContract):
     # and the lost answer is reconciled for the pin itself, through the engine.
 
     def test_reply_refused_after_the_main_post_landed_then_retry_creates_no_second_main_post(self, provider):
-        no_thread(provider, pin_request(replies=(ContentPart("Reply 1"),)))
+        no_thread(provider, account=account(), request=pin_request(replies=(ContentPart("Reply 1"),)), landed=LANDED)
 
     def test_first_comment_answers_the_main_post(self, provider):
-        no_thread(provider, pin_request(first_comment=ContentPart("Hi")))
+        no_thread(provider, account=account(), request=pin_request(first_comment=ContentPart("Hi")), landed=LANDED)
 
     def test_answer_to_reply_2_lost_is_reconciled_and_reply_3_follows_it(
         self, team, django_capture_on_commit_callbacks
@@ -232,24 +234,13 @@ def _now(pins: list[dict]) -> list[dict]:
 
 
 def _engine_pin(team, capture):
-    from connections.services import account_save
-    from publishing import engine
     from publishing.media import media_store
-    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+    from publishing.services import Attachment, PartInput
 
-    state = account()
-    connection = Connection(profile=Profile(external_id=state.external_id, username=state.username),
-                            secrets=dict(state.secrets))  # fmt: skip
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
-    editor = team.membership("editor")
-    picture = media_store(actor=editor, upload=ContentFile(tiny_png(), name="cake.png"))
+    saved = saved_account(team, "pinterest", account())
+    picture = media_store(actor=team.membership("editor"), upload=ContentFile(tiny_png(), name="cake.png"))
     part = PartInput(text="Lemon cake\nThe best.", attachments=(Attachment(media_id=picture.id),))
-    overrides = {"pinterest": {"options": OPTIONS}}
-    data = PostInput(parts=[part], account_ids=[saved.id], when=When.now(), overrides=overrides)
-    post = post_create(actor=editor, data=data)
-    with capture(execute=True):
-        engine.targets_claim_due()
-    return post.targets.get()
+    return engine_publish(team, capture, saved, [part], {"pinterest": {"options": OPTIONS}})
 
 
 # --- Connecting ---------------------------------------------------------------------------------
@@ -323,18 +314,18 @@ def test_boards_are_the_account_s_every_page_of_them(pinterest):
 
 
 def test_the_composer_offers_the_account_s_boards_and_a_post_takes_one(team):
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    saved = saved_account(team, "pinterest", account())
     responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
+    sections_of(BOARD_ID, [])  # the board has none: the section list offers only "No section"
     page = team.client("editor").get(reverse("compose"))
     assert f'<option value="{BOARD_ID}"' in page.content.decode()
     assert ">Recipes</option>" in page.content.decode()
     data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
     team.client("editor").post(reverse("compose"), data)
-    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID}}}
+    # The section select left on its empty choice is kept as chosen, as every select's is.
+    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID, "board_section": ""}}}
 
 
 def test_a_board_value_of_the_wrong_shape_is_refused(team):
@@ -507,11 +498,9 @@ def test_metrics_ask_for_the_last_ninety_days_and_skip_deleted_pins(pinterest):
 
 
 def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the_saved_board(team):
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username="janedoe"), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="pinterest", connection=connection, user=None)
+    saved = saved_account(team, "pinterest", account())
     responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": None})
     data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID}
     team.client("editor").post(reverse("compose"), data)
@@ -521,3 +510,134 @@ def test_a_composer_page_pinterest_will_not_answer_for_still_opens_and_keeps_the
     page = team.client("editor").get(reverse("post_edit", args=[post.pk]))
     assert page.status_code == 200
     assert f'<option value="{BOARD_ID}" selected' in page.content.decode()
+
+
+# --- Board sections ----------------------------------------------------------------------------
+
+SECTION_ID = "5027629787972154693"
+TRAVEL = "549755885177"
+
+
+def sections_of(board_id: str, items: list[dict], bookmark: str | None = None, after: str | None = None) -> None:
+    query = {"page_size": "100", **({"bookmark": after} if after else {})}
+    responses.add(responses.GET, f"{BOARDS}/{board_id}/sections", json={"items": items, "bookmark": bookmark},
+                  match=[responses.matchers.query_param_matcher(query)])  # fmt: skip
+
+
+def two_boards_with_sections() -> None:
+    responses.add(responses.GET, BOARDS, json={"items": [board(), board(TRAVEL, "Travel")], "bookmark": None})
+    sections_of(BOARD_ID, [{"id": SECTION_ID, "name": "Desserts"}], bookmark="s2")
+    sections_of(BOARD_ID, [{"id": "5027629787972154694", "name": "Bread"}], after="s2")
+    sections_of(TRAVEL, [])
+
+
+def test_sections_are_listed_per_board_as_board_and_section(pinterest):
+    two_boards_with_sections()
+    choices = pinterest.composer_choices(account=account(), name="board_section")
+    assert choices == (("", "No section"), (f"{BOARD_ID}:{SECTION_ID}", "Recipes / Desserts"),
+                       (f"{BOARD_ID}:5027629787972154694", "Recipes / Bread"))  # fmt: skip
+    assert pinterest.composer_choices(account=account(), name="board_section") == choices
+    assert len(responses.calls) == 4, "boards once, each board's sections once, then the kept list"
+
+
+def test_sections_are_read_for_a_limited_number_of_boards(pinterest, settings):
+    settings.PINTEREST_SECTIONS_MAX_BOARDS = 1
+    responses.add(responses.GET, BOARDS, json={"items": [board(), board(TRAVEL, "Travel")], "bookmark": None})
+    sections_of(BOARD_ID, [{"id": SECTION_ID, "name": "Desserts"}])
+    assert [value for value, _ in pinterest.composer_choices(account=account(), name="board_section")] == [
+        "",
+        f"{BOARD_ID}:{SECTION_ID}",
+    ]  # Travel's sections were never asked for (an unmocked call would fail)
+
+
+def test_a_pin_in_a_section_sends_its_id_with_the_board(pinterest):
+    mock_create()
+    options = {"board": BOARD_ID, "board_section": f"{BOARD_ID}:{SECTION_ID}"}
+    publish_all(pinterest, account=account(), request=pin_request("Cake\nLemon", image(), options=options))
+    body = json.loads(calls("POST", PINS)[0].request.body)
+    assert (body["board_id"], body["board_section_id"]) == (BOARD_ID, SECTION_ID)
+
+
+def test_a_section_of_another_board_is_refused_before_any_call(pinterest):
+    options = {"board": BOARD_ID, "board_section": f"{TRAVEL}:{SECTION_ID}"}
+    with pytest.raises(ProviderError) as caught:
+        publish_all(pinterest, account=account(), request=pin_request("Cake\nLemon", image(), options=options))
+    assert (caught.value.error_class, caught.value.code) == (ErrorClass.CONTENT, "bad_section")
+    assert not responses.calls
+
+
+def _pinterest_plan(team, options: dict) -> list:
+    return plan_problems(team, saved_account(team, "pinterest", account()), "Cake", {"pinterest": {"options": options}})
+
+
+def test_the_services_refuse_a_section_of_another_board_in_plain_words(team):
+    (problem,) = _pinterest_plan(team, {"board": BOARD_ID, "board_section": f"{TRAVEL}:{SECTION_ID}"})
+    assert problem.field == "overrides.pinterest.options.board_section"
+    assert "belongs to another board" in problem.message
+    (malformed,) = _pinterest_plan(team, {"board": BOARD_ID, "board_section": SECTION_ID})
+    assert "choose the section again" in malformed.message
+    assert _pinterest_plan(team, {"board": BOARD_ID, "board_section": f"{BOARD_ID}:{SECTION_ID}"}) == []
+    assert _pinterest_plan(team, {"board": BOARD_ID}) == []  # no section is fine
+
+
+def test_the_composer_offers_the_chosen_boards_sections_and_keeps_the_choice(team):
+    from publishing.models import Post
+
+    saved = saved_account(team, "pinterest", account())
+    two_boards_with_sections()
+    page = team.client("editor").get(reverse("compose")).content.decode()
+    assert 'data-choices-follow="option_pinterest_board"' in page  # the script offers the chosen board's only
+    assert f'<option value="{BOARD_ID}:{SECTION_ID}" >Recipes / Desserts</option>' in page
+    chosen = f"{BOARD_ID}:{SECTION_ID}"
+    data = {"accounts": [saved.id], "text": "Cake", "when": "draft", "option_pinterest_board": BOARD_ID,
+            "option_pinterest_board_section": chosen}  # fmt: skip
+    team.client("editor").post(reverse("compose"), data)
+    assert Post.objects.get().overrides == {"pinterest": {"options": {"board": BOARD_ID, "board_section": chosen}}}
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_pins_keep_title_description_picture_and_board(pinterest):
+    mock_own_pins()
+    cake, kneading = pinterest.list_posts(account=account()).items
+    assert cake.text == "Lemon cake\nThe best lemon cake, in four steps."
+    assert cake.url == "https://www.pinterest.com/pin/813744226420795901/"
+    assert cake.published_at.isoformat() == "2026-11-28T18:30:00+00:00"  # Pinterest's zone-less UTC
+    assert [(m.url, m.kind) for m in cake.media] == [("https://i.pinimg.com/1200x/lemon.jpg", "image")]
+    assert dict(cake.extra) == {"board_id": BOARD_ID, "link": "https://janedoe.example/lemon-cake"}
+    assert kneading.text == "Kneading, slowly"
+    assert [(m.url, m.kind) for m in kneading.media] == [("https://i.pinimg.com/videos/thumbnails/knead.jpg", "video")]
+    assert kneading.extra["board_section_id"] == "5027629787972154693"
+    (carousel,) = pinterest.list_posts(account=account(), cursor=PINS_BOOKMARK).items
+    assert [m.url for m in carousel.media] == ["https://i.pinimg.com/1200x/eggs.jpg"]  # the first image stands for it
+
+
+def test_an_import_page_pinterest_throttles_waits_as_it_asks(pinterest):
+    error(responses.GET, PINS, TOO_MANY, 429, {"Retry-After": "45"})()
+    with pytest.raises(ProviderError) as caught:
+        pinterest.list_posts(account=account(), cursor=PINS_BOOKMARK)
+    assert caught.value.error_class == ErrorClass.RATE
+    assert caught.value.retry_after == 45
+
+
+def test_a_pin_list_without_items_is_transient(pinterest):
+    responses.add(responses.GET, PINS, json={"bookmark": None})
+    with pytest.raises(ProviderError) as caught:
+        pinterest.list_posts(account=account())
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+
+
+def test_a_personal_account_has_no_monthly_views(pinterest):
+    personal = me(account_type="PINNER", business_name=None)
+    del personal["monthly_views"]
+    responses.add(responses.GET, ME_URL, json=personal)
+    totals = pinterest.fetch_account_metrics(account=account())
+    assert (totals.followers, totals.views, dict(totals.extra)) == (1200, None, {"board_count": 12})
+
+
+def test_account_totals_of_another_pinterest_user_are_refused(pinterest):
+    responses.add(responses.GET, ME_URL, json=me(id="1"))
+    with pytest.raises(ProviderError) as caught:
+        pinterest.fetch_account_metrics(account=account())
+    assert caught.value.error_class == ErrorClass.AUTH

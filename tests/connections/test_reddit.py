@@ -5,8 +5,6 @@ import io
 import json
 import time
 from datetime import UTC, datetime
-from email.parser import BytesParser
-from email.policy import HTTP
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -19,6 +17,7 @@ from responses.matchers import query_param_matcher
 from config.env import EnvError
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     ContentPart,
     MediaItem,
@@ -32,7 +31,14 @@ from connections.providers.base import (
 from connections.providers.reddit import conf
 from connections.registry import get_provider
 from tests.connections.contract import APP, LOST, Lost, ProviderContract, Refused, ThreadPlatform
-from tests.connections.publishing import part_request, publish_all
+from tests.connections.publishing import (
+    calls,
+    multipart_fields,
+    part_request,
+    plan_problems,
+    publish_all,
+    saved_account,
+)
 from tests.connections.reddit_api import (
     ABOUT,
     ACCESS,
@@ -65,6 +71,7 @@ from tests.connections.reddit_api import (
     SR,
     SUBMIT,
     SUBMITTED,
+    SUBMITTED_AFTER,
     SUBSCRIBED,
     TOKEN_URL,
     TOO_LONG,
@@ -84,7 +91,9 @@ from tests.connections.reddit_api import (
     lease,
     listing,
     me,
+    me_with_totals,
     media_submitted,
+    mock_own_submissions,
     post,
     rate_headers,
     refused,
@@ -132,19 +141,8 @@ def subreddit_allows(**about_changes) -> None:
     responses.add(responses.GET, FLAIRS, json=[flair(), flair("0f9e8d7c-4d1f-11ee-9c2a-0e7f3b2c1a91", "Showcase")])
 
 
-def calls(method: str, url_start: str) -> list:
-    return [c for c in responses.calls if c.request.method == method and c.request.url.startswith(url_start)]
-
-
 def form(call) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(call.request.body, keep_blank_values=True).items()}
-
-
-def multipart_fields(call) -> list[tuple[str, bytes]]:
-    head = f"Content-Type: {call.request.headers['Content-Type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + call.request.body)
-    return [(part.get_param("name", header="content-disposition"), part.get_payload(decode=True))
-            for part in message.iter_parts()]  # fmt: skip
 
 
 def _epoch(iso: str) -> float:
@@ -202,6 +200,14 @@ class TestRedditProvider(ProviderContract):
     def mock_delete(self):
         responses.add(responses.POST, DELETE, json={})
         return POST_NAME, lambda: [form(c) for c in calls("POST", DELETE)] == [{"id": POST_NAME}]
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, ME_URL, json=me_with_totals())
+        return AccountMetrics(followers=87, extra={"total_karma": 1234, "link_karma": 1034, "comment_karma": 200})
+
+    def mock_list_posts(self):
+        mock_own_submissions()  # the crosspost (t3_1gq3a11) is somebody else's post shared again
+        return ["t3_1gq3x9z", "t3_1gq2b7c"], ["t3_1fz0v1d"]
 
     def mock_metrics(self):
         responses.add(responses.GET, INFO, json=listing("t3", [post(score=42, num_comments=7)]))
@@ -409,12 +415,9 @@ def test_flairs_are_those_of_the_subreddits_posted_to_last(reddit):
 
 
 def test_the_composer_offers_subreddits_and_a_post_keeps_its_choices(team):
-    from connections.providers.base import Connection
-    from connections.services import account_save
     from publishing.models import Post
 
-    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    saved = saved_account(team, "reddit", account())
     responses.add(responses.GET, SUBSCRIBED, json=listing("t5", [subreddit("python")]))
     responses.add(responses.GET, SUBMITTED, json=listing("t3", [post()]))
     responses.add(responses.GET, FLAIRS, json=[flair()])
@@ -429,16 +432,8 @@ def test_the_composer_offers_subreddits_and_a_post_keeps_its_choices(team):
 
 
 def _plan(team, text: str, options: dict | None):
-    from connections.providers.base import Connection
-    from connections.services import account_save
-    from publishing.rules import post_plan
-    from publishing.services import PartInput, PostInput, When
-
-    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
     overrides = {"reddit": {"options": options}} if options is not None else {}
-    data = PostInput(parts=[PartInput(text=text)], account_ids=[saved.id], when=When.now(), overrides=overrides)
-    return {problem.code for problem in post_plan(workspace=team.workspace, data=data).problems}
+    return {problem.code for problem in plan_problems(team, saved_account(team, "reddit", account()), text, overrides)}
 
 
 def test_the_services_require_a_subreddit_and_a_title_of_at_most_300(team):
@@ -806,11 +801,7 @@ def test_deleting_reaches_reddit_even_for_a_post_already_gone(reddit):
 
 
 def test_a_composer_page_reddit_will_not_answer_for_still_opens(team):
-    from connections.providers.base import Connection
-    from connections.services import account_save
-
-    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
-    account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    saved_account(team, "reddit", account())
     error(responses.GET, SUBSCRIBED, UNAUTHORIZED, 401)()
     error(responses.GET, SUBMITTED, UNAUTHORIZED, 401)()
     page = team.client("editor").get(reverse("compose"))
@@ -818,11 +809,7 @@ def test_a_composer_page_reddit_will_not_answer_for_still_opens(team):
 
 
 def test_a_long_subreddit_list_gets_a_box_to_narrow_it_and_a_short_one_none(team):
-    from connections.providers.base import Connection
-    from connections.services import account_save
-
-    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
-    account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    saved_account(team, "reddit", account())
     responses.add(responses.GET, SUBSCRIBED, json=listing("t5", [subreddit("python")]))
     responses.add(responses.GET, SUBMITTED, json=listing("t3", []))
     page = team.client("editor").get(reverse("compose")).content.decode()
@@ -835,14 +822,52 @@ def test_a_long_subreddit_list_gets_a_box_to_narrow_it_and_a_short_one_none(team
 
 
 def test_the_composer_s_live_check_counts_the_title_against_300(team):
-    from connections.providers.base import Connection
-    from connections.services import account_save
-
-    connection = Connection(profile=Profile(external_id=USER_ID, username=USERNAME), secrets={"access_token": ACCESS})
-    saved = account_save(workspace=team.workspace, platform="reddit", connection=connection, user=None)
+    saved = saved_account(team, "reddit", account())
     data = {"accounts": [saved.id], "text": "T" * 305 + "\nbody", "when": "draft"}
     answer = team.client("editor").post(reverse("compose_check"), data).content.decode()
     assert "the title (first line) is 305/300" in answer
     data["text"] = "T" * 300 + "\nbody"
     assert "the title (first line)" not in team.client("editor").post(reverse("compose_check"), data).content.decode()
     assert not responses.calls, "the live check asks Reddit nothing"
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_submissions_keep_title_body_link_and_preview(reddit):
+    mock_own_submissions()
+    text_post, link_post = reddit.list_posts(account=account()).items
+    assert text_post.text == "Show and tell: our scheduler\nIt posts **everywhere**.\n\nFeedback welcome."
+    assert text_post.url == "https://www.reddit.com/r/python/comments/1gq3x9z/hello/"
+    assert text_post.published_at == datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
+    assert text_post.media == ()  # "self" is Reddit's word for no thumbnail
+    assert link_post.text == "The release notes\nhttps://example.com/releases/2-0"
+    assert [(m.url, m.kind) for m in link_post.media] == [
+        ("https://external-preview.redd.it/notes.png?width=1200&s=ab12", "image")
+    ]
+    assert dict(link_post.extra) == {"subreddit": SR}
+    (video,) = reddit.list_posts(account=account(), cursor=SUBMITTED_AFTER).items
+    assert video.text == "Our office, in ten seconds"  # a v.redd.it upload is its media, not a link
+    assert [(m.url, m.kind) for m in video.media] == [("https://external-preview.redd.it/k3yv1d.jpeg?s=cd34", "video")]
+
+
+def test_an_import_page_reddit_throttles_waits_for_its_reset(reddit):
+    error(responses.GET, SUBMITTED, TOO_MANY, 429, headers=rate_headers(remaining="0.0", reset="212"))()
+    with pytest.raises(ProviderError) as caught:
+        reddit.list_posts(account=account(), cursor=SUBMITTED_AFTER)
+    assert caught.value.error_class == ErrorClass.RATE
+    assert caught.value.retry_after == 212
+
+
+def test_a_submitted_listing_without_children_is_transient(reddit):
+    responses.add(responses.GET, SUBMITTED, json={"kind": "Listing", "data": {"after": None}})
+    with pytest.raises(ProviderError) as caught:
+        reddit.list_posts(account=account())
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+
+
+def test_account_totals_of_another_reddit_user_are_refused(reddit):
+    responses.add(responses.GET, ME_URL, json=me(id="zz999"))
+    with pytest.raises(ProviderError) as caught:
+        reddit.fetch_account_metrics(account=account())
+    assert caught.value.error_class == ErrorClass.AUTH

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from connections import services
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     Connection,
     ContentPart,
@@ -38,6 +39,7 @@ from tests.connections.x_api import (
     MEDIA_ID,
     METADATA,
     NOT_PERMITTED,
+    OWN_POSTS_PAGE1,
     SCOPE,
     TIMELINE,
     TOKEN_URL,
@@ -54,6 +56,7 @@ from tests.connections.x_api import (
     image_uploaded,
     initialized,
     me,
+    mock_own_posts,
     problem,
     status,
     token,
@@ -145,6 +148,16 @@ class TestXProvider(ProviderContract):
         responses.add(responses.GET, TWEETS, json=answer)
         expected = PostMetrics(likes=20, reposts=3, replies=1, quotes=0, impressions=1500, extra={"bookmarks": 2})
         return "1445880548472328192", expected
+
+    def mock_account_metrics(self):
+        responses.add(responses.GET, ME_URL, json=me(),
+                      match=[responses.matchers.query_param_matcher({"user.fields": "public_metrics"})])  # fmt: skip
+        return AccountMetrics(followers=1, following=2, posts_count=3,
+                              extra={"listed_count": 0, "like_count": 5, "media_count": 1})  # fmt: skip
+
+    def mock_list_posts(self):
+        mock_own_posts()  # the reply to somebody else (…325) is not the user's own post
+        return ["1851000000000000330", "1851000000000000320"], ["1849000000000000100"]
 
     def install_thread_platform(self, platform: ThreadPlatform, monkeypatch) -> None:
         """POST /2/tweets and the user's posts (GET /2/users/:id/tweets), as X answers them."""
@@ -523,3 +536,65 @@ def test_metrics_leave_out_a_deleted_post(x):
     assert list(metrics) == ["1"]
     assert metrics["1"].likes == 2
     assert metrics["1"].impressions is None
+
+
+# --- Importing and account totals ---------------------------------------------------------------
+
+
+def test_imported_posts_keep_text_media_and_the_users_own_threads(x):
+    mock_own_posts()
+    reply, first = x.list_posts(account=account()).items
+    assert first.text == "1/ Our launch, in a thread https://t.co/abc"
+    assert first.url == "https://x.com/XDevelopers/status/1851000000000000320"
+    assert first.published_at.isoformat() == "2026-11-20T09:00:00+00:00"
+    assert [(m.url, m.alt_text, m.kind) for m in first.media] == [
+        ("https://pbs.twimg.com/media/GaBcDeFgHiJ.jpg", "The launch chart", "image")
+    ]
+    assert (first.reply_to, first.thread_root) == ("", "")
+    assert reply.text == "2/ and the numbers & the chart"  # X's entities decoded
+    assert (reply.reply_to, reply.thread_root) == ("1851000000000000320", "1851000000000000320")
+    (clip,) = x.list_posts(account=account(), cursor=OWN_POSTS_PAGE1["meta"]["next_token"]).items
+    assert [(m.url, m.kind) for m in clip.media] == [
+        ("https://pbs.twimg.com/ext_tw_video_thumb/1849/pu/img/clip.jpg", "video")
+    ]
+
+
+def test_a_user_without_posts_is_one_empty_last_page(x):
+    responses.add(responses.GET, TIMELINE, json={"meta": {"result_count": 0}})
+    page = x.list_posts(account=account())
+    assert (page.items, page.next_cursor) == ((), "")
+
+
+def test_a_rate_limited_import_page_waits_for_xs_reset(x):
+    reset = int(time.time()) + 600
+    problem(responses.GET, TIMELINE, TOO_MANY, 429, headers={"x-rate-limit-remaining": "0",
+                                                            "x-rate-limit-reset": str(reset)})()  # fmt: skip
+    with pytest.raises(ProviderError) as caught:
+        x.list_posts(account=account(), cursor="7140dibdnow9c7btw481sbgg3nuf6g3mf8ghvwd8o9xvb")
+    assert caught.value.error_class == ErrorClass.RATE
+    assert 590 < caught.value.retry_after <= 600
+
+
+def test_a_malformed_post_list_is_transient(x):
+    responses.add(responses.GET, TIMELINE, json={"data": [{"text": "no id"}], "meta": {"result_count": 1}})
+    with pytest.raises(ProviderError) as caught:
+        x.list_posts(account=account())
+    assert caught.value.error_class == ErrorClass.TRANSIENT
+
+
+def test_account_totals_of_another_user_are_refused(x):
+    responses.add(responses.GET, ME_URL, json=me(id="999"))
+    with pytest.raises(ProviderError) as caught:
+        x.fetch_account_metrics(account=account())
+    assert caught.value.error_class == ErrorClass.AUTH
+
+
+def test_a_spent_window_on_reading_posts_does_not_hold_publishing(x):
+    reset = int(time.time()) + 900
+    headers = {"x-rate-limit-limit": "5", "x-rate-limit-remaining": "0", "x-rate-limit-reset": str(reset)}
+    responses.add(responses.GET, TIMELINE, json=OWN_POSTS_PAGE1, headers=headers)
+    x.list_posts(account=account())  # the timeline's own window is spent, not the create's
+    responses.add(responses.POST, TWEETS, json=created("9", "Now"), status=201)
+    assert (
+        publish_all(x, account=account(), request=PublishRequest(main=ContentPart("Now"))).main.platform_post_id == "9"
+    )

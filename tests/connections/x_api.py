@@ -87,3 +87,53 @@ BAD_REFRESH = {"error": "invalid_request", "error_description": "Value passed fo
 def problem(method: str, url: str, body: dict[str, Any], status: int, headers: dict[str, str] | None = None):
     return lambda: responses.add(method, url, body=json.dumps(body), status=status, headers=headers,
                                  content_type="application/problem+json")  # fmt: skip
+
+
+# --- The user's own posts (GET /2/users/:id/tweets), two pages ----------------------------------
+
+NEXT_TOKEN = "7140dibdnow9c7btw481sbgg3nuf6g3mf8ghvwd8o9xvb"
+OWN_POSTS_PAGE1 = {
+    "data": [
+        {"id": "1851000000000000330", "text": "2/ and the numbers &amp; the chart",
+         "created_at": "2026-11-20T09:01:00.000Z",
+         "conversation_id": "1851000000000000320", "in_reply_to_user_id": USER_ID,
+         "referenced_tweets": [{"type": "replied_to", "id": "1851000000000000320"}],
+         "edit_history_tweet_ids": ["1851000000000000330"]},
+        {"id": "1851000000000000325", "text": "@someone thanks!", "created_at": "2026-11-20T09:00:30.000Z",
+         "conversation_id": "1850000000000000001", "in_reply_to_user_id": "783214",
+         "referenced_tweets": [{"type": "replied_to", "id": "1850000000000000001"}],
+         "edit_history_tweet_ids": ["1851000000000000325"]},
+        {"id": "1851000000000000320", "text": "1/ Our launch, in a thread https://t.co/abc",
+         "created_at": "2026-11-20T09:00:00.000Z", "conversation_id": "1851000000000000320",
+         "attachments": {"media_keys": ["3_1851000000000000999"]},
+         "edit_history_tweet_ids": ["1851000000000000320"]},
+    ],
+    "includes": {"media": [{"media_key": "3_1851000000000000999", "type": "photo",
+                            "url": "https://pbs.twimg.com/media/GaBcDeFgHiJ.jpg", "alt_text": "The launch chart"}]},
+    "meta": {"result_count": 3, "newest_id": "1851000000000000330", "oldest_id": "1851000000000000320",
+             "next_token": NEXT_TOKEN},
+}  # fmt: skip
+OWN_POSTS_PAGE2 = {
+    "data": [
+        {"id": "1849000000000000100", "text": "A clip from the office", "created_at": "2026-10-02T15:30:00.000Z",
+         "conversation_id": "1849000000000000100", "attachments": {"media_keys": ["7_1849000000000000777"]},
+         "edit_history_tweet_ids": ["1849000000000000100"]},
+    ],
+    "includes": {"media": [{"media_key": "7_1849000000000000777", "type": "video",
+                            "preview_image_url": "https://pbs.twimg.com/ext_tw_video_thumb/1849/pu/img/clip.jpg"}]},
+    "meta": {"result_count": 1, "newest_id": "1849000000000000100", "oldest_id": "1849000000000000100",
+             "previous_token": "77qp8hvm9hj3lqy8g6ymk26byxjpkzb2u1qiuh5ypfq"},
+}  # fmt: skip
+IMPORT_FIELDS = {
+    "max_results": "100", "exclude": "retweets",
+    "tweet.fields": "created_at,conversation_id,in_reply_to_user_id,referenced_tweets,attachments",
+    "expansions": "attachments.media_keys", "media.fields": "url,preview_image_url,type,alt_text",
+}  # fmt: skip
+
+
+def mock_own_posts() -> None:
+    """Two pages as X pages them: the next one named by meta.next_token, asked for by pagination_token."""
+    first = responses.matchers.query_param_matcher(IMPORT_FIELDS)
+    second = responses.matchers.query_param_matcher({**IMPORT_FIELDS, "pagination_token": NEXT_TOKEN})
+    responses.add(responses.GET, TIMELINE, json=OWN_POSTS_PAGE1, match=[first])
+    responses.add(responses.GET, TIMELINE, json=OWN_POSTS_PAGE2, match=[second])

@@ -19,9 +19,11 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -30,12 +32,14 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
     TextRules,
     TokenSet,
 )
+from connections.providers.linkedin import imports
 from connections.providers.linkedin.client import (
     FRESH_CONSENT_S,
     LinkedInApi,
@@ -49,6 +53,7 @@ from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRul
 from connections.providers.oauth2 import OAuth2Provider
 
 MEMBER_SCOPES = ("openid", "profile", "email", "w_member_social")
+MEMBER_READ_SCOPE = "r_member_social"  # restricted: only with LINKEDIN_MEMBER_POSTS
 ORGANIZATION_SCOPES = ("r_organization_social", "w_organization_social", "rw_organization_admin")
 PERSON = "urn:li:person:"
 ORGANIZATION = "urn:li:organization:"
@@ -82,6 +87,11 @@ class LinkedInProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True  # organizations; members only for apps approved for r_member_social
+    # An organization's networkSizes answer -> ours. A member's follower count is part of
+    # LinkedIn's restricted member analytics, which Postwright does not ask for: none is read.
+    account_metric_names = {"firstDegreeSize": "followers"}
     default_scopes = (*MEMBER_SCOPES, *ORGANIZATION_SCOPES)
     developer_console_url = "https://www.linkedin.com/developers/apps"
     setup_steps = (
@@ -103,7 +113,9 @@ class LinkedInProvider(OAuth2Provider):
     ) -> str:
         if not app.scopes:
             organizations = ORGANIZATION_SCOPES if setting("LINKEDIN_ORGANIZATIONS") else ()
-            app = AppCredentials(app.client_id, app.client_secret, (*MEMBER_SCOPES, *organizations), app.source)
+            reading = (MEMBER_READ_SCOPE,) if setting("LINKEDIN_MEMBER_POSTS") else ()
+            scopes = (*MEMBER_SCOPES, *reading, *organizations)
+            app = AppCredentials(app.client_id, app.client_secret, scopes, app.source)
         return super().authorization_url(app=app, redirect_uri=redirect_uri, state=state, code_verifier=None)
 
     def refreshes(self, *, secrets: Mapping[str, Any]) -> bool:
@@ -260,6 +272,27 @@ class LinkedInProvider(OAuth2Provider):
             if _is_organization(account):
                 return _organization_statistics(api, account, ids)
             return {urn: _social_summary(api, urn) for urn in ids}
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        """An organization's follower count (platforms-other.md "Followers", marked uncertain:
+        the edge type is the setting LINKEDIN_FOLLOWER_EDGE). None for a member: LinkedIn shows a
+        member's follower count only through member analytics, a scope few apps are given."""
+        if not _is_organization(account):
+            return None
+        edge = quote(str(setting("LINKEDIN_FOLLOWER_EDGE")), safe="")
+        with _api(account) as api:
+            answer = api.rest_json("GET", f"networkSizes/{urn_path(account.external_id)}?edgeType={edge}")
+        return AccountMetrics.from_platform(answer, self.account_metric_names)
+
+    def import_refusal(self, *, account: AccountState) -> str:
+        if _is_organization(account) or setting("LINKEDIN_MEMBER_POSTS"):
+            return ""
+        return imports.MEMBER_POSTS_REFUSED
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        member = not _is_organization(account)
+        with _api(account) as api:
+            return imports.list_own_posts(api, author=account.external_id, cursor=cursor, member=member)
 
 
 # --- Helpers ------------------------------------------------------------------------------------

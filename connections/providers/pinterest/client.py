@@ -4,6 +4,7 @@ once, from the ``{"code": <int>, "message": "..."}`` bodies of platforms-other.m
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Self
 
 from django.conf import settings
@@ -21,6 +22,19 @@ SPAM_BLOCK = "combat spam"
 def setting(name: str) -> Any:
     """Pinterest's settings come from its conf.py at start-up, so the settings type does not know them."""
     return getattr(settings, name)
+
+
+def pin_url(pin_id: str) -> str:
+    return f"https://www.pinterest.com/pin/{pin_id}/"
+
+
+def pinterest_time(value: Any) -> datetime | None:
+    """Pinterest's ``created_at`` ("2026-01-01T12:00:00") is UTC without a zone."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def words_of(data: Any, status: int) -> str:

@@ -5,9 +5,11 @@ Connecting: OAuth 2.0 with the app's Basic header on the token endpoint; the acc
 moving to refresh tokens that rotate). One consent is one account.
 
 Publishing: every pin goes to a board, chosen per post from the account's own boards (the
-composer lists them through ``composer_choices``). A pin is one image (pulled by URL where
-Postwright serves one, else sent inline), a carousel of 2-5 images, or one video (registered,
-uploaded to the storage URL Pinterest hands out, then polled through Pending until processed).
+composer lists them through ``composer_choices``), and optionally to one of that board's
+sections (listed the same way, valued "<board>:<section>" so the pair is checked together). A
+pin is one image (pulled by URL where Postwright serves one, else sent inline), a carousel of
+2-5 images, or one video (registered, uploaded to the storage URL Pinterest hands out, then
+polled through Pending until processed).
 The text's first line is the pin's title when more lines follow; the rest is the description.
 Pins have no replies or comments through the API.
 """
@@ -26,6 +28,7 @@ from django.core.cache import cache
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
     EXTRA,
+    AccountMetrics,
     AccountState,
     AppCredentials,
     MediaItem,
@@ -33,6 +36,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -41,7 +45,8 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
-from connections.providers.pinterest.client import PinterestApi, setting, upload_to_storage
+from connections.providers.pinterest import imports
+from connections.providers.pinterest.client import PinterestApi, pin_url, pinterest_time, setting, upload_to_storage
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 800
@@ -58,7 +63,10 @@ CLOCK_SKEW = timedelta(minutes=5)
 ANALYTICS_DAYS = 90  # the furthest back Pinterest's analytics window reaches
 METRIC_TYPES = "IMPRESSION,SAVE,PIN_CLICK,OUTBOUND_CLICK,VIDEO_MRC_VIEW"
 BOARD = "board"
+SECTION = "board_section"
 CHOOSE = ("", "Choose...")
+NO_SECTION = ("", "No section")
+SECTIONS_PAGE = 100
 
 
 class PinterestProvider(OAuth2Provider):
@@ -74,8 +82,20 @@ class PinterestProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True
     # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
     metric_names = {"outbound_clicks": "clicks", "pin_clicks": EXTRA, "video_views": EXTRA, "saves": EXTRA}
+    # GET /user_account's counts -> ours. ``monthly_views`` (business accounts only) counts the
+    # last 30 days, not a running total like the other platforms' views, so it stays an extra
+    # rather than sitting in the same column as YouTube's lifetime views.
+    account_metric_names = {
+        "follower_count": "followers",
+        "following_count": "following",
+        "pin_count": "posts_count",
+        "monthly_views": EXTRA,
+        "board_count": EXTRA,
+    }
     default_scopes = ("boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read")
     developer_console_url = "https://developers.pinterest.com/apps/"
     setup_steps = (
@@ -83,8 +103,10 @@ class PinterestProvider(OAuth2Provider):
         "and set PINTEREST_CLIENT_ID and PINTEREST_CLIENT_SECRET. Until Pinterest grants the app "
         "Standard access, set PINTEREST_API_URL to the sandbox host."
     )
-    composer_options = ((BOARD, "Board", (CHOOSE,)),)
-    account_options = (BOARD,)
+    composer_options = ((BOARD, "Board", (CHOOSE,)), (SECTION, "Board section", (NO_SECTION,)))
+    account_options = (BOARD, SECTION)
+    # A section's value is "<board id>:<section id>": the composer offers the chosen board's.
+    option_choices_follow = ((SECTION, BOARD),)
     required_options = (BOARD,)
     processing_limit_s: ClassVar[int] = 60 * 60
 
@@ -101,17 +123,33 @@ class PinterestProvider(OAuth2Provider):
     # --- Composer -------------------------------------------------------------------------------
 
     def composer_choices(self, *, account: AccountState, name: str) -> tuple[tuple[str, str], ...]:
-        """The account's boards, every page of them, as the board option's choices. Kept a short
-        while, so each composer page does not ask Pinterest again (a new board shows soon after)."""
-        if name != BOARD:
+        """The account's boards, every page of them, as the board option's choices; and their
+        sections as the section option's. Kept a short while, so each composer page does not ask
+        Pinterest again (a new board or section shows soon after)."""
+        if name not in (BOARD, SECTION):
             return ()
-        key = f"pinterest-boards:{account.external_id}"
+        key = f"pinterest-{name}s:{account.external_id}"
         cached = cache.get(key)
         if isinstance(cached, tuple):
             return cached
-        boards = (CHOOSE, *self._boards(account))
-        cache.set(key, boards, timeout=BOARDS_CACHE_S)
-        return boards
+        choices = (CHOOSE, *self._boards(account)) if name == BOARD else (NO_SECTION, *self._sections(account))
+        cache.set(key, choices, timeout=BOARDS_CACHE_S)
+        return choices
+
+    def _sections(self, account: AccountState) -> list[tuple[str, str]]:
+        """Every section of the account's boards, as "<board>:<section>" named "Board / Section".
+        One call per board, so only the first PINTEREST_SECTIONS_MAX_BOARDS boards are read."""
+        boards = self.composer_choices(account=account, name=BOARD)[1:]
+        sections: list[tuple[str, str]] = []
+        with _api(account) as api:
+            for board_id, board_name in boards[: int(setting("PINTEREST_SECTIONS_MAX_BOARDS"))]:
+                sections += [(f"{board_id}:{section_id}", f"{board_name} / {section_name}")
+                             for section_id, section_name in _board_sections(api, board_id)]  # fmt: skip
+        return sections
+
+    def options_problems(self, *, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+        problem = section_problem(options)
+        return [(SECTION, problem)] if problem else []
 
     def _boards(self, account: AccountState) -> list[tuple[str, str]]:
         boards: list[tuple[str, str]] = []
@@ -267,16 +305,24 @@ class PinterestProvider(OAuth2Provider):
                 metrics[pin_id] = _metrics(answer)
         return metrics
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        with _api(account) as api:
+            me = api.json("GET", "/user_account")
+        if str(me.get("id") or "") != account.external_id:
+            raise ProviderError(ErrorClass.AUTH, "This Pinterest token belongs to another account: reconnect.",
+                                code="account_mismatch")  # fmt: skip
+        return AccountMetrics.from_platform(me, self.account_metric_names)
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        with _api(account) as api:
+            return imports.list_own_pins(api, cursor=cursor)
+
 
 # --- Helpers ------------------------------------------------------------------------------------
 
 
 def _api(account: AccountState) -> PinterestApi:
     return PinterestApi.of(account.secrets)
-
-
-def pin_url(pin_id: str) -> str:
-    return f"https://www.pinterest.com/pin/{pin_id}/"
 
 
 def _profile(me: Mapping[str, Any]) -> Profile:
@@ -291,6 +337,41 @@ def _profile(me: Mapping[str, Any]) -> Profile:
         avatar_url=str(me.get("profile_image") or ""),
         profile_url=f"https://www.pinterest.com/{quote(username)}/",
     )
+
+
+def _board_sections(api: PinterestApi, board_id: str) -> list[tuple[str, str]]:
+    """A board's sections (id, name), every page; a board Pinterest no longer has lists none."""
+    path = str(setting("PINTEREST_BOARD_SECTIONS_PATH")).format(board_id=quote(board_id, safe=""))
+    found: list[tuple[str, str]] = []
+    params: dict[str, Any] = {"page_size": SECTIONS_PAGE}
+    while True:
+        try:
+            answer = api.json("GET", path, params=params)
+        except ProviderError as exc:
+            if exc.status == 404:
+                return found  # deleted since the boards were listed
+            raise
+        items = answer.get("items")
+        for section in items if isinstance(items, list) else []:
+            if isinstance(section, dict) and str(section.get("id") or "").isdigit():
+                found.append((str(section["id"]), str(section.get("name") or section["id"])))
+        bookmark = answer.get("bookmark")
+        if not isinstance(bookmark, str) or not bookmark:
+            return found
+        params = {"page_size": SECTIONS_PAGE, "bookmark": bookmark}
+
+
+def section_problem(options: Mapping[str, Any]) -> str:
+    """Why the chosen section cannot go with the chosen board ("" when it can, or none is chosen)."""
+    chosen = str(options.get(SECTION) or "").strip()
+    if not chosen:
+        return ""
+    board, _colon, section = chosen.partition(":")
+    if not (board.isdigit() and section.isdigit()):
+        return "That board section is not one Pinterest listed: choose the section again."
+    if board != str(options.get(BOARD) or "").strip():
+        return "That section belongs to another board: choose one of the chosen board's sections, or no section."
+    return ""
 
 
 def title_and_description(text: str) -> tuple[str, str]:
@@ -315,7 +396,13 @@ def pin_body(request: PublishRequest, part: PartRequest) -> dict[str, Any]:
     if len(request.link) > LINK_MAX:
         raise ProviderError(ErrorClass.CONTENT, f"A Pinterest link takes at most {LINK_MAX} characters.",
                             code="link_too_long")  # fmt: skip
+    problem = section_problem(request.options)
+    if problem:
+        raise ProviderError(ErrorClass.CONTENT, problem, code="bad_section")
     body: dict[str, Any] = {"board_id": board}
+    section = str(request.options.get(SECTION) or "").strip()
+    if section:
+        body["board_section_id"] = section.partition(":")[2]
     if title:
         body["title"] = title
     if description:
@@ -354,17 +441,8 @@ def _same_pin(pin: Mapping[str, Any], body: Mapping[str, Any], sent_after: datet
             return False
     if sent_after is None:
         return True
-    created = _pinterest_time(pin.get("created_at"))
+    created = pinterest_time(pin.get("created_at"))
     return created is not None and created >= sent_after - CLOCK_SKEW
-
-
-def _pinterest_time(value: Any) -> datetime | None:
-    """Pinterest's ``created_at`` ("2026-01-01T12:00:00") is UTC without a zone."""
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _metrics(answer: Mapping[str, Any]) -> PostMetrics:

@@ -33,6 +33,8 @@ from django.core.cache import cache
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import (
+    EXTRA,
+    AccountMetrics,
     AccountState,
     AppCredentials,
     MediaItem,
@@ -40,6 +42,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     PreviewLook,
     Profile,
     PublishedItem,
@@ -49,6 +52,7 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
+from connections.providers.reddit import imports
 from connections.providers.reddit.client import RedditApi, children, setting, upload_to_lease, window_hold
 
 SITE = "https://www.reddit.com"
@@ -105,6 +109,20 @@ class RedditProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True
+    # fetch_metrics puts upvotes in likes and comments in replies; score (fuzzed) and the upvote
+    # ratio have no column of ours and stay extras.
+    metric_names = {"score": EXTRA, "upvote_ratio_percent": EXTRA}
+    # /api/v1/me: ``subreddit.subscribers`` is how many follow the user (following a user is
+    # subscribing to their profile, u_<name>) ⚠ not in platforms-other.md, which names only
+    # karma; karma is no count of ours and stays among the extras. Reddit has no views.
+    account_metric_names = {
+        "subscribers": "followers",
+        "total_karma": EXTRA,
+        "link_karma": EXTRA,
+        "comment_karma": EXTRA,
+    }
     # submit, identity, mysubreddits (the composer's list), read (about, info), edit (delete),
     # flair (the subreddit's flairs), history (the user's submitted listing, for reconciling).
     default_scopes = ("identity", "submit", "mysubreddits", "read", "edit", "flair", "history")
@@ -296,6 +314,20 @@ class RedditProvider(OAuth2Provider):
                     if thing.get("name") in wanted:
                         metrics[str(thing["name"])] = _metrics(thing)
         return metrics
+
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        with _api(account) as api:
+            me = api.json("GET", "/api/v1/me", forbidden=ErrorClass.AUTH)
+        if str(me.get("id") or "") != account.external_id:
+            raise ProviderError(ErrorClass.AUTH, "This Reddit token belongs to another account: reconnect.",
+                                code="account_mismatch")  # fmt: skip
+        profile = me.get("subreddit")
+        subscribers = profile.get("subscribers") if isinstance(profile, dict) else None
+        return AccountMetrics.from_platform({**me, "subscribers": subscribers}, self.account_metric_names)
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        with _api(account) as api:
+            return imports.list_own_posts(api, account=account, cursor=cursor)
 
 
 # --- Planning and checking a post --------------------------------------------------------------

@@ -98,11 +98,15 @@ def reset_in(response: http.Response) -> float | None:
     return max(1.0, reset - time.time())
 
 
-def windows_record(response: http.Response, *, user_id: str) -> None:
+def windows_record(response: http.Response, *, user_id: str, creating: bool = True) -> None:
     """Remember a spent window until its reset: the user's 15-minute one and the app's 24-hour
-    cap. Shared by every worker through Django's cache (Redis, or files on one machine: `CACHE_URL`)."""
+    cap. Shared by every worker through Django's cache (Redis, or files on one machine: `CACHE_URL`).
+
+    The 15-minute ``x-rate-limit-*`` window is the called endpoint's own, so only a create's
+    answer says whether the next create may go: a spent window on reading the user's posts (an
+    import, a look-up) must not hold publishing. The 24-hour caps are the user's and the app's."""
     spent = (
-        (f"user:{user_id}", "x-rate-limit-remaining", "x-rate-limit-reset"),
+        *(((f"user:{user_id}", "x-rate-limit-remaining", "x-rate-limit-reset"),) if creating else ()),
         (f"user24:{user_id}", "x-user-limit-24hour-remaining", "x-user-limit-24hour-reset"),
         (APP_BUDGET, "x-app-limit-24hour-remaining", "x-app-limit-24hour-reset"),
     )
@@ -159,7 +163,7 @@ class XApi:
         except http.RequestException as exc:
             raise http.transport_error(exc, create_call=create_call) from None
         if self.user_id:
-            windows_record(response, user_id=self.user_id)
+            windows_record(response, user_id=self.user_id, creating=create_call)
         if not 200 <= response.status_code < 300:
             raise classify(response, create_call=create_call, media_call=media_call)
         return response

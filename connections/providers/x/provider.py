@@ -27,6 +27,8 @@ from authlib.integrations.base_client.errors import OAuthError
 from connections import http
 from connections.errors import ConnectError, ErrorClass, ProviderError
 from connections.providers.base import (
+    EXTRA,
+    AccountMetrics,
     AccountState,
     AppCredentials,
     Connection,
@@ -35,6 +37,7 @@ from connections.providers.base import (
     PartRequest,
     Pending,
     PostMetrics,
+    PostPage,
     Profile,
     PublishedItem,
     PublishRequest,
@@ -43,8 +46,9 @@ from connections.providers.base import (
 )
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider, classify_oauth_error, token_set
+from connections.providers.x import imports
 from connections.providers.x.client import XApi, data_of, setting, windows_hold
-from connections.providers.x.text import comparable, with_link
+from connections.providers.x.text import comparable, status_url, with_link
 
 MEDIA_WRITE = "media.write"
 ME = "/2/users/me"
@@ -91,8 +95,20 @@ class XProvider(OAuth2Provider):
     supports_lookup = True
     supports_delete = True
     supports_metrics = True
+    supports_account_metrics = True
+    supports_import = True
     # Mapping table for analytics: the extras fetch_metrics returns -> our metric names.
     metric_names = {"bookmarks": "saves"}
+    # users/me public_metrics -> ours; ``like_count`` is the posts the user liked, not likes
+    # received, so it stays an extra with the list and media counts.
+    account_metric_names = {
+        "followers_count": "followers",
+        "following_count": "following",
+        "tweet_count": "posts_count",
+        "listed_count": EXTRA,
+        "like_count": EXTRA,
+        "media_count": EXTRA,
+    }
     metrics_batch_size = METRICS_BATCH
     # Without offline.access there is no refresh token and the access token dies after 2 h.
     default_scopes = ("tweet.read", "tweet.write", "users.read", MEDIA_WRITE, "offline.access")
@@ -323,6 +339,19 @@ class XProvider(OAuth2Provider):
                         metrics[post["id"]] = _metrics(post.get("public_metrics"))
         return metrics
 
+    def fetch_account_metrics(self, *, account: AccountState) -> AccountMetrics | None:
+        with _api(account) as api:
+            me = data_of(api.json("GET", ME, params={"user.fields": "public_metrics"}), what="users/me")
+        if me["id"] != account.external_id:
+            raise ProviderError(ErrorClass.AUTH, "This X token belongs to another account: reconnect.",
+                                code="account_mismatch")  # fmt: skip
+        counts = me.get("public_metrics")
+        return AccountMetrics.from_platform(counts if isinstance(counts, dict) else {}, self.account_metric_names)
+
+    def list_posts(self, *, account: AccountState, cursor: str = "") -> PostPage:
+        with _api(account) as api:
+            return imports.list_own_posts(api, account=account, cursor=cursor)
+
 
 # --- Helpers ------------------------------------------------------------------------------------
 
@@ -360,11 +389,6 @@ def _profile(me: Mapping[str, Any]) -> Profile:
         avatar_url=avatar,
         profile_url=f"https://x.com/{username}" if username else "",
     )
-
-
-def status_url(account: AccountState, post_id: str) -> str:
-    handle = account.username.lstrip("@")
-    return f"https://x.com/{handle or 'i'}/status/{post_id}"
 
 
 def _part_text(request: PublishRequest, part: PartRequest) -> str:

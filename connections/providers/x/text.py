@@ -4,6 +4,8 @@ import html
 import re
 import unicodedata
 
+from connections.providers.base import AccountState
+
 URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
 
@@ -19,3 +21,13 @@ def comparable(text: str) -> str:
     entities such as &amp;, so URLs become one placeholder and entities are decoded."""
     text = unicodedata.normalize("NFC", html.unescape(text))
     return " ".join(URL.sub("<url>", text).split())
+
+
+def status_url(account: AccountState, post_id: str) -> str:
+    handle = account.username.lstrip("@")
+    return f"https://x.com/{handle or 'i'}/status/{post_id}"
+
+
+def plain(text: str) -> str:
+    """A post's text as the author wrote it: X answers with &amp;, &lt; and &gt; escaped."""
+    return html.unescape(text)
