@@ -103,7 +103,7 @@ def test_numbering_room_grows_with_the_count():
 
 
 def test_too_many_parts_or_nothing_is_refused():
-    with pytest.raises(SplitError, match="at most 3"):
+    with pytest.raises(SplitError, match="more than 3 posts"):
         split_thread(" ".join(["word"] * 300), X, max_parts=3)
     with pytest.raises(SplitError, match="Write the text"):
         split_thread("   ", X)
@@ -156,7 +156,7 @@ def test_the_endpoint_refuses_clearly(team, x_account, demo_accounts):
     assert (status, body["error"]) == (400, "Demo network posts are not split into threads.")
     status, body = split(client, split_account=x_account.pk, text=" ".join(["word"] * 2000))
     assert status == 400
-    assert "at most 21" in body["error"]
+    assert "more than 21 posts" in body["error"]
     assert team.client("viewer").post(reverse("compose_split"), {"split_account": x_account.pk}).status_code == 403
 
 
