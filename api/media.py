@@ -44,7 +44,7 @@ class MediaOut(Schema):
         "processing while it is inspected, then ready, or failed with the reason in error."
     )
     error: str = Field(description="Why it failed; empty otherwise.")
-    kind: str = Field(description="image or video.")
+    kind: str = Field(description="image, video or document (a PDF, for platforms that post documents).")
     name: str
     mime_type: str
     size: int
@@ -62,7 +62,7 @@ class MediaPage(Schema):
 
 
 class MediaFilters(PageQuery):
-    kind: Literal["image", "video"] | None = None
+    kind: Literal["image", "video", "document"] | None = None
     status: Literal["processing", "ready", "failed"] | None = None
 
 

@@ -24,10 +24,11 @@ from api.media import media_out
 from api.pages import cursor_decode, cursor_encode
 from api.problems import ApiError, service_error
 from api.schemas import ERRORS, READ_ERRORS, Id, ProblemOut, Text
-from api.social_accounts import SocialAccountOut, account_out
+from api.social_accounts import SocialAccountOut, account_get, account_out
 from publishing import services
 from publishing.inputs import Attachment, PartInput, PostInput, When
 from publishing.models import ContentMedia, Post, PostContent, Target, TargetPart
+from publishing.threads import MAX_TEXT, SplitError
 
 router = Router(tags=["posts"])
 Expand = Literal["targets.account", "containers.media"]
@@ -93,6 +94,20 @@ class RescheduleIn(Schema):
         if (self.scheduled_at is None) == (not self.queue):
             raise ValueError("Give either scheduled_at or queue: true.")
         return self
+
+
+class ThreadSplitIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    account: Id = Field(description="The social account whose platform's rules measure the parts.")
+    text: Text = Field(max_length=MAX_TEXT)
+    numbered: bool = Field(False, description='End each part with its place, " 2/5", within the limit.')
+
+
+class ThreadSplitOut(Schema):
+    parts: list[str] = Field(
+        description="The main post, then the thread's replies, each within the limit: as a post's containers, "
+        "[parts[0], the first comment (empty for none), *parts[1:]]."
+    )
 
 
 class MediaOut(Schema):
@@ -333,6 +348,22 @@ def create_post(request: HttpRequest, data: PostCreateIn) -> HttpResponse:
         return _json(201, post, principal, Location=f"/api/v1/posts/{post.pk}")
 
     return idempotent(request, principal, run)
+
+
+@router.post("/thread-split", response={200: ThreadSplitOut, ERRORS: ProblemOut},
+             summary="Split a text into a thread that fits an account's platform")  # fmt: skip
+def thread_split(request: HttpRequest, data: ThreadSplitIn) -> dict:
+    """The composer's "Split into a thread": at sentence ends or between words, URLs whole, each
+    part measured by the platform's own counting (X's weighted characters). Nothing is saved;
+    create the post with the parts as its containers, where the same rules check them again."""
+    principal = principal_of(request)
+    account = account_get(principal, data.account)
+    try:
+        parts = services.thread_split(actor=principal.actor, account=account, text=data.text, numbered=data.numbered)
+    except SplitError as exc:
+        errors = [{"field": "text", "message": str(exc), "code": "split"}]
+        raise ApiError(422, str(exc), errors=errors) from None
+    return {"parts": parts}
 
 
 @router.get("", response={200: PostPage, READ_ERRORS: ProblemOut}, summary="List posts, newest first")

@@ -23,6 +23,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -45,6 +46,8 @@ IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WE
 SIGNING_SALT = "postwright.media"
 log = logging.getLogger(__name__)
 MAX_PIXELS = 50_000_000  # refuse decompression bombs before any platform sees them
+PDF = "application/pdf"
+DOCUMENT_ICON = "img/document.svg"  # what lists show for a PDF: it has no picture of its own
 
 
 @dataclass
@@ -84,8 +87,12 @@ def _inspect(upload: File[bytes], name: str, size: int) -> _Inspected:
         fields = {"kind": Media.Kind.IMAGE, "mime_type": cleaned.mime_type, "size": len(cleaned.data),
                   "width": cleaned.width, "height": cleaned.height}  # fmt: skip
         return _Inspected(fields, ContentFile(cleaned.data))
+    if looks_like_pdf(upload):
+        fields = {"kind": Media.Kind.DOCUMENT, "mime_type": PDF, "size": size}
+        return _Inspected(fields, upload)
     if not looks_like_video(upload):
-        raise ValidationError(f"{name} is not an image or video we can read (JPEG, PNG, GIF, WebP, {ACCEPTED}).")
+        raise ValidationError(f"{name} is not an image, video or PDF we can read: images (JPEG, PNG, GIF, "
+                              f"WebP), video ({ACCEPTED}) or PDF.")  # fmt: skip
     video = video_inspect(upload, name=name)
     fields = {
         "kind": Media.Kind.VIDEO, "mime_type": video.mime_type, "size": size, "width": video.width,
@@ -94,6 +101,14 @@ def _inspect(upload: File[bytes], name: str, size: int) -> _Inspected:
         "fps": video.fps, "has_audio": bool(video.audio_codec),
     }  # fmt: skip
     return _Inspected(fields, upload, video.cover_jpeg)
+
+
+def looks_like_pdf(upload: File[bytes]) -> bool:
+    """A PDF by the header it starts with; stored as it is, for the platforms that post
+    documents: nothing here renders it."""
+    head: bytes = upload.read(5)
+    upload.seek(0)
+    return head == b"%PDF-"
 
 
 def looks_like_video(upload: File[bytes]) -> bool:
@@ -271,6 +286,8 @@ def media_thumb_url(media: Media) -> str:
 
 def media_thumb_url_for(media_id: int, kind: str) -> str:
     """The same, from the id and kind alone (lists read them as values, not models)."""
+    if kind == Media.Kind.DOCUMENT:
+        return static(DOCUMENT_ICON)
     return reverse("media_cover" if kind == Media.Kind.VIDEO else "media_preview", args=[media_id])
 
 

@@ -107,6 +107,7 @@ class Media(WorkspaceOwned):
     class Kind(models.TextChoices):
         IMAGE = "image", "Image"
         VIDEO = "video", "Video"
+        DOCUMENT = "document", "Document"  # a PDF
 
     class Status(models.TextChoices):
         # A video finished as a resumable upload is inspected in the background (PyAV reads the

@@ -34,9 +34,10 @@ from publishing.inputs import PartInput, PostInput, Problem, WhenKind, problems_
 from publishing.inputs import When as When
 from publishing.models import ContentMedia, Media, Post, PostContent, PostingSlot, Target, TargetPart, UploadSession
 from publishing.rollup import post_rollup
-from publishing.rules import Plan, at_problems, post_plan
+from publishing.rules import MAX_REPLIES, Plan, at_problems, post_plan
 from publishing.scheduling import next_queue_slot
 from publishing.states import part_move, target_move, targets_move
+from publishing.threads import SplitError, split_thread
 
 S = Target.Status
 P = TargetPart.Status
@@ -157,6 +158,19 @@ def post_preview(*, actor: Actor | Membership, data: PostInput) -> list[AccountC
     actor = _editor(actor)
     data = PostInput(parts=data.parts, account_ids=data.account_ids, link=data.link, overrides=data.overrides)
     return post_plan(workspace=actor.workspace, data=data).checks
+
+
+def thread_split(*, actor: Actor | Membership, account: SocialAccount, text: str, numbered: bool = False) -> list[str]:
+    """``text`` as the thread ``account`` would publish: a main post and replies, each within its
+    platform's limit (the plan checks them again on submit). Raises SplitError in the author's words."""
+    actor = _editor(actor)
+    if account.workspace_id != actor.workspace.pk:
+        raise SocialAccount.DoesNotExist("No such account in this workspace.")
+    provider = get_provider(account.platform)
+    if not provider.offers_thread_split:
+        raise SplitError(f"{provider.name} posts are not split into threads.")
+    rules = provider.text_rules(account=account.public_state())
+    return split_thread(text, rules, numbered=numbered, max_parts=MAX_REPLIES + 1)
 
 
 def post_queue_preview(*, actor: Actor | Membership, account_ids: list[int]) -> datetime | None:

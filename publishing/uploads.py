@@ -38,7 +38,8 @@ class Readable(Protocol):
 
 
 CONTENT_RANGE = re.compile(r"bytes (\d{1,15})-(\d{1,15})/(\d{1,15})")
-ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm")
+ACCEPTED_TYPES = ("image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/quicktime", "video/webm",
+                  "application/pdf")  # fmt: skip
 # Browsers leave the type empty or generic for files the OS does not know: finish inspects anyway.
 UNKNOWN_TYPES = ("", "application/octet-stream")
 COPY_BUFFER = 1024 * 1024
@@ -75,8 +76,8 @@ def upload_create(*, actor: Actor | Membership, name: str, size: int, mime_type:
         raise ValidationError(f"{name} is {format_bytes(size)}; images may be up to "
                               f"{format_bytes(settings.MEDIA_MAX_IMAGE_BYTES)}.")  # fmt: skip
     if mime_type not in ACCEPTED_TYPES + UNKNOWN_TYPES:
-        raise ValidationError(f"{name} is {mime_type}; upload an image (JPEG, PNG, GIF, WebP) "
-                              "or a video (MP4, MOV, WebM).")  # fmt: skip
+        raise ValidationError(f"{name} is {mime_type}; upload an image (JPEG, PNG, GIF, WebP), "
+                              "a video (MP4, MOV, WebM) or a PDF.")  # fmt: skip
     if not s3_uploads.s3_enabled() and not free_space_ok(size):
         raise ValidationError(f"The server has no room for {format_bytes(size)} right now; try again later.")
     upload = MediaUpload(workspace=actor.workspace, name=name, size=size, mime_type=mime_type, created_by=actor.user)

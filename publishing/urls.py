@@ -10,6 +10,7 @@ urlpatterns = [
     path("posts/", views.post_list, name="posts"),
     path("posts/new/", views.compose, name="compose"),
     path("posts/check/", views.compose_check, name="compose_check"),
+    path("posts/split/", views.compose_split, name="compose_split"),
     path("posts/bulk/", views.post_bulk, name="post_bulk"),
     path("posts/<id:post_id>/", views.post_detail, name="post_detail"),
     path("posts/<id:post_id>/edit/", views.post_edit, name="post_edit"),

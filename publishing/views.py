@@ -69,6 +69,7 @@ from publishing.queries import (
     posts_in_local_hour,
 )
 from publishing.scheduling import local_to_utc
+from publishing.threads import SplitError
 
 
 @workspace_required()
@@ -771,8 +772,40 @@ def compose_check(request: MemberRequest) -> HttpResponse:
     empty = not main.text.strip() and not main.attachments
     context = {"form": form, "previews": _network_previews(form, checks), "empty": empty,
                "link": getattr(form, "cleaned_data", {}).get("link", ""),
-               "submit_label": submit_label(form, request.membership)}  # fmt: skip
+               "submit_label": submit_label(form, request.membership),
+               "split_offers": _split_offers(checks)}  # fmt: skip
     return render(request, "publishing/partials/checks.html", context)
+
+
+def _split_offers(checks: list[AccountCheck]) -> set[int]:
+    """The accounts whose main post is over its limit on a platform that threads: each preview
+    offers "Split into a thread" there."""
+    return {
+        check.account.pk
+        for check in checks
+        if check.parts and check.parts[0].over and get_provider(check.account.platform).offers_thread_split
+    }
+
+
+@workspace_required(Capability.EDIT_CONTENT)
+@require_POST
+def compose_split(request: MemberRequest) -> HttpResponse:
+    """The composer's "Split into a thread": the text the account would receive (its platform's
+    own text, else the main text) as parts, computed and measured here by the rules the services
+    check on submit; the page puts them in the main box and the thread's reply boxes."""
+    account_id = request.POST.get("split_account", "")
+    if not is_id(account_id):
+        return JsonResponse({"error": "Pick the account whose text to split."}, status=400)
+    account = get_workspace_object_or_404(request, SocialAccount, capability=Capability.EDIT_CONTENT, pk=account_id)
+    field = f"override_{account.platform}"
+    if not request.POST.get(field, "").strip():
+        field = "text"
+    try:
+        parts = services.thread_split(actor=request.membership, account=account, text=request.POST.get(field, ""),
+                                      numbered=bool(request.POST.get("split_numbered")))  # fmt: skip
+    except SplitError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    return JsonResponse({"field": field, "parts": parts})
 
 
 def _act_on_post(

@@ -474,6 +474,9 @@ class Provider:
     # Options among composer_options whose choices come from the account (a board to pin to),
     # listed by ``composer_choices``; their declared choices are only the empty first one.
     account_options: ClassVar[tuple[str, ...]] = ()
+    # Whether the composer offers to split a main text over the limit into a thread of replies
+    # (publishing.threads), each part measured by ``text_rules``.
+    offers_thread_split: ClassVar[bool] = False
     # Options among composer_options whose value is a moment the author gives (ISO 8601 with its
     # zone; the composer shows a date and time in the author's zone), empty for none; their
     # declared choices are only the empty one.

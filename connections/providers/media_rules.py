@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 IMAGE = "image"
 VIDEO = "video"
+DOCUMENT = "document"  # a PDF, which some platforms post as a document (LinkedIn)
 
 MIME_LABELS = {
     "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "image/heic": "HEIC",
-    "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM",
+    "video/mp4": "MP4", "video/quicktime": "MOV", "video/webm": "WebM", "application/pdf": "PDF",
 }  # fmt: skip
 CODEC_LABELS = {"h264": "H.264", "hevc": "HEVC", "vp8": "VP8", "vp9": "VP9", "av1": "AV1", "aac": "AAC", "opus": "Opus"}
 
@@ -26,7 +27,7 @@ class MediaFacts:
     """What the checker needs to know about one file (a ``Media`` row, seen from outside)."""
 
     name: str
-    kind: str  # IMAGE or VIDEO
+    kind: str  # IMAGE, VIDEO or DOCUMENT
     mime_type: str
     size: int
     width: int | None = None  # as displayed (rotation applied)
@@ -41,7 +42,7 @@ class MediaFacts:
 class FormatRule:
     """One kind of file a platform takes, with its limits."""
 
-    kind: str  # IMAGE or VIDEO
+    kind: str  # IMAGE, VIDEO or DOCUMENT
     label: str  # the platform's own name for it: "Bluesky images", "Instagram Reels"
     mime_types: tuple[str, ...]
     max_count: int = 1

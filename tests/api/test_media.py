@@ -40,9 +40,9 @@ def test_direct_upload_is_inspected_and_ready(api, keys):
 
 
 def test_a_file_that_is_not_media_is_refused_with_the_reason(api, keys):
-    problem = assert_problem(_upload(api, keys.write, b"%PDF-1.7 not a picture", "doc.pdf"), 422)
+    problem = assert_problem(_upload(api, keys.write, b"PK\x03\x04 a zip, not a picture", "doc.zip"), 422)
     assert problem["errors"][0]["field"] == "file"
-    assert "not an image or video we can read" in problem["detail"]
+    assert "not an image, video or PDF we can read" in problem["detail"]
     assert not Media.objects.exists()
 
 
@@ -231,7 +231,7 @@ def test_a_failed_import_says_why(api, keys, django_capture_on_commit_callbacks)
     assert (failed["status"], failed["error"], failed["media"]) == ("failed", "Fetching it answered HTTP 404.", None)
     responses.add(responses.GET, "https://cdn.example/notes.txt", body=b"just words")
     text = _import(api, keys.write, "https://cdn.example/notes.txt", django_capture_on_commit_callbacks)
-    assert "not an image or video" in api.get(text["Location"].removeprefix("/api/v1"), keys.read).json()["error"]
+    assert "not an image, video or PDF" in api.get(text["Location"].removeprefix("/api/v1"), keys.read).json()["error"]
     assert not Media.objects.exists()
     assert_problem(api.post("/media/import", keys.write, {"url": "ftp://cdn.example/x.jpg"}), 422)
     assert_problem(api.post("/media/import", keys.read, {"url": "https://cdn.example/shots/launch.jpg"}), 403)

@@ -33,7 +33,7 @@ def test_a_video_upload_survives_a_dropped_connection_and_a_reload(
 
     page.route("**/media/uploads/*/", drop_after_two)
     page.goto(f"{live_server.url}/media/")
-    page.get_by_label("Add images or video").set_input_files(video)
+    page.get_by_label("Add images, video or PDFs").set_input_files(video)
     item = page.locator("[data-upload-item='clip.mp4']")
     expect(item.locator("[data-upload-stats]")).to_contain_text("Connection lost — retrying")
     expect(item.locator("progress")).to_have_attribute("value", "33")
@@ -50,7 +50,7 @@ def test_a_video_upload_survives_a_dropped_connection_and_a_reload(
     page.route("**/media/uploads/*/", record)  # the network is back
     page.reload()
     expect(page.get_by_text("clip.mp4 was interrupted; choose it again to continue")).to_be_visible()
-    page.get_by_label("Add images or video").set_input_files(video)
+    page.get_by_label("Add images, video or PDFs").set_input_files(video)
     item = page.locator("[data-upload-item='clip.mp4']")
     expect(item.locator("[data-upload-stats]")).to_contain_text("Uploaded clip.mp4 (0:02)", timeout=20_000)
     expect(item.locator("progress")).to_have_attribute("value", "100")

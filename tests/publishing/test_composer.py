@@ -177,9 +177,9 @@ class TestMedia:
         assert Media.objects.get().mime_type == "image/png"
 
     def test_rejects_what_is_not_an_image(self, team):
-        response = upload(team.client("editor"), b"%PDF-1.4 not an image", name="doc.png")
+        response = upload(team.client("editor"), b"PK\x03\x04 a zip, not an image", name="doc.png")
         assert response.status_code == 400
-        assert "is not an image or video we can read" in response.json()["error"]
+        assert "is not an image, video or PDF we can read" in response.json()["error"]
         assert not Media.objects.exists()
 
     def test_rejects_files_over_the_limit(self, team, settings):

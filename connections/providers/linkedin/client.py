@@ -14,7 +14,6 @@ from django.conf import settings
 from connections import http
 from connections.errors import ErrorClass, ProviderError
 
-API = "https://api.linkedin.com"
 UPLOAD_HOSTS = frozenset({"www.linkedin.com", "api.linkedin.com"})
 MAX_MESSAGE = 500
 PROXY_GAVE_UP = frozenset({502, 504})
@@ -27,6 +26,23 @@ FRESH_RETRY_S = 5.0
 def setting(name: str) -> Any:
     """LinkedIn's settings come from its conf.py at start-up, so the settings type does not know them."""
     return getattr(settings, name)
+
+
+def api_url() -> str:
+    """Where LinkedIn's API answers (``LINKEDIN_API_URL``)."""
+    return str(setting("LINKEDIN_API_URL"))
+
+
+def userinfo_url() -> str:
+    return f"{api_url()}/v2/userinfo"
+
+
+def _upload_allowed(url: str) -> bool:
+    """LinkedIn's own hosts over https, or the configured API's own origin (a fake in tests)."""
+    parts, api = urlsplit(url), urlsplit(api_url())
+    if parts.scheme == "https" and parts.hostname in UPLOAD_HOSTS:
+        return True
+    return (parts.scheme, parts.netloc) == (api.scheme, api.netloc)
 
 
 def urn_path(urn: str) -> str:
@@ -114,7 +130,8 @@ class LinkedInApi:
     def rest(self, method: str, path: str, *, create_call: bool = False, **kwargs: Any) -> http.Response:
         headers = {"LinkedIn-Version": str(setting("LINKEDIN_VERSION")), "X-Restli-Protocol-Version": "2.0.0",
                    **kwargs.pop("headers", {})}  # fmt: skip
-        return self.call(method, f"{API}/rest/{path.lstrip('/')}", create_call=create_call, headers=headers, **kwargs)
+        url = f"{api_url()}/rest/{path.lstrip('/')}"
+        return self.call(method, url, create_call=create_call, headers=headers, **kwargs)
 
     def rest_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         return _json_object(self.rest(method, path, **kwargs))
@@ -130,8 +147,7 @@ class LinkedInApi:
 
     def put_bytes(self, url: str, data: bytes) -> http.Response:
         """An upload URL LinkedIn handed out: only to LinkedIn's own hosts, over https."""
-        parts = urlsplit(url)
-        if parts.scheme != "https" or parts.hostname not in UPLOAD_HOSTS:
+        if not _upload_allowed(url):
             raise ProviderError(
                 ErrorClass.TRANSIENT, "LinkedIn gave an upload URL off its own hosts.", code="malformed"
             )

@@ -6,7 +6,7 @@ version is a setting to keep current, not a constant (platforms-other.md section
 
 import re
 
-from config.env import EnvError, env_bool, env_int, env_str
+from config.env import EnvError, env_bool, env_int, env_str, env_url
 
 VERSION = re.compile(r"^20\d{2}(0[1-9]|1[0-2])$")
 
@@ -20,6 +20,9 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         raise EnvError(f"LINKEDIN_POSTS_SORT must be CREATED or LAST_MODIFIED, not {posts_sort!r}")
     return {
         "LINKEDIN_VERSION": version,
+        # Where LinkedIn's API and its consent pages answer (a fake LinkedIn on loopback in tests).
+        "LINKEDIN_API_URL": env_url("LINKEDIN_API_URL", "https://api.linkedin.com"),
+        "LINKEDIN_OAUTH_URL": env_url("LINKEDIN_OAUTH_URL", "https://www.linkedin.com/oauth/v2"),
         # Company pages need the Community Management API product (approval): without it, asking
         # for its scopes makes LinkedIn refuse the whole consent.
         "LINKEDIN_ORGANIZATIONS": env_bool("LINKEDIN_ORGANIZATIONS", True),

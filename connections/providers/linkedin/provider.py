@@ -46,10 +46,11 @@ from connections.providers.linkedin.client import (
     created_urn,
     setting,
     urn_path,
+    userinfo_url,
     value_of,
 )
 from connections.providers.linkedin.text import comparable, little_text, plain_text
-from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules, format_bytes
+from connections.providers.media_rules import DOCUMENT, IMAGE, VIDEO, FormatRule, MediaRules, format_bytes
 from connections.providers.oauth2 import OAuth2Provider
 
 MEMBER_SCOPES = ("openid", "profile", "email", "w_member_social")
@@ -108,6 +109,11 @@ class LinkedInProvider(OAuth2Provider):
 
     # --- Connect --------------------------------------------------------------------------------
 
+    def endpoints(self, instance_url: str = "") -> tuple[str, str, str]:
+        """Under ``LINKEDIN_OAUTH_URL`` (its default is the two URLs above)."""
+        oauth = str(setting("LINKEDIN_OAUTH_URL"))
+        return f"{oauth}/authorization", f"{oauth}/accessToken", self.revoke_url
+
     def authorization_url(
         self, *, app: AppCredentials, redirect_uri: str, state: str, code_verifier: str | None, instance_url: str = ""
     ) -> str:
@@ -124,7 +130,7 @@ class LinkedInProvider(OAuth2Provider):
     def connections_from_tokens(self, *, tokens: TokenSet, instance_url: str = "") -> list[Connection]:
         """The member, then each organization it administers (when the consent covers them)."""
         with LinkedInApi(tokens.access_token, fresh=True) as api:
-            member = _member_profile(_json(api.call("GET", "https://api.linkedin.com/v2/userinfo")))
+            member = _member_profile(_json(api.call("GET", userinfo_url())))
             organizations = _administered(api, tokens.scope)
         secrets = tokens.as_secrets()
         facts = {"member": member.external_id, "consented_at": time.time()}
@@ -137,12 +143,12 @@ class LinkedInProvider(OAuth2Provider):
 
     def fetch_profile(self, *, tokens: TokenSet, instance_url: str = "") -> Profile:
         with LinkedInApi(tokens.access_token) as api:
-            return _member_profile(_json(api.call("GET", "https://api.linkedin.com/v2/userinfo")))
+            return _member_profile(_json(api.call("GET", userinfo_url())))
 
     def check(self, *, app: AppCredentials | None, account: AccountState) -> Profile:
         """The member's identity proves the token; an organization is also checked for the role."""
         with _api(account) as api:
-            member = _member_profile(_json(api.call("GET", "https://api.linkedin.com/v2/userinfo")))
+            member = _member_profile(_json(api.call("GET", userinfo_url())))
             if not _is_organization(account):
                 return member
             if account.external_id not in {org.external_id for org in _administered(api, "")}:
@@ -159,7 +165,9 @@ class LinkedInProvider(OAuth2Provider):
         images = FormatRule(IMAGE, "LinkedIn images", IMAGE_TYPES, max_count=MAX_IMAGES, max_pixels=IMAGE_PIXELS,
                             fits=True)  # fmt: skip
         video = FormatRule(VIDEO, "LinkedIn video", VIDEO_TYPES, max_bytes=int(setting("LINKEDIN_VIDEO_MAX_BYTES")))
-        return MediaRules(platform=self.name, formats=(images, video))
+        document = FormatRule(DOCUMENT, "LinkedIn documents", (PDF,),
+                              max_bytes=int(setting("LINKEDIN_DOCUMENT_MAX_BYTES")))  # fmt: skip
+        return MediaRules(platform=self.name, formats=(images, video, document))
 
     # --- Publishing -----------------------------------------------------------------------------
 
@@ -362,7 +370,7 @@ def _checked(part: PartRequest) -> tuple[MediaItem, ...]:
     unknown = [item.filename for item in media if item.mime_type not in (*IMAGE_TYPES, *VIDEO_TYPES, PDF)]
     if unknown:
         raise ProviderError(ErrorClass.CONTENT, f"LinkedIn does not take {unknown[0]}.", code="media_type")
-    # PDFs are not media-library formats the composer checks, so their limit is checked here.
+    # The composer checks a PDF's size by media_rules; checked again here, as the setting may change.
     limit = int(setting("LINKEDIN_DOCUMENT_MAX_BYTES"))
     heavy = [item.filename for item in media if item.mime_type == PDF and item.size > limit]
     if heavy:

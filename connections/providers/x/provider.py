@@ -122,6 +122,7 @@ class XProvider(OAuth2Provider):
         ("quote_url", "Quote a post (its x.com link)", ()),
     )
     processing_limit_s: ClassVar[int] = 60 * 60
+    offers_thread_split = True  # 280 weighted characters: long texts become a thread
 
     # --- Connect --------------------------------------------------------------------------------
 
