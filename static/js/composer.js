@@ -135,7 +135,8 @@
     alt.id = "alt-" + item.id;
     alt.name = "alt_" + item.id;
     label.htmlFor = alt.id;
-    label.textContent = "Alt text for " + item.name + (item.kind === "video" ? " (video, " + item.duration + ")" : "");
+    var kinds = { video: " (video, " + item.duration + ")", document: " (PDF)" };
+    label.textContent = "Alt text for " + item.name + (kinds[item.kind] || "");
     list.appendChild(li);
     recheck();
   }
