@@ -77,13 +77,14 @@ def test_connect_member_and_an_organization_then_publish_a_pdf_to_both(
     ]
 
     page.goto(f"{live_server.url}/posts/new/")
+    upload_box = page.get_by_label("Images, video or a PDF")
+    expect(upload_box).not_to_have_attribute("accept", re.compile("application/pdf"))  # no account picked yet
     page.get_by_label("LinkedIn · Jane Doe").check()
+    expect(upload_box).to_have_attribute("accept", re.compile("application/pdf"))  # LinkedIn posts documents
     page.get_by_label("LinkedIn · Acme Coffee").check()
     page.get_by_label("Post", exact=True).fill("Our Q4 results, in eight slides.")
     # The composer's own upload box, not the library: it takes PDFs too.
-    page.get_by_label("Images, video or a PDF").set_input_files(
-        files=[{"name": "Q4 results.pdf", "mimeType": "application/pdf", "buffer": PDF}]
-    )
+    upload_box.set_input_files(files=[{"name": "Q4 results.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     expect(page.get_by_label("Alt text for Q4 results.pdf (PDF)")).to_be_visible()
     expect(page.locator("#checks .badge-success")).to_have_count(2)  # both "Ready to post"
     shot("composer")
