@@ -760,3 +760,84 @@ def test_an_app_approved_for_members_posts_asks_for_the_reading_scope(linkedin, 
     settings.LINKEDIN_MEMBER_POSTS = False
     url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
     assert "r_member_social" not in parse_qs(urlsplit(url).query)["scope"][0].split()
+
+
+# --- Documents through the engine ---------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _engine_document_post(team, settings, tmp_path):
+    """A post with a PDF to the member, going now, through the real services (not yet claimed)."""
+    from django.core.files.base import ContentFile
+
+    from publishing.media import media_store
+    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    saved = saved_account(team, "linkedin", member())
+    editor = team.membership("editor")
+    pdf = media_store(actor=editor, upload=ContentFile(PDF_BYTES, name="Q4 results.pdf"))
+    data = PostInput(parts=[PartInput(text="Our Q4", attachments=(Attachment(media_id=pdf.id),))],
+                     account_ids=[saved.id], when=When.now())  # fmt: skip
+    return post_create(actor=editor, data=data).targets.get()
+
+
+def test_a_document_processing_over_two_polls_lands_through_the_engine_without_a_waiting_worker(
+    team, settings, tmp_path, django_capture_on_commit_callbacks, time_machine
+):
+    from publishing import engine
+    from publishing.models import Target
+
+    time_machine.move_to(timezone.now(), tick=False)
+    target = _engine_document_post(team, settings, tmp_path)
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING"))
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+
+    def claim():
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.targets_claim_due()
+        target.refresh_from_db()
+
+    claim()
+    assert (target.status, target.lease_expires_at) == (Target.Status.PROCESSING, None)  # the worker was freed
+    assert target.status_reason == "LinkedIn is processing the document"
+    assert not calls("POST", POSTS)
+    time_machine.shift(5)
+    claim()
+    assert target.status == Target.Status.PUBLISHED, target.error_message
+    assert target.parts.get().platform_post_id == SHARE
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert [c.request.body for c in calls("PUT", UPLOAD_URL)] == [PDF_BYTES]
+    assert body_of(calls("POST", POSTS)[0])["content"] == {"media": {"title": "Q4 results", "id": DOCUMENT}}
+
+
+def test_a_failure_after_the_upload_resumes_through_the_engine_without_a_second_upload(
+    team, settings, tmp_path, django_capture_on_commit_callbacks, time_machine
+):
+    from publishing import engine
+    from publishing.models import Target, UploadSession
+
+    time_machine.move_to(timezone.now(), tick=False)
+    target = _engine_document_post(team, settings, tmp_path)
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, body="<html>Bad gateway</html>", status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    target.refresh_from_db()
+    assert target.status == Target.Status.RETRY_WAIT
+    (session,) = UploadSession.objects.filter(part__target=target)
+    assert (session.state["urn"], session.state["uploaded"]) == (DOCUMENT, True)  # kept in the database
+    responses.replace(responses.POST, POSTS, **created(SHARE))
+    time_machine.shift(3600)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    target.refresh_from_db()
+    assert target.status == Target.Status.PUBLISHED, target.error_message
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert len(calls("PUT", UPLOAD_URL)) == 1
