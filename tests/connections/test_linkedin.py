@@ -249,6 +249,25 @@ def test_an_organization_the_lookup_leaves_out_is_named_by_id(linkedin):
     assert [c.profile.display_name or c.profile.username for c in found[1:]] == ["Acme Coffee", "Organization 123"]
 
 
+def test_many_organizations_are_named_fifty_a_call(linkedin):
+    many = [f"urn:li:organization:{1000 + n}" for n in range(51)]
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(*many))
+
+    def lookup(request):
+        asked = re.fullmatch(r"ids=List\(([\d,]+)\)", urlsplit(request.url).query).group(1).split(",")
+        results = {n: {"id": int(n), "localizedName": f"Shop {n}", "vanityName": f"shop-{n}"} for n in asked}
+        return 200, {}, json.dumps({"results": results, "statuses": dict.fromkeys(results, 200), "errors": {}})
+
+    responses.add_callback(responses.GET, ORGANIZATIONS, callback=lookup)
+    found = linkedin.connections_from_tokens(tokens=TokenSet(access_token="AQV", scope=FULL_SCOPE))
+    assert [c.profile.display_name for c in found[1:]] == [f"Shop {1000 + n}" for n in range(51)]
+    assert [len(parse_qs(urlsplit(c.request.url).query)["ids"][0].split(",")) for c in calls("GET", ORGANIZATIONS)] == [
+        50,
+        1,
+    ]
+
+
 def test_checking_an_organization_refreshes_its_name(linkedin):
     responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
     responses.add(responses.GET, ACLS, json=acls(ORG))

@@ -72,6 +72,7 @@ VIDEO_READY = DOCUMENT_READY = "AVAILABLE"
 VIDEO_FAILED = DOCUMENT_FAILED = "PROCESSING_FAILED"
 DOCUMENT_WAITING = "WAITING_UPLOAD"
 RECENT_COMMENTS = 50
+LOOKUP_BATCH = 50  # organizations per lookup call, to keep its URL short
 # A vanity name goes into the page URL: only the characters LinkedIn allows in one.
 VANITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
@@ -405,19 +406,22 @@ def _administered(api: LinkedInApi, scope: str) -> list[Profile]:
 
 
 def _organization_names(api: LinkedInApi, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """Each organization's lookup result by its number, in one batch call. Names are a nicety:
-    a failed lookup leaves the organizations named by their ids rather than failing the consent."""
-    if not numbers:
-        return {}
-    try:
-        answer = api.rest_json("GET", f"organizations?ids=List({','.join(numbers)})")
-    except ProviderError as exc:
-        log.warning("LinkedIn organization lookup failed (%s %s); organizations named by id", exc.status, exc.code)
-        return {}
-    results = answer.get("results")
-    if not isinstance(results, dict):
-        return {}
-    return {str(number): found for number, found in results.items() if isinstance(found, dict)}
+    """Each organization's lookup result by its number, in batch calls. Names are a nicety: a
+    failed lookup leaves the organizations named by their ids rather than failing the consent."""
+    numbers = [number for number in numbers if number.isdigit()]  # only ids go into the URL
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(numbers), LOOKUP_BATCH):
+        listed = ",".join(numbers[start : start + LOOKUP_BATCH])
+        try:
+            answer = api.rest_json("GET", f"organizations?ids=List({listed})")
+        except ProviderError as exc:
+            log.warning("LinkedIn organization lookup failed (%s %s); named by id", exc.status, exc.code)
+            continue
+        results = answer.get("results")
+        for number, result in results.items() if isinstance(results, dict) else ():
+            if isinstance(result, dict):
+                found[str(number)] = result
+    return found
 
 
 def _organization_profile(urn: str, found: Mapping[str, Any]) -> Profile:
