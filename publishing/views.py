@@ -48,7 +48,7 @@ from connections.avatars import avatar_key
 from connections.errors import ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import ComposerNote, PreviewLook, Provider
-from connections.providers.media_rules import AspectFit, format_bytes
+from connections.providers.media_rules import DOCUMENT, AspectFit, format_bytes
 from connections.registry import get_provider, platform_choices, starter_hints
 from publishing import listing, services, uploads
 from publishing.composer import AccountCheck
@@ -448,8 +448,15 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
         for platform in sorted({account.platform for account in accounts})
     ]  # fmt: skip
     hints = [] if accounts else starter_hints()
+    documents = [account.id for account in accounts if _takes_documents(account)]
     return {"form": form, "post": post, "accounts": accounts, "platforms": platforms, "starter_hints": hints,
-            "filter_choices_over": FILTER_CHOICES_OVER}  # fmt: skip
+            "filter_choices_over": FILTER_CHOICES_OVER, "document_accounts": documents}  # fmt: skip
+
+
+def _takes_documents(account: SocialAccount) -> bool:
+    """Whether the account's rules take a PDF: the upload box offers PDFs only once one such is picked."""
+    rules = get_provider(account.platform).format_media_rules(account=account.public_state(), options={})
+    return any(rule.kind == DOCUMENT for rule in rules.formats)
 
 
 def _shown_for(platform: str, name: str) -> dict[str, str]:

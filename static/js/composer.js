@@ -118,6 +118,19 @@
   var uploads = document.getElementById("media-uploads");
   var list = document.getElementById("attachments");
 
+  // The file picker offers PDFs only while an account that posts documents is picked (the server
+  // takes them either way; the live checks name any account that would refuse one).
+  var documentTypes = input.dataset.documentTypes.split(",");
+  var mediaTypes = input.accept.split(",").filter(function (type) { return documentTypes.indexOf(type) < 0; });
+  function offerDocuments() {
+    var wanted = form.querySelector("input[name=accounts][data-documents]:checked") !== null;
+    input.accept = (wanted ? mediaTypes.concat(documentTypes) : mediaTypes).join(",");
+  }
+  form.addEventListener("change", function (event) {
+    if (event.target.name === "accounts") offerDocuments();
+  });
+  offerDocuments();
+
   function addAttachment(item) {
     if (list.querySelector('[data-media-id="' + item.id + '"]')) return;
     var li = document.createElement("li");
@@ -135,7 +148,8 @@
     alt.id = "alt-" + item.id;
     alt.name = "alt_" + item.id;
     label.htmlFor = alt.id;
-    label.textContent = "Alt text for " + item.name + (item.kind === "video" ? " (video, " + item.duration + ")" : "");
+    var kinds = { video: " (video, " + item.duration + ")", document: " (PDF)" };
+    label.textContent = "Alt text for " + item.name + (kinds[item.kind] || "");
     list.appendChild(li);
     recheck();
   }

@@ -3,7 +3,9 @@
 It answers in the shapes of ../shared/reference/platforms-other.md section 2 (the same ones
 tests/connections/linkedin_api.py records): the consent page redirects back with a code and the
 state; /oauth/v2/accessToken; /v2/userinfo; /rest/organizationAcls and the organizations'
-lookup; documents' initializeUpload, the upload URL (PUT), a document's status (AVAILABLE);
+batch lookup (names and vanity names); documents' initializeUpload, the upload URL (PUT), a
+document's status (WAITING_UPLOAD before the bytes, PROCESSING on the first look after them,
+then AVAILABLE: only then may a post use it);
 /rest/posts answering 201 with the id only in x-restli-id, and the author's posts (for a
 lost answer's look-up). Every /rest call must carry LinkedIn-Version and Rest.li 2.0.0, every
 API call the token handed out. Anything else answers 404 and is listed in ``unexpected``.
@@ -147,9 +149,15 @@ def _acls(handler: _Handler, fake: FakeLinkedIn, query: dict[str, str], body: by
 def _organizations(handler: _Handler, fake: FakeLinkedIn, query: dict[str, str], body: bytes) -> None:
     """GET /rest/organizations?ids=List(5515715,123): the batch lookup of names."""
     wanted = re.findall(r"\d+", query.get("ids", ""))
-    results = {number: {"id": int(number), "localizedName": ORG_NAMES[f"urn:li:organization:{number}"][0],
-                        "vanityName": ORG_NAMES[f"urn:li:organization:{number}"][1]}
-               for number in wanted if f"urn:li:organization:{number}" in ORG_NAMES}  # fmt: skip
+    results: dict[str, dict[str, Any]] = {}
+    for number in wanted:
+        if f"urn:li:organization:{number}" not in ORG_NAMES:
+            continue
+        name, vanity = ORG_NAMES[f"urn:li:organization:{number}"]
+        results[number] = {"id": int(number), "localizedName": name, "vanityName": vanity,
+                           "name": {"localized": {"en_US": name},
+                                    "preferredLocale": {"country": "US", "language": "en"}},
+                           "primaryOrganizationType": "NONE"}  # fmt: skip
     handler._json({"results": results, "statuses": {n: 200 for n in results}, "errors": {}})
 
 
@@ -162,7 +170,7 @@ def _initialize_document(handler: _Handler, fake: FakeLinkedIn, query: dict[str,
     number = fake.next_id()
     urn = f"urn:li:document:D5F10AQH{number:04d}xQ"
     path = f"/dms-uploads/sp/document-{number}"
-    fake.documents[urn] = {"owner": owner, "path": path, "data": None}
+    fake.documents[urn] = {"owner": owner, "path": path, "data": None, "looks": 0}
     value = {"uploadUrlExpiresAt": 1893456000000, "uploadUrl": f"{fake.url}{path}", "document": urn}
     handler._json({"value": value})
 
@@ -182,7 +190,9 @@ def _document(handler: _Handler, fake: FakeLinkedIn, query: dict[str, str], body
     doc = fake.documents.get(urn)
     if doc is None:
         return handler._error(404, "NOT_FOUND", f"Document {urn} not found")
-    status = "AVAILABLE" if doc["data"] else "WAITING_UPLOAD"
+    if doc["data"]:
+        doc["looks"] += 1  # LinkedIn processes a document for a while after its bytes arrive
+    status = {0: "WAITING_UPLOAD", 1: "PROCESSING"}.get(doc["looks"], "AVAILABLE")
     handler._json({"id": urn, "owner": doc["owner"], "status": status,
                    "downloadUrl": f"https://media.licdn.com/dms/document/{urn[-8:]}"})  # fmt: skip
 
@@ -194,7 +204,7 @@ def _create_post(handler: _Handler, fake: FakeLinkedIn, query: dict[str, str], b
     doc = fake.documents.get(media.get("id", "")) if media else None
     if author not in (MEMBER, ORG, ORG_2):
         return handler._error(403, "ACCESS_DENIED", "Not enough permissions to post as this author")
-    if media and (doc is None or doc["owner"] != author or not doc["data"]):
+    if media and (doc is None or doc["owner"] != author or doc["looks"] < 2):
         return handler._error(400, "INVALID_CONTENT", "The document is not available for this author")
     urn = f"urn:li:share:71234567890123{fake.next_id():05d}"
     fake.posts.append({**post, "id": urn})

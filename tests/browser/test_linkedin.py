@@ -1,14 +1,13 @@
 """Connect LinkedIn through a fake LinkedIn on loopback (the same consent redirect and API calls),
-choose the member and one of its organizations, then publish a post with a PDF document from the
-media library to both, through the real engine."""
+choose the member and one of its organizations (shown by the names LinkedIn's lookup gives), then
+publish a post with a PDF document uploaded in the composer to both, through the real engine,
+which waits for LinkedIn to finish processing each document before it posts."""
 
 import re
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import Page, expect
 
-from accounts.models import Membership
 from connections.models import SocialAccount
 from publishing.models import Post
 from tests.browser import fake_linkedin
@@ -32,6 +31,8 @@ def linkedin(settings, live_server):
         **settings.PLATFORM_CREDENTIALS,
         "linkedin": (fake_linkedin.CLIENT_ID, fake_linkedin.CLIENT_SECRET),
     }
+    # The fake answers PROCESSING once per document: look again after a second, not five.
+    settings.PUBLISH_MAX_PROCESSING_CHECK_SECONDS = 1
     yield fake
     server.shutdown()
     server.server_close()
@@ -49,36 +50,42 @@ def test_connect_member_and_an_organization_then_publish_a_pdf_to_both(
     # One consent, one selection step: the member and the two organizations it administers.
     expect(page.get_by_role("heading", name="Choose which LinkedIn accounts to connect")).to_be_visible()
     member = page.get_by_role("checkbox", name=re.compile("Jane Doe"))
-    cafe = page.get_by_role("checkbox", name=re.compile("Organization 5515715"))
-    labs = page.get_by_role("checkbox", name=re.compile("Organization 123 "))
+    cafe = page.get_by_role("checkbox", name=re.compile("Acme Coffee"))
+    labs = page.get_by_role("checkbox", name=re.compile("Acme Labs"))
     for choice in (member, cafe, labs):
         expect(choice).to_be_checked()
+    expect(page.get_by_text("LinkedIn · acme-coffee")).to_be_visible()  # the vanity name as its handle
     labs.uncheck()
     shot("select")
     page.get_by_role("button", name="Connect selected").click()
 
-    expect(page.locator("tr", has_text="Organization 5515715").get_by_text("Active")).to_be_visible()
-    assert sorted(SocialAccount.objects.values_list("platform", "external_id")) == [
-        ("linkedin", fake_linkedin.ORG),
-        ("linkedin", fake_linkedin.MEMBER),
+    row = page.locator("tr", has_text="Acme Coffee")
+    expect(row.get_by_text("Active")).to_be_visible()
+    expect(row.get_by_role("link", name="acme-coffee")).to_have_attribute(
+        "href", "https://www.linkedin.com/company/acme-coffee/"
+    )
+    assert sorted(SocialAccount.objects.values_list("platform", "external_id", "display_name")) == [
+        ("linkedin", fake_linkedin.ORG, "Acme Coffee"),
+        ("linkedin", fake_linkedin.MEMBER, "Jane Doe"),
     ]
-    # One grant for both: a single token exchange.
+    # One grant for both: a single token exchange; the names in one batch lookup.
     assert [call for call in linkedin.calls if call[1].startswith("/oauth/v2/accessToken")] == [
         ("POST", "/oauth/v2/accessToken")
     ]
+    assert [path for _method, path in linkedin.calls if path.startswith("/rest/organizations?")] == [
+        "/rest/organizations?ids=List(5515715,123)"
+    ]
 
-    from publishing.media import media_store
-
-    membership = Membership.objects.get(user=signed_in)
-    media_store(actor=membership, upload=SimpleUploadedFile("Q4 results.pdf", PDF, content_type="application/pdf"))
     page.goto(f"{live_server.url}/posts/new/")
+    upload_box = page.get_by_label("Images, video or a PDF")
+    expect(upload_box).not_to_have_attribute("accept", re.compile("application/pdf"))  # no account picked yet
     page.get_by_label("LinkedIn · Jane Doe").check()
-    page.get_by_label("LinkedIn · Organization 5515715").check()
+    expect(upload_box).to_have_attribute("accept", re.compile("application/pdf"))  # LinkedIn posts documents
+    page.get_by_label("LinkedIn · Acme Coffee").check()
     page.get_by_label("Post", exact=True).fill("Our Q4 results, in eight slides.")
-    page.get_by_role("button", name="Choose from the library").click()
-    dialog = page.get_by_role("dialog", name="Media library")
-    dialog.get_by_role("button", name="Attach Q4 results.pdf (PDF)").click()
-    dialog.get_by_role("button", name="Done").click()
+    # The composer's own upload box, not the library: it takes PDFs too.
+    upload_box.set_input_files(files=[{"name": "Q4 results.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    expect(page.get_by_label("Alt text for Q4 results.pdf (PDF)")).to_be_visible()
     expect(page.locator("#checks .badge-success")).to_have_count(2)  # both "Ready to post"
     shot("composer")
     # Started only now: its claims beside the connect step's writes would contend for the database.
@@ -101,6 +108,11 @@ def test_connect_member_and_an_organization_then_publish_a_pdf_to_both(
         assert (post["visibility"], post["lifecycleState"]) == ("PUBLIC", "PUBLISHED")
     assert sorted(urn for urn, _data in linkedin.uploads) == sorted(p["content"]["media"]["id"] for p in linkedin.posts)
     assert [data for _urn, data in linkedin.uploads] == [PDF, PDF]
+    # Each document was looked at until AVAILABLE (the fake refuses a post on one still processing).
+    for urn in linkedin.documents:
+        looks = [path for method, path in linkedin.calls if method == "GET" and path.startswith("/rest/documents/")
+                 and urn.replace(":", "%3A") in path]  # fmt: skip
+        assert len(looks) >= 2, urn
     assert linkedin.unexpected == []
     shares = {post["id"] for post in linkedin.posts}
     post = Post.objects.get()

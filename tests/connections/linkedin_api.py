@@ -10,6 +10,7 @@ REST = "https://api.linkedin.com/rest"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"
 USERINFO = "https://api.linkedin.com/v2/userinfo"
 ACLS = f"{REST}/organizationAcls"
+ORGANIZATIONS = f"{REST}/organizations"
 POSTS = f"{REST}/posts"
 MEMBER = "urn:li:person:782bbtaQ"
 ORG = "urn:li:organization:5515715"
@@ -43,6 +44,23 @@ def acls(*organizations: str) -> dict[str, Any]:
     return {"elements": elements, "paging": {"start": 0, "count": 10}}
 
 
+# The organizations' batch lookup (GET /rest/organizations?ids=List(5515715,123)): results keyed
+# by the number, with statuses and errors beside them, as LinkedIn's batch GET answers.
+ORGANIZATION_RECORDS = {
+    ORG: {"id": 5515715, "localizedName": "Acme Coffee", "vanityName": "acme-coffee",
+          "name": {"localized": {"en_US": "Acme Coffee"}, "preferredLocale": {"country": "US", "language": "en"}},
+          "primaryOrganizationType": "NONE", "logoV2": {"original": "urn:li:digitalmediaAsset:C4D0BAQ1"}},
+    ORG_2: {"id": 123, "localizedName": "Acme Labs", "vanityName": "acme-labs",
+            "name": {"localized": {"en_US": "Acme Labs"}, "preferredLocale": {"country": "US", "language": "en"}},
+            "primaryOrganizationType": "NONE"},
+}  # fmt: skip
+
+
+def organizations_lookup(*organizations: str) -> dict[str, Any]:
+    results = {urn.rsplit(":", 1)[1]: ORGANIZATION_RECORDS[urn] for urn in organizations}
+    return {"results": results, "statuses": {number: 200 for number in results}, "errors": {}}
+
+
 def image_initialized(urn: str = IMAGE, url: str = UPLOAD_URL) -> dict[str, Any]:
     return {"value": {"uploadUrlExpiresAt": 1650567510704, "uploadUrl": url, "image": urn}}
 
@@ -56,6 +74,11 @@ def video_initialized(*ranges: tuple[int, int]) -> dict[str, Any]:
                     for n, (first, last) in enumerate(ranges)]  # fmt: skip
     return {"value": {"uploadUrlsExpireAt": 1650567510704, "video": VIDEO, "uploadInstructions": instructions,
                       "uploadToken": ""}}  # fmt: skip
+
+
+def document_status(status: str, owner: str = MEMBER) -> dict[str, Any]:
+    return {"id": DOCUMENT, "owner": owner, "status": status, "downloadUrlExpiresAt": 1893456000000,
+            "downloadUrl": "https://media.licdn.com/dms/document/D5F10AQH2mK0pQ1dWxQ"}  # fmt: skip
 
 
 def video_status(status: str) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from tests.connections.linkedin_api import (
     MEMBER_SCOPE,
     ORG,
     ORG_2,
+    ORGANIZATIONS,
     OWN_POST_IDS,
     POSTS,
     REST,
@@ -58,10 +59,12 @@ from tests.connections.linkedin_api import (
     approved_token,
     created,
     document_initialized,
+    document_status,
     error,
     image_initialized,
     mock_own_posts,
     network_size,
+    organizations_lookup,
     token,
     video_initialized,
     video_status,
@@ -103,6 +106,7 @@ class TestLinkedInProvider(ProviderContract):
         responses.add(responses.POST, TOKEN_URL, json=token())
         responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
         responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))
+        responses.add(responses.GET, ORGANIZATIONS, json=organizations_lookup(ORG, ORG_2))
         provider = get_provider("linkedin")
         tokens = provider.exchange_code(app=APP, code="c0de", redirect_uri=REDIRECT, code_verifier=None)
         return provider.connections_from_tokens(tokens=tokens)
@@ -202,15 +206,76 @@ def linkedin(db):
 def test_one_consent_yields_the_member_and_its_organizations(linkedin):
     responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
     responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))
+    responses.add(responses.GET, ORGANIZATIONS, json=organizations_lookup(ORG, ORG_2))
     found = linkedin.connections_from_tokens(tokens=TokenSet(access_token="AQV", scope=FULL_SCOPE))
     assert [c.profile.external_id for c in found] == [MEMBER, ORG, ORG_2]
     assert found[0].profile.username == "Jane Doe"
+    cafe, labs = (c.profile for c in found[1:])
+    assert (cafe.display_name, cafe.username, cafe.profile_url) == (
+        "Acme Coffee",
+        "acme-coffee",
+        "https://www.linkedin.com/company/acme-coffee/",
+    )
+    assert (labs.display_name, labs.username) == ("Acme Labs", "acme-labs")
+    (lookup,) = calls("GET", ORGANIZATIONS)  # one batch for every organization
+    assert urlsplit(lookup.request.url).query == "ids=List(5515715,123)"
+    assert lookup.request.headers["X-Restli-Protocol-Version"] == "2.0.0"
     assert {c.secrets["access_token"] for c in found} == {"AQV"}, "one consent, one token: one grant"
     acl_call = calls("GET", ACLS)[0]
     assert parse_qs(urlsplit(acl_call.request.url).query) == {"q": ["roleAssignee"], "role": ["ADMINISTRATOR"],
                                                               "state": ["APPROVED"]}  # fmt: skip
     assert acl_call.request.headers["X-Restli-Protocol-Version"] == "2.0.0"
     assert acl_call.request.headers["LinkedIn-Version"] == "202511"
+
+
+def test_a_failed_name_lookup_names_the_organizations_by_id_without_failing_the_consent(linkedin):
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))
+    error(responses.GET, ORGANIZATIONS, ACCESS_DENIED, 403)()
+    found = linkedin.connections_from_tokens(tokens=TokenSet(access_token="AQV", scope=FULL_SCOPE))
+    assert [(c.profile.username, c.profile.profile_url) for c in found[1:]] == [
+        ("Organization 5515715", "https://www.linkedin.com/company/5515715/"),
+        ("Organization 123", "https://www.linkedin.com/company/123/"),
+    ]
+
+
+def test_an_organization_the_lookup_leaves_out_is_named_by_id(linkedin):
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))
+    partial = organizations_lookup(ORG)
+    partial["errors"] = {"123": {"status": 403, "message": "Not enough permissions to access organization 123"}}
+    responses.add(responses.GET, ORGANIZATIONS, json=partial)
+    found = linkedin.connections_from_tokens(tokens=TokenSet(access_token="AQV", scope=FULL_SCOPE))
+    assert [c.profile.display_name or c.profile.username for c in found[1:]] == ["Acme Coffee", "Organization 123"]
+
+
+def test_many_organizations_are_named_fifty_a_call(linkedin):
+    many = [f"urn:li:organization:{1000 + n}" for n in range(51)]
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(*many))
+
+    def lookup(request):
+        asked = re.fullmatch(r"ids=List\(([\d,]+)\)", urlsplit(request.url).query).group(1).split(",")
+        results = {n: {"id": int(n), "localizedName": f"Shop {n}", "vanityName": f"shop-{n}"} for n in asked}
+        return 200, {}, json.dumps({"results": results, "statuses": dict.fromkeys(results, 200), "errors": {}})
+
+    responses.add_callback(responses.GET, ORGANIZATIONS, callback=lookup)
+    found = linkedin.connections_from_tokens(tokens=TokenSet(access_token="AQV", scope=FULL_SCOPE))
+    assert [c.profile.display_name for c in found[1:]] == [f"Shop {1000 + n}" for n in range(51)]
+    assert [len(parse_qs(urlsplit(c.request.url).query)["ids"][0].split(",")) for c in calls("GET", ORGANIZATIONS)] == [
+        50,
+        1,
+    ]
+
+
+def test_checking_an_organization_refreshes_its_name(linkedin):
+    responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
+    responses.add(responses.GET, ACLS, json=acls(ORG))
+    responses.add(responses.GET, ORGANIZATIONS, json=organizations_lookup(ORG))
+    assert linkedin.check(app=APP, account=organization()).display_name == "Acme Coffee"
+    responses.replace(responses.GET, ORGANIZATIONS, body="<html>", status=503)
+    kept = linkedin.check(app=APP, account=organization())
+    assert (kept.username, kept.display_name) == ("Organization 5515715", "")  # the stored name, not wiped
 
 
 def test_a_consent_without_organization_scopes_yields_only_the_member(linkedin):
@@ -384,14 +449,102 @@ def test_a_video_linkedin_could_not_process_fails(linkedin):
     assert not calls("POST", POSTS)
 
 
+DOCUMENT_URL = f"{REST}/documents/urn%3Ali%3Adocument%3AD5F10AQH2mK0pQ1dWxQ"
+
+
+def _report() -> PublishRequest:
+    return PublishRequest(main=ContentPart("Our report", (media("Annual report.pdf", "application/pdf", b"%PDF"),)))
+
+
 def test_a_pdf_is_a_document_post(linkedin):
     responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
     responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE", ORG))
     responses.add(responses.POST, POSTS, **created(SHARE))
-    request = PublishRequest(main=ContentPart("Our report", (media("Annual report.pdf", "application/pdf", b"%PDF"),)))
-    publish_all(linkedin, account=organization(), request=request)
+    publish_all(linkedin, account=organization(), request=_report())
     assert body_of(calls("POST", f"{REST}/documents")[0]) == {"initializeUploadRequest": {"owner": ORG}}
+    assert calls("PUT", UPLOAD_URL)[0].request.body == b"%PDF"
     assert body_of(calls("POST", POSTS)[0])["content"] == {"media": {"title": "Annual report", "id": DOCUMENT}}
+
+
+def test_a_document_is_awaited_until_available_before_the_post(linkedin):
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING"))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+    request, uploads = _report(), MemoryUploads()
+    first = linkedin.publish_part(account=member(), request=request, part=part_request(request, 0, [], uploads=uploads))
+    assert isinstance(first, Pending)  # the worker is freed: the engine asks again after check_in_s
+    assert (first.reason, first.check_in_s) == ("LinkedIn is processing the document", 5)
+    assert not calls("POST", POSTS), "no post before LinkedIn has the document"
+    responses.replace(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    second = linkedin.publish_part(account=member(), request=request,
+                                   part=part_request(request, 0, [], uploads=uploads, state=first.state))  # fmt: skip
+    assert second.platform_post_id == SHARE
+    assert len(calls("POST", f"{REST}/documents")) == 1, "initialized once"
+    assert len(calls("PUT", UPLOAD_URL)) == 1, "uploaded once"
+    assert len(calls("GET", DOCUMENT_URL)) == 2
+    assert body_of(calls("POST", POSTS)[0])["content"]["media"]["id"] == DOCUMENT
+
+
+def test_a_document_linkedin_could_not_process_fails_as_content(linkedin):
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING_FAILED"))
+    with pytest.raises(ProviderError) as caught:
+        publish_all(linkedin, account=member(), request=_report())
+    assert caught.value.error_class == ErrorClass.CONTENT
+    assert "Annual report.pdf" in caught.value.message
+    assert "PROCESSING_FAILED" in caught.value.message
+    assert not calls("POST", POSTS)
+
+
+def test_a_failure_between_the_upload_and_the_post_resumes_without_a_second_upload(linkedin):
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, body="<html>busy</html>", status=503)
+    request, uploads = _report(), MemoryUploads()
+    with pytest.raises(ProviderError) as caught:
+        linkedin.publish_part(account=member(), request=request, part=part_request(request, 0, [], uploads=uploads))
+    assert caught.value.retryable
+    responses.replace(responses.POST, POSTS, **created(SHARE))
+    again = linkedin.publish_part(account=member(), request=request,
+                                  part=part_request(request, 0, [], uploads=uploads))  # fmt: skip
+    assert again.platform_post_id == SHARE
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert len(calls("PUT", UPLOAD_URL)) == 1
+
+
+def test_a_crash_right_after_the_put_asks_linkedin_instead_of_uploading_again(linkedin):
+    """The URN and upload URL were kept, the PUT went out, and the worker died before noting it:
+    LinkedIn already processes the bytes, so they are not sent again."""
+    uploads = MemoryUploads()
+    uploads.save("media:0:Annual report.pdf:4", {"urn": DOCUMENT, "upload_url": UPLOAD_URL,
+                                                  "expires_ms": 4102444800000})  # fmt: skip
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING"))
+    request = _report()
+    pending = linkedin.publish_part(account=member(), request=request,
+                                    part=part_request(request, 0, [], uploads=uploads))  # fmt: skip
+    assert isinstance(pending, Pending)
+    assert not calls("PUT", UPLOAD_URL)
+    assert not calls("POST", f"{REST}/documents")
+    assert uploads.load("media:0:Annual report.pdf:4")["uploaded"] is True
+
+
+def test_a_document_whose_bytes_never_arrived_is_sent_to_the_same_upload_url(linkedin):
+    uploads = MemoryUploads()
+    uploads.save("media:0:Annual report.pdf:4", {"urn": DOCUMENT, "upload_url": UPLOAD_URL,
+                                                  "expires_ms": 4102444800000})  # fmt: skip
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("WAITING_UPLOAD"))
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.POST, POSTS, **created(SHARE))
+    request = _report()
+    item = linkedin.publish_part(account=member(), request=request, part=part_request(request, 0, [], uploads=uploads))
+    assert item.platform_post_id == SHARE
+    assert [c.request.body for c in calls("PUT", UPLOAD_URL)] == [b"%PDF"]
+    assert not calls("POST", f"{REST}/documents")
 
 
 def test_an_article_link_carries_its_title_and_thumbnail(linkedin):
@@ -626,3 +779,84 @@ def test_an_app_approved_for_members_posts_asks_for_the_reading_scope(linkedin, 
     settings.LINKEDIN_MEMBER_POSTS = False
     url = linkedin.authorization_url(app=APP, redirect_uri=REDIRECT, state="s", code_verifier=None)
     assert "r_member_social" not in parse_qs(urlsplit(url).query)["scope"][0].split()
+
+
+# --- Documents through the engine ---------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _engine_document_post(team, settings, tmp_path):
+    """A post with a PDF to the member, going now, through the real services (not yet claimed)."""
+    from django.core.files.base import ContentFile
+
+    from publishing.media import media_store
+    from publishing.services import Attachment, PartInput, PostInput, When, post_create
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    saved = saved_account(team, "linkedin", member())
+    editor = team.membership("editor")
+    pdf = media_store(actor=editor, upload=ContentFile(PDF_BYTES, name="Q4 results.pdf"))
+    data = PostInput(parts=[PartInput(text="Our Q4", attachments=(Attachment(media_id=pdf.id),))],
+                     account_ids=[saved.id], when=When.now())  # fmt: skip
+    return post_create(actor=editor, data=data).targets.get()
+
+
+def test_a_document_processing_over_two_polls_lands_through_the_engine_without_a_waiting_worker(
+    team, settings, tmp_path, django_capture_on_commit_callbacks, time_machine
+):
+    from publishing import engine
+    from publishing.models import Target
+
+    time_machine.move_to(timezone.now(), tick=False)
+    target = _engine_document_post(team, settings, tmp_path)
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING"))
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+
+    def claim():
+        with django_capture_on_commit_callbacks(execute=True):
+            engine.targets_claim_due()
+        target.refresh_from_db()
+
+    claim()
+    assert (target.status, target.lease_expires_at) == (Target.Status.PROCESSING, None)  # the worker was freed
+    assert target.status_reason == "LinkedIn is processing the document"
+    assert not calls("POST", POSTS)
+    time_machine.shift(5)
+    claim()
+    assert target.status == Target.Status.PUBLISHED, target.error_message
+    assert target.parts.get().platform_post_id == SHARE
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert [c.request.body for c in calls("PUT", UPLOAD_URL)] == [PDF_BYTES]
+    assert body_of(calls("POST", POSTS)[0])["content"] == {"media": {"title": "Q4 results", "id": DOCUMENT}}
+
+
+def test_a_failure_after_the_upload_resumes_through_the_engine_without_a_second_upload(
+    team, settings, tmp_path, django_capture_on_commit_callbacks, time_machine
+):
+    from publishing import engine
+    from publishing.models import Target, UploadSession
+
+    time_machine.move_to(timezone.now(), tick=False)
+    target = _engine_document_post(team, settings, tmp_path)
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, body="<html>Bad gateway</html>", status=503)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    target.refresh_from_db()
+    assert target.status == Target.Status.RETRY_WAIT
+    (session,) = UploadSession.objects.filter(part__target=target)
+    assert (session.state["urn"], session.state["uploaded"]) == (DOCUMENT, True)  # kept in the database
+    responses.replace(responses.POST, POSTS, **created(SHARE))
+    time_machine.shift(3600)
+    with django_capture_on_commit_callbacks(execute=True):
+        engine.targets_claim_due()
+    target.refresh_from_db()
+    assert target.status == Target.Status.PUBLISHED, target.error_message
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert len(calls("PUT", UPLOAD_URL)) == 1

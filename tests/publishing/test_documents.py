@@ -1,6 +1,8 @@
 """PDFs in the media library: stored as documents, posted where a platform takes them (LinkedIn),
 refused by name where it does not."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -61,3 +63,20 @@ def test_linkedin_takes_one_document_within_its_limit(team, settings):
     heavy = client.post(COMPOSE, {"accounts": [linkedin.pk], "text": "Deck", "main_media": [first], "when": "draft"})
     assert heavy.status_code == 400
     assert b"LinkedIn documents:" in heavy.content
+
+
+def test_the_composers_own_upload_box_takes_pdfs_and_names_an_attached_one(team, demo_accounts):
+    linkedin = _linkedin(team)
+    client = team.client("editor")
+    page = client.get(COMPOSE).content.decode()
+    box = re.search(r'<input type="file" id="media-input"[^>]*>', page)
+    assert box is not None
+    assert "application/pdf" in box.group(0).split('accept="', 1)[1].split('"', 1)[0].split(",")
+    # The picker offers PDFs while an account whose rules take documents is picked: those are marked.
+    marked = set(map(int, re.findall(r'name="accounts" value="(\d+)"[^>]*data-documents', page)))
+    assert marked == {linkedin.pk}
+    media_id = upload(client, PDF, name="deck.pdf").json()["id"]
+    kept = client.post(COMPOSE, {"accounts": [linkedin.pk], "text": "x" * 3001, "main_media": [media_id],
+                                "when": "draft"})  # fmt: skip
+    assert kept.status_code == 400  # too long for LinkedIn: the form comes back, the PDF still attached
+    assert 'Alt text for deck.pdf <span class="muted small">(PDF)</span>' in kept.content.decode()

@@ -1,20 +1,24 @@
 """LinkedIn, per platforms-other.md section 2 (comments: platforms-engagement.md section 5).
 
 Connecting: one consent (3-legged OAuth, no PKCE) yields the member (``/v2/userinfo``) and every
-organization the member administers (``/rest/organizationAcls``), chosen in the selection step
-and stored as one grant. Access tokens last 60 days; LinkedIn hands refresh tokens only to apps
-approved for them, so a consent without one is warned a week ahead and then asked to reconnect
-(``refreshes``), and one with one is refreshed.
+organization the member administers (``/rest/organizationAcls``, named by one batch lookup of
+``/rest/organizations``), chosen in the selection step and stored as one grant. Access tokens
+last 60 days; LinkedIn hands refresh tokens only to apps approved for them, so a consent
+without one is warned a week ahead and then asked to reconnect (``refreshes``), and one with
+one is refreshed.
 
 Publishing: the main part is one post (``/rest/posts``, 201 with the id in ``x-restli-id``):
-text, one image, 2 to 20 images, a video (multi-part upload with ETags, finalized, then awaited
-as Pending until ``AVAILABLE``), a PDF document, or an article link with its title and
-thumbnail (LinkedIn does not fetch previews). LinkedIn has no threads: the replies and the first
-comment are comments, each on the part it answers. Commentary is escaped as "little text".
+text, one image, 2 to 20 images, a video (multi-part upload with ETags, finalized), a PDF
+document (one PUT), or an article link with its title and thumbnail (LinkedIn does not fetch
+previews). A video or a document is awaited as Pending until LinkedIn says ``AVAILABLE``, and
+the post is created only then. LinkedIn has no threads: the replies and the first comment are
+comments, each on the part it answers. Commentary is escaped as "little text".
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -64,9 +68,15 @@ IMAGE_PIXELS = 36_152_320
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/gif")
 VIDEO_TYPES = ("video/mp4",)
 PDF = "application/pdf"
-VIDEO_READY = "AVAILABLE"
-VIDEO_FAILED = "PROCESSING_FAILED"
+VIDEO_READY = DOCUMENT_READY = "AVAILABLE"
+VIDEO_FAILED = DOCUMENT_FAILED = "PROCESSING_FAILED"
+DOCUMENT_WAITING = "WAITING_UPLOAD"
 RECENT_COMMENTS = 50
+LOOKUP_BATCH = 50  # organizations per lookup call, to keep its URL short
+# A vanity name goes into the page URL: only the characters LinkedIn allows in one.
+VANITY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Asset:
 
     urn: str
     ready: bool = True
+    what: str = "video"  # what LinkedIn is processing, for the user's status line
 
 
 class LinkedInProvider(OAuth2Provider):
@@ -151,10 +162,13 @@ class LinkedInProvider(OAuth2Provider):
             member = _member_profile(_json(api.call("GET", userinfo_url())))
             if not _is_organization(account):
                 return member
-            if account.external_id not in {org.external_id for org in _administered(api, "")}:
+            mine = next((org for org in _administered(api, "") if org.external_id == account.external_id), None)
+            if mine is None:
                 message = "You are no longer an administrator of this LinkedIn page: reconnect, or choose another."
                 raise ProviderError(ErrorClass.CONFIG, message, code="no_page_role")
-        return Profile(external_id=account.external_id, username=account.username)
+        if not mine.display_name:  # the names were not looked up this time: keep the stored ones
+            return Profile(external_id=account.external_id, username=account.username)
+        return mine
 
     # --- Composer rules -------------------------------------------------------------------------
 
@@ -178,8 +192,9 @@ class LinkedInProvider(OAuth2Provider):
             if part.kind != PartKind.MAIN:
                 return self._comment(api, account, part)
             assets = [self._asset(api, account, item, part, index) for index, item in enumerate(_checked(part))]
-            if not all(asset.ready for asset in assets):
-                return self._still_processing(part)
+            busy = [asset for asset in assets if not asset.ready]
+            if busy:
+                return self._still_processing(part, what=busy[0].what)
             body = _post_body(account, request, part, [asset.urn for asset in assets])
             urn = created_urn(api.rest("POST", "posts", json=body, create_call=True), what="the post")
         return PublishedItem(platform_post_id=urn, url=post_url(urn))
@@ -195,15 +210,15 @@ class LinkedInProvider(OAuth2Provider):
         return PublishedItem(platform_post_id=comment, url=post_url(part.root.platform_post_id),
                              extra={"post": part.root.platform_post_id})  # fmt: skip
 
-    def _still_processing(self, part: PartRequest) -> Pending:
+    def _still_processing(self, part: PartRequest, *, what: str) -> Pending:
         checks = int(part.state.get("checks", 0)) + 1
         since = float(part.state.get("since") or time.time())
         if time.time() - since > self.processing_limit_s:
             hours = self.processing_limit_s // 3600
-            raise ProviderError(ErrorClass.CONTENT, f"LinkedIn was still processing the video after {hours} h.",
+            raise ProviderError(ErrorClass.CONTENT, f"LinkedIn was still processing the {what} after {hours} h.",
                                 code="processing_timeout")  # fmt: skip
         delay = self.check_delays_s[min(checks, len(self.check_delays_s)) - 1]
-        return Pending(reason="LinkedIn is processing the video", state={**part.state, "checks": checks,
+        return Pending(reason=f"LinkedIn is processing the {what}", state={**part.state, "checks": checks,
                        "since": since}, check_in_s=delay)  # fmt: skip
 
     def _asset(self, api: LinkedInApi, account: AccountState, item: MediaItem, part: PartRequest, index: int) -> Asset:
@@ -211,15 +226,49 @@ class LinkedInProvider(OAuth2Provider):
         stored = part.uploads.load(key) or {}
         if item.mime_type in VIDEO_TYPES:
             return self._video(api, account, item, part, key, stored)
+        if item.mime_type == PDF:
+            return self._document(api, account, item, part, key, stored)
         if stored.get("uploaded"):
             return Asset(urn=str(stored["urn"]))
-        kind, field = ("documents", "document") if item.mime_type == PDF else ("images", "image")
-        answer = api.rest_json("POST", f"{kind}?action=initializeUpload",
+        answer = api.rest_json("POST", "images?action=initializeUpload",
                                json={"initializeUploadRequest": {"owner": account.external_id}})  # fmt: skip
-        urn, upload_url = value_of(answer, field, what="the upload"), value_of(answer, "uploadUrl", what="the upload")
+        urn, upload_url = value_of(answer, "image", what="the upload"), value_of(answer, "uploadUrl", what="the upload")
         api.put_bytes(upload_url, item.read_range(0, item.size))
         part.uploads.save(key, {"urn": urn, "uploaded": True})
         return Asset(urn=urn)
+
+    def _document(
+        self, api: LinkedInApi, account: AccountState, item: MediaItem, part: PartRequest, key: str,
+        stored: dict[str, Any],
+    ) -> Asset:  # fmt: skip
+        """initializeUpload, one PUT, then the document's status until it is AVAILABLE. The URN is
+        kept before the PUT and "uploaded" after it, so a resumed part never sends the PDF twice:
+        after a crash mid-way it asks LinkedIn whether the bytes arrived instead."""
+        resumed = bool(stored.get("urn")) and not _upload_expired(stored)
+        if not resumed:
+            answer = api.rest_json("POST", "documents?action=initializeUpload",
+                                   json={"initializeUploadRequest": {"owner": account.external_id}})  # fmt: skip
+            stored = {"urn": value_of(answer, "document", what="the document upload"),
+                      "upload_url": value_of(answer, "uploadUrl", what="the document upload"),
+                      "expires_ms": answer["value"].get("uploadUrlExpiresAt")}  # fmt: skip
+            part.uploads.save(key, stored)
+        urn = str(stored["urn"])
+        if stored.get("available"):
+            return Asset(urn=urn)
+        status = _document_status(api, urn) if resumed else DOCUMENT_WAITING
+        if not stored.get("uploaded"):
+            if status == DOCUMENT_WAITING:  # the bytes never arrived (or this is the first try)
+                api.put_bytes(str(stored["upload_url"]), item.read_range(0, item.size))
+                status = _document_status(api, urn)
+            stored = {**stored, "uploaded": True}
+            part.uploads.save(key, stored)
+        if status == DOCUMENT_FAILED:
+            message = f"LinkedIn could not process the document {item.filename} (status {DOCUMENT_FAILED})."
+            raise ProviderError(ErrorClass.CONTENT, message, code=DOCUMENT_FAILED)
+        if status == DOCUMENT_READY:
+            part.uploads.save(key, {**stored, "available": True})
+            return Asset(urn=urn)
+        return Asset(urn=urn, ready=False, what="document")
 
     def _video(
         self, api: LinkedInApi, account: AccountState, item: MediaItem, part: PartRequest, key: str,
@@ -342,20 +391,47 @@ def _member_profile(info: Mapping[str, Any]) -> Profile:
 
 
 def _administered(api: LinkedInApi, scope: str) -> list[Profile]:
-    """The organizations the member administers. A consent without the organization scopes (an
-    app without the Community Management API) has none to ask for."""
+    """The organizations the member administers, named. A consent without the organization
+    scopes (an app without the Community Management API) has none to ask for."""
     if scope and "rw_organization_admin" not in scope.replace(",", " ").split():
         return []
     answer = api.rest_json("GET", "organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED")
-    elements = answer.get("elements")
-    found: list[Profile] = []
-    for element in elements if isinstance(elements, list) else []:
-        urn = element.get("organization") if isinstance(element, dict) else None
-        if isinstance(urn, str) and urn.startswith(ORGANIZATION):
-            number = urn.removeprefix(ORGANIZATION)
-            found.append(Profile(external_id=urn, username=f"Organization {number}",
-                                 profile_url=f"https://www.linkedin.com/company/{number}/"))  # fmt: skip
+    urns: list[str] = []
+    for element in _elements(answer):
+        urn = element.get("organization")
+        if isinstance(urn, str) and urn.startswith(ORGANIZATION) and urn not in urns:
+            urns.append(urn)
+    names = _organization_names(api, [urn.removeprefix(ORGANIZATION) for urn in urns])
+    return [_organization_profile(urn, names.get(urn.removeprefix(ORGANIZATION), {})) for urn in urns]
+
+
+def _organization_names(api: LinkedInApi, numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """Each organization's lookup result by its number, in batch calls. Names are a nicety: a
+    failed lookup leaves the organizations named by their ids rather than failing the consent."""
+    numbers = [number for number in numbers if number.isdigit()]  # only ids go into the URL
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(numbers), LOOKUP_BATCH):
+        listed = ",".join(numbers[start : start + LOOKUP_BATCH])
+        try:
+            answer = api.rest_json("GET", f"organizations?ids=List({listed})")
+        except ProviderError as exc:
+            log.warning("LinkedIn organization lookup failed (%s %s); named by id", exc.status, exc.code)
+            continue
+        results = answer.get("results")
+        for number, result in results.items() if isinstance(results, dict) else ():
+            if isinstance(result, dict):
+                found[str(number)] = result
     return found
+
+
+def _organization_profile(urn: str, found: Mapping[str, Any]) -> Profile:
+    """Shown by its name, with its vanity name as the handle that links to its page."""
+    number = urn.removeprefix(ORGANIZATION)
+    name, vanity = found.get("localizedName"), found.get("vanityName")
+    name = name.strip() if isinstance(name, str) else ""
+    vanity = vanity.strip() if isinstance(vanity, str) and VANITY.fullmatch(vanity.strip()) else ""
+    return Profile(external_id=urn, username=vanity or name or f"Organization {number}", display_name=name,
+                   profile_url=f"https://www.linkedin.com/company/{vanity or number}/")  # fmt: skip
 
 
 def _checked(part: PartRequest) -> tuple[MediaItem, ...]:
@@ -410,6 +486,18 @@ def _content(request: PublishRequest, media: tuple[MediaItem, ...], urns: list[s
     if item.mime_type in IMAGE_TYPES:
         return {"media": {"id": urn, "altText": item.alt_text}}
     return {"media": {"title": item.filename.rsplit(".", 1)[0][:400], "id": urn}}
+
+
+def _document_status(api: LinkedInApi, urn: str) -> str:
+    """PROCESSING, AVAILABLE, PROCESSING_FAILED or WAITING_UPLOAD (before the bytes arrive)."""
+    return str(api.rest_json("GET", f"documents/{urn_path(urn)}").get("status") or "")
+
+
+def _upload_expired(stored: Mapping[str, Any]) -> bool:
+    """An upload URL LinkedIn would no longer take (uploadUrlExpiresAt, in ms): start over."""
+    expires = stored.get("expires_ms")
+    uploaded = stored.get("uploaded")
+    return not uploaded and isinstance(expires, int | float) and expires / 1000 < time.time()
 
 
 def _instructions(answer: Mapping[str, Any]) -> list[dict[str, Any]]:
