@@ -148,8 +148,10 @@
     alt.id = "alt-" + item.id;
     alt.name = "alt_" + item.id;
     label.htmlFor = alt.id;
-    var kinds = { video: " (video, " + item.duration + ")", document: " (PDF)" };
-    label.textContent = "Alt text for " + item.name + (kinds[item.kind] || "");
+    // A document has no alt text: what goes there is its title (the file's name if left empty).
+    label.textContent = item.kind === "document"
+      ? "Title of " + item.name + " (PDF; shown above the document, the file's name if left empty)"
+      : "Alt text for " + item.name + (item.kind === "video" ? " (video, " + item.duration + ")" : "");
     list.appendChild(li);
     recheck();
   }

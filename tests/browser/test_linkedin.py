@@ -85,7 +85,7 @@ def test_connect_member_and_an_organization_then_publish_a_pdf_to_both(
     page.get_by_label("Post", exact=True).fill("Our Q4 results, in eight slides.")
     # The composer's own upload box, not the library: it takes PDFs too.
     upload_box.set_input_files(files=[{"name": "Q4 results.pdf", "mimeType": "application/pdf", "buffer": PDF}])
-    expect(page.get_by_label("Alt text for Q4 results.pdf (PDF)")).to_be_visible()
+    expect(page.get_by_label("Title of Q4 results.pdf")).to_be_visible()
     expect(page.locator("#checks .badge-success")).to_have_count(2)  # both "Ready to post"
     shot("composer")
     # Started only now: its claims beside the connect step's writes would contend for the database.

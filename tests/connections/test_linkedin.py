@@ -467,6 +467,16 @@ def test_a_pdf_is_a_document_post(linkedin):
     assert body_of(calls("POST", POSTS)[0])["content"] == {"media": {"title": "Annual report", "id": DOCUMENT}}
 
 
+def test_a_documents_title_is_the_one_the_author_wrote_in_place_of_alt_text(linkedin):
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE", ORG))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+    pdf = media("Annual report.pdf", "application/pdf", b"%PDF", alt="Our 2026 in numbers")
+    publish_all(linkedin, account=organization(), request=PublishRequest(main=ContentPart("Our report", (pdf,))))
+    assert body_of(calls("POST", POSTS)[0])["content"] == {"media": {"title": "Our 2026 in numbers", "id": DOCUMENT}}
+
+
 def test_a_document_is_awaited_until_available_before_the_post(linkedin):
     responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
     responses.add(responses.PUT, UPLOAD_URL, status=201)

@@ -79,4 +79,4 @@ def test_the_composers_own_upload_box_takes_pdfs_and_names_an_attached_one(team,
     kept = client.post(COMPOSE, {"accounts": [linkedin.pk], "text": "x" * 3001, "main_media": [media_id],
                                 "when": "draft"})  # fmt: skip
     assert kept.status_code == 400  # too long for LinkedIn: the form comes back, the PDF still attached
-    assert 'Alt text for deck.pdf <span class="muted small">(PDF)</span>' in kept.content.decode()
+    assert 'Title of deck.pdf <span class="muted small">(PDF;' in kept.content.decode()

@@ -37,5 +37,5 @@ def settings_from_env(*, testing: bool) -> dict[str, object]:
         # The network-size edge that counts an organization's followers; the reference is unsure
         # of its casing.
         "LINKEDIN_FOLLOWER_EDGE": env_str("LINKEDIN_FOLLOWER_EDGE", "COMPANY_FOLLOWED_BY_MEMBER"),
-        "LINKEDIN_DOCUMENT_MAX_BYTES": env_int("LINKEDIN_DOCUMENT_MAX_BYTES", 100 * 1024 * 1024, minimum=1),
+        "LINKEDIN_DOCUMENT_MAX_BYTES": env_int("LINKEDIN_DOCUMENT_MAX_BYTES", 100_000_000, minimum=1),
     }

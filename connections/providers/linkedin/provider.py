@@ -485,7 +485,9 @@ def _content(request: PublishRequest, media: tuple[MediaItem, ...], urns: list[s
     item, urn = media[0], urns[0]
     if item.mime_type in IMAGE_TYPES:
         return {"media": {"id": urn, "altText": item.alt_text}}
-    return {"media": {"title": item.filename.rsplit(".", 1)[0][:400], "id": urn}}
+    # A document's (or video's) title is what the composer asked for in its place of alt text.
+    title = item.alt_text.strip() or item.filename.rsplit(".", 1)[0]
+    return {"media": {"title": title[:400], "id": urn}}
 
 
 def _document_status(api: LinkedInApi, urn: str) -> str:
