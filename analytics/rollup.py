@@ -102,11 +102,16 @@ def _spans(keys: Iterable[Key]) -> Iterator[tuple[int, date, date]]:
         yield account, first, last
 
 
+# Should a zone ever turn its clocks back across midnight, a day's parts would not all lie
+# between its two midnights: read a little either side; fold() places each part by its own date.
+MARGIN = timedelta(hours=3)
+
+
 def _parts_of(keys: Iterable[Key], zone: ZoneInfo) -> Q:
     q = Q(pk__in=[])
     for account, first, last in _spans(keys):
-        q |= Q(account_id=account, published_at__gte=day_start(first, zone),
-               published_at__lt=day_start(last + timedelta(days=1), zone))  # fmt: skip
+        q |= Q(account_id=account, published_at__gte=day_start(first, zone) - MARGIN,
+               published_at__lt=day_start(last + timedelta(days=1), zone) + MARGIN)  # fmt: skip
     return q
 
 

@@ -297,3 +297,16 @@ def test_the_command_rebuilds_and_checks(team, demo_accounts):
     assert "agree" in out.getvalue()
     with pytest.raises(CommandError, match="No workspace"):
         call_command("analytics_rollup", "--rebuild", "--workspace", "999999", stdout=io.StringIO())
+
+
+def test_the_hours_summed_in_the_database_and_in_python_agree(team, demo_accounts):
+    for n in range(12):
+        published_post(team.workspace, demo_accounts[n % 2], datetime(2026, 3, 1 + n % 9, n * 2, 15, tzinfo=UTC),
+                       likes=n + 1)  # fmt: skip
+    s = scope(team.workspace, datetime(2026, 3, 1).date(), datetime(2026, 3, 20).date())
+    in_python = queries.fold_hours(queries.cells_in(s).values_list("day", "hours"))
+    assert queries._by_hour(s) == in_python
+    assert sum(posts for posts, _ in in_python.values()) == 12
+    assert sum(engagement for _, engagement in in_python.values()) == sum(range(1, 13))
+    alpha_only = queries.Scope(team.workspace, s.zone, s.first_day, s.last_day, (demo_accounts[0].pk,))
+    assert sum(posts for posts, _ in queries._by_hour(alpha_only).values()) == 6
