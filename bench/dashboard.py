@@ -10,6 +10,7 @@ one JSON object: {"posts": N, "views": {"month": {"p50_ms", "p95_ms", "queries",
 "bytes"}, ...}} (rows: model instances built; fetched: rows the database sent, PostgreSQL only).
 
     .venv/bin/python bench/dashboard.py --posts 20000
+    .venv/bin/python bench/dashboard.py --views analytics,analytics_30d,analytics_account   # only those
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postwright_dash .venv/bin/python bench/dashboard.py
 """
 
