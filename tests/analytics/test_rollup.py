@@ -310,3 +310,43 @@ def test_the_hours_summed_in_the_database_and_in_python_agree(team, demo_account
     assert sum(engagement for _, engagement in in_python.values()) == sum(range(1, 13))
     alpha_only = queries.Scope(team.workspace, s.zone, s.first_day, s.last_day, (demo_accounts[0].pk,))
     assert sum(posts for posts, _ in queries._by_hour(alpha_only).values()) == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_one_day_queue_on_its_cell_and_neither_is_lost(team, demo_accounts):
+    """The first writer holds its transaction open after recomputing the cell; the second must
+    wait for it and recompute with both parts (a cell computed before its lock would lose one)."""
+    import threading
+    import time
+
+    from django.db import connection as this_thread
+    from django.db import transaction
+
+    account = demo_accounts[0]
+    at = datetime(2026, 3, 5, 12, tzinfo=UTC)
+    published_post(team.workspace, account, at, likes=1)  # the cell and the zone exist, committed
+    first_wrote = threading.Event()
+    errors: list[BaseException] = []
+
+    def write(likes: int, hold: float) -> None:
+        try:
+            with transaction.atomic():
+                published_post(team.workspace, account, at + timedelta(minutes=likes), likes=likes)
+                first_wrote.set()
+                time.sleep(hold)
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+        finally:
+            this_thread.close()  # each thread's own connection
+
+    first = threading.Thread(target=write, args=(10, 0.8))
+    first.start()
+    assert first_wrote.wait(10)
+    second = threading.Thread(target=write, args=(100, 0))
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    (cell,) = DailyRollup.objects.filter(account=account)
+    assert (cell.posts, cell.engagement) == (3, 111)
+    assert rollup.differences(team.workspace.pk) == []
