@@ -7,7 +7,7 @@ has not counted yet is retried later and nothing is stored (see analytics/sync.p
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from accounts.models import WorkspaceOwned
 from connections.models import SocialAccount
@@ -147,6 +147,17 @@ class PartMetrics(WorkspaceOwned, PostMetricFields):
         indexes = [
             models.Index(fields=["workspace", "published_at"], name="partmetrics_workspace_time"),
             models.Index(fields=["account", "published_at"], name="partmetrics_account_time"),
+            # The Analytics page's top posts (ORDER BY the metric, unknown last, LIMIT 10): walked in
+            # order and stopped at ten, instead of sorting every part of a long range.
+            *(
+                models.Index(
+                    F("workspace"),
+                    F(name).desc(nulls_last=True),
+                    F("published_at").desc(),
+                    name=f"partmetrics_top_{name}",
+                )
+                for name in ("engagement", "likes", "reposts", "replies", "views")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -204,3 +215,48 @@ class MetricSync(WorkspaceOwned):
     def __str__(self) -> str:
         what = f"part {self.part_id}" if self.kind == self.Kind.PART else f"account {self.account_id}"
         return f"sync {what} due {self.due_at:%Y-%m-%d %H:%M}"
+
+
+class DailyRollup(WorkspaceOwned):
+    """One account's parts published on one day in the workspace's zone, summed: what the
+    Analytics page reads instead of every PartMetrics row (see analytics/rollup.py).
+
+    Always equal to a recomputation from PartMetrics: each write recomputes the cells it touched
+    (in its own transaction), so growth is never added twice and a retried sync changes nothing.
+    """
+
+    account = models.ForeignKey(SocialAccount, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    posts = models.PositiveIntegerField(default=0)  # distinct targets with a part that day
+    # Targets also counted on an earlier day (a thread across midnight, a reply sent days later),
+    # by that latest earlier day: {"2026-03-01": 1}. Lets a range count each post once.
+    repeats = models.JSONField(default=dict, blank=True)
+    engagement = models.PositiveBigIntegerField(default=0)
+    likes = models.PositiveBigIntegerField(default=0)
+    reposts = models.PositiveBigIntegerField(default=0)
+    replies = models.PositiveBigIntegerField(default=0)
+    quotes = models.PositiveBigIntegerField(default=0)
+    saves = models.PositiveBigIntegerField(default=0)
+    views = models.PositiveBigIntegerField(null=True, blank=True)  # None: no part of the day has views
+    seen_engagement = models.PositiveBigIntegerField(default=0)  # engagement of the parts whose views are known
+    # Main parts by local hour for the best-times grid: {"13": [posts, engagement]}.
+    hours = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "day"], name="rollup_one_per_account_day")]
+        indexes = [models.Index(fields=["workspace", "day"], name="rollup_workspace_day")]
+
+    def __str__(self) -> str:
+        return f"rollup of {self.account_id} on {self.day}"
+
+
+class RollupState(models.Model):
+    """Which zone a workspace's DailyRollup rows are in. Writers hold it shared while they write;
+    a rebuild (a new zone, or the command) holds it exclusively, so both never mix."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    zone = models.CharField(max_length=64, blank=True)  # blank: never built
+    built_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollup of workspace {self.workspace_id} in {self.zone or '(not built)'}"

@@ -1,16 +1,20 @@
 """Read-side of analytics: every number the dashboard shows, aggregated in the database.
 
-Each function is one query (or two) whatever the number of posts: sums GROUP BY the day (or
-weekday and hour) of ``PartMetrics.published_at`` in the workspace's zone, on the
-(workspace, published_at) index. Python only folds the grouped rows (at most one per day).
+Each function is one query (or two) whatever the number of posts. The sums read the day cells
+of analytics/rollup.py (DailyRollup: one row per account and day, kept by the writers) when
+they are in the page's zone; a page in another zone (a member's own) groups
+``PartMetrics.published_at`` by its local day instead, on the (workspace, published_at) index.
+Python only folds the grouped rows (at most one per account and day).
 """
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db import connection
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 
@@ -19,8 +23,10 @@ from analytics.models import (
     ENGAGEMENT_FIELDS,
     POST_METRIC_FIELDS,
     AccountMetricSnapshot,
+    DailyRollup,
     PartMetrics,
     PartMetricSnapshot,
+    RollupState,
 )
 from publishing.media import media_thumb_url_for
 from publishing.models import ContentMedia, PostContent
@@ -56,6 +62,11 @@ class Scope:
     def days(self) -> list[date]:
         return [self.first_day + timedelta(days=n) for n in range((self.last_day - self.first_day).days + 1)]
 
+    @cached_property
+    def rolled(self) -> bool:
+        """Whether the workspace's day cells are in this zone (one query, once per page)."""
+        return RollupState.objects.filter(workspace=self.workspace, zone=self.zone.key).exists()
+
     @property
     def by_week(self) -> bool:
         """Posts per week past three months: a year of daily bars is too thin to read."""
@@ -69,6 +80,24 @@ def parts_in(scope: Scope) -> QuerySet[PartMetrics]:
     if scope.account_ids is not None:
         parts = parts.filter(account_id__in=scope.account_ids)
     return parts.order_by()
+
+
+def cells_in(scope: Scope) -> QuerySet[DailyRollup]:
+    cells = DailyRollup.objects.filter(workspace=scope.workspace, day__gte=scope.first_day, day__lte=scope.last_day)
+    if scope.account_ids is not None:
+        cells = cells.filter(account_id__in=scope.account_ids)
+    return cells.order_by()
+
+
+def _cell_sums() -> dict[str, Any]:
+    """The same names as _sums(), from the day cells."""
+    return {
+        "sum_posts": Sum("posts"),
+        "sum_engagement": Sum("engagement"),
+        "sum_views": Sum("views"),
+        "sum_seen_engagement": Sum("seen_engagement"),
+        **{f"sum_{name}": Sum(name) for name in ENGAGEMENT_FIELDS},
+    }
 
 
 def _sums() -> dict[str, Any]:
@@ -120,7 +149,10 @@ class Point:
 
 def daily(scope: Scope) -> list[Point]:
     """Posts, engagement and views per day (per week for long ranges), zero where nothing landed."""
-    rows = parts_in(scope).values(day=TruncDate("published_at", tzinfo=scope.zone)).annotate(**_sums())
+    if scope.rolled:
+        rows: Iterable[dict[str, Any]] = cells_in(scope).values("day").annotate(**_cell_sums())
+    else:
+        rows = parts_in(scope).values(day=TruncDate("published_at", tzinfo=scope.zone)).annotate(**_sums())
     by_day = {row["day"]: row for row in rows}
     points: dict[str, Totals] = {}
     by_week = scope.by_week  # once: it counts the days
@@ -154,10 +186,23 @@ def per_platform(scope: Scope, platform_of: dict[int, str], names: dict[str, str
     """Grouped by account in the database (no join), folded into platforms from the accounts the
     page already read."""
     folded: dict[str, Totals] = {}
-    for row in parts_in(scope).values("account_id").annotate(**_sums()):
+    for row in _per_account(scope):
         platform = platform_of.get(row["account_id"], "")
         folded.setdefault(platform, Totals()).add(row)
     return [PlatformRow(p, names.get(p, p), t) for p, t in sorted(folded.items(), key=lambda kv: -kv[1].engagement)]
+
+
+def _per_account(scope: Scope) -> Iterable[dict[str, Any]]:
+    if not scope.rolled:
+        return parts_in(scope).values("account_id").annotate(**_sums())
+    # A post on several days of the range (a thread across midnight) is in several cells: the
+    # ones whose earlier day is in the range count it again, so they give it back.
+    rows = list(cells_in(scope).values("account_id", "repeats").annotate(n_cells=Count("id"), **_cell_sums()))
+    first = scope.first_day.isoformat()
+    for row in rows:
+        again = sum(n for earlier, n in (row["repeats"] or {}).items() if earlier >= first)
+        row["sum_posts"] -= row["n_cells"] * again
+    return rows
 
 
 @dataclass(frozen=True)
@@ -224,16 +269,7 @@ class HeatCell:
 
 def best_times(scope: Scope) -> list[tuple[str, list[HeatCell]]]:
     """Weekday by hour in the workspace's zone: average engagement per post published then."""
-    rows = (
-        parts_in(scope)
-        .filter(part__position=0)
-        .values(
-            weekday=ExtractIsoWeekDay("published_at", tzinfo=scope.zone),
-            hour=ExtractHour("published_at", tzinfo=scope.zone),
-        )
-        .annotate(n_posts=Count("id"), sum_engagement=Sum("engagement"))
-    )
-    found = {(row["weekday"], row["hour"]): (row["n_posts"], row["sum_engagement"] or 0) for row in rows}
+    found = _by_hour(scope)
     averages = {key: engagement / posts for key, (posts, engagement) in found.items() if posts}
     best = max(averages.values(), default=0.0)
     grid = []
@@ -250,6 +286,55 @@ def best_times(scope: Scope) -> list[tuple[str, list[HeatCell]]]:
             cells.append(HeatCell(hour, posts, round(average, 1), _heat_level(average, best), title, f"{average:.0f}"))
         grid.append((name, cells))
     return grid
+
+
+def _by_hour(scope: Scope) -> dict[tuple[int, int], tuple[int, int]]:
+    """(ISO weekday, hour) -> (main parts published then, their engagement)."""
+    if scope.rolled:
+        if connection.vendor == "postgresql":
+            return _by_hour_summed(scope)
+        return fold_hours(cells_in(scope).values_list("day", "hours"))
+    rows = (
+        parts_in(scope)
+        .filter(part__position=0)
+        .values(
+            weekday=ExtractIsoWeekDay("published_at", tzinfo=scope.zone),
+            hour=ExtractHour("published_at", tzinfo=scope.zone),
+        )
+        .annotate(n_posts=Count("id"), sum_engagement=Sum("engagement"))
+    )
+    return {(row["weekday"], row["hour"]): (row["n_posts"], row["sum_engagement"] or 0) for row in rows}
+
+
+def fold_hours(cells: Iterable[tuple[date, dict[str, list[int]]]]) -> dict[tuple[int, int], tuple[int, int]]:
+    """The cells' hours summed by weekday and hour, in Python."""
+    found: dict[tuple[int, int], tuple[int, int]] = {}
+    for day, hours in cells:
+        weekday = day.isoweekday()
+        for hour, (posts, engagement) in hours.items():
+            had = found.get((weekday, int(hour)), (0, 0))
+            found[(weekday, int(hour))] = (had[0] + posts, had[1] + engagement)
+    return found
+
+
+# The same sums in PostgreSQL: a year of cells is 168 rows back, not every cell's JSON decoded.
+HOURS_SQL = """
+SELECT EXTRACT(ISODOW FROM c.day)::int, h.key::int, SUM((h.value->>0)::bigint), SUM((h.value->>1)::bigint)
+FROM analytics_dailyrollup c CROSS JOIN LATERAL jsonb_each(c.hours) h
+WHERE c.workspace_id = %s AND c.day >= %s AND c.day <= %s {accounts}
+GROUP BY 1, 2
+"""
+
+
+def _by_hour_summed(scope: Scope) -> dict[tuple[int, int], tuple[int, int]]:
+    params: list[Any] = [scope.workspace.pk, scope.first_day, scope.last_day]
+    accounts = ""
+    if scope.account_ids is not None:
+        accounts = "AND c.account_id = ANY(%s)"
+        params.append(list(scope.account_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(HOURS_SQL.format(accounts=accounts), params)
+        return {(weekday, hour): (int(posts), int(engagement)) for weekday, hour, posts, engagement in cursor}
 
 
 def _heat_level(average: float | None, best: float) -> int:

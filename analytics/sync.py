@@ -29,7 +29,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from analytics import schedule
+from analytics import rollup, schedule
 from analytics.models import (
     ACCOUNT_METRIC_FIELDS,
     ENGAGEMENT_FIELDS,
@@ -486,7 +486,20 @@ def _store_parts(rows: list[MetricSync], found: Mapping[str, PostMetrics], provi
             update_fields=[*POST_METRIC_FIELDS, "extra", "engagement", "updated_at", "published_at"],
         )  # fmt: skip
         MetricSync.objects.bulk_update(rows, SYNC_FIELDS)
+        _refresh_rollup(changed, latest)
     result.snapshots += len(snapshots)
+
+
+def _refresh_rollup(changed: list[PartMetrics], latest: Mapping[int, PartMetrics]) -> None:
+    """The day cells of the parts just written (and of their old days, should a part have moved),
+    recomputed in the same transaction: a retried batch recomputes the same numbers."""
+    by_workspace: dict[int, list[PartMetrics]] = defaultdict(list)
+    for metrics in changed:
+        by_workspace[metrics.workspace_id].append(metrics)
+    for workspace_id, written in by_workspace.items():
+        touched = [(m.account_id, m.published_at) for m in written]
+        touched += [(old.account_id, old.published_at) for m in written if (old := latest.get(m.part_id))]
+        rollup.refresh(workspace_id, touched, {m.target_id for m in written})
 
 
 def _same(current: Any, values: Mapping[str, int | None], extra: Mapping[str, int], names: Iterable[str]) -> bool:
