@@ -15,9 +15,10 @@ when a create call may have landed without an answer. "queued" (claimed, never s
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
@@ -251,9 +252,27 @@ def target_publish(*, target_id: int) -> None:
 
 
 def targets_publish(*, target_ids: Sequence[int]) -> None:
-    """Publish a batch of claimed targets: started together, then delivered concurrently (one
-    thread each: their calls wait on the network, not the CPU), then their posts rolled up.
-    Each target still moves, and records each part as it lands, on its own."""
+    """Publish a task's claimed targets, delivered concurrently (one thread each: their calls
+    wait on the network, not the CPU), then their posts rolled up. Each target still moves, and
+    records each part as it lands, on its own. Where threads run, the task goes on as a sliding
+    window (see _publish_window): a slot that frees up takes the next due target at once."""
+    started, parts = _targets_begin(_targets_queued(target_ids))
+    if not started:
+        return
+    # Threads use connections of their own: pointless on SQLite (one writer), and blind to this
+    # connection's uncommitted work when the batch runs inside a transaction (tests, sync mode).
+    # A media target travels alone to its own cluster, whose slots are not the text lane's.
+    if connection.vendor == "sqlite" or connection.in_atomic_block or started[0].lane == MEDIA_LANE:
+        for target in started:
+            _publish_started(target, parts[target.id])
+        posts_rollup(post_ids={t.post_id for t in started})
+        return
+    _publish_window(started, parts)
+
+
+def _targets_queued(target_ids: Sequence[int]) -> list[Target]:
+    """The targets of ``target_ids`` that are still queued, in that order (as claimed, due
+    first: pacing serves the earliest first)."""
     # Secrets are left undecrypted until the target has started: a key problem must end in a
     # state (see _record_crash), not leave the target to be re-queued forever.
     queued = list(
@@ -263,24 +282,105 @@ def targets_publish(*, target_ids: Sequence[int]) -> None:
         .order_by()
     )
     order = {target_id: i for i, target_id in enumerate(target_ids)}
-    queued.sort(key=lambda t: order[t.id])  # as claimed (due first): pacing serves the earliest first
+    queued.sort(key=lambda t: order[t.id])
     if len(queued) < len(target_ids):
         log.info("%s of targets %s are not queued any more", len(target_ids) - len(queued), list(target_ids))
+    return queued
+
+
+def _targets_begin(queued: Sequence[Target]) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """Start what pacing lets through, mark their posts publishing, and read what they need."""
     started = targets_start(targets=[t for t in queued if not _defer_for_pace(t)])
     if not started:
-        return
-    post_ids = {t.post_id for t in started}
+        return [], {}
     # A post whose first target starts is publishing: one conditional update, no lock needed.
+    post_ids = {t.post_id for t in started}
     Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
-    parts = _batch_prefetch(started)
-    # Threads use connections of their own: pointless on SQLite (one writer), and blind to this
-    # connection's uncommitted work when the batch runs inside a transaction (tests, sync mode).
-    if len(started) == 1 or connection.vendor == "sqlite" or connection.in_atomic_block:
-        for target in started:
-            _publish_started(target, parts[target.id])
-    else:
-        list(_pool().map(_publish_in_thread, started, [parts[t.id] for t in started]))
-    posts_rollup(post_ids=post_ids)
+    return started, _batch_prefetch(started)
+
+
+def _publish_window(first: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
+    """Keep PUBLISH_BATCH_SIZE targets in flight for up to PUBLISH_WINDOW_SECONDS: as slots free
+    up, claim the next due targets (targets_claim_next) and start them, instead of waiting for
+    the whole batch, rolling it up and waiting for the next task. Posts are rolled up meanwhile,
+    while the other slots wait on the network. Every target is still started, sent and recorded
+    as in a batch; only when the next one is claimed changes."""
+    slots = settings.PUBLISH_BATCH_SIZE
+    refill_at = max(1, slots // 4)  # free slots worth a claim: each claim costs a dozen queries
+    budget_ends = time.monotonic() + settings.PUBLISH_WINDOW_SECONDS
+    pool = _pool()
+    flying: dict[Future[None], Target] = {}
+    finished: set[int] = set()  # posts to roll up
+    last_rollup = time.monotonic()
+    claiming = True
+
+    def launch(targets: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
+        for target in targets:
+            flying[pool.submit(_publish_in_thread, target, parts[target.id])] = target
+
+    try:
+        launch(first, parts)
+        while flying:
+            done, _ = wait(flying, timeout=_LOOK_AGAIN_S, return_when=FIRST_COMPLETED)
+            for future in done:
+                finished.add(flying.pop(future).post_id)
+            free = slots - len(flying)
+            claiming = claiming and time.monotonic() < budget_ends
+            if claiming and (free >= refill_at or not flying):
+                more, more_parts = _claim_next_safely(free)
+                launch(more, more_parts)
+            if finished and (not flying or len(finished) >= slots or time.monotonic() - last_rollup > 1):
+                posts_rollup(post_ids=finished)  # overlaps the flying targets' network waits
+                finished, last_rollup = set(), time.monotonic()
+    finally:
+        for future in wait(flying).done:  # only if this loop failed: never leave a thread behind
+            finished.add(flying[future].post_id)
+        if finished:
+            posts_rollup(post_ids=finished)
+
+
+_LOOK_AGAIN_S = 0.05  # how long a window waits before looking for newly due targets again
+
+
+def _claim_next_safely(limit: int) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """targets_claim_next for the window; a failure ends the claims of this task, not the
+    targets in flight (what it claimed and could not start is recovered by its lease)."""
+    try:
+        return targets_claim_next(limit=limit)
+    except Exception:
+        log.exception("a publishing window could not claim more targets")
+        return [], {}
+
+
+def targets_claim_next(*, limit: int) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """Up to ``limit`` text targets for a worker's window, claimed and started (see
+    _targets_begin) under their row locks (SKIP LOCKED, as the dispatcher claims), so no other
+    window spends queries on them: first those the dispatcher has claimed whose task has not
+    run yet (that task then finds them taken: targets_start moves only what is still queued),
+    then due ones, claimed here (-> queued, with a lease, as the dispatcher does)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Target.objects.filter(status=S.QUEUED)
+            .exclude(lane=MEDIA_LANE)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at")
+            .values_list("id", flat=True)[:limit]
+        )
+        if len(ids) < limit:
+            due = list(
+                _due(now)
+                .exclude(lane=MEDIA_LANE)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("next_attempt_at")
+                .values_list("id", flat=True)[: limit - len(ids)]
+            )
+            if due:
+                lease = now + timedelta(seconds=settings.PUBLISH_QUEUE_LEASE_SECONDS)
+                ids += targets_move(
+                    Target.objects.filter(id__in=due), S.QUEUED, queued_at=now, lease_expires_at=lease, look_first=False
+                )
+        return _targets_begin(_targets_queued(ids)) if ids else ([], {})
 
 
 def _batch_prefetch(targets: Sequence[Target]) -> dict[int, list[TargetPart]]:
