@@ -91,7 +91,7 @@ def test_a_failing_claim_ends_the_window_but_not_the_targets_in_flight(team, dem
     monkeypatch.setattr(engine, "enqueue_publish", lambda lanes: None)
     _posts(team, demo_accounts[:1], 4)
 
-    def broken(*, limit: int) -> None:
+    def broken(*, limit: int, due: bool = True) -> None:
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(engine, "targets_claim_next", broken)
