@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -84,9 +84,11 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
     now = timezone.now()
     if not _due(now).exists():
         return []  # most passes: no write transaction (on SQLite it would hold off the web server)
+    room = _text_room()
+    limit = min(limit, room) if room > 0 else limit
     with transaction.atomic():
         due = list(
-            _due(now)
+            (_due(now) if room > 0 else _due(now).filter(lane=MEDIA_LANE))
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at")
             .values_list("id", "lane")[:limit]
@@ -102,6 +104,20 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
         lanes = [(id_, lane) for id_, lane in due if id_ in claimed]
         transaction.on_commit(lambda: enqueue_publish(lanes))
     return [id_ for id_, _ in lanes]
+
+
+# Text targets queued ahead of the workers, per worker, in batches: enough to keep every window
+# fed between two passes. Claiming everything due at once (a burst) only left targets queued
+# until their lease lapsed, to be recovered and claimed again; the windows claim the rest
+# themselves as they go (targets_claim_next).
+QUEUED_BATCHES_PER_WORKER = 4
+
+
+def _text_room() -> int:
+    """How many more text targets the dispatcher may queue now."""
+    workers = cast(int, settings.Q_CLUSTER["workers"])  # typed as a dict of objects
+    most = QUEUED_BATCHES_PER_WORKER * settings.PUBLISH_BATCH_SIZE * workers
+    return most - Target.objects.filter(status=S.QUEUED).exclude(lane=MEDIA_LANE).count()
 
 
 def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
