@@ -335,8 +335,9 @@ class _Window:
     def __init__(self, first: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
         self.slots = settings.PUBLISH_BATCH_SIZE
         # A batch is claimed once fewer than this wait started: claims as large as a task's
-        # (each costs a dozen queries), made while a quarter of the slots' work is in hand.
-        self.reserve = max(1, self.slots // 4)
+        # (each costs a dozen queries), made while half a batch is still in hand, so the slots
+        # that free up during the claim's own round trips find work waiting.
+        self.reserve = max(1, self.slots // 2)
         self.budget_ends = time.monotonic() + settings.PUBLISH_WINDOW_SECONDS
         self.look_after = 0.0  # after a claim that found nothing, the next look waits a moment
         # Due targets are looked for at the dispatcher's pace: what falls due meanwhile is
