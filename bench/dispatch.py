@@ -34,7 +34,9 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,19 +51,28 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spread", type=float, default=60, help="seconds over which they fall due; 0 = one instant")
     parser.add_argument("--latency-ms", type=float, default=100, help="fake platform latency per request (default 100)")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates answered 503 (default 0)")
-    parser.add_argument("--workers", type=int, default=4, help="django-q2 worker processes (default 4)")
-    parser.add_argument("--batch", type=int, default=8, help="targets per task, sent concurrently (default 8)")
     parser.add_argument("--parts", type=int, default=1, help="parts per post: the main one plus replies (default 1)")
-    parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--videos", type=int, default=0, help="extra posts with a video each (default 0)")
     parser.add_argument("--video-mb", type=int, default=200, help="size of each video in MB (default 200)")
     parser.add_argument("--processing-s", type=float, default=30, help="platform processing time per video")
-    parser.add_argument("--media-workers", type=int, default=2, help="workers of the media cluster (default 2)")
+    add_engine_arguments(parser, media_workers=2, timeout=180)
+    return parser.parse_args()
+
+
+def add_engine_arguments(
+    parser: argparse.ArgumentParser, *, workers: int = 4, batch: int = 8, media_workers: int, timeout: float
+) -> None:
+    """The arguments every benchmark of the engine shares: its processes, its database and
+    broker, and the crashes (see run_engine)."""
+    parser.add_argument("--workers", type=int, default=workers, help=f"django-q2 worker processes (default {workers})")
+    parser.add_argument("--batch", type=int, default=batch, help=f"targets in flight per task (default {batch})")
+    parser.add_argument("--media-workers", type=int, default=media_workers,
+                        help=f"workers of the media cluster (default {media_workers})")  # fmt: skip
+    parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
                         help="django-q2 broker; 'orm' uses the database instead")  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=180, help="give up this long after the last due time")
-    return parser.parse_args()
+    parser.add_argument("--timeout", type=float, default=timeout, help="give up this long after the last due time")
 
 
 def ensure_database(url: str) -> None:
@@ -263,16 +274,39 @@ def stop_all(running) -> None:
                 os.kill(pid, signal.SIGKILL)
 
 
-def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Event, kills: list[str]) -> None:
-    """Now and then crash the worker cluster (mid-task, with no chance to clean up) or the
-    dispatcher, and start a new one, as a supervisor would. Killing single processes inside a
-    django-q2 cluster can wedge its internal queues, which is a worse model of a real crash."""
-    while not stop.wait(random.uniform(2.0, 5.0)):  # noqa: S311
+@dataclass
+class Chaos:
+    """Which process to crash next (a name of run_engine's processes) and how long to wait
+    before each crash, seconds; with ``after``, the first crash waits that long as well."""
+
+    pick: Callable[[], str]
+    pause: Callable[[], float]
+    after: float = 0.0
+
+
+def default_chaos(names: Sequence[str]) -> Chaos:
+    """Mostly the worker cluster (mid-task, with no chance to clean up), else the dispatcher
+    or the media cluster, every 2 to 5 seconds. Killing single processes inside a django-q2
+    cluster can wedge its internal queues, which is a worse model of a real crash."""
+
+    def pick() -> str:
         roll = random.random()  # noqa: S311
-        name = "qcluster" if roll < 0.6 else "dispatch" if roll < 0.8 or "media" not in processes else "media"
+        return "qcluster" if roll < 0.6 else "dispatch" if roll < 0.8 or "media" not in names else "media"
+
+    return Chaos(pick=pick, pause=lambda: random.uniform(2.0, 5.0))  # noqa: S311
+
+
+def chaos(processes: dict[str, subprocess.Popen], env: dict, stop: threading.Event, kills: list[str],
+          plan: Chaos) -> None:  # fmt: skip
+    """Now and then crash one of the processes and start a new one, as a supervisor would;
+    ``kills`` gets the name of each process crashed."""
+    if plan.after and stop.wait(plan.after):
+        return
+    while not stop.wait(plan.pause()):
+        name = plan.pick()
         crash(processes[name])
         processes[name] = start_process(name, env)
-        kills.append({"qcluster": "worker", "dispatch": "dispatcher", "media": "media_worker"}[name])
+        kills.append(name)
 
 
 def proc_figures(pid: int) -> tuple[float, float]:
@@ -305,6 +339,46 @@ class Watcher:
                 if name in self.processes:
                     for pid in descendants(self.processes[name].pid):
                         self.peak_rss_mb = max(self.peak_rss_mb, proc_figures(pid)[0])
+
+
+@dataclass
+class EngineRun:
+    """What run_engine measured of the engine's own processes."""
+
+    remaining: int  # targets not in a final state when the run gave up
+    kills: list[str]  # one process name per crash
+    cpu_s: float  # dispatcher and workers from the first due time on
+    startup_cpu_s: float  # theirs before it
+    peak_rss_mb: float  # of a worker
+
+
+def run_engine(names: Sequence[str], *, start: datetime, until: float, plan: Chaos | None) -> EngineRun:
+    """Start the engine's processes (``names``: qcluster, dispatch, media), crash them now and
+    then by ``plan`` (None: never), wait until every target is final or ``until`` (a
+    timestamp), then stop them all and collect their figures."""
+    env = {**os.environ}
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    processes = {name: start_process(name, env) for name in names}
+    watcher = Watcher(processes)
+    stop, kills = threading.Event(), []
+    chaos_thread = None
+    if plan is not None:
+        chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills, plan), daemon=True)
+        chaos_thread.start()
+    time.sleep(max(0.0, start.timestamp() - time.time()))
+    startup_cpu_s = watcher.cpu_s()  # start-up is not per target: counted apart
+    remaining = wait_for_terminal(until)
+    stop.set()
+    if chaos_thread:
+        chaos_thread.join()
+    watcher.stop.set()
+    stop_all(processes.values())
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Dispatcher and workers (the cluster waits for its workers, so theirs is included); a
+    # process killed by --kill-workers takes its figures with it, so that run under-counts.
+    cpu_total_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    return EngineRun(remaining=remaining, kills=kills, cpu_s=cpu_total_s - startup_cpu_s,
+                     startup_cpu_s=startup_cpu_s, peak_rss_mb=watcher.peak_rss_mb)  # fmt: skip
 
 
 def wait_for_terminal(deadline: float) -> int:
@@ -366,30 +440,11 @@ def main() -> None:
     print(f"{args.targets} targets due from {start:%H:%M:%S} over {args.spread:g}s; "
           f"{args.workers} workers; broker {'ORM' if args.redis_url == 'orm' else 'Redis'}", flush=True)  # fmt: skip
 
-    env = {**os.environ}
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     names = ("qcluster", "dispatch", "media") if args.videos else ("qcluster", "dispatch")
-    processes = {name: start_process(name, env) for name in names}
-    watcher = Watcher(processes)
-    stop, kills = threading.Event(), []
-    chaos_thread = None
-    if args.kill_workers:
-        chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills), daemon=True)
-        time.sleep(warmup / 2)
-        chaos_thread.start()
-    time.sleep(max(0.0, start.timestamp() - time.time()))
-    startup_cpu_s = watcher.cpu_s()  # start-up is not per target: counted apart
-    remaining = wait_for_terminal(start.timestamp() + args.spread + args.timeout)
-    stop.set()
-    if chaos_thread:
-        chaos_thread.join()
-    watcher.stop.set()
-    stop_all(processes.values())
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # Dispatcher and workers (the cluster waits for its workers, so theirs is included); a
-    # process killed by --kill-workers takes its figures with it, so that run under-counts.
-    cpu_total_s = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
-    cpu_s = cpu_total_s - startup_cpu_s
+    # The first crash comes once the processes are half way through starting.
+    plan = replace(default_chaos(names), after=warmup / 2) if args.kill_workers else None
+    run = run_engine(names, start=start, until=start.timestamp() + args.spread + args.timeout, plan=plan)
+    kills = [{"qcluster": "worker", "dispatch": "dispatcher", "media": "media_worker"}[name] for name in run.kills]
 
     from bench.fakeplatform import part_keys
 
@@ -426,17 +481,17 @@ def main() -> None:
         "parts": args.parts,
         "parts_created": len(ledger.creates),
         "duplicates": ledger.duplicates,
-        "cpu_ms_per_target": round(cpu_s * 1000 / max(1, len(published_keys)), 2),
-        "startup_cpu_s": round(startup_cpu_s, 2),
+        "cpu_ms_per_target": round(run.cpu_s * 1000 / max(1, len(published_keys)), 2),
+        "startup_cpu_s": round(run.startup_cpu_s, 2),
         "lost": lost,
-        "unfinished": remaining,
+        "unfinished": run.remaining,
         "kills": {"worker": kills.count("worker"), "dispatcher": kills.count("dispatcher"),
                   "media_worker": kills.count("media_worker")},
         "videos_published": sum(1 for key, status in videos if status == "published" and key in ledger.video_posts),
         "video_bytes_sent": ledger.bytes_received,
         "video_bytes_total": args.videos * args.video_mb * 1024 * 1024,
         "video_bytes_again": ledger.bytes_again,
-        "worker_peak_rss_mb": round(watcher.peak_rss_mb, 1),
+        "worker_peak_rss_mb": round(run.peak_rss_mb, 1),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }  # fmt: skip
     print(f"lateness p50 {result['lateness_p50_s']}s  p95 {result['lateness_p95_s']}s  p99 {result['lateness_p99_s']}s")

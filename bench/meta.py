@@ -25,8 +25,6 @@ import json
 import os
 import random
 import sys
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,17 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dispatch import (  # noqa: E402 (the path above first)
-    DEFAULT_DB,
-    Watcher,
-    crash,
+    Chaos,
+    add_engine_arguments,
     create_targets,
     percentile,
     reset_state,
+    run_engine,
     setup_django,
     shift_dues,
-    start_process,
-    stop_all,
-    wait_for_terminal,
 )
 
 PAGE_ID, IG_ID, THREADS_ID = "1234567890", "17841405822304914", "25100000000000001"
@@ -61,16 +56,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--processing-s", type=float, default=0, help="Instagram container processing time")
     parser.add_argument("--fault-rate", type=float, default=0.0, help="share of creates refused, nothing made")
     parser.add_argument("--lose-rate", type=float, default=0.0, help="share of creates made, answer lost")
-    parser.add_argument("--workers", type=int, default=4, help="django-q2 worker processes (default 4)")
-    parser.add_argument("--batch", type=int, default=8, help="targets per task (default 8)")
-    parser.add_argument("--media-workers", type=int, default=1, help="workers of the media cluster (unused)")
-    parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--kill-every", type=float, default=8, help="mean seconds between kills (default 8)")
     parser.add_argument("--warmup", type=float, default=10, help="seconds for the processes to start (default 10)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-                        help="django-q2 broker; 'orm' uses the database instead")  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=180, help="give up this long after the last due time")
+    add_engine_arguments(parser, media_workers=1, timeout=180)  # no media cluster here
     return parser.parse_args()
 
 
@@ -126,13 +114,12 @@ def create_meta_posts(n: int, spread: float, start: datetime) -> None:
                               status="scheduled", due_at=due, next_attempt_at=due)  # fmt: skip
 
 
-def chaos(processes: dict, env: dict, stop: threading.Event, kills: list[str], every: float) -> None:
+def chaos_plan(every: float) -> Chaos:
     """Mostly the worker cluster (mid-request, no clean-up: answers are lost), else the dispatcher."""
-    while not stop.wait(random.uniform(0.5 * every, 1.5 * every)):  # noqa: S311
-        name = "qcluster" if random.random() < 0.7 else "dispatch"  # noqa: S311
-        crash(processes[name])
-        processes[name] = start_process(name, env)
-        kills.append(name)
+    return Chaos(
+        pick=lambda: "qcluster" if random.random() < 0.7 else "dispatch",  # noqa: S311
+        pause=lambda: random.uniform(0.5 * every, 1.5 * every),  # noqa: S311
+    )
 
 
 def tally(ledger, n: int) -> dict[str, int]:
@@ -164,21 +151,9 @@ def main() -> None:
     print(f"{args.posts} Meta posts due from {start:%H:%M:%S} over {args.spread:g}s; {args.workers} workers",
           flush=True)  # fmt: skip
 
-    env = {**os.environ}
-    processes = {name: start_process(name, env) for name in ("qcluster", "dispatch")}
-    watcher = Watcher(processes)
-    stop, kills = threading.Event(), []
-    chaos_thread = None
-    if args.kill_workers:
-        chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills, args.kill_every), daemon=True)
-        chaos_thread.start()
-    time.sleep(max(0.0, start.timestamp() - time.time()))
-    remaining = wait_for_terminal(start.timestamp() + args.spread + args.timeout)
-    stop.set()
-    if chaos_thread:
-        chaos_thread.join()
-    watcher.stop.set()
-    stop_all(processes.values())
+    plan = chaos_plan(args.kill_every) if args.kill_workers else None
+    run = run_engine(("qcluster", "dispatch"), start=start, until=start.timestamp() + args.spread + args.timeout,
+                     plan=plan)  # fmt: skip
     server.shutdown()
 
     targets = list(Target.objects.filter(post__contents__position=0)
@@ -197,9 +172,9 @@ def main() -> None:
         "lateness_p50_s": round(percentile(lateness, 50), 3),
         "lateness_p99_s": round(percentile(lateness, 99), 3),
         "lateness_max_s": round(max(lateness), 3) if lateness else None,
-        "unfinished": remaining,
-        "kills": {"worker": kills.count("qcluster"), "dispatcher": kills.count("dispatch")},
-        "worker_peak_rss_mb": round(watcher.peak_rss_mb, 1),
+        "unfinished": run.remaining,
+        "kills": {"worker": run.kills.count("qcluster"), "dispatcher": run.kills.count("dispatch")},
+        "worker_peak_rss_mb": round(run.peak_rss_mb, 1),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"parts made {result['parts_created']} of {result['parts_expected']}; "

@@ -19,10 +19,7 @@ import argparse
 import json
 import os
 import random
-import resource
 import sys
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,18 +27,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.dispatch import (  # noqa: E402 (the path above first)
-    DEFAULT_DB,
-    Watcher,
-    crash,
+    Chaos,
+    add_engine_arguments,
     create_targets,
     percentile,
     reset_state,
+    run_engine,
     setup_django,
     shift_dues,
-    start_process,
-    stop_all,
     video_file,
-    wait_for_terminal,
 )
 
 MB = 1024 * 1024
@@ -61,16 +55,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--processing-s", type=float, default=10, help="platform processing time per video")
     parser.add_argument("--tiktok-chunk-mb", type=int, default=10, help="TikTok chunk size (5 to 64, default 10)")
     parser.add_argument("--youtube-chunk-mb", type=int, default=8, help="YouTube chunk size in MiB (default 8)")
-    parser.add_argument("--workers", type=int, default=4, help="text workers (default 4)")
-    parser.add_argument("--media-workers", type=int, default=2, help="media workers (default 2)")
-    parser.add_argument("--batch", type=int, default=8, help="text targets per task (default 8)")
-    parser.add_argument("--kill-workers", action="store_true", help="SIGKILL workers at random during the run")
     parser.add_argument("--kill-every", type=float, default=12, help="mean seconds between kills (default 12)")
     parser.add_argument("--warmup", type=float, default=15, help="seconds for the processes to start (default 15)")
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14"),
-                        help="django-q2 broker; 'orm' uses the database instead")  # fmt: skip
-    parser.add_argument("--timeout", type=float, default=900, help="give up this long after the last due time")
+    add_engine_arguments(parser, media_workers=2, timeout=900)
     return parser.parse_args()
 
 
@@ -108,15 +95,15 @@ def forget_video_accounts() -> None:
     QuotaUsage.objects.filter(holder="bench").delete()
 
 
-def chaos(processes: dict, env: dict, stop: threading.Event, kills: list[str], every: float) -> None:
+def chaos_plan(every: float) -> Chaos:
     """Mostly the media cluster (mid-chunk, no clean-up), else the text cluster or the dispatcher.
     Each restarted process needs a few seconds to start: kills closer than that stop all progress."""
-    while not stop.wait(random.uniform(0.5 * every, 1.5 * every)):  # noqa: S311
+
+    def pick() -> str:
         roll = random.random()  # noqa: S311
-        name = "media" if roll < 0.5 else "qcluster" if roll < 0.8 else "dispatch"
-        crash(processes[name])
-        processes[name] = start_process(name, env)
-        kills.append(name)
+        return "media" if roll < 0.5 else "qcluster" if roll < 0.8 else "dispatch"
+
+    return Chaos(pick=pick, pause=lambda: random.uniform(0.5 * every, 1.5 * every))  # noqa: S311
 
 
 def main() -> None:
@@ -145,23 +132,9 @@ def main() -> None:
     print(f"{args.videos} videos of {args.video_mb} MB and {args.targets} text posts due from {start:%H:%M:%S}",
           flush=True)  # fmt: skip
 
-    env = {**os.environ}
-    processes = {name: start_process(name, env) for name in ("qcluster", "dispatch", "media")}
-    watcher = Watcher(processes)
-    stop, kills = threading.Event(), []
-    chaos_thread = None
-    if args.kill_workers:
-        chaos_thread = threading.Thread(target=chaos, args=(processes, env, stop, kills, args.kill_every), daemon=True)
-        chaos_thread.start()
-    time.sleep(max(0.0, start.timestamp() - time.time()))
-    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    remaining = wait_for_terminal(start.timestamp() + args.spread + args.timeout)
-    stop.set()
-    if chaos_thread:
-        chaos_thread.join()
-    watcher.stop.set()
-    stop_all(processes.values())
-    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    plan = chaos_plan(args.kill_every) if args.kill_workers else None
+    run = run_engine(("qcluster", "dispatch", "media"), start=start,
+                     until=start.timestamp() + args.spread + args.timeout, plan=plan)  # fmt: skip
 
     texts = list(Target.objects.filter(lane="default").values_list("idempotency_key", "due_at", "status"))
     videos = list(Target.objects.filter(lane="media").values_list("account__platform", "status", "status_reason"))
@@ -187,10 +160,10 @@ def main() -> None:
         "lateness_p50_s": round(percentile(lateness, 50), 3),
         "lateness_p99_s": round(percentile(lateness, 99), 3),
         "lateness_max_s": round(max(lateness), 3) if lateness else None,
-        "unfinished": remaining,
-        "kills": {name: kills.count(name) for name in ("media", "qcluster", "dispatch")},
-        "cpu_s": round((cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime), 2),
-        "worker_peak_rss_mb": round(watcher.peak_rss_mb, 1),
+        "unfinished": run.remaining,
+        "kills": {name: run.kills.count(name) for name in ("media", "qcluster", "dispatch")},
+        "cpu_s": round(run.cpu_s, 2),  # from the first due time on, start-up apart (as bench/dispatch.py)
+        "worker_peak_rss_mb": round(run.peak_rss_mb, 1),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"bytes sent {total_sent:,} for {total_size:,} of video (x{result['bytes_ratio']}); "

@@ -335,6 +335,9 @@ PUBLISH_MAX_ATTEMPTS = env_int("PUBLISH_MAX_ATTEMPTS", 6, minimum=1)
 # Targets per worker task, published concurrently (one thread each): requests in flight are
 # Q_WORKERS x this. Each thread holds a database connection.
 PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
+# A worker task keeps its PUBLISH_BATCH_SIZE slots busy for up to this long, taking the next due
+# target as each one finishes; well under Q_CLUSTER's timeout, which ends a task that runs over.
+PUBLISH_WINDOW_SECONDS = env_int("PUBLISH_WINDOW_SECONDS", 10, minimum=0)
 # Parts that land at the same moment are recorded in one statement (publishing/landings.py).
 PUBLISH_GROUP_LANDINGS = env_bool("PUBLISH_GROUP_LANDINGS", True)
 # The dispatcher's shortest pause between passes (milliseconds): what falls due meanwhile is

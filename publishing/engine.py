@@ -15,12 +15,13 @@ when a create call may have landed without an answer. "queued" (claimed, never s
 import logging
 import random
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -83,9 +84,11 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
     now = timezone.now()
     if not _due(now).exists():
         return []  # most passes: no write transaction (on SQLite it would hold off the web server)
+    room = _text_room()
+    limit = min(limit, room) if room > 0 else limit
     with transaction.atomic():
         due = list(
-            _due(now)
+            (_due(now) if room > 0 else _due(now).filter(lane=MEDIA_LANE))
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at")
             .values_list("id", "lane")[:limit]
@@ -101,6 +104,20 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
         lanes = [(id_, lane) for id_, lane in due if id_ in claimed]
         transaction.on_commit(lambda: enqueue_publish(lanes))
     return [id_ for id_, _ in lanes]
+
+
+# Text targets queued ahead of the workers, per worker, in batches: enough to keep every window
+# fed between two passes. Claiming everything due at once (a burst) only left targets queued
+# until their lease lapsed, to be recovered and claimed again; the windows claim the rest
+# themselves as they go (targets_claim_next).
+QUEUED_BATCHES_PER_WORKER = 4
+
+
+def _text_room() -> int:
+    """How many more text targets the dispatcher may queue now."""
+    workers = cast(int, settings.Q_CLUSTER["workers"])  # typed as a dict of objects
+    most = QUEUED_BATCHES_PER_WORKER * settings.PUBLISH_BATCH_SIZE * workers
+    return most - Target.objects.filter(status=S.QUEUED).exclude(lane=MEDIA_LANE).count()
 
 
 def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
@@ -251,36 +268,180 @@ def target_publish(*, target_id: int) -> None:
 
 
 def targets_publish(*, target_ids: Sequence[int]) -> None:
-    """Publish a batch of claimed targets: started together, then delivered concurrently (one
-    thread each: their calls wait on the network, not the CPU), then their posts rolled up.
-    Each target still moves, and records each part as it lands, on its own."""
-    # Secrets are left undecrypted until the target has started: a key problem must end in a
-    # state (see _record_crash), not leave the target to be re-queued forever.
-    queued = list(
-        Target.objects.select_related("post", "account", "account__workspace")
-        .defer("account__secrets")
-        .filter(id__in=target_ids, status=S.QUEUED)
-        .order_by()
-    )
-    order = {target_id: i for i, target_id in enumerate(target_ids)}
-    queued.sort(key=lambda t: order[t.id])  # as claimed (due first): pacing serves the earliest first
-    if len(queued) < len(target_ids):
-        log.info("%s of targets %s are not queued any more", len(target_ids) - len(queued), list(target_ids))
-    started = targets_start(targets=[t for t in queued if not _defer_for_pace(t)])
+    """Publish a task's claimed targets, delivered concurrently (one thread each: their calls
+    wait on the network, not the CPU), then their posts rolled up. Each target still moves, and
+    records each part as it lands, on its own. Where threads run, the task goes on as a sliding
+    window (see _publish_window): a slot that frees up takes the next due target at once."""
+    if not Target.objects.filter(id__in=target_ids, status=S.QUEUED).exists():
+        return  # taken by a window meanwhile (or redelivered): not worth the full read below
+    started, parts = _targets_begin(_targets_queued(target_ids))
     if not started:
         return
-    post_ids = {t.post_id for t in started}
-    # A post whose first target starts is publishing: one conditional update, no lock needed.
-    Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
-    parts = _batch_prefetch(started)
     # Threads use connections of their own: pointless on SQLite (one writer), and blind to this
     # connection's uncommitted work when the batch runs inside a transaction (tests, sync mode).
-    if len(started) == 1 or connection.vendor == "sqlite" or connection.in_atomic_block:
+    # A media target travels alone to its own cluster, whose slots are not the text lane's.
+    if connection.vendor == "sqlite" or connection.in_atomic_block or started[0].lane == MEDIA_LANE:
         for target in started:
             _publish_started(target, parts[target.id])
-    else:
-        list(_pool().map(_publish_in_thread, started, [parts[t.id] for t in started]))
-    posts_rollup(post_ids=post_ids)
+        posts_rollup(post_ids={t.post_id for t in started})
+        return
+    _publish_window(started, parts)
+
+
+def _targets_queued(target_ids: Sequence[int]) -> list[Target]:
+    """The targets of ``target_ids`` that are still queued, in that order (as claimed, due
+    first: pacing serves the earliest first)."""
+    queued = list(_with_relations(Target.objects.filter(id__in=target_ids, status=S.QUEUED)).order_by())
+    order = {target_id: i for i, target_id in enumerate(target_ids)}
+    queued.sort(key=lambda t: order[t.id])
+    if len(queued) < len(target_ids):
+        log.info("%s of targets %s are not queued any more", len(target_ids) - len(queued), list(target_ids))
+    return queued
+
+
+def _with_relations(targets: QuerySet[Target]) -> QuerySet[Target]:
+    """What a worker reads of its targets in the same query: the post, the account and its
+    workspace. The secrets are left undecrypted until the target has started: a key problem
+    must end in a state (see _record_crash), not leave the target to be re-queued forever."""
+    return targets.select_related("post", "account", "account__workspace").defer("account__secrets")
+
+
+def _targets_begin(queued: Sequence[Target]) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """Start what pacing lets through, mark their posts publishing, and read what they need."""
+    started = targets_start(targets=[t for t in queued if not _defer_for_pace(t)])
+    if not started:
+        return [], {}
+    # A post whose first target starts is publishing: one conditional update, no lock needed.
+    post_ids = {t.post_id for t in started}
+    Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
+    return started, _batch_prefetch(started)
+
+
+def _publish_window(first: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
+    _Window(first, parts).run()
+
+
+_LOOK_AGAIN_S = 0.05  # how long a window waits before looking for newly due targets again
+
+
+class _Window:
+    """Keeps PUBLISH_BATCH_SIZE targets in flight for up to PUBLISH_WINDOW_SECONDS, instead of
+    sending a batch, waiting for all of it, rolling it up and waiting for the next task. A few
+    targets are claimed and started ahead (targets_claim_next), while the slots are busy, so a
+    slot that frees up is refilled at once, not after a claim's dozen queries; posts are rolled
+    up meanwhile too. Every target is still started, sent and recorded as in a batch; a started
+    target that waits for a slot has its lease, like one in flight."""
+
+    def __init__(self, first: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
+        self.slots = settings.PUBLISH_BATCH_SIZE
+        # A batch is claimed once fewer than this wait started: claims as large as a task's
+        # (each costs a dozen queries), made while half a batch is still in hand, so the slots
+        # that free up during the claim's own round trips find work waiting.
+        self.reserve = max(1, self.slots // 2)
+        self.budget_ends = time.monotonic() + settings.PUBLISH_WINDOW_SECONDS
+        self.look_after = 0.0  # after a claim that found nothing, the next look waits a moment
+        # Due targets are looked for at the dispatcher's pace: what falls due meanwhile is
+        # claimed together (each claim costs a dozen queries), not in ones and twos.
+        self.due_after = 0.0
+        self.pool = _pool()
+        self.flying: dict[Future[None], Target] = {}
+        self.ready: deque[tuple[Target, list[TargetPart]]] = deque((t, parts[t.id]) for t in first)
+        self.finished: set[int] = set()  # posts to roll up
+        self.last_rollup = time.monotonic()
+
+    def run(self) -> None:
+        try:
+            while True:
+                self._launch()
+                if self._wants_more():
+                    self._claim()
+                    self._launch()
+                if not self.flying:  # nothing in flight, so nothing ready, and nothing due
+                    return
+                done, _ = wait(self.flying, timeout=_LOOK_AGAIN_S, return_when=FIRST_COMPLETED)
+                for future in done:
+                    self.finished.add(self.flying.pop(future).post_id)
+                if len(self.finished) >= self.slots or time.monotonic() - self.last_rollup > 1:
+                    self._rollup()  # overlaps the flying targets' network waits
+        finally:
+            self._drain()
+
+    def _launch(self, *, all_of_them: bool = False) -> None:
+        while self.ready and (all_of_them or len(self.flying) < self.slots):
+            target, parts = self.ready.popleft()
+            self.flying[self.pool.submit(_publish_in_thread, target, parts)] = target
+
+    def _wants_more(self) -> bool:
+        now = time.monotonic()
+        return len(self.ready) < self.reserve and now < self.budget_ends and now >= self.look_after
+
+    def _claim(self) -> None:
+        limit, now = self.slots, time.monotonic()
+        due = now >= self.due_after or not self.flying  # an idle window looks before it ends
+        started, parts = _claim_next_safely(limit, due=due)
+        if due and len(started) < limit:  # the queued ones were not enough: due ones were looked for
+            self.due_after = now + settings.PUBLISH_DISPATCH_MIN_SLEEP_SECONDS
+        self.ready.extend((target, parts[target.id]) for target in started)
+        if not started:
+            self.look_after = time.monotonic() + _LOOK_AGAIN_S
+
+    def _rollup(self) -> None:
+        if self.finished:
+            posts_rollup(post_ids=self.finished)
+        self.finished, self.last_rollup = set(), time.monotonic()
+
+    def _drain(self) -> None:
+        """The end, or a failure of this loop: what was started is delivered, every thread is
+        waited for, and every post rolled up."""
+        self._launch(all_of_them=True)
+        for future in wait(self.flying).done:
+            self.finished.add(self.flying[future].post_id)
+        self.flying.clear()
+        self._rollup()
+
+
+def _claim_next_safely(limit: int, *, due: bool) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """targets_claim_next for the window; a failure ends the claims of this task, not the
+    targets in flight (what it claimed and could not start is recovered by its lease)."""
+    try:
+        return targets_claim_next(limit=limit, due=due)
+    except Exception:
+        log.exception("a publishing window could not claim more targets")
+        return [], {}
+
+
+def targets_claim_next(*, limit: int, due: bool = True) -> tuple[list[Target], dict[int, list[TargetPart]]]:
+    """Up to ``limit`` text targets for a worker's window, claimed and started (see
+    _targets_begin) under their row locks (SKIP LOCKED, as the dispatcher claims), so no other
+    window spends queries on them: first those the dispatcher has claimed whose task has not
+    run yet (that task then finds them taken: targets_start moves only what is still queued),
+    then, with ``due``, due ones, claimed here (-> queued, with a lease, as the dispatcher does)."""
+    now = timezone.now()
+    with transaction.atomic():
+        queued = list(
+            _with_relations(Target.objects.filter(status=S.QUEUED).exclude(lane=MEDIA_LANE))
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at")[:limit]
+        )
+        if due and len(queued) < limit:
+            due_ids = list(
+                _due(now)
+                .exclude(lane=MEDIA_LANE)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by("next_attempt_at")
+                .values_list("id", flat=True)[: limit - len(queued)]
+            )
+            if due_ids:
+                lease = now + timedelta(seconds=settings.PUBLISH_QUEUE_LEASE_SECONDS)
+                moved = targets_move(
+                    Target.objects.filter(id__in=due_ids),
+                    S.QUEUED,
+                    queued_at=now,
+                    lease_expires_at=lease,
+                    look_first=False,
+                )
+                queued += _targets_queued(moved)
+        return _targets_begin(queued) if queued else ([], {})
 
 
 def _batch_prefetch(targets: Sequence[Target]) -> dict[int, list[TargetPart]]:

@@ -107,3 +107,18 @@ def test_collected_events_are_left_to_the_caller(team, demo_accounts):
         assert target_move(target, S.QUEUED, events=collected)
         assert [spec.type for spec in collected] == ["target.queued"]
         assert not Event.objects.filter(type="target.queued").exists()  # written by the caller, not here
+
+
+def test_the_dispatcher_queues_a_few_batches_per_worker_and_media_regardless(team, demo_accounts, settings):
+    """A burst is not all queued at once (its leases would lapse in the queue); the workers'
+    windows claim the rest as they go. A due video is not held back by queued text."""
+    settings.PUBLISH_BATCH_SIZE = 2
+    settings.Q_CLUSTER = {**settings.Q_CLUSTER, "workers": 1}
+    most = engine.QUEUED_BATCHES_PER_WORKER * 2
+    _posts(team, demo_accounts[:1], most + 3)
+    video = Target.objects.order_by("-id").first()
+    Target.objects.filter(id=video.id).update(lane=engine.MEDIA_LANE)
+    assert len(engine.targets_claim_due()) == most
+    assert engine.targets_claim_due() == [video.id]  # no room for text, but media has a lane of its own
+    assert engine.targets_claim_due() == []
+    assert Target.objects.filter(status=S.QUEUED).count() == most + 1
