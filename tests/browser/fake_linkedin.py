@@ -18,9 +18,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from tests.browser.loopback import RoutingHandler
 
 CLIENT_ID, CLIENT_SECRET = "fake-li-client", "fake-li-secret"
 CODE, ACCESS = "li-code-1", "AQV-fake-access"
@@ -46,20 +48,8 @@ class FakeLinkedIn:
         return self.counter
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RoutingHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-        return
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_POST(self) -> None:
-        self._route("POST")
-
-    def do_PUT(self) -> None:
-        self._route("PUT")
 
     def _route(self, method: str) -> None:
         fake = self.server.fake

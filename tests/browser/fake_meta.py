@@ -16,9 +16,11 @@ import re
 import threading
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tests.browser.loopback import RoutingHandler
 
 VERSION = "v25.0"
 APP_ID, APP_SECRET = "fake-app-1", "fake-secret-1"
@@ -70,17 +72,8 @@ def _pages() -> list[dict[str, Any]]:
     ]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(RoutingHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
-        return
-
-    def do_GET(self) -> None:
-        self._route("GET")
-
-    def do_POST(self) -> None:
-        self._route("POST")
 
     def _route(self, method: str) -> None:
         fake = self.server.fake

@@ -1,18 +1,18 @@
 """Group commit: parts landing together share one statement, and each caller learns its own result."""
 
-import os
 import threading
 import time
 from collections import Counter
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from connections.providers.demo.models import DemoPost
 from events.models import Event
 from publishing import engine, landings
 from publishing.models import Post, Target, TargetPart
 from publishing.services import PartInput, PostInput, When, post_create
+from tests.publishing.pools import close_worker_pool
 
 S, P = Target.Status, TargetPart.Status
 
@@ -102,22 +102,14 @@ def test_inside_a_transaction_records_are_never_grouped(monkeypatch, db):
     assert calls == [["m"]]
 
 
-def _close_pool() -> None:
-    pool = engine._pools.pop(os.getpid(), None)
-    if pool is not None:
-        barrier = threading.Barrier(pool._max_workers)  # one call on each thread of the pool
-        list(pool.map(lambda _: (barrier.wait(5), connections.close_all()), range(pool._max_workers)))
-        pool.shutdown()
-
-
 @pytest.fixture
 def worker_threads():
     """A pool made for this test (sized by its PUBLISH_BATCH_SIZE: an earlier test's pool may be
     smaller, and would send the batch one by one), closed afterwards with its threads'
     connections (or the test database could not be dropped)."""
-    _close_pool()
+    close_worker_pool()
     yield
-    _close_pool()
+    close_worker_pool()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="threads need their own connections")

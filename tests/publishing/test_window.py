@@ -1,12 +1,10 @@
 """The worker's sliding window: as a slot frees up it takes the next due target, within one task."""
 
-import os
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from connections.providers.demo.models import DemoPost
@@ -14,6 +12,7 @@ from events.models import Event
 from publishing import engine
 from publishing.models import Post, Target, TargetPart
 from publishing.services import PartInput, PostInput, When, post_create
+from tests.publishing.pools import close_worker_pool
 
 S, P = Target.Status, TargetPart.Status
 
@@ -23,22 +22,14 @@ pytestmark = [
 ]
 
 
-def _close_pool() -> None:
-    pool = engine._pools.pop(os.getpid(), None)
-    if pool is not None:
-        barrier = threading.Barrier(pool._max_workers)  # one call on each thread of the pool
-        list(pool.map(lambda _: (barrier.wait(5), connections.close_all()), range(pool._max_workers)))
-        pool.shutdown()
-
-
 @pytest.fixture
 def window(settings):
     """Two slots, a pool made for this test (closed afterwards with its threads' connections)."""
     settings.PUBLISH_BATCH_SIZE = 2
     settings.DEMO_LATENCY_MS = 20
-    _close_pool()
+    close_worker_pool()
     yield settings
-    _close_pool()
+    close_worker_pool()
 
 
 def _posts(team, accounts, n: int, parts: int = 1) -> list[Post]:
