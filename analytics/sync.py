@@ -496,7 +496,7 @@ def _refresh_rollup(changed: list[PartMetrics], latest: Mapping[int, PartMetrics
     by_workspace: dict[int, list[PartMetrics]] = defaultdict(list)
     for metrics in changed:
         by_workspace[metrics.workspace_id].append(metrics)
-    for workspace_id, written in by_workspace.items():
+    for workspace_id, written in sorted(by_workspace.items()):  # one order for every writer: no deadlock
         touched = [(m.account_id, m.published_at) for m in written]
         touched += [(old.account_id, old.published_at) for m in written if (old := latest.get(m.part_id))]
         rollup.refresh(workspace_id, touched, {m.target_id for m in written})

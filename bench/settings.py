@@ -18,6 +18,7 @@ PUBLISH_QUEUE_LEASE_SECONDS = int(os.environ.get("BENCH_QUEUE_LEASE", 8))
 PUBLISH_DEADLINE_SECONDS = int(os.environ.get("BENCH_DEADLINE", 8))
 PUBLISH_RECONCILE_INTERVAL_SECONDS = 3
 PUBLISH_BATCH_SIZE = int(os.environ.get("BENCH_BATCH", 8))
+PUBLISH_WORKERS_TOTAL = int(os.environ.get("BENCH_WORKERS", 8))  # the one cluster's workers
 RUN_ID = os.environ.get("BENCH_RUN_ID", "x")
 PUBLISH_MEDIA_CLUSTER = f"media-{RUN_ID}"  # started by the benchmark with Q_CLUSTER_NAME=media-<run>
 Q_CLUSTER = {

@@ -3,7 +3,7 @@
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -338,6 +338,10 @@ PUBLISH_BATCH_SIZE = env_int("PUBLISH_BATCH_SIZE", 8, minimum=1)
 # A worker task keeps its PUBLISH_BATCH_SIZE slots busy for up to this long, taking the next due
 # target as each one finishes; well under Q_CLUSTER's timeout, which ends a task that runs over.
 PUBLISH_WINDOW_SECONDS = env_int("PUBLISH_WINDOW_SECONDS", 10, minimum=0)
+# Text workers of every host together: the dispatcher queues a few batches ahead for each.
+PUBLISH_WORKERS_TOTAL = env_int("PUBLISH_WORKERS_TOTAL", cast(int, Q_CLUSTER["workers"]), minimum=1)
+if PUBLISH_WINDOW_SECONDS > 60:  # half of Q_CLUSTER's 120 s: what was started must still be sent in time
+    raise EnvError(f"PUBLISH_WINDOW_SECONDS must be at most 60, not {PUBLISH_WINDOW_SECONDS}")
 # Parts that land at the same moment are recorded in one statement (publishing/landings.py).
 PUBLISH_GROUP_LANDINGS = env_bool("PUBLISH_GROUP_LANDINGS", True)
 # The dispatcher's shortest pause between passes (milliseconds): what falls due meanwhile is

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypedDict, cast
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -84,15 +84,15 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
     now = timezone.now()
     if not _due(now).exists():
         return []  # most passes: no write transaction (on SQLite it would hold off the web server)
-    room = _text_room()
-    limit = min(limit, room) if room > 0 else limit
+    text_room = max(0, min(limit, _text_room(now)))
     with transaction.atomic():
-        due = list(
-            (_due(now) if room > 0 else _due(now).filter(lane=MEDIA_LANE))
+        found = list(
+            (_due(now) if text_room else _due(now).filter(lane=MEDIA_LANE))
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at")
             .values_list("id", "lane")[:limit]
         )
+        due = _within_text_room(found, text_room)  # media are never held back by the text cap
         if not due:
             return []
         lease = now + timedelta(seconds=settings.PUBLISH_QUEUE_LEASE_SECONDS)
@@ -113,11 +113,28 @@ def targets_claim_due(*, limit: int = 200) -> list[int]:
 QUEUED_BATCHES_PER_WORKER = 4
 
 
-def _text_room() -> int:
-    """How many more text targets the dispatcher may queue now."""
-    workers = cast(int, settings.Q_CLUSTER["workers"])  # typed as a dict of objects
-    most = QUEUED_BATCHES_PER_WORKER * settings.PUBLISH_BATCH_SIZE * workers
-    return most - Target.objects.filter(status=S.QUEUED).exclude(lane=MEDIA_LANE).count()
+# Queued targets older than this are not counted against the room: a window takes queued ones
+# first, so in health they leave within a moment; older ones belong to tasks the broker lost,
+# and must not stop new due targets from getting tasks (whose windows take those too).
+QUEUED_FRESH_S = 5.0
+
+
+def _text_room(now: datetime) -> int:
+    """How many more text targets the dispatcher may queue now (for every host's workers:
+    PUBLISH_WORKERS_TOTAL)."""
+    most = QUEUED_BATCHES_PER_WORKER * settings.PUBLISH_BATCH_SIZE * settings.PUBLISH_WORKERS_TOTAL
+    fresh = Target.objects.filter(status=S.QUEUED, queued_at__gte=now - timedelta(seconds=QUEUED_FRESH_S))
+    return most - fresh.exclude(lane=MEDIA_LANE).count()
+
+
+def _within_text_room(found: list[tuple[int, str]], room: int) -> list[tuple[int, str]]:
+    """Every media target found, and the text ones while there is room, in due order."""
+    kept: list[tuple[int, str]] = []
+    for id_, lane in found:
+        if lane == MEDIA_LANE or room > 0:
+            kept.append((id_, lane))
+            room -= lane != MEDIA_LANE
+    return kept
 
 
 def enqueue_publish(targets: Iterable[tuple[int, str]]) -> None:
@@ -346,6 +363,7 @@ class _Window:
         self.pool = _pool()
         self.flying: dict[Future[None], Target] = {}
         self.ready: deque[tuple[Target, list[TargetPart]]] = deque((t, parts[t.id]) for t in first)
+        self.claimed_at = {t.id: time.monotonic() for t in first}  # when each was started
         self.finished: set[int] = set()  # posts to roll up
         self.last_rollup = time.monotonic()
 
@@ -367,8 +385,21 @@ class _Window:
             self._drain()
 
     def _launch(self, *, all_of_them: bool = False) -> None:
-        while self.ready and (all_of_them or len(self.flying) < self.slots):
-            target, parts = self.ready.popleft()
+        room = len(self.ready) if all_of_them else self.slots - len(self.flying)
+        batch = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
+        if not batch:
+            return
+        # A target started ahead has waited for its slot: its lease, taken at the claim, is
+        # renewed as it is sent, and only while it still holds (a lapsed one may already be in
+        # the dispatcher's hands, to be looked up and sent by another worker: this one must not).
+        now = time.monotonic()
+        waited = [t.id for t, _ in batch if now - self.claimed_at.get(t.id, now) > LEASE_RENEW_AFTER_S]
+        kept = _leases_renewed(waited) if waited else set()
+        for target, parts in batch:
+            self.claimed_at.pop(target.id, None)
+            if target.id in waited and target.id not in kept:
+                log.warning("target %s waited past its lease for a slot; left to the dispatcher", target.id)
+                continue
             self.flying[self.pool.submit(_publish_in_thread, target, parts)] = target
 
     def _wants_more(self) -> bool:
@@ -382,6 +413,7 @@ class _Window:
         if due and len(started) < limit:  # the queued ones were not enough: due ones were looked for
             self.due_after = now + settings.PUBLISH_DISPATCH_MIN_SLEEP_SECONDS
         self.ready.extend((target, parts[target.id]) for target in started)
+        self.claimed_at.update((target.id, time.monotonic()) for target in started)
         if not started:
             self.look_after = time.monotonic() + _LOOK_AGAIN_S
 
@@ -398,6 +430,25 @@ class _Window:
             self.finished.add(self.flying[future].post_id)
         self.flying.clear()
         self._rollup()
+
+
+# A target sent within this long of its start still has all but this of its lease: renewing it
+# would cost a statement per launch for nothing.
+LEASE_RENEW_AFTER_S = 1.0
+
+
+def _leases_renewed(target_ids: list[int]) -> set[int]:
+    """Renew the leases of these started targets that still hold one (PostgreSQL: the window runs
+    only there), in one statement; the ids renewed."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.PUBLISH_DEADLINE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Target._meta.db_table} SET lease_expires_at = %s"  # noqa: S608 (our table's name)
+            " WHERE id = ANY(%s) AND status = %s AND lease_expires_at > %s RETURNING id",
+            [lease, target_ids, S.PUBLISHING, now],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def _claim_next_safely(limit: int, *, due: bool) -> tuple[list[Target], dict[int, list[TargetPart]]]:
@@ -501,7 +552,8 @@ def _first_parts_sending(targets: Sequence[Target], parts: dict[int, list[Target
     )
     for part_id in moved:
         part = first[part_id]
-        part.attempts = part.attempts if part.status == P.PROCESSING else part.attempts + 1
+        part.attempt_spent = part.status != P.PROCESSING
+        part.attempts = part.attempts + 1 if part.attempt_spent else part.attempts
         part.status = P.SENDING
         part.sending_now = True  # moved by this run: _send_part sends it without moving it again
 
@@ -663,8 +715,8 @@ def _target_published_planned(target: Target, *, after: Move | None = None, **fi
 def _send_part(run: _Run, part: TargetPart) -> bool:
     """Send one part; True when it landed (the caller goes on to the next one)."""
     if not getattr(part, "sending_now", False):
-        resuming = part.status == P.PROCESSING
-        attempts = part.attempts if resuming else part.attempts + 1
+        part.attempt_spent = part.status != P.PROCESSING
+        attempts = part.attempts + 1 if part.attempt_spent else part.attempts
         if not part_move(part, P.SENDING, target=run.target, attempts=attempts):
             raise RuntimeError(f"part {part.id} of target {run.target.id} is {part.status}, not ready to send")
     part.sending_now = False
@@ -768,11 +820,14 @@ def _record_part_failure(run: _Run, part: TargetPart, error: ProviderError) -> N
                         status_reason="", **fields)  # fmt: skip
         return
     if error.held and error.retry_after:
-        # Nothing was sent: the attempt this send counted is given back, however long the wait.
+        # Nothing was sent: the part's attempt is given back, and the target's next start counts
+        # none, however many days the wait lasts.
+        attempts = part.attempts - 1 if part.attempt_spent else part.attempts
         with transaction.atomic():
-            part_move(part, P.PENDING, target=target, attempts=max(part.attempts - 1, 0), **fields)
+            part_move(part, P.PENDING, target=target, attempts=max(attempts, 0), **fields)
             target_move(target, S.RETRY_WAIT, only_from=[S.PUBLISHING], lease_expires_at=None, status_reason="",
-                        next_attempt_at=now + timedelta(seconds=error.retry_after), **fields)  # fmt: skip
+                        next_attempt_at=now + timedelta(seconds=error.retry_after), resuming=True,
+                        **fields)  # fmt: skip
         return
     if error.retryable and part.attempts < settings.PUBLISH_MAX_ATTEMPTS:
         wait = max(backoff_seconds(part.attempts), error.retry_after or 0)

@@ -333,6 +333,8 @@ class TargetPart(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     # Not a column: set by the engine when a batch moved this part to "sending" for the run at hand.
     sending_now = False
+    # Not a column: whether that move counted an attempt (none when resuming from processing).
+    attempt_spent = True
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["target", "position"], name="one_part_per_position")]

@@ -1036,7 +1036,10 @@ def media_status(request: AuthedRequest, media_id: int) -> HttpResponse:
 @login_required
 def media_preview(request: AuthedRequest, media_id: int) -> HttpResponseBase:
     item = get_workspace_object_or_404(request, Media, pk=media_id)
-    return FileResponse(item.file.open("rb"), content_type=item.mime_type)
+    # A PDF is the author's file, not ours to render inside this site's origin: it is downloaded.
+    document = item.kind == Media.Kind.DOCUMENT
+    return FileResponse(item.file.open("rb"), content_type=item.mime_type, as_attachment=document,
+                        filename=item.original_name if document else "")  # fmt: skip
 
 
 @login_required

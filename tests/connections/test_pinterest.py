@@ -540,6 +540,20 @@ def test_sections_are_listed_per_board_as_board_and_section(pinterest):
     assert len(responses.calls) == 4, "boards once, each board's sections once, then the kept list"
 
 
+def test_a_bookmark_handed_back_again_ends_the_list_instead_of_looping(pinterest):
+    """The author waits for these lists: a repeated bookmark must not ask for the same page forever."""
+    responses.add(responses.GET, BOARDS, json={"items": [board()], "bookmark": "b2"},
+                  match=[responses.matchers.query_param_matcher({"page_size": "250"})])  # fmt: skip
+    responses.add(responses.GET, BOARDS, json={"items": [], "bookmark": "b2"},
+                  match=[responses.matchers.query_param_matcher({"page_size": "250", "bookmark": "b2"})])  # fmt: skip
+    sections_of(BOARD_ID, [{"id": SECTION_ID, "name": "Desserts"}], bookmark="s2")
+    sections_of(BOARD_ID, [], bookmark="s2", after="s2")
+    assert pinterest.composer_choices(account=account(), name="board") == (("", "Choose..."), (BOARD_ID, "Recipes"))
+    sections = pinterest.composer_choices(account=account(), name="board_section")
+    assert sections == (("", "No section"), (f"{BOARD_ID}:{SECTION_ID}", "Recipes / Desserts"))
+    assert len(responses.calls) == 4
+
+
 def test_sections_are_read_for_a_limited_number_of_boards(pinterest, settings):
     settings.PINTEREST_SECTIONS_MAX_BOARDS = 1
     responses.add(responses.GET, BOARDS, json={"items": [board(), board(TRAVEL, "Travel")], "bookmark": None})

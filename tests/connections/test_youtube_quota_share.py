@@ -207,4 +207,5 @@ def test_waiting_for_the_share_spends_no_attempt_however_often_it_waits(
     held.refresh_from_db()
     assert held.status == Target.Status.RETRY_WAIT, held.error_message
     assert held.parts.get().attempts == 0
+    assert held.attempts == 1, "the first start counted; the starts after each wait did not"
     assert fake.inits == []

@@ -38,6 +38,14 @@ def test_a_pdf_is_stored_as_a_document_with_an_icon_for_its_picture(team):
     assert b'aria-label="Attach deck.pdf (PDF)"' in picker.content
 
 
+def test_a_pdf_is_downloaded_not_rendered_inside_the_site_and_only_in_its_workspace(team):
+    media_id = upload(team.client("editor"), PDF, name="deck.pdf").json()["id"]
+    response = team.client("editor").get(reverse("media_preview", args=[media_id]))
+    assert response["Content-Disposition"] == 'attachment; filename="deck.pdf"'
+    assert b"".join(response.streaming_content) == PDF
+    assert team.client("outsider").get(reverse("media_preview", args=[media_id])).status_code == 404
+
+
 def test_a_pdf_goes_to_linkedin_and_is_refused_by_name_elsewhere(team, demo_accounts):
     linkedin = _linkedin(team)
     client = team.client("editor")

@@ -90,3 +90,46 @@ def test_a_failing_claim_ends_the_window_but_not_the_targets_in_flight(team, dem
     engine.targets_publish(target_ids=claimed)
     assert Counter(Target.objects.values_list("status", flat=True)) == {S.PUBLISHED: 2, S.SCHEDULED: 2}
     assert {p.status for p in Post.objects.filter(targets__id__in=claimed)} == {Post.Status.PUBLISHED}
+
+
+def _claims_then(monkeypatch, after_claim) -> None:
+    """The window's claims as they are, with ``after_claim`` run on what each one started."""
+    real = engine.targets_claim_next
+
+    def claim(*, limit: int, due: bool = True):
+        started, parts = real(limit=limit, due=due)
+        after_claim([t.id for t in started])
+        return started, parts
+
+    monkeypatch.setattr(engine, "targets_claim_next", claim)
+
+
+def test_a_target_started_ahead_whose_lease_lapsed_while_it_waited_is_not_sent(
+    team, demo_accounts, window, monkeypatch
+):
+    """Once its lease has lapsed the dispatcher may hand it to another worker (looked up, not
+    found, sent): the window that started it must then leave it alone, or it would go out twice."""
+    monkeypatch.setattr(engine, "enqueue_publish", lambda lanes: None)
+    monkeypatch.setattr(engine, "LEASE_RENEW_AFTER_S", -1.0)  # every target sent from the window has waited
+    _posts(team, demo_accounts[:1], 4)
+    lapsed = timezone.now() - timedelta(seconds=1)
+    _claims_then(monkeypatch, lambda ids: Target.objects.filter(id__in=ids).update(lease_expires_at=lapsed))
+    claimed = engine.targets_claim_due(limit=2)
+    engine.targets_publish(target_ids=claimed)
+    statuses = Counter(Target.objects.values_list("status", flat=True))
+    assert statuses == {S.PUBLISHED: 2, S.PUBLISHING: 2}, "the two that waited past their lease were left"
+    assert DemoPost.objects.count() == 2
+
+
+def test_a_target_that_waited_within_its_lease_is_sent_with_its_lease_renewed(team, demo_accounts, window, monkeypatch):
+    monkeypatch.setattr(engine, "enqueue_publish", lambda lanes: None)
+    monkeypatch.setattr(engine, "LEASE_RENEW_AFTER_S", -1.0)
+    _posts(team, demo_accounts[:1], 4)
+    renewed = []
+    real = engine._leases_renewed
+    monkeypatch.setattr(engine, "_leases_renewed", lambda ids: renewed.extend(ids) or real(ids))
+    claimed = engine.targets_claim_due(limit=2)
+    engine.targets_publish(target_ids=claimed)
+    assert Counter(Target.objects.values_list("status", flat=True)) == {S.PUBLISHED: 4}
+    assert DemoPost.objects.count() == 4
+    assert set(renewed) == set(Target.objects.values_list("id", flat=True)), "each renewed as it was sent"

@@ -155,14 +155,14 @@ class PinterestProvider(OAuth2Provider):
         boards: list[tuple[str, str]] = []
         params: dict[str, Any] = {"page_size": BOARDS_PAGE}
         with _api(account) as api:
-            while True:
+            for _ in range(CHOICE_PAGES_MAX):
                 answer = api.json("GET", "/boards", params=params)
                 items = answer.get("items")
                 for board in items if isinstance(items, list) else []:
                     if isinstance(board, dict) and board.get("id"):
                         boards.append((str(board["id"]), str(board.get("name") or board["id"])))
-                bookmark = answer.get("bookmark")
-                if not isinstance(bookmark, str) or not bookmark:
+                bookmark = _next_bookmark(answer, params)
+                if bookmark is None:
                     break
                 params = {"page_size": BOARDS_PAGE, "bookmark": bookmark}
         return boards
@@ -344,7 +344,7 @@ def _board_sections(api: PinterestApi, board_id: str) -> list[tuple[str, str]]:
     path = str(setting("PINTEREST_BOARD_SECTIONS_PATH")).format(board_id=quote(board_id, safe=""))
     found: list[tuple[str, str]] = []
     params: dict[str, Any] = {"page_size": SECTIONS_PAGE}
-    while True:
+    for _ in range(CHOICE_PAGES_MAX):
         try:
             answer = api.json("GET", path, params=params)
         except ProviderError as exc:
@@ -355,10 +355,23 @@ def _board_sections(api: PinterestApi, board_id: str) -> list[tuple[str, str]]:
         for section in items if isinstance(items, list) else []:
             if isinstance(section, dict) and str(section.get("id") or "").isdigit():
                 found.append((str(section["id"]), str(section.get("name") or section["id"])))
-        bookmark = answer.get("bookmark")
-        if not isinstance(bookmark, str) or not bookmark:
+        bookmark = _next_bookmark(answer, params)
+        if bookmark is None:
             return found
         params = {"page_size": SECTIONS_PAGE, "bookmark": bookmark}
+    return found
+
+
+# A composer's choice list is read while the author waits: a bounded number of pages, and a
+# bookmark Pinterest hands back again ends the list instead of asking for the same page forever.
+CHOICE_PAGES_MAX = 50
+
+
+def _next_bookmark(answer: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:
+    bookmark = answer.get("bookmark")
+    if not isinstance(bookmark, str) or not bookmark or bookmark == params.get("bookmark"):
+        return None
+    return bookmark
 
 
 def section_problem(options: Mapping[str, Any]) -> str:
