@@ -288,9 +288,8 @@ def targets_publish(*, target_ids: Sequence[int]) -> None:
     """Publish a task's claimed targets, delivered concurrently (one thread each: their calls
     wait on the network, not the CPU), then their posts rolled up. Each target still moves, and
     records each part as it lands, on its own. Where threads run, the task goes on as a sliding
-    window (see _publish_window): a slot that frees up takes the next due target at once."""
-    if not Target.objects.filter(id__in=target_ids, status=S.QUEUED).exists():
-        return  # taken by a window meanwhile (or redelivered): not worth the full read below
+    window (see _Window): a slot that frees up takes the next due target at once."""
+    # Often all taken by a window meanwhile (or redelivered): the read then finds none.
     started, parts = _targets_begin(_targets_queued(target_ids))
     if not started:
         return
@@ -302,7 +301,7 @@ def targets_publish(*, target_ids: Sequence[int]) -> None:
             _publish_started(target, parts[target.id])
         posts_rollup(post_ids={t.post_id for t in started})
         return
-    _publish_window(started, parts)
+    _Window(started, parts).run()
 
 
 def _targets_queued(target_ids: Sequence[int]) -> list[Target]:
@@ -332,10 +331,6 @@ def _targets_begin(queued: Sequence[Target]) -> tuple[list[Target], dict[int, li
     post_ids = {t.post_id for t in started}
     Post.objects.filter(id__in=post_ids, status=Post.Status.SCHEDULED).update(status=Post.Status.PUBLISHING)
     return started, _batch_prefetch(started)
-
-
-def _publish_window(first: Sequence[Target], parts: Mapping[int, list[TargetPart]]) -> None:
-    _Window(first, parts).run()
 
 
 _LOOK_AGAIN_S = 0.05  # how long a window waits before looking for newly due targets again
