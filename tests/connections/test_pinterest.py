@@ -655,3 +655,15 @@ def test_account_totals_of_another_pinterest_user_are_refused(pinterest):
     with pytest.raises(ProviderError) as caught:
         pinterest.fetch_account_metrics(account=account())
     assert caught.value.error_class == ErrorClass.AUTH
+
+
+def test_an_import_page_that_hands_back_its_own_bookmark_is_the_last(pinterest):
+    """Asking again with the same bookmark would return the same page for ever."""
+    from tests.connections.pinterest_api import OWN_PINS_PAGE2
+
+    same = {**OWN_PINS_PAGE2, "bookmark": PINS_BOOKMARK}
+    asked = responses.matchers.query_param_matcher({"page_size": "100", "bookmark": PINS_BOOKMARK})
+    responses.add(responses.GET, PINS, json=same, match=[asked])
+    page = pinterest.list_posts(account=account(), cursor=PINS_BOOKMARK)
+    assert page.items
+    assert page.next_cursor == ""

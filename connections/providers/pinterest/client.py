@@ -24,6 +24,15 @@ def setting(name: str) -> Any:
     return getattr(settings, name)
 
 
+def next_bookmark(answer: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:
+    """The next page's bookmark; None on the last page, and when Pinterest hands back the one
+    just asked with (asking again would return the same page forever)."""
+    bookmark = answer.get("bookmark")
+    if not isinstance(bookmark, str) or not bookmark or bookmark == params.get("bookmark"):
+        return None
+    return bookmark
+
+
 def pin_url(pin_id: str) -> str:
     return f"https://www.pinterest.com/pin/{pin_id}/"
 

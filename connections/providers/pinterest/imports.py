@@ -17,7 +17,7 @@ from typing import Any
 
 from connections.errors import ErrorClass, ProviderError
 from connections.providers.base import ImportedItem, ImportedMedia, PostPage
-from connections.providers.pinterest.client import PinterestApi, pin_url, pinterest_time, setting
+from connections.providers.pinterest.client import PinterestApi, next_bookmark, pin_url, pinterest_time, setting
 
 PAGE_SIZE = 100
 # The sizes Pinterest lists a pin's image in, largest first; the largest one there is shown.
@@ -33,8 +33,8 @@ def list_own_pins(api: PinterestApi, *, cursor: str) -> PostPage:
     if not isinstance(pins, list):
         raise _malformed("items is not a list")
     items = [_item(pin) for pin in pins if not (isinstance(pin, dict) and pin.get("is_owner") is False)]
-    bookmark = answer.get("bookmark")
-    return PostPage(items=tuple(items), next_cursor=bookmark if isinstance(bookmark, str) and pins else "")
+    bookmark = next_bookmark(answer, params) if pins else None
+    return PostPage(items=tuple(items), next_cursor=bookmark or "")
 
 
 def _item(pin: Any) -> ImportedItem:

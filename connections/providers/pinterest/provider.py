@@ -46,7 +46,14 @@ from connections.providers.base import (
 from connections.providers.media_rules import IMAGE, VIDEO, FormatRule, MediaRules
 from connections.providers.oauth2 import OAuth2Provider
 from connections.providers.pinterest import imports
-from connections.providers.pinterest.client import PinterestApi, pin_url, pinterest_time, setting, upload_to_storage
+from connections.providers.pinterest.client import (
+    PinterestApi,
+    next_bookmark,
+    pin_url,
+    pinterest_time,
+    setting,
+    upload_to_storage,
+)
 
 TITLE_MAX = 100
 DESCRIPTION_MAX = 800
@@ -161,7 +168,7 @@ class PinterestProvider(OAuth2Provider):
                 for board in items if isinstance(items, list) else []:
                     if isinstance(board, dict) and board.get("id"):
                         boards.append((str(board["id"]), str(board.get("name") or board["id"])))
-                bookmark = _next_bookmark(answer, params)
+                bookmark = next_bookmark(answer, params)
                 if bookmark is None:
                     break
                 params = {"page_size": BOARDS_PAGE, "bookmark": bookmark}
@@ -355,7 +362,7 @@ def _board_sections(api: PinterestApi, board_id: str) -> list[tuple[str, str]]:
         for section in items if isinstance(items, list) else []:
             if isinstance(section, dict) and str(section.get("id") or "").isdigit():
                 found.append((str(section["id"]), str(section.get("name") or section["id"])))
-        bookmark = _next_bookmark(answer, params)
+        bookmark = next_bookmark(answer, params)
         if bookmark is None:
             return found
         params = {"page_size": SECTIONS_PAGE, "bookmark": bookmark}
@@ -365,13 +372,6 @@ def _board_sections(api: PinterestApi, board_id: str) -> list[tuple[str, str]]:
 # A composer's choice list is read while the author waits: a bounded number of pages, and a
 # bookmark Pinterest hands back again ends the list instead of asking for the same page forever.
 CHOICE_PAGES_MAX = 50
-
-
-def _next_bookmark(answer: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:
-    bookmark = answer.get("bookmark")
-    if not isinstance(bookmark, str) or not bookmark or bookmark == params.get("bookmark"):
-        return None
-    return bookmark
 
 
 def section_problem(options: Mapping[str, Any]) -> str:
