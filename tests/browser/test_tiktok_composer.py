@@ -30,14 +30,25 @@ def _tiktok_account(owner) -> None:
                  connection=Connection(profile=profile, secrets={"access_token": ACCESS}))  # fmt: skip
 
 
+@pytest.fixture(autouse=True)
+def _fresh(settings, tmp_path):
+    """Each test its own media folders, and TikTok's answers asked again: the provider keeps
+    creator_info a minute by token, and every test here uses the same token."""
+    from django.core.cache import cache
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.mark.parametrize("width", [390, 1280])
 def test_a_tiktok_video_post_shows_the_privacy_choice_with_no_default(
     live_server,
     page: Page,
     signed_in,
     axe_source,  # noqa: F811
-    settings,
-    tmp_path,
     width,
     shot,
 ):
@@ -45,8 +56,6 @@ def test_a_tiktok_video_post_shows_the_privacy_choice_with_no_default(
     from publishing.models import Post
     from tests.publishing.test_media import make_video
 
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
     info = creator_info(privacy_level_options=["FOLLOWER_OF_CREATOR", "SELF_ONLY"], stitch_disabled=True)
     responses.add(responses.POST, f"{OPEN}/post/publish/creator_info/query/", body=json.dumps(ok(info)))
     _tiktok_account(signed_in)
@@ -111,8 +120,6 @@ def test_a_vertical_video_previews_as_its_cover_frame_in_a_9_16_frame(
     live_server,
     page: Page,
     signed_in,
-    settings,
-    tmp_path,
     width,
     shot,
 ):
@@ -120,8 +127,6 @@ def test_a_vertical_video_previews_as_its_cover_frame_in_a_9_16_frame(
     from publishing.models import Media
     from tests.publishing.test_media import make_video
 
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_UPLOAD_TEMP_DIR = tmp_path / "uploads"
     info = creator_info(privacy_level_options=["SELF_ONLY"])
     responses.add(responses.POST, f"{OPEN}/post/publish/creator_info/query/", body=json.dumps(ok(info)))
     # The creator's avatar, fetched by this site's proxy (the CSP allows no other host's image).

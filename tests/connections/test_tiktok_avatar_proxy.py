@@ -4,6 +4,7 @@ guard, at most a megabyte, decoded and re-encoded without its metadata, cached, 
 the workspace."""
 
 import io
+import ipaddress
 import json
 import re
 import socket
@@ -124,6 +125,10 @@ def dns(settings, monkeypatch):
 
     def fake_getaddrinfo(host, port, *args, **kwargs):
         if host not in answers:
+            try:
+                ipaddress.ip_address(host)  # a literal address: resolved without any lookup
+            except ValueError:
+                raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known to this test") from None
             return real(host, port, *args, **kwargs)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port)) for address in answers[host]]
 

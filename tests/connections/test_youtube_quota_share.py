@@ -41,9 +41,12 @@ def test_a_share_that_means_nothing_is_refused_at_start(value):
         workspace_share(value)
 
 
-def test_the_default_share_is_the_whole_project(settings):
+def test_the_default_share_is_the_whole_project(settings, monkeypatch):
+    from connections.providers.youtube.conf import settings_from_env
+
+    monkeypatch.delenv("YOUTUBE_WORKSPACE_QUOTA_SHARE", raising=False)
+    assert settings_from_env(testing=True)["YOUTUBE_WORKSPACE_QUOTA_SHARE"] == 1.0
     settings.YOUTUBE_QUOTA_UNITS_PER_DAY = 10_000
-    assert workspace_share("1") == 1.0
     settings.YOUTUBE_WORKSPACE_QUOTA_SHARE = 1.0
     assert youtube_api.workspace_budget() == 10_000
     settings.YOUTUBE_WORKSPACE_QUOTA_SHARE = 0.25

@@ -47,6 +47,7 @@ def test_one_task_publishes_what_other_tasks_and_the_dispatcher_would_have(team,
     engine.targets_publish(target_ids=claimed[:2])
     assert set(Target.objects.values_list("status", flat=True)) == {S.PUBLISHED}
     engine.targets_publish(target_ids=claimed[2:])  # the task the window took its targets from
+    assert sorted(id_ for task in tasks for id_ in task) == sorted(claimed), "the 4 went to the broker tasks"
     assert set(TargetPart.objects.values_list("status", "attempts")) == {(P.PUBLISHED, 1)}
     assert DemoPost.objects.count() == 3 * 2 * 2  # posts x accounts x parts: each once
     events = Counter(Event.objects.values_list("type", flat=True))
