@@ -270,9 +270,11 @@ def test_many_organizations_are_named_fifty_a_call(linkedin):
 
 def test_checking_an_organization_refreshes_its_name(linkedin):
     responses.add(responses.GET, USERINFO, json=USERINFO_BODY)
-    responses.add(responses.GET, ACLS, json=acls(ORG))
+    responses.add(responses.GET, ACLS, json=acls(ORG, ORG_2))  # the member runs two pages
     responses.add(responses.GET, ORGANIZATIONS, json=organizations_lookup(ORG))
     assert linkedin.check(app=APP, account=organization()).display_name == "Acme Coffee"
+    lookup = next(c for c in responses.calls if c.request.url.startswith(ORGANIZATIONS))
+    assert urlsplit(lookup.request.url).query == "ids=List(5515715)", "only the page checked is looked up"
     responses.replace(responses.GET, ORGANIZATIONS, body="<html>", status=503)
     kept = linkedin.check(app=APP, account=organization())
     assert (kept.username, kept.display_name) == ("Organization 5515715", "")  # the stored name, not wiped

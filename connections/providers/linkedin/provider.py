@@ -162,7 +162,7 @@ class LinkedInProvider(OAuth2Provider):
             member = _member_profile(_json(api.call("GET", userinfo_url())))
             if not _is_organization(account):
                 return member
-            mine = next((org for org in _administered(api, "") if org.external_id == account.external_id), None)
+            mine = next(iter(_administered(api, "", only=account.external_id)), None)
             if mine is None:
                 message = "You are no longer an administrator of this LinkedIn page: reconnect, or choose another."
                 raise ProviderError(ErrorClass.CONFIG, message, code="no_page_role")
@@ -390,9 +390,10 @@ def _member_profile(info: Mapping[str, Any]) -> Profile:
                    avatar_url=str(info.get("picture") or ""))  # fmt: skip
 
 
-def _administered(api: LinkedInApi, scope: str) -> list[Profile]:
-    """The organizations the member administers, named. A consent without the organization
-    scopes (an app without the Community Management API) has none to ask for."""
+def _administered(api: LinkedInApi, scope: str, *, only: str | None = None) -> list[Profile]:
+    """The organizations the member administers, named (``only``: just that one, as a check of
+    one page needs). A consent without the organization scopes (an app without the Community
+    Management API) has none to ask for."""
     if scope and "rw_organization_admin" not in scope.replace(",", " ").split():
         return []
     answer = api.rest_json("GET", "organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED")
@@ -401,6 +402,8 @@ def _administered(api: LinkedInApi, scope: str) -> list[Profile]:
         urn = element.get("organization")
         if isinstance(urn, str) and urn.startswith(ORGANIZATION) and urn not in urns:
             urns.append(urn)
+    if only is not None:  # a check of one page: only its name is looked up
+        urns = [urn for urn in urns if urn == only]
     names = _organization_names(api, [urn.removeprefix(ORGANIZATION) for urn in urns])
     return [_organization_profile(urn, names.get(urn.removeprefix(ORGANIZATION), {})) for urn in urns]
 
