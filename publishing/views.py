@@ -456,7 +456,7 @@ def _composer_context(form: ComposerForm, post: Post | None = None) -> dict[str,
 def _takes_documents(account: SocialAccount) -> bool:
     """Whether the account's rules take a PDF: the upload box offers PDFs only once one such is picked."""
     rules = get_provider(account.platform).format_media_rules(account=account.public_state(), options={})
-    return any(rule.kind == DOCUMENT for rule in rules.formats)
+    return rules.rule_for(DOCUMENT) is not None
 
 
 def _shown_for(platform: str, name: str) -> dict[str, str]:
@@ -757,8 +757,9 @@ def network_previews(
 
 
 def _preview_video(video: Media, frame: str) -> PreviewVideo:
+    """``frame`` as the composer's check chose it (composer.video_frame: the format's, else the
+    video's own shape); a video of the other shape is letterboxed in it."""
     portrait = bool(video.width and video.height and video.height > video.width)
-    frame = frame or ("portrait" if portrait else "landscape")
     # Until the library has made its cover frame (a large upload still being inspected), the
     # frame is drawn empty: the cover URL would answer with the video file itself.
     url = media_thumb_url(video) if video.cover else ""
