@@ -30,6 +30,7 @@ from accounts.actors import Actor, as_actor
 from accounts.models import Membership, User
 from accounts.roles import Capability
 from analytics.models import ImportedPost, ImportRun
+from analytics.sync import quota_held_until
 from connections.errors import ErrorClass, ProviderError
 from connections.models import SocialAccount
 from connections.providers.base import ImportedItem, PostPage, Provider
@@ -242,9 +243,9 @@ def _wait_for_pace(provider: Provider, account: SocialAccount) -> datetime | Non
     come first: any due post of this account, or of the app's budget, makes the import wait;
     so does a quota the platform counts its own way (YouTube's units, Meta's usage) once it is
     past the share analytics may use (``metrics_hold``, as the metric syncs ask it)."""
-    held = provider.metrics_hold(account=account.state(), reserve=settings.ANALYTICS_BUDGET_RESERVE)
-    if held is not None:
-        return timezone.now() + timedelta(seconds=held)
+    held_until = quota_held_until(provider, account)
+    if held_until is not None:
+        return held_until
     keys = budget_keys(provider, account)
     due = Target.objects.filter(
         status__in=DUE_STATES, next_attempt_at__lte=timezone.now() + timedelta(seconds=GIVE_WAY_S)

@@ -342,19 +342,25 @@ def _batch_sync(account: SocialAccount, provider: Provider, rows: list[MetricSyn
     return None
 
 
+def quota_held_until(provider: Provider, account: SocialAccount) -> datetime | None:
+    """Until when a quota the platform counts its own way (YouTube's units, Meta's usage) is past
+    the share background reads may use; None when they may read now. Syncs and imports ask it."""
+    held = provider.metrics_hold(account=account.state(), reserve=settings.ANALYTICS_BUDGET_RESERVE)
+    return None if held is None else timezone.now() + timedelta(seconds=held)
+
+
 def _wait_for_budget(account: SocialAccount, provider: Provider) -> datetime | None:
     """When to come back if this call would take what publishing needs; None: call now."""
-    reserve = settings.ANALYTICS_BUDGET_RESERVE
-    held = provider.metrics_hold(account=account.state(), reserve=reserve)
-    if held is not None:
-        return timezone.now() + timedelta(seconds=held)
+    held_until = quota_held_until(provider, account)
+    if held_until is not None:
+        return held_until
     reads = _reads_budget(provider, account)
     if reads:  # the metrics endpoint's own limit: all of it is analytics'
         come_back = pace_reserve(reads)
         if come_back is not None:
             return come_back
     keys = budget_keys(provider, account)
-    return pace_reserve_spare(keys, reserve=reserve) if keys else None
+    return pace_reserve_spare(keys, reserve=settings.ANALYTICS_BUDGET_RESERVE) if keys else None
 
 
 def _reads_budget(provider: Provider, account: SocialAccount) -> list[tuple[str, float]]:
