@@ -194,7 +194,7 @@ def test_a_channel_import_waits_while_the_quota_left_is_the_uploads_share(team, 
 
     settings.YOUTUBE_QUOTA_UNITS_PER_DAY, settings.ANALYTICS_BUDGET_RESERVE = 10_000, 0.2
     account = connected(team, "youtube", channel_account())
-    youtube_api.quota_spend("p-test", 8_000)  # 2,000 left: all of it kept for uploads
+    youtube_api.quota_spend(youtube_api.Ledger("p-test"), 8_000)  # 2,000 left: all of it kept for uploads
     run = import_run(run_id=queued(account).pk)
     assert (run.status, run.pages) == (S.QUEUED, 0)
     assert not responses.calls

@@ -207,9 +207,9 @@ def test_youtube_analytics_stops_before_the_units_uploads_need(settings, fresh_c
     settings.YOUTUBE_QUOTA_UNITS_PER_DAY = 1000
     youtube = get_provider("youtube")
     channel = AccountState(external_id="UC1", username="c", secrets={"quota_project": "p1"})
-    api.quota_spend("p1", 790)
+    api.quota_spend(api.Ledger("p1"), 790)
     assert youtube.metrics_hold(account=channel, reserve=0.2) is None
-    api.quota_spend("p1", 10)  # 800 of 1,000: the last fifth is publishing's
+    api.quota_spend(api.Ledger("p1"), 10)  # 800 of 1,000: the last fifth is publishing's
     wait = youtube.metrics_hold(account=channel, reserve=0.2)
     assert wait is not None
     assert 0 < wait <= 24 * 3600  # until YouTube's day resets

@@ -560,7 +560,7 @@ def test_the_accounts_page_shows_admins_the_quota_used_today(team):
     connection = Connection(profile=profile, secrets={"access_token": ACCESS, "quota_project": "p-test"},
                             extra={"quota_project": "p-test"})  # fmt: skip
     account_save(workspace=team.workspace, platform="youtube", user=None, connection=connection)
-    youtube_api.quota_spend("p-test", 6_400)
+    youtube_api.quota_spend(youtube_api.Ledger("p-test"), 6_400)
     page = team.client("owner").get(reverse("connections")).content.decode()
     assert "YouTube quota used today: 6,400 / 10,000 units (3,600 left)." in page
     viewer_page = team.client("viewer").get(reverse("connections")).content.decode()
@@ -614,7 +614,7 @@ def test_an_import_counts_one_unit_per_list_call_and_resumes_without_finding_the
 def test_an_import_never_spends_the_units_kept_for_uploads(db, settings, time_machine):
     time_machine.move_to(datetime(2026, 12, 1, 20, 0, tzinfo=UTC), tick=False)  # 12:00 in Los Angeles
     settings.YOUTUBE_QUOTA_UNITS_PER_DAY, settings.ANALYTICS_BUDGET_RESERVE = 1_000, 0.2
-    youtube_api.quota_spend("p-test", 799)  # one unit left of the 800 background reads may use
+    youtube_api.quota_spend(youtube_api.Ledger("p-test"), 799)  # one unit left of the 800 background reads may use
     with pytest.raises(ProviderError) as caught:
         get_provider("youtube").list_posts(account=account())  # the first page needs two
     assert (caught.value.error_class, caught.value.retry_after) == (ErrorClass.RATE, 12 * 3600)
@@ -625,4 +625,4 @@ def test_an_import_never_spends_the_units_kept_for_uploads(db, settings, time_ma
     get_provider("youtube").list_posts(account=account(), cursor="UUxxxx|EAAaBlBUOkNESQ")  # one unit: it fits
     assert youtube_api.quota_used("p-test") == 800
     # Uploads still have their 200 units.
-    youtube_api.quota_reserve("p-test", 200)
+    youtube_api.quota_reserve(youtube_api.Ledger("p-test"), 200)

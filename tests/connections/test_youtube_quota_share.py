@@ -178,7 +178,7 @@ def test_admins_see_the_projects_quota_and_the_workspaces_share(team, settings):
     connection = Connection(profile=profile, secrets={"access_token": ACCESS, "quota_project": "p-test"},
                             extra={"quota_project": "p-test"})  # fmt: skip
     saved = account_save(workspace=team.workspace, platform="youtube", user=None, connection=connection)
-    youtube_api.quota_spend("p-test", 6_000)  # other workspaces' units: the project's alone
+    youtube_api.quota_spend(youtube_api.Ledger("p-test"), 6_000)  # other workspaces' units: the project's alone
     youtube_api.quota_spend(youtube_api.Ledger("p-test", str(saved.workspace_id)), 400)
     page = team.client("admin").get(reverse("connections")).content.decode()
     assert "YouTube quota used today: 6,400 / 10,000 units (3,600 left)." in page

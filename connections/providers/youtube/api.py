@@ -132,11 +132,12 @@ class Ledger:
     def workspace_holder(self) -> str:
         return f"{self.project}/w{self.workspace}"
 
-    def budgets(self) -> dict[str, int]:
+    def budgets(self, kept_for_uploads: float = 0.0) -> dict[str, int]:
+        """Each holder's daily units; background reads leave ``kept_for_uploads`` of each."""
         found = {self.project: quota_budget()}
         if self.workspace:
             found[self.workspace_holder] = workspace_budget()
-        return found
+        return {holder: int(budget * (1 - kept_for_uploads)) for holder, budget in found.items()}
 
 
 def quota_budget() -> int:
@@ -155,52 +156,30 @@ def quota_used(project: str) -> int:
 
 
 def workspace_used(ledger: Ledger) -> int:
-    return quota_used(ledger.workspace_holder) if ledger.workspace else quota_used(ledger.project)
+    return quota_used(ledger.workspace_holder if ledger.workspace else ledger.project)
 
 
-def _ledger(who: Ledger | str) -> Ledger:
-    return Ledger(project=who) if isinstance(who, str) else who
-
-
-def quota_spend(who: Ledger | str, units: int) -> None:
+def quota_spend(ledger: Ledger, units: int) -> None:
     """Count units as they are spent, in the Pacific day YouTube counts them in, for the project
-    and the workspace's share alike (a bare project name: the project's alone)."""
-    for holder in _ledger(who).budgets():
+    and the workspace's share alike."""
+    for holder in ledger.budgets():
         quota.spend(platform=PLATFORM, holder=holder, day=pacific_day(), units=units)
 
 
-def quota_reserve(who: Ledger | str, units: int) -> None:
+def quota_reserve(ledger: Ledger, units: int, *, kept_for_uploads: float = 0.0) -> None:
     """Spend ``units`` now, or raise RATE until midnight Pacific when they would pass the day's
     budget (the project's, or the workspace's share of it): waiting for the reset, not failing
-    (and not asking YouTube to say quotaExceeded)."""
-    ledger = _ledger(who)
-    budgets = ledger.budgets()
+    (and not asking YouTube to say quotaExceeded). Background reads (an import) pass the share
+    of each budget ``kept_for_uploads``, as analytics keeps it, and stop short of it."""
+    budgets = ledger.budgets(kept_for_uploads)
     full = quota.reserve_each(platform=PLATFORM, day=pacific_day(), units=units, budgets=budgets)
     if full is None:
         return
     whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
-    used = f"{quota_used(full):,} / {budgets[full]:,}"
-    message = f"{whose} used today: {used}; waiting for the reset at midnight Pacific."
-    raise ProviderError(
-        ErrorClass.RATE, message, code="quota_budget", retry_after=seconds_to_pacific_midnight(), held=True
-    )
-
-
-def quota_reserve_spare(who: Ledger | str, units: int, *, reserve: float) -> None:
-    """For background reads (an import): spend ``units`` only within the share of each day's
-    budget they may use (``1 - reserve``: the rest is kept for uploads, as analytics keeps it),
-    else raise RATE until midnight Pacific. Counted in the same ledgers as every other call."""
-    ledger = _ledger(who)
-    shares = {holder: int(budget * (1 - reserve)) for holder, budget in ledger.budgets().items()}
-    full = quota.reserve_each(platform=PLATFORM, day=pacific_day(), units=units, budgets=shares)
-    if full is None:
-        return
     used = f"{quota_used(full):,} / {ledger.budgets()[full]:,}"
-    whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
-    message = (
-        f"{whose} used today: {used}; the rest is kept for uploads, so the import waits for the reset at "
-        "midnight Pacific."
-    )
+    waits = "the rest is kept for uploads, so the import waits" if kept_for_uploads else "waiting"
     raise ProviderError(
-        ErrorClass.RATE, message, code="quota_reserved", retry_after=seconds_to_pacific_midnight(), held=True
-    )
+        ErrorClass.RATE, f"{whose} used today: {used}; {waits} for the reset at midnight Pacific.",
+        code="quota_reserved" if kept_for_uploads else "quota_budget",
+        retry_after=seconds_to_pacific_midnight(), held=True,
+    )  # fmt: skip

@@ -356,9 +356,8 @@ class YouTubeProvider(GoogleOAuth2Provider):
 
     def metrics_hold(self, *, account: AccountState, reserve: float) -> float | None:
         """Analytics stops at ``1 - reserve`` of the day's units: the rest is for uploads."""
-        ledger = _project(account)
-        for holder, budget in ledger.budgets().items():
-            if api.quota_used(holder) + 1 > budget * (1 - reserve):
+        for holder, budget in _project(account).budgets(kept_for_uploads=reserve).items():
+            if api.quota_used(holder) + 1 > budget:
                 return api.seconds_to_pacific_midnight()
         return None
 
@@ -391,8 +390,8 @@ class YouTubeProvider(GoogleOAuth2Provider):
         the day's quota analytics may use before it is made: an import never spends the units an
         upload needs (the first page's two calls are taken together, so none is spent in vain)."""
         playlist, token = imports.split_cursor(cursor)
-        project, reserve = _project(account), settings.ANALYTICS_BUDGET_RESERVE
-        api.quota_reserve_spare(project, api.LIST_COST * (1 if playlist else 2), reserve=reserve)
+        units = api.LIST_COST * (1 if playlist else 2)
+        api.quota_reserve(_project(account), units, kept_for_uploads=settings.ANALYTICS_BUDGET_RESERVE)
         access = _token(account)
         if not playlist:
             found = api.items(self._get(access, "channels", part="contentDetails", id=account.external_id))
