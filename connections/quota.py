@@ -29,21 +29,7 @@ def spend(*, platform: str, holder: str, day: date, units: int) -> None:
         QuotaUsage.objects.filter(pk=row.pk).update(units=F("units") + units)
 
 
-def reserve(*, platform: str, holder: str, day: date, units: int, budget: int) -> int | None:
-    """Spend ``units`` if they fit in the day's ``budget`` and return the new total; None (and
-    nothing spent) when they would pass it. The row is locked, so two workers cannot both take
-    the last units."""
-    from connections.models import QuotaUsage
-
-    with transaction.atomic():
-        row, _created = QuotaUsage.objects.select_for_update().get_or_create(platform=platform, holder=holder, day=day)
-        if row.units + units > budget:
-            return None
-        QuotaUsage.objects.filter(pk=row.pk).update(units=F("units") + units)
-        return row.units + units
-
-
-def reserve_each(*, platform: str, day: date, units: int, budgets: dict[str, int]) -> str | None:
+def reserve(*, platform: str, day: date, units: int, budgets: dict[str, int]) -> str | None:
     """Spend ``units`` under every holder's budget at once (a Google project and one workspace's
     share of it), or under none: None once spent, else the first holder whose budget they would
     pass. Rows are locked in holder order, so two workers taking the same pair cannot deadlock."""

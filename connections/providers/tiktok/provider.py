@@ -301,8 +301,8 @@ class TikTokProvider(OAuth2Provider):
         """Take one of this user's inits for the current minute, or wait for the next minute."""
         now = timezone.now()
         holder = "init:" + hashlib.sha256(account.external_id.encode()).hexdigest()[:16] + now.strftime(":%H%M")
-        taken = quota.reserve(platform=self.id, holder=holder, day=now.date(), units=1, budget=INITS_PER_MINUTE // 2)
-        if taken is not None:
+        full = quota.reserve(platform=self.id, day=now.date(), units=1, budgets={holder: INITS_PER_MINUTE // 2})
+        if full is None:
             return None
         reason = f"Pacing: TikTok takes {INITS_PER_MINUTE} posts a minute from one account; waiting for the next minute"
         return Pending(reason=reason, state=dict(part.state), check_in_s=float(61 - now.second))

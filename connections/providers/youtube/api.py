@@ -172,7 +172,7 @@ def quota_reserve(ledger: Ledger, units: int, *, kept_for_uploads: float = 0.0) 
     (and not asking YouTube to say quotaExceeded). Background reads (an import) pass the share
     of each budget ``kept_for_uploads``, as analytics keeps it, and stop short of it."""
     budgets = ledger.budgets(kept_for_uploads)
-    full = quota.reserve_each(platform=PLATFORM, day=pacific_day(), units=units, budgets=budgets)
+    full = quota.reserve(platform=PLATFORM, day=pacific_day(), units=units, budgets=budgets)
     if full is None:
         return
     whose = "YouTube quota" if full == ledger.project else "This workspace's share of the YouTube quota"
