@@ -544,6 +544,35 @@ def test_a_crash_right_after_the_put_asks_linkedin_instead_of_uploading_again(li
     assert uploads.load("media:0:Annual report.pdf:4")["uploaded"] is True
 
 
+def test_a_crash_after_the_put_is_not_sent_again_even_once_its_upload_url_has_lapsed(linkedin):
+    """The bytes arrived (LinkedIn is processing them): a lapsed upload URL is no reason for a
+    second document and a second upload of the same PDF."""
+    uploads = MemoryUploads()
+    uploads.save("media:0:Annual report.pdf:4", {"urn": DOCUMENT, "upload_url": UPLOAD_URL, "expires_ms": 1})
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("PROCESSING"))
+    request = _report()
+    pending = linkedin.publish_part(account=member(), request=request,
+                                    part=part_request(request, 0, [], uploads=uploads))  # fmt: skip
+    assert isinstance(pending, Pending)
+    assert not calls("PUT", UPLOAD_URL)
+    assert not calls("POST", f"{REST}/documents")
+
+
+def test_a_document_whose_bytes_never_arrived_and_whose_url_lapsed_starts_over(linkedin):
+    uploads = MemoryUploads()
+    uploads.save("media:0:Annual report.pdf:4", {"urn": DOCUMENT, "upload_url": UPLOAD_URL, "expires_ms": 1})
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("WAITING_UPLOAD"))
+    responses.add(responses.POST, f"{REST}/documents", json=document_initialized())
+    responses.add(responses.PUT, UPLOAD_URL, status=201)
+    responses.add(responses.GET, DOCUMENT_URL, json=document_status("AVAILABLE"))
+    responses.add(responses.POST, POSTS, **created(SHARE))
+    request = _report()
+    item = linkedin.publish_part(account=member(), request=request, part=part_request(request, 0, [], uploads=uploads))
+    assert item.platform_post_id == SHARE
+    assert len(calls("POST", f"{REST}/documents")) == 1
+    assert [c.request.body for c in calls("PUT", UPLOAD_URL)] == [b"%PDF"]
+
+
 def test_a_document_whose_bytes_never_arrived_is_sent_to_the_same_upload_url(linkedin):
     uploads = MemoryUploads()
     uploads.save("media:0:Annual report.pdf:4", {"urn": DOCUMENT, "upload_url": UPLOAD_URL,

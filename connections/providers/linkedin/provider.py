@@ -243,19 +243,21 @@ class LinkedInProvider(OAuth2Provider):
     ) -> Asset:  # fmt: skip
         """initializeUpload, one PUT, then the document's status until it is AVAILABLE. The URN is
         kept before the PUT and "uploaded" after it, so a resumed part never sends the PDF twice:
-        after a crash mid-way it asks LinkedIn whether the bytes arrived instead."""
-        resumed = bool(stored.get("urn")) and not _upload_expired(stored)
-        if not resumed:
+        it asks LinkedIn first, and starts over only when the bytes never arrived and their upload
+        URL has lapsed."""
+        if stored.get("available"):
+            return Asset(urn=str(stored["urn"]))
+        status = _document_status(api, str(stored["urn"])) if stored.get("urn") else None
+        lapsed = status == DOCUMENT_WAITING and not stored.get("uploaded") and _upload_expired(stored)
+        if status is None or lapsed:  # nothing kept, or the bytes never arrived and their URL lapsed
             answer = api.rest_json("POST", "documents?action=initializeUpload",
                                    json={"initializeUploadRequest": {"owner": account.external_id}})  # fmt: skip
             stored = {"urn": value_of(answer, "document", what="the document upload"),
                       "upload_url": value_of(answer, "uploadUrl", what="the document upload"),
                       "expires_ms": answer["value"].get("uploadUrlExpiresAt")}  # fmt: skip
             part.uploads.save(key, stored)
+            status = DOCUMENT_WAITING
         urn = str(stored["urn"])
-        if stored.get("available"):
-            return Asset(urn=urn)
-        status = _document_status(api, urn) if resumed else DOCUMENT_WAITING
         if not stored.get("uploaded"):
             if status == DOCUMENT_WAITING:  # the bytes never arrived (or this is the first try)
                 api.put_bytes(str(stored["upload_url"]), item.read_range(0, item.size))
